@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): routers, authentication and error mapping."""

@@ -1,0 +1,47 @@
+"""The FastAPI application: routers, health check and the process's context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bulkport import __version__
+from bulkport.api import imports, jobs
+from bulkport.config import Settings, get_settings
+from bulkport.tasks.context import Context
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for the given settings (the environment's by default)."""
+    context = Context.from_settings(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        context.close()
+
+    app = FastAPI(
+        title="bulkport",
+        version=__version__,
+        description="Bulk import, export and deletion of a store's customers, run as jobs.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    app.include_router(imports.router)
+    app.include_router(jobs.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        """200 when the database answers; 503 otherwise."""
+        try:
+            with context.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
+    return app

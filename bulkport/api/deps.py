@@ -1,0 +1,58 @@
+"""Request dependencies: the process's context and the caller, found by bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from bulkport.schemas.accounts import Permission
+from bulkport.storage import accounts
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `bulkport users create`.")
+
+
+def get_context(request: Request) -> Context:
+    """The database, file store and settings of this API process."""
+    context: Context = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+
+
+def get_user(
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The caller; 401 without a valid token."""
+    user = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        with ctx.engine.connect() as conn:
+            user = accounts.user_for_token(conn, credentials.credentials)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "A valid API token is needed: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+UserDep = Annotated[User, Depends(get_user)]
+
+
+def require(permission: Permission) -> object:
+    """A dependency that answers 403 unless the caller's role grants ``permission``."""
+
+    def check(user: UserDep) -> User:
+        if not user.can(permission):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"Your role does not allow this ({permission})."
+            )
+        return user
+
+    return Depends(check)

@@ -1,0 +1,126 @@
+"""Jobs: list, status, row errors and the error report."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse
+
+from bulkport.api.deps import ContextDep, UserDep
+from bulkport.schemas.jobs import JobKind, JobStatus, JobView, RowErrorView
+from bulkport.storage import audit
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+
+def job_view(request: Request, job: job_rows.Job) -> JobView:
+    """The API's view of a job, with links to what can be done with it."""
+    links = {
+        "self": str(request.url_for("get_job", job_id=job.id)),
+        "errors": str(request.url_for("get_job_errors", job_id=job.id)),
+    }
+    if job.report_file:
+        links["report"] = str(request.url_for("get_job_report", job_id=job.id))
+    counts = job.counts
+    progress = 1.0 if job.status is JobStatus.READY else 0.0
+    if counts.total and job.status is not JobStatus.READY:
+        progress = round(counts.processed / counts.total, 4)
+    return JobView(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        options=job.options,
+        counts=counts,
+        progress=progress,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        error=job.error,
+        mapping=job.mapping,
+        ignored_columns=job.ignored_columns,
+        links=links,
+    )
+
+
+def load_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
+    """The caller's store's job, or 404 (another store's job is as if it did not exist)."""
+    with ctx.engine.connect() as conn:
+        job = job_rows.get_job(conn, user.store_id, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
+    return job
+
+
+@router.get("", response_model=list[JobView])
+def list_jobs(
+    request: Request,
+    ctx: ContextDep,
+    user: UserDep,
+    kind: JobKind | None = None,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[JobView]:
+    """The store's jobs, newest first."""
+    with ctx.engine.connect() as conn:
+        found = job_rows.list_jobs(
+            conn, user.store_id, kind=kind, status=status_, limit=limit, offset=offset
+        )
+    return [job_view(request, job) for job in found]
+
+
+@router.get("/{job_id}", response_model=JobView, name="get_job")
+def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> JobView:
+    """One job: status, progress, counters, error and links."""
+    return job_view(request, load_job(ctx, user, job_id))
+
+
+@router.get("/{job_id}/errors", response_model=list[RowErrorView], name="get_job_errors")
+def get_job_errors(
+    ctx: ContextDep,
+    user: UserDep,
+    job_id: str,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[RowErrorView]:
+    """The job's row errors in spreadsheet order; ``row`` is the row number people see."""
+    load_job(ctx, user, job_id)
+    with ctx.engine.connect() as conn:
+        return job_rows.row_errors(conn, job_id, offset=offset, limit=limit)
+
+
+@router.get(
+    "/{job_id}/report",
+    name="get_job_report",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/csv": {}}}, 404: {"description": "No report"}},
+)
+def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
+    """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
+    job = load_job(ctx, user, job_id)
+    if not job.report_file or not ctx.files.exists(job.report_file):
+        detail = (
+            "This job has no error report: no row failed."
+            if job.status is JobStatus.READY
+            else "The error report is written when the job is READY."
+        )
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+    with ctx.engine.begin() as conn:
+        audit.record(
+            conn,
+            store_id=user.store_id,
+            user_id=user.id,
+            action="report.download",
+            job_id=job.id,
+        )
+    stem = PurePath(str(job.options.get("filename") or "import")).stem or "import"
+    return FileResponse(
+        ctx.files.path(job.report_file),
+        media_type="text/csv",
+        filename=f"{stem}-errors.csv",
+    )

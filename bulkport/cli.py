@@ -1,0 +1,296 @@
+"""The `bulkport` command: run the whole stack or one part, manage users, import from a shell."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import click
+from sqlalchemy import Engine
+
+from bulkport.config import get_settings
+from bulkport.schemas.accounts import Role
+from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobStatus
+from bulkport.storage import accounts
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import migrate as migrate_database
+
+
+@click.group()
+@click.version_option(package_name="bulkport")
+def main() -> None:
+    """bulkport: a store's bulk customer imports, exports and deletions, run as jobs."""
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="API port (default 8000).")
+def up(port: int | None) -> None:
+    """Start everything: API, a worker and Flower, plus a private Redis if none is reachable."""
+    from bulkport import services
+
+    settings = get_settings()
+    home = settings.home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    migrate_database(settings.database)
+    supervisor = services.Supervisor()
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        broker = settings.broker_url
+        if broker and services.redis_reachable(broker):
+            click.echo(f"Redis: {_hide_password(broker)}")
+        else:
+            if broker:
+                click.echo(
+                    f"Redis at {_hide_password(broker)} does not answer; starting a private one."
+                )
+            broker = services.start_private_redis(supervisor, home / "redis")
+            click.echo(f"Redis: private server at {broker} (data in {home / 'redis'})")
+        api_port = port or settings.api_port
+        env = services.child_env(
+            BULKPORT_HOME=str(home),
+            BULKPORT_BROKER_URL=broker,
+            BULKPORT_API_PORT=str(api_port),
+            FLOWER_BASIC_AUTH=f"{settings.flower_user}:{settings.flower_secret()}",
+            FLOWER_UNAUTHENTICATED_API="false",
+        )
+        python = sys.executable
+        supervisor.start(
+            "api",
+            [python, "-m", "bulkport", "api", "--host", settings.api_host, "--port", str(api_port)],
+            env,
+        )
+        supervisor.start(
+            "worker",
+            [python, "-m", "bulkport", "worker", "--concurrency", str(settings.worker_concurrency)],
+            env,
+        )
+        supervisor.start("flower", [python, "-m", "bulkport", "flower"], env)
+        click.echo(f"API and docs: http://{settings.api_host}:{api_port}/docs")
+        click.echo(
+            f"Flower:       http://127.0.0.1:{settings.flower_port} "
+            f"(user {settings.flower_user}, password in {home / 'flower-password'} "
+            "unless BULKPORT_FLOWER_PASSWORD is set)"
+        )
+        click.echo("Create a user: bulkport users create --store NAME --email EMAIL --role admin")
+        click.echo("Press Ctrl-C to stop.")
+        while not stopping:
+            exited = supervisor.first_exited()
+            if exited is not None:
+                name, code = exited
+                click.echo(f"{name} stopped (exit code {code}); stopping the rest.", err=True)
+                raise SystemExit(1)
+            time.sleep(0.5)
+    finally:
+        click.echo("Stopping…")
+        supervisor.stop()
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+def api(host: str | None, port: int | None) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "bulkport.api.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+    )
+
+
+@main.command()
+@click.option("--concurrency", type=int, default=None, help="Worker processes.")
+def worker(concurrency: int | None) -> None:
+    """Run a Celery worker that processes jobs."""
+    from bulkport.worker.app import app
+
+    settings = get_settings()
+    app.worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            "--events",
+        ]
+    )
+
+
+@main.command()
+def flower() -> None:
+    """Run Flower on 127.0.0.1 with basic auth."""
+    settings = get_settings()
+    os.environ.setdefault("FLOWER_BASIC_AUTH", f"{settings.flower_user}:{settings.flower_secret()}")
+    from bulkport.worker.app import app
+
+    app.start(
+        ["flower", "--address=127.0.0.1", f"--port={settings.flower_port}", "--persistent=False"]
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    settings = get_settings()
+    migrate_database(settings.database)
+    click.echo("Database is up to date.")
+
+
+@main.group()
+def users() -> None:
+    """Manage users and their API tokens."""
+
+
+@users.command("create")
+@click.option("--store", "store_name", required=True, help="Store name (created if new).")
+@click.option("--email", required=True, help="The user's email.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.STAFF.value,
+    show_default=True,
+)
+def users_create(store_name: str, email: str, role: str) -> None:
+    """Create a user (or give an existing one a new token); prints the token last."""
+    from bulkport.tasks.context import Context
+
+    settings = get_settings()
+    migrate_database(settings.database)
+    ctx = Context.from_settings(settings)
+    with ctx.engine.begin() as conn:
+        store_id = accounts.ensure_store(conn, store_name)
+        user = accounts.ensure_user(conn, store_id, email, Role(role))
+        token = accounts.issue_token(conn, user.id)
+    ctx.close()
+    click.echo(f"User {user.email} ({user.role}) of store {store_name!r}. API token:")
+    click.echo(token)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--mode", type=click.Choice([m.value for m in ImportMode]), default="upsert")
+@click.option("--blank-cells", type=click.Choice([b.value for b in BlankCells]), default="keep")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing.")
+@click.option("--wait", is_flag=True, help="Wait for the job to end and show its result.")
+@click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+def import_file(
+    file: Path,
+    store_name: str | None,
+    mode: str,
+    blank_cells: str,
+    dry_run: bool,
+    wait: bool,
+    inline: bool,
+) -> None:
+    """Import customers from FILE (CSV)."""
+    from bulkport.tasks.context import Context
+    from bulkport.tasks.imports import run_import, submit_import, upload_key
+
+    settings = get_settings()
+    migrate_database(settings.database)
+    ctx = Context.from_settings(settings)
+    store_id = _store_id(ctx.engine, store_name)
+    job_id = job_rows.new_job_id()
+    key = upload_key(job_id)
+    with file.open("rb") as source, ctx.files.writer(key) as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    options = ImportOptions(
+        mode=ImportMode(mode), blank_cells=BlankCells(blank_cells), dry_run=dry_run,
+        filename=file.name,
+    )  # fmt: skip
+    queued = submit_import(
+        ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
+    )
+    click.echo(f"Job {job_id}")
+    if queued:
+        if inline:
+            run_import(ctx, job_id)
+        else:
+            from bulkport.worker.app import enqueue_import
+
+            enqueue_import(job_id)
+    if wait or inline or not queued:
+        job = _wait(ctx.engine, store_id, job_id)
+        _show(ctx.engine, job)
+        if job.status is not JobStatus.READY:
+            raise SystemExit(1)
+
+
+def _store_id(engine: Engine, store_name: str | None) -> int:
+    with engine.connect() as conn:
+        if store_name:
+            found = accounts.store_id_by_name(conn, store_name)
+            if found is None:
+                raise click.ClickException(f"No store is named {store_name!r}.")
+            return found
+        names = accounts.store_names(conn)
+        if len(names) != 1:
+            raise click.ClickException(
+                "Name the store with --store"
+                + (
+                    f" (one of: {', '.join(names)})."
+                    if names
+                    else "; create one with `bulkport users create`."
+                )
+            )
+        found = accounts.store_id_by_name(conn, names[0])
+        assert found is not None
+        return found
+
+
+def _wait(engine: Engine, store_id: int, job_id: str) -> job_rows.Job:
+    shown = -1
+    while True:
+        with engine.connect() as conn:
+            job = job_rows.get_job(conn, store_id, job_id)
+        assert job is not None
+        if job.status.finished:
+            return job
+        if job.counts.processed != shown and job.counts.total:
+            shown = job.counts.processed
+            click.echo(f"{job.status}: {shown:,} of {job.counts.total:,} rows", err=True)
+        time.sleep(0.5)
+
+
+def _show(engine: Engine, job: job_rows.Job) -> None:
+    c = job.counts
+    click.echo(f"Status: {job.status}")
+    if job.error:
+        click.echo(f"Error: {job.error}")
+    click.echo(
+        f"Rows: {c.total or 0} total, {c.succeeded} succeeded "
+        f"({c.created} created, {c.updated} updated, {c.unchanged} unchanged), "
+        f"{c.failed} failed, {c.skipped} skipped"
+    )
+    with engine.connect() as conn:
+        errors = job_rows.row_errors(conn, job.id, offset=0, limit=20)
+    for error in errors:
+        where = f"row {error.row}" + (f", {error.column}" if error.column else "")
+        click.echo(f"  {where}: {error.message}")
+    if c.failed > len(errors):
+        click.echo(f"  … see the job's report for all {c.failed} failed rows")

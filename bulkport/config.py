@@ -1,0 +1,103 @@
+"""The one place that reads the environment: every setting, prefixed ``BULKPORT_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """bulkport's settings; each is read from ``BULKPORT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BULKPORT_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("var"),
+        description="Folder for the SQLite file, the file store and the embedded Redis.",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file bulkport.db under HOME."
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Redis URL of the Celery broker; default: `bulkport up` starts a private one.",
+    )
+    files_dir: Path | None = Field(
+        default=None, description="Folder of the file store; default: HOME/files."
+    )
+    batch_size: int = Field(default=1000, ge=1, le=100_000, description="Rows per transaction.")
+    max_upload_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="Largest upload accepted (413 above)."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs links and sessions; default: generated once into HOME.",
+    )
+    job_lease_seconds: int = Field(
+        default=120,
+        ge=5,
+        description="How long a worker's claim on a job lasts without a batch commit.",
+    )
+    visibility_timeout: int = Field(
+        default=3600, ge=60, description="Seconds before Redis re-delivers an unacknowledged task."
+    )
+    worker_concurrency: int = Field(default=2, ge=1, description="Worker processes for `up`.")
+    api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    api_port: int = Field(default=8000, description="Port the API listens on.")
+    flower_port: int = Field(default=5555, description="Port of Flower (bound to 127.0.0.1).")
+    flower_user: str = Field(default="admin", description="Flower basic-auth user.")
+    flower_password: SecretStr | None = Field(
+        default=None, description="Flower basic-auth password; default: generated into HOME."
+    )
+    max_errors_per_page: int = Field(default=1000, ge=1, description="Cap of the errors API.")
+
+    @field_validator("database_url", "broker_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def database(self) -> str:
+        """The database URL, SQLite under HOME unless one was configured."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'bulkport.db').resolve()}"
+
+    @property
+    def files_root(self) -> Path:
+        """Folder of the local file store."""
+        return (self.files_dir or self.home / "files").resolve()
+
+    def secret(self) -> str:
+        """The signing key: configured, or generated once and kept in HOME."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return _kept_secret(self.home / "secret-key")
+
+    def flower_secret(self) -> str:
+        """Flower's password: configured, or generated once and kept in HOME."""
+        if self.flower_password is not None:
+            return self.flower_password.get_secret_value()
+        return _kept_secret(self.home / "flower-password")
+
+
+def _kept_secret(path: Path) -> str:
+    """Read a generated secret, creating it (mode 600) on first use."""
+    import secrets
+
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings``)."""
+    return Settings()

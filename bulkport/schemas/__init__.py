@@ -1,0 +1,1 @@
+"""Pydantic schemas and the customer field catalogue."""

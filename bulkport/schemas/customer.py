@@ -1,0 +1,208 @@
+"""Parsing a spreadsheet row into customer values, and the rules a whole customer must keep."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
+from pydantic import Field as PydanticField
+from pydantic_core import PydanticCustomError
+
+from bulkport.schemas.fields import (
+    FIELDS,
+    IDENTITY_KEYS,
+    CustomerField,
+    FieldKind,
+)
+
+# Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
+# grammar accepts addresses no shop can mail; this is fast and what people expect.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+_TRUE = frozenset({"true", "yes", "1", "y", "vrai", "oui", "ja", "j", "x", "on"})
+_FALSE = frozenset({"false", "no", "0", "n", "faux", "non", "nee", "off"})
+_CUSTOMER_TYPES = {
+    "private": "private",
+    "particulier": "private",
+    "prive": "private",
+    "privé": "private",
+    "consumer": "private",
+    "business": "business",
+    "company": "business",
+    "zakelijk": "business",
+    "entreprise": "business",
+    "professionnel": "business",
+}
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.+Z-]*)?$")
+
+
+def clean_text(value: object) -> str | None:
+    """Trim a cell, drop the apostrophe spreadsheets use to keep text as text; blank is None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.startswith("'"):
+        text = text[1:].strip()
+    return text or None
+
+
+def parse_email(value: object) -> str | None:
+    """A valid email address with its domain lower-cased, or a row error."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if not _EMAIL.match(text) or ".." in text:
+        raise PydanticCustomError(
+            "invalid_email", "'{value}' is not a valid email address.", {"value": text}
+        )
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def parse_bool(value: object) -> bool | None:
+    """TRUE/FALSE and the yes/no words of English, French and Dutch."""
+    if isinstance(value, bool):
+        return value
+    text = clean_text(value)
+    if text is None:
+        return None
+    word = text.lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise PydanticCustomError("invalid_boolean", "'{value}' is not TRUE or FALSE.", {"value": text})
+
+
+def parse_date(value: object) -> date | None:
+    """A calendar date written as YYYY-MM-DD."""
+    if isinstance(value, date):
+        return value
+    text = clean_text(value)
+    if text is None:
+        return None
+    match = _ISO_DATE.match(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise PydanticCustomError(
+            "invalid_date", "'{value}' is not a date; write it as YYYY-MM-DD.", {"value": text}
+        ) from None
+
+
+def parse_choice(value: object) -> str | None:
+    """Customer Type: private or business (and their French and Dutch words)."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    choice = _CUSTOMER_TYPES.get(text.lower())
+    if choice is None:
+        raise PydanticCustomError(
+            "invalid_choice", "'{value}' is not 'private' or 'business'.", {"value": text}
+        )
+    return choice
+
+
+def parse_record_id(value: object) -> int | None:
+    """The Customer Record ID the service assigned: a positive whole number."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    if text.endswith(".0"):  # a spreadsheet that stored the id as a number
+        text = text[:-2]
+    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+        raise PydanticCustomError(
+            "invalid_id",
+            "'{value}' is not a Customer Record ID; leave it as the export wrote it.",
+            {"value": text},
+        )
+    return int(text)
+
+
+_PARSERS: dict[FieldKind, tuple[type, Callable[[object], Any]]] = {
+    FieldKind.TEXT: (str, clean_text),
+    FieldKind.EMAIL: (str, parse_email),
+    FieldKind.BOOL: (bool, parse_bool),
+    FieldKind.DATE: (date, parse_date),
+    FieldKind.CHOICE: (str, parse_choice),
+    FieldKind.RECORD_ID: (int, parse_record_id),
+}
+
+
+def _model_field(field: CustomerField) -> tuple[Any, Any]:
+    python_type, parser = _PARSERS[field.kind]
+    annotation: Any = python_type | None
+    max_length = field.max_length if python_type is str else None
+
+    return (
+        Annotated[annotation, BeforeValidator(parser)],
+        PydanticField(default=None, max_length=max_length),
+    )
+
+
+CustomerCells: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "CustomerCells",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    **{f.key: _model_field(f) for f in FIELDS if f.kind is not FieldKind.READ_ONLY},
+)
+
+_CODES = {"string_too_long": "too_long"}
+
+
+class CellProblem(BaseModel):
+    """A field of one row that could not be taken, before it is tied to a spreadsheet row."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str | None
+    code: str
+    message: str
+
+
+def parse_cells(cells: Mapping[str, object]) -> tuple[dict[str, Any], list[CellProblem]]:
+    """Parse the mapped cells of one row: the values (None = blank cell) or what is wrong."""
+    try:
+        model = CustomerCells.model_validate(cells)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            field = str(err["loc"][0]) if err["loc"] else None
+            code = _CODES.get(err["type"], err["type"])
+            message = err["msg"]
+            if code == "too_long":
+                limit = err.get("ctx", {}).get("max_length")
+                message = f"Too long: at most {limit} characters."
+            problems.append(CellProblem(field=field, code=code, message=message))
+        return {}, problems
+    return {key: getattr(model, key) for key in cells}, []
+
+
+def record_problems(record: Mapping[str, Any]) -> list[CellProblem]:
+    """The rules of the store's template that hold for a whole customer, new or updated."""
+    problems = []
+    if not any(record.get(key) for key in IDENTITY_KEYS):
+        problems.append(
+            CellProblem(
+                field=None,
+                code="missing_identity",
+                message="Each customer needs at least a first name, last name, email or phone.",
+            )
+        )
+    if record.get("tax_exempt") and not record.get("sales_tax_number"):
+        problems.append(
+            CellProblem(
+                field="tax_exempt",
+                code="sales_tax_number_required",
+                message="A tax exempt customer needs a Sales Tax Number.",
+            )
+        )
+    return problems

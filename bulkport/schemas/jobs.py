@@ -1,0 +1,134 @@
+"""Jobs: their kinds, states and allowed transitions, options, counters and API views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobKind(StrEnum):
+    """What a job does."""
+
+    IMPORT = "import"
+    EXPORT = "export"
+    DELETE = "delete"
+    MERGE = "merge"
+    ARCHIVE = "archive"
+    UNARCHIVE = "unarchive"
+    UNDO = "undo"
+    NOTIFY = "notify"
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life: QUEUED → PROCESSING → READY | FAILED, or CANCELLED."""
+
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def finished(self) -> bool:
+        """True once the job can change no more."""
+        return not TRANSITIONS[self]
+
+
+# The one table of allowed moves; storage refuses any other. PROCESSING → PROCESSING is a new
+# claim of a job whose previous worker stopped renewing its lease (a redelivery after a crash).
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.PROCESSING, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.PROCESSING: frozenset(
+        {JobStatus.PROCESSING, JobStatus.READY, JobStatus.FAILED, JobStatus.CANCELLED}
+    ),
+    JobStatus.READY: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELLED: frozenset(),
+}
+
+
+def sources_of(target: JobStatus) -> tuple[JobStatus, ...]:
+    """The states a job may be in to move to ``target``."""
+    return tuple(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+class ImportMode(StrEnum):
+    """Which rows an import may write: new customers, existing ones, or both."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UPSERT = "upsert"
+
+
+class BlankCells(StrEnum):
+    """What a blank cell means for a customer that exists: keep its value, or clear it."""
+
+    KEEP = "keep"
+    CLEAR = "clear"
+
+
+class ImportOptions(BaseModel):
+    """Options of an import job, recorded with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: ImportMode = ImportMode.UPSERT
+    dry_run: bool = False
+    blank_cells: BlankCells = BlankCells.KEEP
+    filename: str = Field(default="upload.csv", max_length=255)
+
+
+class Counts(BaseModel):
+    """A job's row counters. Always ``succeeded + failed + skipped == processed``."""
+
+    total: int | None = None
+    processed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class JobView(BaseModel):
+    """A job as the API shows it."""
+
+    id: str
+    kind: JobKind
+    status: JobStatus
+    options: dict[str, object]
+    counts: Counts
+    progress: float = Field(description="Share of rows processed, 0 to 1.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    mapping: dict[str, str] | None = Field(
+        default=None, description="Column header as written → customer field."
+    )
+    ignored_columns: list[str] | None = None
+    links: dict[str, str]
+
+
+class RowErrorView(BaseModel):
+    """One problem on one row, pointing at the spreadsheet row and column the person sees."""
+
+    row: int = Field(description="Row number in the spreadsheet; the header is row 1.")
+    column: str | None = Field(description="The header as written in the uploaded file.")
+    field: str | None
+    code: str
+    message: str
+    value: str | None
+
+
+class Problem(BaseModel):
+    """An API error body."""
+
+    detail: str
+
+
+HealthStatus = Literal["ok", "degraded"]

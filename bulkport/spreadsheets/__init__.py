@@ -1,0 +1,1 @@
+"""Reading and writing spreadsheet files: CSV dialects, headers, mapping, safe cells."""

@@ -1,0 +1,1 @@
+"""Tables, repositories, migrations and the file store."""

@@ -1,0 +1,358 @@
+"""Job rows: creating, claiming with a lease, checkpointed progress and state changes."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from bulkport.schemas.jobs import Counts, JobKind, JobStatus, RowErrorView, sources_of
+from bulkport.storage.db import as_utc, now
+from bulkport.storage.tables import job_row_errors, jobs
+
+COUNTER_NAMES: tuple[str, ...] = (
+    "processed",
+    "succeeded",
+    "failed",
+    "skipped",
+    "created",
+    "updated",
+    "unchanged",
+)
+
+
+class TransitionRefused(Exception):
+    """A state change the transition table does not allow, or a claim that was lost."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job row as the code uses it."""
+
+    id: str
+    store_id: int
+    kind: JobKind
+    status: JobStatus
+    options: dict[str, Any]
+    counts: Counts
+    checkpoint: int
+    attempts: int
+    created_by: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    lease_until: datetime | None
+    input_file: str | None
+    report_file: str | None
+    mapping: dict[str, str] | None
+    ignored_columns: list[str] | None
+    error: str | None
+
+
+def _job(row: Any) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        store_id=m["store_id"],
+        kind=JobKind(m["kind"]),
+        status=JobStatus(m["status"]),
+        options=dict(m["options"] or {}),
+        counts=Counts(total=m["total"], **{name: m[name] for name in COUNTER_NAMES}),
+        checkpoint=m["checkpoint"],
+        attempts=m["attempts"],
+        created_by=m["created_by"],
+        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
+        started_at=as_utc(m["started_at"]),
+        finished_at=as_utc(m["finished_at"]),
+        lease_until=as_utc(m["lease_until"]),
+        input_file=m["input_file"],
+        report_file=m["report_file"],
+        mapping=m["mapping"],
+        ignored_columns=m["ignored_columns"],
+        error=m["error"],
+    )
+
+
+def create_job(
+    conn: Connection,
+    *,
+    store_id: int,
+    kind: JobKind,
+    options: dict[str, Any],
+    created_by: int | None,
+    idempotency_key: str | None = None,
+    job_id: str | None = None,
+) -> str:
+    """A new QUEUED job; returns its id (generated unless given)."""
+    job_id = job_id or new_job_id()
+    moment = now()
+    conn.execute(
+        insert(jobs).values(
+            id=job_id,
+            store_id=store_id,
+            kind=kind.value,
+            status=JobStatus.QUEUED.value,
+            options=options,
+            idempotency_key=idempotency_key,
+            created_by=created_by,
+            created_at=moment,
+            updated_at=moment,
+        )
+    )
+    return job_id
+
+
+def new_job_id() -> str:
+    """A fresh, unguessable job id."""
+    return uuid.uuid4().hex
+
+
+def set_input_file(conn: Connection, job_id: str, key: str) -> None:
+    """Record where the job's uploaded file is stored."""
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(input_file=key))
+
+
+def get_job(conn: Connection, store_id: int, job_id: str) -> Job | None:
+    """A store's job, or None: another store's job does not exist for the caller."""
+    row = conn.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.store_id == store_id)).first()
+    return _job(row) if row else None
+
+
+def job_for_worker(conn: Connection, job_id: str) -> Job | None:
+    """A job by id alone: the worker's task carries the id and nothing else."""
+    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+    return _job(row) if row else None
+
+
+def find_by_idempotency_key(conn: Connection, store_id: int, key: str) -> Job | None:
+    """The job a store already started under this idempotency key."""
+    row = conn.execute(
+        select(jobs).where(jobs.c.store_id == store_id, jobs.c.idempotency_key == key)
+    ).first()
+    return _job(row) if row else None
+
+
+def list_jobs(
+    conn: Connection,
+    store_id: int,
+    *,
+    kind: JobKind | None = None,
+    status: JobStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Job]:
+    """A store's jobs, newest first."""
+    query = select(jobs).where(jobs.c.store_id == store_id)
+    if kind is not None:
+        query = query.where(jobs.c.kind == kind.value)
+    if status is not None:
+        query = query.where(jobs.c.status == status.value)
+    query = query.order_by(jobs.c.created_at.desc(), jobs.c.id).limit(limit).offset(offset)
+    return [_job(row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """This delivery owns the job until ``lease_until``; it must present ``token``."""
+
+    job: Job
+    token: str
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another delivery holds a live claim on the job."""
+
+    retry_after: float
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The job is over (or gone); nothing to do."""
+
+    status: JobStatus | None
+
+
+def claim(conn: Connection, job_id: str, lease_seconds: int) -> Claimed | Busy | Finished:
+    """Take the job for this delivery with one conditional UPDATE.
+
+    A QUEUED job, or a PROCESSING one whose lease ran out (its worker died), is claimed; a
+    second delivery while the first still renews its lease gets ``Busy`` and changes nothing.
+    """
+    moment = now()
+    token = secrets.token_hex(16)
+    claimable = or_(
+        jobs.c.status == JobStatus.QUEUED.value,
+        and_(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.lease_until < moment),
+    )
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, claimable)
+        .values(
+            status=JobStatus.PROCESSING.value,
+            claim_token=token,
+            lease_until=moment + timedelta(seconds=lease_seconds),
+            attempts=jobs.c.attempts + 1,
+            started_at=func.coalesce(jobs.c.started_at, moment),
+            updated_at=moment,
+        )
+    )
+    job = job_for_worker(conn, job_id)
+    if job is None:
+        return Finished(None)
+    if result.rowcount == 1:
+        return Claimed(job, token)
+    if job.status.finished:
+        return Finished(job.status)
+    lease = job.lease_until or moment
+    return Busy(max(1.0, (lease - moment).total_seconds()))
+
+
+def _owned(job_id: str, token: str) -> Any:
+    return and_(
+        jobs.c.id == job_id,
+        jobs.c.claim_token == token,
+        jobs.c.status == JobStatus.PROCESSING.value,
+    )
+
+
+def record_plan(
+    conn: Connection,
+    job_id: str,
+    token: str,
+    *,
+    total: int,
+    mapping: dict[str, str],
+    ignored_columns: Sequence[str],
+) -> None:
+    """Record what the job found in its file before the first batch."""
+    _must(
+        conn.execute(
+            update(jobs)
+            .where(_owned(job_id, token))
+            .values(total=total, mapping=mapping, ignored_columns=list(ignored_columns))
+        ).rowcount
+    )
+
+
+def advance(
+    conn: Connection,
+    job_id: str,
+    token: str,
+    *,
+    expected_checkpoint: int,
+    rows: int,
+    counts: dict[str, int],
+    lease_seconds: int,
+) -> None:
+    """Add one batch's counters and move the checkpoint, renewing the lease.
+
+    Runs inside the batch's transaction; if the claim was lost or the checkpoint moved, it
+    raises and the whole batch rolls back, so no row is applied twice.
+    """
+    moment = now()
+    values: dict[str, Any] = {
+        name: getattr(jobs.c, name) + counts.get(name, 0) for name in COUNTER_NAMES
+    }
+    values.update(
+        checkpoint=expected_checkpoint + rows,
+        lease_until=moment + timedelta(seconds=lease_seconds),
+        updated_at=moment,
+    )
+    _must(
+        conn.execute(
+            update(jobs)
+            .where(_owned(job_id, token), jobs.c.checkpoint == expected_checkpoint)
+            .values(**values)
+        ).rowcount
+    )
+
+
+def finish(
+    conn: Connection,
+    job_id: str,
+    token: str | None,
+    status: JobStatus,
+    *,
+    error: str | None = None,
+    report_file: str | None = None,
+) -> bool:
+    """Move a job to a final state; with a token, only while that claim still holds."""
+    moment = now()
+    condition = jobs.c.id == job_id
+    if token is not None:
+        condition = _owned(job_id, token)
+    result = conn.execute(
+        update(jobs)
+        .where(condition, jobs.c.status.in_([s.value for s in sources_of(status)]))
+        .values(
+            status=status.value,
+            error=error,
+            report_file=report_file,
+            finished_at=moment,
+            updated_at=moment,
+            claim_token=None,
+            lease_until=None,
+        )
+    )
+    return result.rowcount == 1
+
+
+def release(conn: Connection, job_id: str, token: str) -> None:
+    """End this delivery's lease early so a retry can claim the job straight away."""
+    conn.execute(update(jobs).where(_owned(job_id, token)).values(lease_until=now()))
+
+
+def _must(rowcount: int) -> None:
+    if rowcount != 1:
+        raise TransitionRefused("this worker no longer holds the job")
+
+
+def add_row_errors(conn: Connection, job_id: str, errors: Iterable[RowErrorView]) -> None:
+    """Store a batch's row errors (in the batch's transaction)."""
+    rows = [{"job_id": job_id, **error.model_dump()} for error in errors]
+    if rows:
+        conn.execute(insert(job_row_errors), rows)
+
+
+def row_errors(conn: Connection, job_id: str, *, offset: int, limit: int) -> list[RowErrorView]:
+    """A page of a job's row errors, in spreadsheet order."""
+    query = (
+        select(
+            job_row_errors.c.row,
+            job_row_errors.c.column,
+            job_row_errors.c.field,
+            job_row_errors.c.code,
+            job_row_errors.c.message,
+            job_row_errors.c.value,
+        )
+        .where(job_row_errors.c.job_id == job_id)
+        .order_by(job_row_errors.c.row, job_row_errors.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [RowErrorView(**row._mapping) for row in conn.execute(query)]
+
+
+def failed_row_messages(conn: Connection, job_id: str) -> Iterable[tuple[int, str]]:
+    """Each failed row's number with its messages joined, in row order (for the report)."""
+    query = (
+        select(job_row_errors.c.row, job_row_errors.c.column, job_row_errors.c.message)
+        .where(job_row_errors.c.job_id == job_id)
+        .order_by(job_row_errors.c.row, job_row_errors.c.id)
+    )
+    current: int | None = None
+    parts: list[str] = []
+    for row, column, message in conn.execute(query):
+        if row != current and current is not None:
+            yield current, "; ".join(parts)
+            parts = []
+        current = row
+        parts.append(f"{column}: {message}" if column else message)
+    if current is not None:
+        yield current, "; ".join(parts)

@@ -1,0 +1,181 @@
+"""The database tables (SQLAlchemy Core); Alembic migrations follow this metadata."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from bulkport.schemas.fields import FIELDS, FieldKind
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Moment = DateTime(timezone=True)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", Moment, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("created_at", Moment, nullable=False),
+    UniqueConstraint("store_id", "email"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    # SHA-256 of the token; the token itself is shown once and never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Moment, nullable=False),
+    Column("last_used_at", Moment),
+    Column("revoked_at", Moment),
+)
+
+
+def _customer_column(key: str, kind: FieldKind, max_length: int) -> Column[object]:
+    if kind is FieldKind.BOOL:
+        return Column(key, Boolean)
+    if kind is FieldKind.DATE:
+        return Column(key, Date)
+    if max_length > 255:
+        return Column(key, Text)
+    return Column(key, String(max_length))
+
+
+customers = Table(
+    "customers",
+    metadata,
+    # The Customer Record ID: assigned here, never changed by an import.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    *(
+        _customer_column(f.key, f.kind, f.max_length)
+        for f in FIELDS
+        if f.kind not in (FieldKind.READ_ONLY, FieldKind.RECORD_ID)
+    ),
+    # Lower-cased email: emails compare case-insensitively and are unique per store.
+    Column("email_key", String(254)),
+    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    Column("deleted_at", Moment),
+    Column("created_at", Moment, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+    Index(
+        "uq_customers_store_email",
+        "store_id",
+        "email_key",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL AND email_key IS NOT NULL"),
+        postgresql_where=text("deleted_at IS NULL AND email_key IS NOT NULL"),
+    ),
+    Index("ix_customers_store_id_id", "store_id", "id"),
+)
+
+sales = Table(
+    "sales",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), index=True),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("sold_at", Moment, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("idempotency_key", String(200)),
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", Moment, nullable=False),
+    Column("started_at", Moment),
+    Column("finished_at", Moment),
+    Column("updated_at", Moment, nullable=False),
+    # Claim of the worker that runs it: a random token and how long the claim holds.
+    Column("claim_token", String(32)),
+    Column("lease_until", Moment),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("total", Integer),
+    Column("processed", Integer, nullable=False, server_default=text("0")),
+    Column("succeeded", Integer, nullable=False, server_default=text("0")),
+    Column("failed", Integer, nullable=False, server_default=text("0")),
+    Column("skipped", Integer, nullable=False, server_default=text("0")),
+    Column("created", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("unchanged", Integer, nullable=False, server_default=text("0")),
+    # Data rows already committed: a redelivered task resumes after them.
+    Column("checkpoint", Integer, nullable=False, server_default=text("0")),
+    Column("input_file", String(255)),
+    Column("report_file", String(255)),
+    Column("mapping", JSON),
+    Column("ignored_columns", JSON),
+    Column("error", Text),
+    UniqueConstraint("store_id", "idempotency_key"),
+    Index("ix_jobs_store_id_created_at", "store_id", "created_at"),
+)
+
+job_row_errors = Table(
+    "job_row_errors",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("column", String(255)),
+    Column("field", String(50)),
+    Column("code", String(50), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("value", String(200)),
+    Index("ix_job_row_errors_job_id_row", "job_id", "row"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id")),
+    Column("action", String(50), nullable=False),
+    Column("job_id", String(32)),
+    Column("detail", JSON, nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Index("ix_audit_events_store_id_created_at", "store_id", "created_at"),
+)

@@ -1,0 +1,1 @@
+"""What each job kind does, as plain functions: no Celery, no HTTP."""

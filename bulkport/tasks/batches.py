@@ -1,0 +1,275 @@
+"""One batch of an import: parse each row, decide create/update/unchanged/error, then write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bulkport.schemas.customer import (
+    CellProblem,
+    parse_cells,
+    parse_email,
+    parse_record_id,
+    record_problems,
+)
+from bulkport.schemas.jobs import BlankCells, ImportMode, RowErrorView
+from bulkport.spreadsheets.mapping import ColumnMapping
+from bulkport.storage import customers
+from bulkport.storage.customers import email_key
+
+VALUE_LIMIT = 200
+
+
+@dataclass
+class SeenKeys:
+    """Keys already used by earlier rows of the file: a repeat is an error on the later row."""
+
+    ids: dict[int, int] = field(default_factory=dict)
+    emails: dict[str, int] = field(default_factory=dict)
+
+    def first_row_of(self, record_id: int | None, email: str | None) -> tuple[str, int] | None:
+        """Where this row's key was first used, if anywhere."""
+        if record_id is not None and record_id in self.ids:
+            return f"Customer Record ID {record_id}", self.ids[record_id]
+        key = email_key(email)
+        if key is not None and key in self.emails:
+            return f"Email {email}", self.emails[key]
+        return None
+
+    def add(self, row: int, record_id: int | None, email: str | None) -> None:
+        """Remember the row's keys (the first row to use a key keeps it)."""
+        if record_id is not None:
+            self.ids.setdefault(record_id, row)
+        key = email_key(email)
+        if key is not None:
+            self.emails.setdefault(key, row)
+
+    def add_raw(self, row: int, mapping: ColumnMapping, cells: Sequence[str]) -> None:
+        """Remember the keys of a row committed before a restart, from its raw cells."""
+        values = _mapped(mapping, cells)
+        try:
+            record_id = parse_record_id(values.get("id"))
+        except ValueError:
+            record_id = None
+        try:
+            email = parse_email(values.get("email"))
+        except ValueError:
+            email = None
+        self.add(row, record_id, email)
+
+
+@dataclass
+class BatchPlan:
+    """What a batch will do, decided before anything is written."""
+
+    creates: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowErrorView] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, name: str) -> None:
+        """Add one row to a counter."""
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    row: int
+    cells: Sequence[str]
+    values: dict[str, Any]
+
+
+def _mapped(mapping: ColumnMapping, cells: Sequence[str]) -> dict[str, str]:
+    return {key: cells[i] for i, key in mapping.columns.items() if i < len(cells)}
+
+
+class BatchPlanner:
+    """Decides, for each row of a batch, what happens to which customer."""
+
+    def __init__(
+        self,
+        *,
+        store_id: int,
+        mapping: ColumnMapping,
+        mode: ImportMode,
+        blank_cells: BlankCells,
+        seen: SeenKeys,
+    ) -> None:
+        self.store_id = store_id
+        self.mapping = mapping
+        self.mode = mode
+        self.clear_blanks = blank_cells is BlankCells.CLEAR
+        self.seen = seen
+        self.width = len(mapping.headers)
+
+    def plan(self, conn: Connection, rows: Sequence[tuple[int, list[str]]]) -> BatchPlan:
+        """Parse and decide every row of the batch; reads the database, writes nothing."""
+        plan = BatchPlan()
+        parsed: list[_Parsed] = []
+        for number, cells in rows:
+            plan.count("processed")
+            if not any(cell.strip() for cell in cells):
+                plan.count("skipped")
+                continue
+            item = self._parse(plan, number, cells)
+            if item is not None:
+                parsed.append(item)
+        ids = {p.values["id"] for p in parsed if p.values.get("id") is not None}
+        emails = {email_key(p.values.get("email")) for p in parsed} - {None}
+        by_id = customers.by_ids(conn, self.store_id, ids)
+        by_email = customers.by_email_keys(conn, self.store_id, emails)  # type: ignore[arg-type]
+        for item in parsed:
+            self._decide(plan, item, by_id, by_email)
+        return plan
+
+    def _parse(self, plan: BatchPlan, number: int, cells: list[str]) -> _Parsed | None:
+        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
+            self._fail(
+                plan,
+                number,
+                cells,
+                [
+                    CellProblem(
+                        field=None,
+                        code="too_many_cells",
+                        message=f"This row has {len(cells)} cells but the header has "
+                        f"{self.width} columns; check for a stray delimiter or quote.",
+                    )
+                ],
+            )
+            return None
+        values, problems = parse_cells(_mapped(self.mapping, cells))
+        if problems:
+            self._fail(plan, number, cells, problems)
+            return None
+        record_id, email = values.get("id"), values.get("email")
+        first = self.seen.first_row_of(record_id, email)
+        self.seen.add(number, record_id, email)
+        if first is not None:
+            what, row = first
+            problem = CellProblem(
+                field="id" if what.startswith("Customer") else "email",
+                code="duplicate_in_file",
+                message=f"{what} is already on row {row} of this file.",
+            )
+            self._fail(plan, number, cells, [problem])
+            return None
+        return _Parsed(number, cells, values)
+
+    def _decide(
+        self,
+        plan: BatchPlan,
+        item: _Parsed,
+        by_id: dict[int, dict[str, Any]],
+        by_email: dict[str, dict[str, Any]],
+    ) -> None:
+        values = item.values
+        record_id = values.get("id")
+        key = email_key(values.get("email"))
+        target: dict[str, Any] | None
+        if record_id is not None:
+            target = by_id.get(record_id)
+            if target is None:
+                return self._fail_one(
+                    plan,
+                    item,
+                    "id",
+                    "not_found",
+                    f"No customer has Customer Record ID {record_id} in this store. "
+                    "Leave the column empty to add a new customer.",
+                )
+        else:
+            target = by_email.get(key) if key else None
+        if self.mode is ImportMode.CREATE and target is not None:
+            field_name = "id" if record_id is not None else "email"
+            return self._fail_one(
+                plan,
+                item,
+                field_name,
+                "already_exists",
+                f"Customer {target['id']} already exists; this import only adds new customers.",
+            )
+        if self.mode is ImportMode.UPDATE and target is None:
+            return self._fail_one(
+                plan,
+                item,
+                "email" if key else "id",
+                "not_found",
+                "No existing customer matches this row's Customer Record ID or email; "
+                "this import only changes existing customers.",
+            )
+        if target is None:
+            record = {k: v for k, v in values.items() if k != "id"}
+            if self._fail_record(plan, item, record):
+                return None
+            plan.creates.append(record)
+            plan.count("created")
+            plan.count("succeeded")
+            return None
+        changes = {
+            k: v
+            for k, v in values.items()
+            if k != "id" and (v is not None or self.clear_blanks) and v != target.get(k)
+        }
+        if key and key != target.get("email_key"):
+            owner = by_email.get(key)
+            if owner is not None and owner["id"] != target["id"]:
+                return self._fail_one(
+                    plan,
+                    item,
+                    "email",
+                    "email_taken",
+                    f"Customer {owner['id']} already uses this email.",
+                )
+        if self._fail_record(plan, item, {**target, **changes}):
+            return None
+        if changes:
+            plan.updates.append({"id": target["id"], **changes})
+            plan.count("updated")
+        else:
+            plan.count("unchanged")
+        plan.count("succeeded")
+        return None
+
+    def _fail_record(self, plan: BatchPlan, item: _Parsed, record: dict[str, Any]) -> bool:
+        problems = record_problems(record)
+        if problems:
+            self._fail(plan, item.row, item.cells, problems)
+        return bool(problems)
+
+    def _fail_one(
+        self, plan: BatchPlan, item: _Parsed, field_name: str, code: str, message: str
+    ) -> None:
+        self._fail(
+            plan, item.row, item.cells, [CellProblem(field=field_name, code=code, message=message)]
+        )
+
+    def _fail(
+        self, plan: BatchPlan, number: int, cells: Sequence[str], problems: list[CellProblem]
+    ) -> None:
+        plan.count("failed")
+        for problem in problems:
+            index = self.mapping.index_of(problem.field)
+            column = value = None
+            if index is not None:
+                column = self.mapping.headers[index]
+                value = cells[index][:VALUE_LIMIT] if index < len(cells) else None
+            plan.errors.append(
+                RowErrorView(
+                    row=number,
+                    column=column,
+                    field=problem.field,
+                    code=problem.code,
+                    message=problem.message,
+                    value=value,
+                )
+            )
+
+
+def write_plan(conn: Connection, store_id: int, plan: BatchPlan) -> None:
+    """Write the batch's customers (its row errors and counters go with them)."""
+    customers.insert_many(conn, store_id, plan.creates)
+    customers.update_many(conn, store_id, plan.updates)

@@ -1,0 +1,201 @@
+"""An import job from start to end: open the file, map it, plan and write batches, report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from bulkport.errors import BulkportError, UnreadableFile
+from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
+from bulkport.spreadsheets.csvfile import open_csv
+from bulkport.spreadsheets.mapping import guess_mapping
+from bulkport.spreadsheets.sniff import SNIFF_BYTES, sniff_format
+from bulkport.storage import audit
+from bulkport.storage import jobs as job_rows
+from bulkport.tasks.batches import BatchPlanner, SeenKeys, write_plan
+from bulkport.tasks.context import Context
+from bulkport.tasks.reports import write_report
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# A batch that hits a unique email another job wrote meanwhile is planned again this often.
+PLAN_ATTEMPTS = 3
+UNEXPECTED = (
+    "The job stopped on an unexpected error. Rows counted as processed were saved; "
+    "upload the file again to finish, or contact your administrator."
+)
+
+
+def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
+    """Run (or resume) an import job; returns how the claim went.
+
+    Each batch is written in one transaction together with its row errors, the job's counters
+    and its checkpoint, so a redelivered job resumes after the last committed batch.
+    """
+    with ctx.engine.begin() as conn:
+        claim = job_rows.claim(conn, job_id, ctx.settings.job_lease_seconds)
+    if not isinstance(claim, job_rows.Claimed):
+        return claim
+    job, token = claim.job, claim.token
+    try:
+        if job.kind is not JobKind.IMPORT or job.input_file is None:
+            raise BulkportError("This job has no uploaded file to import.")
+        options = ImportOptions.model_validate(job.options)
+        upload = ctx.files.path(job.input_file)
+        if not upload.is_file():
+            raise BulkportError("The uploaded file is no longer stored; upload it again.")
+        with upload.open("rb") as handle:
+            sniff_format(handle.read(SNIFF_BYTES))
+        with open_csv(upload) as sheet:
+            total = sum(1 for _ in sheet.rows)  # reads the whole file once: unreadable → FAILED
+        with open_csv(upload) as sheet:
+            mapping = guess_mapping(sheet.header)
+            with ctx.engine.begin() as conn:
+                job_rows.record_plan(
+                    conn,
+                    job_id,
+                    token,
+                    total=total,
+                    mapping=mapping.as_labels(),
+                    ignored_columns=mapping.ignored,
+                )
+            seen = SeenKeys()
+            planner = BatchPlanner(
+                store_id=job.store_id,
+                mapping=mapping,
+                mode=options.mode,
+                blank_cells=options.blank_cells,
+                seen=seen,
+            )
+            checkpoint = job.checkpoint
+            for number, cells in islice(sheet.rows, checkpoint):
+                seen.add_raw(number, mapping, cells)  # committed before a restart
+            for batch in _batches(sheet.rows, ctx.settings.batch_size):
+                _apply_batch(ctx, job_id, token, planner, batch, checkpoint, options.dry_run)
+                checkpoint += len(batch)
+        report = None
+        with ctx.engine.connect() as conn:
+            done = job_rows.job_for_worker(conn, job_id)
+        if done is not None and done.counts.failed:
+            report = write_report(ctx.engine, ctx.files, job_id, upload)
+        with ctx.engine.begin() as conn:
+            job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=report)
+    except job_rows.TransitionRefused:
+        log.warning("job %s: claim lost to another delivery; stopping", job_id)
+    except BulkportError as exc:
+        with ctx.engine.begin() as conn:
+            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=str(exc))
+    except OperationalError:
+        # The database went away: give the job back so that a retry can claim it at once.
+        log.warning("job %s: database error; releasing the job for a retry", job_id)
+        _release_quietly(ctx, job_id, token)
+        raise
+    except Exception:
+        log.exception("job %s: unexpected error", job_id)
+        with ctx.engine.begin() as conn:
+            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=UNEXPECTED)
+    return claim
+
+
+def _release_quietly(ctx: Context, job_id: str, token: str) -> None:
+    try:
+        with ctx.engine.begin() as conn:
+            job_rows.release(conn, job_id, token)
+    except OperationalError:
+        pass  # the lease runs out by itself
+
+
+def submit_import(
+    ctx: Context,
+    *,
+    store_id: int,
+    user_id: int | None,
+    job_id: str,
+    key: str,
+    options: ImportOptions,
+    idempotency_key: str | None = None,
+) -> bool:
+    """Create the import job for a stored upload, with its audit event, in one transaction.
+
+    A file whose first bytes show it is no CSV becomes a job FAILED with the reason (never a
+    lost upload); returns True when the job is QUEUED and should be sent to the workers.
+    """
+    with ctx.files.open(key) as handle:
+        head = handle.read(SNIFF_BYTES)
+    try:
+        sniff_format(head)
+        unreadable = None
+    except UnreadableFile as exc:
+        unreadable = str(exc)
+    with ctx.engine.begin() as conn:
+        job_rows.create_job(
+            conn,
+            store_id=store_id,
+            kind=JobKind.IMPORT,
+            options=options.model_dump(mode="json"),
+            created_by=user_id,
+            idempotency_key=idempotency_key,
+            job_id=job_id,
+        )
+        job_rows.set_input_file(conn, job_id, key)
+        audit.record(
+            conn,
+            store_id=store_id,
+            user_id=user_id,
+            action="import.upload",
+            job_id=job_id,
+            detail={"filename": options.filename, "bytes": ctx.files.size(key)},
+        )
+        if unreadable is not None:
+            job_rows.finish(conn, job_id, None, JobStatus.FAILED, error=unreadable)
+    return unreadable is None
+
+
+def upload_key(job_id: str) -> str:
+    """Where a job's uploaded file is stored (a generated name, never the user's)."""
+    return f"jobs/{job_id}/upload"
+
+
+def _apply_batch(
+    ctx: Context,
+    job_id: str,
+    token: str,
+    planner: BatchPlanner,
+    batch: list[tuple[int, list[str]]],
+    checkpoint: int,
+    dry_run: bool,
+) -> None:
+    """Plan and write one batch, its errors and counters in one transaction."""
+    keys = (planner.seen.ids.copy(), planner.seen.emails.copy())
+    for attempt in range(PLAN_ATTEMPTS):
+        try:
+            with ctx.engine.begin() as conn:
+                plan = planner.plan(conn, batch)
+                if not dry_run:
+                    write_plan(conn, planner.store_id, plan)
+                job_rows.add_row_errors(conn, job_id, plan.errors)
+                job_rows.advance(
+                    conn,
+                    job_id,
+                    token,
+                    expected_checkpoint=checkpoint,
+                    rows=len(batch),
+                    counts=plan.counts,
+                    lease_seconds=ctx.settings.job_lease_seconds,
+                )
+            return
+        except IntegrityError:
+            # Another job wrote one of these emails since we looked; look again.
+            planner.seen.ids, planner.seen.emails = keys[0].copy(), keys[1].copy()
+            if attempt == PLAN_ATTEMPTS - 1:
+                raise
+
+
+def _batches(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch

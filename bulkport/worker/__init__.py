@@ -1,0 +1,1 @@
+"""The Celery app and its thin task wrappers around ``bulkport.tasks``."""

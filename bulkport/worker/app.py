@@ -1,0 +1,90 @@
+"""The Celery app: JSON only, late acks, one task at a time per process, events for Flower.
+
+Tasks carry a job id and nothing else: no personal data goes through the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init, worker_process_shutdown
+from sqlalchemy.exc import OperationalError
+
+from bulkport.config import Settings, get_settings
+from bulkport.storage import jobs as job_rows
+from bulkport.tasks.context import Context
+from bulkport.tasks.imports import run_import
+
+log = logging.getLogger(__name__)
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+IMPORT_TASK = "bulkport.import"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery's settings, derived from bulkport's."""
+    return {
+        "broker_url": settings.broker_url or DEFAULT_BROKER,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+        "enable_utc": True,
+    }
+
+
+app = Celery("bulkport")
+app.conf.update(celery_config(get_settings()))
+
+_context: Context | None = None
+
+
+def context() -> Context:
+    """This process's database and file store, opened on first use (after the fork)."""
+    global _context
+    if _context is None:
+        _context = Context.from_settings(get_settings())
+    return _context
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    # A forked child must not share the parent's database connections.
+    global _context
+    _context = None
+
+
+@worker_process_shutdown.connect
+def _close_connections(**_: Any) -> None:
+    if _context is not None:
+        _context.close()
+
+
+@app.task(name=IMPORT_TASK, bind=True, max_retries=20)
+def import_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run an import job; a duplicate delivery waits for the live one, then does nothing."""
+    try:
+        outcome = run_import(context(), job_id)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+    if isinstance(outcome, job_rows.Busy):
+        raise self.retry(countdown=outcome.retry_after)
+    if isinstance(outcome, job_rows.Finished):
+        return f"already {outcome.status}" if outcome.status else "no such job"
+    return "done"
+
+
+def enqueue_import(job_id: str) -> None:
+    """Send an import job to the workers (the id only)."""
+    import_customers.apply_async(args=(job_id,))
