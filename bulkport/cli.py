@@ -142,13 +142,18 @@ def worker(concurrency: int | None) -> None:
 
 @main.command()
 def flower() -> None:
-    """Run Flower on 127.0.0.1 with basic auth."""
+    """Run Flower with basic auth (on 127.0.0.1 unless BULKPORT_FLOWER_HOST says otherwise)."""
     settings = get_settings()
     os.environ.setdefault("FLOWER_BASIC_AUTH", f"{settings.flower_user}:{settings.flower_secret()}")
     from bulkport.worker.app import app
 
     app.start(
-        ["flower", "--address=127.0.0.1", f"--port={settings.flower_port}", "--persistent=False"]
+        [
+            "flower",
+            f"--address={settings.flower_host}",
+            f"--port={settings.flower_port}",
+            "--persistent=False",
+        ]
     )
 
 

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     )
     broker_url: str | None = Field(
         default=None,
-        description="Redis URL of the Celery broker; default: `bulkport up` starts a private one.",
+        description="Redis URL of the Celery broker. Unset: `bulkport up` starts a private "
+        "Redis; `bulkport api` and `bulkport worker` use redis://127.0.0.1:6379/0.",
     )
     files_dir: Path | None = Field(
         default=None, description="Folder of the file store; default: HOME/files."
@@ -47,12 +48,14 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=2, ge=1, description="Worker processes for `up`.")
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(default=8000, description="Port the API listens on.")
-    flower_port: int = Field(default=5555, description="Port of Flower (bound to 127.0.0.1).")
+    flower_host: str = Field(
+        default="127.0.0.1", description="Address Flower listens on; keep it private."
+    )
+    flower_port: int = Field(default=5555, description="Port of Flower.")
     flower_user: str = Field(default="admin", description="Flower basic-auth user.")
     flower_password: SecretStr | None = Field(
         default=None, description="Flower basic-auth password; default: generated into HOME."
     )
-    max_errors_per_page: int = Field(default=1000, ge=1, description="Cap of the errors API.")
 
     @field_validator("database_url", "broker_url")
     @classmethod

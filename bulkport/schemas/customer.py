@@ -17,6 +17,7 @@ from bulkport.schemas.fields import (
     CustomerField,
     FieldKind,
 )
+from bulkport.spreadsheets.cells import unshield
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
 # grammar accepts addresses no shop can mail; this is fast and what people expect.
@@ -42,18 +43,29 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.+Z-]*)?$")
 
 
 def clean_text(value: object) -> str | None:
-    """Trim a cell, drop the apostrophe spreadsheets use to keep text as text; blank is None."""
+    """Trim a cell and drop an apostrophe that only keeps a number or formula as text.
+
+    An apostrophe that belongs to the text ("'t Hart", "'s-Hertogenbosch") is kept. Blank,
+    or an apostrophe alone, is None.
+    """
     if value is None:
         return None
-    text = str(value).strip()
-    if text.startswith("'"):
-        text = text[1:].strip()
-    return text or None
+    text = unshield(str(value).strip()).strip()
+    return text if text and text != "'" else None
+
+
+def clean_token(value: object) -> str | None:
+    """Like ``clean_text`` for cells that are never text (emails, booleans, dates, ids): any
+    leading apostrophe is a spreadsheet's, never part of the value."""
+    text = clean_text(value)
+    if text is not None and text.startswith("'"):
+        text = text[1:].strip() or None
+    return text
 
 
 def parse_email(value: object) -> str | None:
     """A valid email address with its domain lower-cased, or a row error."""
-    text = clean_text(value)
+    text = clean_token(value)
     if text is None:
         return None
     if text.lower().startswith("mailto:"):
@@ -70,7 +82,7 @@ def parse_bool(value: object) -> bool | None:
     """TRUE/FALSE and the yes/no words of English, French and Dutch."""
     if isinstance(value, bool):
         return value
-    text = clean_text(value)
+    text = clean_token(value)
     if text is None:
         return None
     word = text.lower()
@@ -85,7 +97,7 @@ def parse_date(value: object) -> date | None:
     """A calendar date written as YYYY-MM-DD."""
     if isinstance(value, date):
         return value
-    text = clean_text(value)
+    text = clean_token(value)
     if text is None:
         return None
     match = _ISO_DATE.match(text)
@@ -101,7 +113,7 @@ def parse_date(value: object) -> date | None:
 
 def parse_choice(value: object) -> str | None:
     """Customer Type: private or business (and their French and Dutch words)."""
-    text = clean_text(value)
+    text = clean_token(value)
     if text is None:
         return None
     choice = _CUSTOMER_TYPES.get(text.lower())
@@ -114,12 +126,12 @@ def parse_choice(value: object) -> str | None:
 
 def parse_record_id(value: object) -> int | None:
     """The Customer Record ID the service assigned: a positive whole number."""
-    text = clean_text(value)
+    text = clean_token(value)
     if text is None:
         return None
     if text.endswith(".0"):  # a spreadsheet that stored the id as a number
         text = text[:-2]
-    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
         raise PydanticCustomError(
             "invalid_id",
             "'{value}' is not a Customer Record ID; leave it as the export wrote it.",

@@ -1,15 +1,30 @@
-"""Cells written for spreadsheet programs: nothing a person opens may run as a formula."""
+"""Cells written for spreadsheet programs: nothing a person opens may run as a formula.
+
+Spreadsheets keep a value as text when it starts with an apostrophe. bulkport writes one before
+any value a spreadsheet would run as a formula (OWASP CSV injection), and the importer drops it
+again, so an exported file imports back unchanged. A leading apostrophe that is part of the
+value, as in "'s-Hertogenbosch" or "'t Hart", is kept.
+"""
 
 from __future__ import annotations
 
-# OWASP CSV injection: a cell starting with one of these is taken as a formula by Excel,
-# LibreOffice and Google Sheets. The importer drops a leading apostrophe, so escaping with
-# one makes an export import back unchanged.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Starts that Excel, LibreOffice and Google Sheets take as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# After an apostrophe, these show that the apostrophe only keeps the value as text.
+_SHIELDED_STARTS = (*FORMULA_STARTS, "'", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 
 def safe_cell(value: str) -> str:
     """The text as a spreadsheet program will show it but never evaluate it."""
-    if value.startswith(_FORMULA_STARTS):
+    if value.startswith(FORMULA_STARTS) or (
+        value.startswith("'") and value[1:].startswith(_SHIELDED_STARTS)
+    ):
         return "'" + value
     return value
+
+
+def unshield(text: str) -> str:
+    """Drop the apostrophe a spreadsheet (or ``safe_cell``) put before a number or formula."""
+    if text.startswith("'") and text[1:].startswith(_SHIELDED_STARTS):
+        return text[1:]
+    return text

@@ -15,7 +15,8 @@ from bulkport.errors import UnreadableFile
 
 DELIMITERS = (",", ";", "\t", "|")
 # Cells can hold long notes; beyond this a file is not a customer list.
-csv.field_size_limit(1024 * 1024)
+CELL_LIMIT = 1024 * 1024
+csv.field_size_limit(CELL_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class CsvSheet:
     rows: Iterator[tuple[int, list[str]]]
 
 
+class _BadText(Exception):
+    """A line that does not decode; raised through csv.reader to be told with its row."""
+
+
 def detect_encoding(head: bytes) -> str:
     """The file's encoding from its first bytes: a byte-order mark, else UTF-8."""
     if head.startswith(codecs.BOM_UTF8):
@@ -52,10 +57,36 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _first_line(text: io.TextIOBase) -> str:
-    line = text.readline()
-    text.seek(0)
-    return line
+def _lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
+    """Decoded lines, each decoded alone so that bad bytes are found on their own row."""
+    start = raw.tell()
+    head = raw.read(64 * 1024)
+    raw.seek(start)
+    # UTF-16 is read in two-byte units, where a b"\n" split would cut characters; old Mac
+    # files end lines with CR alone. Both are rare: decode those as a whole stream.
+    if encoding == "utf-16" or (b"\r" in head and b"\n" not in head):
+        yield from io.TextIOWrapper(raw, encoding=encoding, newline="")
+        return
+    if encoding == "utf-8-sig":
+        raw.read(len(codecs.BOM_UTF8))
+        encoding = "utf-8"
+    for line in raw:
+        try:
+            yield line.decode(encoding)
+        except UnicodeDecodeError:
+            raise _BadText from None
+
+
+def _header_line(path: Path, encoding: str) -> str:
+    """The first line with something on it (the header may sit below blank lines)."""
+    with path.open("rb") as raw:
+        try:
+            for line in _lines(raw, encoding):
+                if line.strip(" \t\r\n,;|"):
+                    return line
+        except (_BadText, UnicodeDecodeError):
+            raise UnreadableFile("The header row " + _not_text(encoding)) from None
+    return ""
 
 
 @contextmanager
@@ -64,60 +95,67 @@ def open_csv(path: Path) -> Iterator[CsvSheet]:
     with path.open("rb") as raw:
         encoding = detect_encoding(raw.read(4))
         raw.seek(0)
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
-        try:
-            try:
-                first = _first_line(text)
-            except UnicodeDecodeError:
-                raise UnreadableFile(_not_text(encoding)) from None
-            if "\x00" in first:
-                raise UnreadableFile("This file is not a text spreadsheet (it has NUL bytes).")
-            fmt = CsvFormat(encoding=encoding, delimiter=detect_delimiter(first))
-            reader = csv.reader(text, delimiter=fmt.delimiter, strict=False)
-            header, header_row = _header(reader)
-            yield CsvSheet(fmt, header, header_row, _rows(reader, header_row, encoding))
-        finally:
-            text.detach()
+        first = _header_line(path, encoding)
+        if "\x00" in first:
+            raise UnreadableFile(
+                "This file is not a text spreadsheet (its header row holds NUL characters). "
+                "Upload the customer list as CSV."
+            )
+        fmt = CsvFormat(encoding=encoding, delimiter=detect_delimiter(first))
+        reader = csv.reader(_lines(raw, encoding), delimiter=fmt.delimiter, strict=False)
+        header, header_row = _header(reader, encoding)
+        yield CsvSheet(fmt, header, header_row, _rows(reader, header_row, encoding))
 
 
 def _not_text(encoding: str) -> str:
     return (
-        f"This file is not readable as {encoding.upper().removesuffix('-SIG')} text. "
-        "Save it from your spreadsheet program as 'CSV UTF-8' and upload it again."
+        f"is not readable as {encoding.upper().removesuffix('-SIG')} text. "
+        "In your spreadsheet program choose Save As → 'CSV UTF-8' and upload that file."
     )
 
 
-def _header(reader: Iterator[list[str]]) -> tuple[list[str], int]:
+def _header(reader: Iterator[list[str]], encoding: str) -> tuple[list[str], int]:
     """The first row with a filled cell is the header."""
-    number = 0
-    try:
-        for cells in reader:
-            number += 1
-            if any(cell.strip() for cell in cells):
-                return [cell.strip() for cell in cells], number
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise UnreadableFile(f"The header row cannot be read: {exc}.") from None
-    raise UnreadableFile("The file is empty: it has no header row and no customers.")
+    read = [0]
+    for cells in _guarded(reader, read, encoding):
+        if any(cell.strip() for cell in cells):
+            return [cell.strip() for cell in cells], read[0]
+    raise UnreadableFile(
+        "The file is empty. Upload a spreadsheet with a header row (such as First Name, "
+        "Email) and one customer per row."
+    )
 
 
 def _rows(
     reader: Iterator[list[str]], header_row: int, encoding: str
 ) -> Iterator[tuple[int, list[str]]]:
-    number = header_row
+    read = [header_row]
+    for cells in _guarded(reader, read, encoding):
+        if any("\x00" in cell for cell in cells):
+            raise UnreadableFile(
+                f"Row {read[0]} holds binary data (NUL characters): this is not a text "
+                "spreadsheet. Upload the customer list as CSV."
+            )
+        yield read[0], cells
+
+
+def _guarded(reader: Iterator[list[str]], read: list[int], encoding: str) -> Iterator[list[str]]:
+    """The reader's rows, counting them in ``read[0]``; a failure is told with its row."""
     try:
         for cells in reader:
-            number += 1
-            if any("\x00" in cell for cell in cells):
-                raise UnreadableFile(
-                    f"Row {number} holds NUL bytes: this is not a text spreadsheet."
-                )
-            yield number, cells
-    except UnicodeDecodeError:
-        raise UnreadableFile(
-            f"Row {number + 1} is not readable as text. " + _not_text(encoding)
-        ) from None
+            read[0] += 1
+            yield cells
+    except (_BadText, UnicodeDecodeError):
+        raise UnreadableFile(f"Row {read[0] + 1} " + _not_text(encoding)) from None
     except csv.Error as exc:
-        raise UnreadableFile(f"Row {number + 1} cannot be read: {exc}.") from None
+        if "field larger than field limit" in str(exc):
+            raise UnreadableFile(
+                f"Row {read[0] + 1} has a cell longer than {CELL_LIMIT:,} characters; "
+                "customer fields are far shorter. Check the file for an unclosed quote."
+            ) from None
+        raise UnreadableFile(
+            f"Row {read[0] + 1} cannot be read as CSV (a quote or line break is out of place)."
+        ) from None
 
 
 def write_csv_rows(out: BinaryIO, fmt: CsvFormat, rows: Iterator[list[str]]) -> None:

@@ -38,7 +38,10 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 def sniff_format(head: bytes) -> FileFormat:
     """The format of a file from its first bytes, or ``UnreadableFile`` saying what it is."""
     if not head.strip():
-        raise UnreadableFile("The file is empty: it has no header row and no customers.")
+        raise UnreadableFile(
+            "The file is empty. Upload a spreadsheet with a header row (such as First Name, "
+            "Email) and one customer per row."
+        )
     for signature, message in _SIGNATURES:
         if head.startswith(signature):
             raise UnreadableFile(message)

@@ -1,0 +1,46 @@
+# One command to run, one to test; each makes .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit integration e2e clean lock
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+## Start everything: API + docs on :8000, a worker, Flower on :5555, Redis and SQLite if none set.
+run: $(STAMP)
+	$(BIN)/bulkport up
+
+## Lint, type-check and run every test (unit, integration, end to end).
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy bulkport tests examples
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+## Re-pin every installed package after changing pyproject.toml.
+lock: $(STAMP)
+	( echo '# Exact versions of everything installed (constraints for pip). Regenerate with `make lock`.'; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' ) > requirements.lock

@@ -1,0 +1,150 @@
+"""End to end as a user would: HTTP upload → API process → Redis → worker process → READY.
+
+Runs the API and a worker as separate processes (`bulkport api`, `bulkport worker`) on a
+SQLite file, the real Redis and the shipped example file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bulkport.services import free_port
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "customers.csv"
+
+
+@dataclass
+class Stack:
+    base: str
+    token: str
+    home: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+        )
+
+
+def bulkport(*args: str, env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    out = log.open("wb") if log else subprocess.PIPE
+    return subprocess.Popen(
+        [sys.executable, "-m", "bulkport", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("e2e-home")
+    port = free_port()
+    env = dict(
+        os.environ,
+        BULKPORT_HOME=str(home),
+        BULKPORT_BROKER_URL=redis_url,
+        BULKPORT_DATABASE_URL="",
+        BULKPORT_FILES_DIR="",
+        BULKPORT_BATCH_SIZE="200",
+    )
+    env.pop("BULKPORT_DATABASE_URL")
+    env.pop("BULKPORT_FILES_DIR")
+    made = subprocess.run(
+        [sys.executable, "-m", "bulkport", "users", "create", "--store", "demo",
+         "--email", "owner@demo.example", "--role", "admin"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    token = made.stdout.strip().splitlines()[-1]
+    api = bulkport("api", "--port", str(port), env=env, log=home / "api.log")
+    worker = bulkport("worker", "--concurrency", "1", env=env, log=home / "worker.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert api.poll() is None, (home / "api.log").read_text()
+            assert time.monotonic() < deadline, "API did not start"
+            time.sleep(0.2)
+        yield Stack(base, token, home)
+    finally:
+        for process in (api, worker):
+            process.terminate()
+        for process in (api, worker):
+            process.wait(30)
+
+
+def wait_ready(
+    client: httpx.Client, job: dict[str, object], seconds: float = 60
+) -> dict[str, object]:
+    deadline = time.monotonic() + seconds
+    while True:
+        current: dict[str, object] = client.get(f"/api/v1/jobs/{job['id']}").json()
+        if current["status"] in ("READY", "FAILED", "CANCELLED"):
+            return current
+        assert time.monotonic() < deadline, f"job still {current['status']}"
+        time.sleep(0.2)
+
+
+def upload(client: httpx.Client, content: bytes, name: str = "customers.csv") -> dict[str, object]:
+    response = client.post("/api/v1/imports", files={"file": (name, content, "text/csv")})
+    assert response.status_code == 202, response.text
+    job: dict[str, object] = response.json()
+    assert job["status"] == "QUEUED"
+    return job
+
+
+def test_example_file_imports_with_its_bad_rows_reported_and_reimports_unchanged(
+    stack: Stack,
+) -> None:
+    content = EXAMPLE.read_bytes()
+    with stack.client() as client:
+        job = wait_ready(client, upload(client, content))
+        assert job["status"] == "READY", job
+        counts = job["counts"]
+        assert isinstance(counts, dict)
+        assert (counts["total"], counts["succeeded"], counts["failed"]) == (1000, 990, 10)
+        assert counts["created"] == 990
+
+        errors = client.get(f"/api/v1/jobs/{job['id']}/errors", params={"limit": 100}).json()
+        failed_rows = sorted({e["row"] for e in errors})
+        assert len(failed_rows) == 10
+        sheet = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+        for error in errors:
+            assert 2 <= error["row"] <= len(sheet)
+            if error["column"] is not None:
+                index = sheet[0].index(error["column"])
+                assert sheet[error["row"] - 1][index][:200] == error["value"]
+
+        links = job["links"]
+        assert isinstance(links, dict)
+        report = client.get(links["report"])
+        assert report.status_code == 200
+        report_rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
+        assert report_rows[0][-2:] == ["Row", "Errors"]
+        assert sorted(int(r[-2]) for r in report_rows[1:]) == failed_rows
+
+        again = wait_ready(client, upload(client, content))
+        counts = again["counts"]
+        assert isinstance(counts, dict)
+        assert (counts["unchanged"], counts["failed"], counts["created"]) == (990, 10, 0)
+
+
+def test_a_broken_upload_fails_plainly_and_the_worker_keeps_serving(stack: Stack) -> None:
+    with stack.client() as client:
+        broken = wait_ready(client, upload(client, b"Colour;Size\r\nred;L\r\n"))
+        assert broken["status"] == "FAILED"
+        assert "No column of the header row matches" in str(broken["error"])
+        fine = wait_ready(client, upload(client, b"First Name\r\nZo\xc3\xab\r\n"))
+        assert fine["status"] == "READY"

@@ -1,0 +1,257 @@
+"""The HTTP API in-process on both databases; jobs are run inline where the worker would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from support import csv_text
+
+from bulkport.api import imports as imports_api
+from bulkport.api.app import create_app
+from bulkport.config import Settings
+from bulkport.schemas.accounts import Role
+from bulkport.storage import accounts, audit
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+from bulkport.tasks.imports import run_import
+
+CSV = csv_text([["First Name", "Email"], ["Ann", "ann@example.com"], ["Bob", "bob@"]])
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Job ids sent to the queue; the jobs are not run."""
+    sent: list[str] = []
+    monkeypatch.setattr(imports_api, "enqueue_import", sent.append)
+    return sent
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def token_for(ctx: Context, store: str, email: str, role: Role = Role.ADMIN) -> dict[str, str]:
+    with ctx.engine.begin() as conn:
+        store_id = accounts.ensure_store(conn, store)
+        user = accounts.ensure_user(conn, store_id, email, role)
+        return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}
+
+
+@pytest.fixture
+def auth(ctx: Context, admin: User) -> dict[str, str]:
+    return token_for(ctx, "north", admin.email)
+
+
+def upload(
+    client: TestClient, auth: dict[str, str], content: str | bytes = CSV, **form: str
+) -> dict[str, object]:
+    response = client.post(
+        "/api/v1/imports",
+        headers=auth,
+        files={"file": ("../../etc/customers.csv", content, "text/csv")},
+        data=form,
+    )
+    assert response.status_code == 202, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_upload_answers_202_with_a_queued_job_and_sends_only_its_id(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context
+) -> None:
+    job = upload(client, auth, mode="update", dry_run="true")
+    assert job["status"] == "QUEUED"
+    assert queued == [job["id"]]
+    assert job["options"] == {
+        "mode": "update",
+        "dry_run": True,
+        "blank_cells": "keep",
+        "filename": "customers.csv",  # the folders of the name are dropped
+    }
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=auth).json()["status"] == "QUEUED"
+
+
+def test_a_finished_job_shows_counts_errors_and_its_report(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context, admin: User
+) -> None:
+    job_id = str(upload(client, auth)["id"])
+    run_import(ctx, job_id)
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=auth).json()
+    assert job["status"] == "READY"
+    assert job["counts"] == {
+        "total": 2, "processed": 2, "succeeded": 1, "failed": 1, "skipped": 0,
+        "created": 1, "updated": 0, "unchanged": 0,
+    }  # fmt: skip
+    assert job["progress"] == 1.0
+    errors = client.get(job["links"]["errors"], headers=auth).json()
+    assert errors == [
+        {
+            "row": 3,
+            "column": "Email",
+            "field": "email",
+            "code": "invalid_email",
+            "message": "'bob@' is not a valid email address.",
+            "value": "bob@",
+        }
+    ]
+    report = client.get(job["links"]["report"], headers=auth)
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith("text/csv")
+    assert 'filename="customers-errors.csv"' in report.headers["content-disposition"]
+    assert report.text.splitlines() == [
+        "First Name,Email,Row,Errors",
+        "Bob,bob@,3,Email: 'bob@' is not a valid email address.",
+    ]
+    with ctx.engine.connect() as conn:
+        actions = [e["action"] for e in audit.events(conn, admin.store_id)]
+    assert actions == ["report.download", "import.upload"]
+
+
+def test_job_list_is_newest_first_and_filters_by_status(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context
+) -> None:
+    first = upload(client, auth)["id"]
+    second = upload(client, auth)["id"]
+    run_import(ctx, str(first))
+    listed = client.get("/api/v1/jobs", headers=auth).json()
+    assert [j["id"] for j in listed] == [second, first]
+    ready = client.get("/api/v1/jobs", params={"status": "READY"}, headers=auth).json()
+    assert [j["id"] for j in ready] == [first]
+    assert client.get("/api/v1/jobs", params={"status": "DONE"}, headers=auth).status_code == 422
+
+
+def test_errors_are_paged(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context
+) -> None:
+    bad = csv_text([["Email"], *([f"bad{i}@"] for i in range(30))])
+    job_id = str(upload(client, auth, bad)["id"])
+    run_import(ctx, job_id)
+    page = client.get(
+        f"/api/v1/jobs/{job_id}/errors", params={"offset": 10, "limit": 5}, headers=auth
+    ).json()
+    assert [e["row"] for e in page] == [12, 13, 14, 15, 16]
+
+
+def test_another_stores_job_is_not_found(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context
+) -> None:
+    job_id = upload(client, auth)["id"]
+    stranger = token_for(ctx, "south", "someone@south.example")
+    for path in ("", "/errors", "/report"):
+        response = client.get(f"/api/v1/jobs/{job_id}{path}", headers=stranger)
+        assert response.status_code == 404, path
+    assert client.get("/api/v1/jobs", headers=stranger).json() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer bp_not-a-token"}, {"Authorization": "Basic YTpi"}],
+)
+def test_requests_without_a_valid_token_are_refused(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/jobs", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_uploads_over_the_limit_are_refused_and_leave_nothing(
+    settings: Settings, ctx: Context, auth: dict[str, str], queued: list[str]
+) -> None:
+    small = settings.model_copy(update={"max_upload_bytes": 1000})
+    with TestClient(create_app(small)) as client:
+        big = "First Name\r\n" + "x\r\n" * 600
+        response = client.post("/api/v1/imports", headers=auth, files={"file": ("a.csv", big)})
+        assert response.status_code == 413
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted while streaming
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+            for _ in range(100):
+                yield b"First Name\r\n" * 10
+            yield b"\r\n--b--\r\n"
+
+        response = client.post(
+            "/api/v1/imports",
+            headers={**auth, "Content-Type": "multipart/form-data; boundary=b"},
+            content=chunks(),
+        )
+        assert response.status_code == 413
+    assert queued == []
+    assert not any(p.is_file() for p in ctx.files.root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"data": {"mode": "upsert"}}, 422),  # no file field
+        ({"files": {"file": ("a.csv", CSV)}, "data": {"mode": "merge"}}, 422),
+        ({"json": {"file": "x"}}, 415),
+    ],
+)
+def test_malformed_uploads_get_a_4xx_with_a_reason(
+    client: TestClient,
+    auth: dict[str, str],
+    queued: list[str],
+    kwargs: dict[str, Any],
+    status: int,
+) -> None:
+    if "data" in kwargs and "files" not in kwargs:
+        kwargs = {**kwargs, "files": {"other": ("a.csv", CSV)}}
+    response = client.post("/api/v1/imports", headers=auth, **kwargs)
+    assert response.status_code == status
+    assert response.json()["detail"]
+    assert queued == []
+
+
+def test_a_file_that_is_no_csv_becomes_a_failed_job_with_the_reason(
+    client: TestClient, auth: dict[str, str], queued: list[str]
+) -> None:
+    job = upload(client, auth, b"PK\x03\x04\x14\x00\x06\x00")
+    assert job["status"] == "FAILED"
+    assert "Save As" in str(job["error"])
+    assert queued == []
+
+
+def test_the_same_idempotency_key_returns_the_same_job(
+    client: TestClient, auth: dict[str, str], queued: list[str]
+) -> None:
+    keyed = {**auth, "Idempotency-Key": "upload-42"}
+    first = upload(client, keyed)
+    second = upload(client, keyed)
+    assert first["id"] == second["id"]
+    assert queued == [first["id"]]
+
+
+def test_an_unreachable_queue_answers_503_and_fails_the_job(
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broker_down(job_id: str) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(imports_api, "enqueue_import", broker_down)
+    response = client.post("/api/v1/imports", headers=auth, files={"file": ("a.csv", CSV)})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
+    jobs = client.get("/api/v1/jobs", headers=auth).json()
+    assert [j["status"] for j in jobs] == ["FAILED"]
+    assert "could not be reached" in jobs[0]["error"]
+
+
+def test_staff_may_import(client: TestClient, ctx: Context, queued: list[str]) -> None:
+    staff = token_for(ctx, "north", "clerk@north.example", Role.STAFF)
+    assert upload(client, staff)["status"] == "QUEUED"
+
+
+def test_health_and_docs_answer(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert (
+        "multipart/form-data"
+        in schema["paths"]["/api/v1/imports"]["post"]["requestBody"]["content"]
+    )

@@ -1,0 +1,336 @@
+"""The import job run in-process against SQLite and PostgreSQL: counts, keys, modes, reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from support import (
+    assert_counts_add_up,
+    csv_text,
+    errors_of,
+    get_job,
+    import_now,
+    stage_import,
+    stored_customers,
+)
+
+from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.tasks import imports
+from bulkport.tasks.context import Context
+from bulkport.tasks.imports import run_import
+
+HEADER = ["First Name", "Last Name", "Email", "Phone", "Tax Exempt", "Sales Tax Number", "Notes"]
+
+
+def people(n: int, start: int = 0) -> list[list[str]]:
+    return [
+        [f"First{i}", f"Last{i}", f"person{i}@example.com", f"+3161234{i:04d}", "FALSE", "", ""]
+        for i in range(start, start + n)
+    ]
+
+
+def test_new_rows_are_created_and_counted(ctx: Context, admin: User) -> None:
+    job = import_now(ctx, admin, csv_text([HEADER, *people(120)]))
+    assert job.status is JobStatus.READY
+    assert (job.counts.total, job.counts.created, job.counts.failed) == (120, 120, 0)
+    assert_counts_add_up(job)
+    rows = stored_customers(ctx, admin)
+    assert len(rows) == 120
+    assert rows[0]["email"] == "person0@example.com"
+    assert rows[0]["phone"] == "+31612340000"
+    assert job.mapping == {h: h for h in HEADER}
+
+
+def test_reimporting_the_same_file_changes_nothing(ctx: Context, admin: User) -> None:
+    content = csv_text([HEADER, *people(60)])
+    import_now(ctx, admin, content)
+    before = stored_customers(ctx, admin)
+    job = import_now(ctx, admin, content)
+    assert (job.counts.unchanged, job.counts.created, job.counts.updated) == (60, 0, 0)
+    assert stored_customers(ctx, admin) == before
+
+
+def test_rows_match_existing_customers_by_email_case_insensitively(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(3)]))
+    job = import_now(ctx, admin, csv_text([["Email", "Notes"], ["PERSON1@Example.com", "VIP"]]))
+    assert (job.counts.updated, job.counts.created) == (1, 0)
+    by_email = {r["email_key"]: r for r in stored_customers(ctx, admin)}
+    assert by_email["person1@example.com"]["notes"] == "VIP"
+    # The address was retyped with other capitals: the new spelling is kept.
+    assert by_email["person1@example.com"]["email"] == "PERSON1@example.com"
+
+
+def test_rows_with_a_record_id_update_that_customer_even_with_a_new_email(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(2)]))
+    first = stored_customers(ctx, admin)[0]
+    job = import_now(
+        ctx,
+        admin,
+        csv_text([["Customer Record ID", "Email"], [str(first["id"]), "new@example.com"]]),
+    )
+    assert job.counts.updated == 1
+    assert stored_customers(ctx, admin)[0]["email"] == "new@example.com"
+
+
+def test_an_unknown_record_id_is_a_row_error(ctx: Context, admin: User) -> None:
+    job = import_now(ctx, admin, csv_text([["Customer Record ID", "First Name"], ["999", "Ann"]]))
+    assert errors_of(ctx, job.id) == [(2, "not_found")]
+    assert stored_customers(ctx, admin) == []
+
+
+def test_changing_an_email_to_another_customers_email_is_refused(ctx: Context, admin: User) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(2)]))
+    first = stored_customers(ctx, admin)[0]
+    job = import_now(
+        ctx,
+        admin,
+        csv_text([["Customer Record ID", "Email"], [str(first["id"]), "Person1@example.com"]]),
+    )
+    assert errors_of(ctx, job.id) == [(2, "email_taken")]
+
+
+def test_error_rows_are_the_spreadsheet_rows_people_see(ctx: Context, admin: User) -> None:
+    content = (
+        "First Name,Email,Notes\r\n"  # row 1
+        'Ann,ann@example.com,"two\nlines"\r\n'  # row 2 (one row, two lines)
+        ",,\r\n"  # row 3: blank, skipped
+        "Bob,bob@@example.com,\r\n"  # row 4: bad email
+        ",,only a note\r\n"  # row 5: no identity
+        "Cy,ANN@example.com,\r\n"  # row 6: duplicate of row 2
+    )
+    job = import_now(ctx, admin, content)
+    assert errors_of(ctx, job.id) == [
+        (4, "invalid_email"),
+        (5, "missing_identity"),
+        (6, "duplicate_in_file"),
+    ]
+    assert (job.counts.total, job.counts.skipped, job.counts.failed) == (5, 1, 3)
+    assert_counts_add_up(job)
+    with ctx.engine.connect() as conn:
+        first = job_rows.row_errors(conn, job.id, offset=0, limit=1)[0]
+    assert (first.column, first.field, first.value) == ("Email", "email", "bob@@example.com")
+
+
+def test_tax_exempt_needs_a_sales_tax_number_also_after_merging(ctx: Context, admin: User) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(1)]))
+    job = import_now(
+        ctx, admin, csv_text([["Email", "Tax Exempt"], ["person0@example.com", "TRUE"]])
+    )
+    assert errors_of(ctx, job.id) == [(2, "sales_tax_number_required")]
+    job = import_now(
+        ctx,
+        admin,
+        csv_text([["Email", "Sales Tax Number"], ["person0@example.com", "TX-9"]]),
+    )
+    job = import_now(
+        ctx, admin, csv_text([["Email", "Tax Exempt"], ["person0@example.com", "TRUE"]])
+    )
+    assert job.counts.updated == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("create", {"created": 1, "failed": 1}),
+        ("update", {"updated": 1, "failed": 1}),
+        ("upsert", {"created": 1, "updated": 1}),
+    ],
+)
+def test_modes_decide_which_rows_may_be_written(
+    ctx: Context, admin: User, mode: str, expected: dict[str, int]
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(1)]))
+    content = csv_text(
+        [["Email", "Notes"], ["person0@example.com", "changed"], ["fresh@example.com", "new"]]
+    )
+    job = import_now(ctx, admin, content, mode=mode)
+    for name in ("created", "updated", "failed"):
+        assert getattr(job.counts, name) == expected.get(name, 0), name
+    codes = {code for _, code in errors_of(ctx, job.id)}
+    assert codes == ({"already_exists"} if mode == "create" else set()) | (
+        {"not_found"} if mode == "update" else set()
+    )
+
+
+def test_blank_cells_keep_stored_values_unless_the_job_says_clear(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(1)]))
+    blanked = csv_text([["Email", "Phone"], ["person0@example.com", ""]])
+    kept = import_now(ctx, admin, blanked)
+    assert kept.counts.unchanged == 1
+    assert stored_customers(ctx, admin)[0]["phone"] == "+31612340000"
+    cleared = import_now(ctx, admin, blanked, blank_cells="clear")
+    assert cleared.counts.updated == 1
+    assert stored_customers(ctx, admin)[0]["phone"] is None
+
+
+def test_dry_run_reports_what_would_happen_and_writes_nothing(ctx: Context, admin: User) -> None:
+    content = csv_text([HEADER, *people(70), ["", "", "broken@", "", "", "", ""]])
+    job = import_now(ctx, admin, content, dry_run=True)
+    assert (job.counts.created, job.counts.failed) == (70, 1)
+    assert stored_customers(ctx, admin) == []
+    real = import_now(ctx, admin, content)
+    assert real.counts == job.counts
+
+
+def test_report_holds_failed_rows_as_uploaded_with_row_and_errors(
+    ctx: Context, admin: User
+) -> None:
+    content = "Voornaam;E-mail;Opmerking\r\nJan;jan@example.com;ok\r\nPiet;piet@;=1+1\r\n"
+    job = import_now(ctx, admin, content)
+    assert job.report_file is not None
+    report = ctx.files.path(job.report_file).read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(report), delimiter=";"))
+    assert rows[0] == ["Voornaam", "E-mail", "Opmerking", "Row", "Errors"]
+    assert rows[1][:4] == ["Piet", "piet@", "'=1+1", "3"]  # formula-safe, re-imports as "=1+1"
+    assert "E-mail" in rows[1][4] and "not a valid email" in rows[1][4]
+    assert len(rows) == 2
+
+
+def test_fixed_report_imports_cleanly(ctx: Context, admin: User) -> None:
+    job = import_now(ctx, admin, "First Name,Email\r\nAnn,ann@@example.com\r\n")
+    assert job.report_file is not None
+    fixed = ctx.files.path(job.report_file).read_text().replace("ann@@", "ann@")
+    again = import_now(ctx, admin, fixed)
+    assert (again.counts.created, again.counts.failed) == (1, 0)
+    assert again.ignored_columns == ["Row", "Errors"]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "picture"),
+        (b"%PDF-1.7\n%binary", "PDF"),
+        (b"PK\x03\x04rest-of-a-zip", "Excel"),
+        (b"Colour,Size\r\nred,L\r\n", "No column"),
+        ("First Name\r\nZoë\r\n".encode("cp1252") + b"\xff\xfe", "not readable as UTF-8"),
+    ],
+)
+def test_unreadable_files_fail_the_job_with_plain_words(
+    ctx: Context, admin: User, content: bytes, words: str
+) -> None:
+    job_id = stage_import(ctx, admin, content)
+    run_import(ctx, job_id)
+    job = get_job(ctx, admin, job_id)
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None and words in job.error
+    assert stored_customers(ctx, admin) == []
+
+
+def test_second_delivery_while_the_first_holds_the_job_changes_nothing(
+    ctx: Context, admin: User
+) -> None:
+    job_id = stage_import(ctx, admin, csv_text([HEADER, *people(5)]))
+    with ctx.engine.begin() as conn:
+        first = job_rows.claim(conn, job_id, 60)
+    assert isinstance(first, job_rows.Claimed)
+    outcome = run_import(ctx, job_id)
+    assert isinstance(outcome, job_rows.Busy)
+    job = get_job(ctx, admin, job_id)
+    assert (job.status, job.counts.processed, job.attempts) == (JobStatus.PROCESSING, 0, 1)
+    assert stored_customers(ctx, admin) == []
+
+
+def test_delivery_after_the_job_finished_does_nothing(ctx: Context, admin: User) -> None:
+    job = import_now(ctx, admin, csv_text([HEADER, *people(5)]))
+    outcome = run_import(ctx, job.id)
+    assert outcome == job_rows.Finished(JobStatus.READY)
+    assert len(stored_customers(ctx, admin)) == 5
+
+
+class WorkerKilled(BaseException):
+    """Stands for a SIGKILL: nothing in the job may catch it."""
+
+
+def test_redelivery_after_a_crash_resumes_after_the_last_committed_batch(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = csv_text([HEADER, *people(180), ["", "", "bad@", "", "", "", ""], *people(20, 500)])
+    clean = import_now(ctx, admin, content, dry_run=True)
+    job_id = stage_import(ctx, admin, content)
+    real_apply = imports._apply_batch
+    calls = {"n": 0}
+
+    def dies_on_third_batch(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise WorkerKilled
+        real_apply(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(imports, "_apply_batch", dies_on_third_batch)
+    with pytest.raises(WorkerKilled):
+        run_import(ctx, job_id)
+    monkeypatch.setattr(imports, "_apply_batch", real_apply)
+    halfway = get_job(ctx, admin, job_id)
+    assert (halfway.status, halfway.checkpoint) == (JobStatus.PROCESSING, 100)
+    assert len(stored_customers(ctx, admin)) == 100
+
+    expire_lease(ctx, job_id)
+    run_import(ctx, job_id)
+    job = get_job(ctx, admin, job_id)
+    assert job.status is JobStatus.READY
+    assert job.attempts == 2
+    assert job.counts == clean.counts
+    assert errors_of(ctx, job_id) == errors_of(ctx, clean.id)
+    assert len(stored_customers(ctx, admin)) == 200
+
+
+def test_duplicates_across_a_restart_are_still_found(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [*people(60), ["Again", "", "PERSON3@example.com", "", "", "", ""]]
+    job_id = stage_import(ctx, admin, csv_text([HEADER, *rows]))
+    real_apply = imports._apply_batch
+
+    def dies_on_second_batch(*args: object, **kwargs: object) -> None:
+        if args[5] == 50:  # the checkpoint of the second batch
+            raise WorkerKilled
+        real_apply(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(imports, "_apply_batch", dies_on_second_batch)
+    with pytest.raises(WorkerKilled):
+        run_import(ctx, job_id)
+    monkeypatch.setattr(imports, "_apply_batch", real_apply)
+    expire_lease(ctx, job_id)
+    run_import(ctx, job_id)
+    assert errors_of(ctx, job_id) == [(62, "duplicate_in_file")]
+
+
+def test_a_worker_that_lost_its_claim_cannot_commit(ctx: Context, admin: User) -> None:
+    job_id = stage_import(ctx, admin, csv_text([HEADER, *people(5)]))
+    with ctx.engine.begin() as conn:
+        old = job_rows.claim(conn, job_id, 60)
+    assert isinstance(old, job_rows.Claimed)
+    expire_lease(ctx, job_id)
+    with ctx.engine.begin() as conn:
+        new = job_rows.claim(conn, job_id, 60)
+    assert isinstance(new, job_rows.Claimed)
+    with pytest.raises(job_rows.TransitionRefused), ctx.engine.begin() as conn:
+        job_rows.advance(
+            conn, job_id, old.token, expected_checkpoint=0, rows=5, counts={}, lease_seconds=60
+        )
+
+
+def expire_lease(ctx: Context, job_id: str) -> None:
+    """Make the job's current claim look abandoned, as after a worker died."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bulkport.storage.db import now
+    from bulkport.storage.tables import jobs
+
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(jobs).where(jobs.c.id == job_id).values(lease_until=now() - timedelta(seconds=1))
+        )

@@ -1,0 +1,171 @@
+"""A real Celery worker process on the real Redis, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from support import csv_text, get_job, stage_import, stored_customers
+
+from bulkport.config import Settings
+from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+from bulkport.worker.app import import_customers
+
+HEADER = ["First Name", "Email"]
+
+
+def rows(n: int) -> list[list[str]]:
+    return [[f"Name{i}", f"user{i}@example.com"] for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def shared_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One file store for the tests and the worker processes of this module."""
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, shared_files: Path) -> Settings:
+    """The default test settings, but with the file store the workers also use."""
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        files_dir=shared_files,
+        batch_size=50,
+    )
+
+
+@pytest.fixture(scope="module")
+def workers(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[Context], str]]:
+    """Starts (once per database) a worker process on its own queue; gives the queue name."""
+    started: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+
+    def worker_for(ctx: Context) -> str:
+        url = ctx.settings.database
+        if url not in started:
+            queue = f"bulkport-test-{len(started)}-{os.getpid()}"
+            log = tmp_path_factory.mktemp("worker") / "worker.log"
+            env = dict(
+                os.environ,
+                BULKPORT_DATABASE_URL=url,
+                BULKPORT_BROKER_URL=redis_url,
+                BULKPORT_HOME=str(ctx.settings.home),
+                BULKPORT_FILES_DIR=str(ctx.settings.files_root),
+                BULKPORT_BATCH_SIZE="50",
+            )
+            argv = [
+                sys.executable, "-m", "celery", "-A", "bulkport.worker.app", "worker",
+                "--pool=prefork", "--concurrency=1", "-Q", queue, "-E",
+                "--without-mingle", "--without-gossip", "--loglevel=INFO",
+            ]  # fmt: skip
+            with log.open("wb") as out:
+                process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+            started[url] = (process, queue)
+            wait_for_log(log, "ready.", process)
+        return started[url][1]
+
+    yield worker_for
+    for process, _ in started.values():
+        process.terminate()
+        process.wait(30)
+
+
+def wait_for_log(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("worker did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.2)
+
+
+def wait_finished(ctx: Context, user: User, job_id: str, seconds: float = 60) -> job_rows.Job:
+    deadline = time.monotonic() + seconds
+    while True:
+        job = get_job(ctx, user, job_id)
+        if job.status.finished:
+            return job
+        assert time.monotonic() < deadline, f"job still {job.status} after {seconds} s"
+        time.sleep(0.1)
+
+
+def test_worker_takes_an_import_to_ready(
+    ctx: Context, admin: User, workers: Callable[[Context], str]
+) -> None:
+    queue = workers(ctx)
+    job_id = stage_import(ctx, admin, csv_text([HEADER, *rows(130), ["x", "broken@"]]))
+    import_customers.apply_async(args=(job_id,), queue=queue)
+    job = wait_finished(ctx, admin, job_id)
+    assert job.status is JobStatus.READY
+    assert (job.counts.created, job.counts.failed, job.counts.processed) == (130, 1, 131)
+    assert job.report_file is not None and ctx.files.exists(job.report_file)
+
+
+def test_the_same_message_delivered_twice_applies_once(
+    ctx: Context, admin: User, workers: Callable[[Context], str]
+) -> None:
+    queue = workers(ctx)
+    job_id = stage_import(ctx, admin, csv_text([HEADER, *rows(120)]))
+    import_customers.apply_async(args=(job_id,), queue=queue)
+    import_customers.apply_async(args=(job_id,), queue=queue)
+    job = wait_finished(ctx, admin, job_id)
+    time.sleep(1.5)  # give the second delivery its turn
+    again = get_job(ctx, admin, job_id)
+    assert again.attempts == 1
+    assert again.counts == job.counts
+    assert job.counts.created == 120
+    assert len(stored_customers(ctx, admin)) == 120
+
+
+def test_a_hostile_file_fails_and_the_worker_takes_the_next_job(
+    ctx: Context, admin: User, workers: Callable[[Context], str]
+) -> None:
+    queue = workers(ctx)
+    bad = stage_import(ctx, admin, b"First Name\r\n\x00\x01\x02garbage\x00")
+    good = stage_import(ctx, admin, csv_text([HEADER, *rows(3)]))
+    # Bypass the upload check so that the worker itself meets the bad file.
+    with ctx.engine.begin() as conn:
+        from sqlalchemy import update
+
+        from bulkport.storage.tables import jobs
+
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == bad)
+            .values(status="QUEUED", error=None, finished_at=None)
+        )
+    import_customers.apply_async(args=(bad,), queue=queue)
+    import_customers.apply_async(args=(good,), queue=queue)
+    failed = wait_finished(ctx, admin, bad)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error and "not a text spreadsheet" in failed.error
+    assert wait_finished(ctx, admin, good).status is JobStatus.READY
+
+
+def test_task_messages_carry_the_job_id_and_no_personal_data(
+    ctx: Context, admin: User, redis_url: str
+) -> None:
+    job_id = stage_import(ctx, admin, csv_text([HEADER, ["Secret", "secret@example.com"]]))
+    queue = f"inspect-only-{os.getpid()}"
+    import_customers.apply_async(args=(job_id,), queue=queue)
+    client = redis.Redis.from_url(redis_url)
+    raw = client.lpop(queue)
+    client.delete(queue)
+    assert isinstance(raw, bytes)
+    message = json.loads(raw)
+    assert message["content-type"] == "application/json"
+    body = json.loads(base64.b64decode(message["body"]))
+    assert body[0] == [job_id] and body[1] == {}
+    assert b"secret" not in raw.lower() and b"Secret" not in base64.b64decode(message["body"])

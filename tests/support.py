@@ -1,0 +1,82 @@
+"""Small helpers the integration and end-to-end tests share."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from bulkport.schemas.jobs import ImportOptions
+from bulkport.storage import customers
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+from bulkport.tasks.imports import run_import, submit_import, upload_key
+
+
+def csv_text(rows: Sequence[Sequence[str]], delimiter: str = ",") -> str:
+    """Rows written as CSV text."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def stage_import(
+    ctx: Context,
+    user: User,
+    content: str | bytes,
+    *,
+    filename: str = "customers.csv",
+    **options: object,
+) -> str:
+    """Store a file and create its import job as the API does; returns the job id."""
+    job_id = job_rows.new_job_id()
+    key = upload_key(job_id)
+    with ctx.files.writer(key) as out:
+        out.write(content.encode() if isinstance(content, str) else content)
+    submit_import(
+        ctx,
+        store_id=user.store_id,
+        user_id=user.id,
+        job_id=job_id,
+        key=key,
+        options=ImportOptions.model_validate({"filename": filename, **options}),
+    )
+    return job_id
+
+
+def get_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
+    """The job as stored (it must exist)."""
+    with ctx.engine.connect() as conn:
+        job = job_rows.get_job(conn, user.store_id, job_id)
+    assert job is not None
+    return job
+
+
+def import_now(ctx: Context, user: User, content: str | bytes, **options: Any) -> job_rows.Job:
+    """Run a whole import in this process and return the finished job."""
+    job_id = stage_import(ctx, user, content, **options)
+    run_import(ctx, job_id)
+    return get_job(ctx, user, job_id)
+
+
+def errors_of(ctx: Context, job_id: str) -> list[tuple[int, str]]:
+    """A job's row errors as (row, code) pairs."""
+    with ctx.engine.connect() as conn:
+        found = job_rows.row_errors(conn, job_id, offset=0, limit=10_000)
+    return [(e.row, e.code) for e in found]
+
+
+def stored_customers(ctx: Context, user: User) -> list[dict[str, object]]:
+    """The store's customers, oldest first."""
+    with ctx.engine.connect() as conn:
+        return customers.all_records(conn, user.store_id)
+
+
+def assert_counts_add_up(job: job_rows.Job) -> None:
+    """The invariant of every job: each row is accounted for exactly once."""
+    c = job.counts
+    assert c.succeeded + c.failed + c.skipped == c.processed
+    assert c.created + c.updated + c.unchanged == c.succeeded
+    assert c.processed == c.total

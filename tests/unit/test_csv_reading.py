@@ -1,0 +1,261 @@
+"""Reading CSV uploads: dialect, encoding, header row and the spreadsheet row numbers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bulkport.errors import UnreadableFile
+from bulkport.spreadsheets.csvfile import CsvFormat, open_csv, write_csv_rows
+
+Rows = list[tuple[int, list[str]]]
+
+
+def upload(tmp_path: Path, content: bytes | str) -> Path:
+    path = tmp_path / "customers.csv"
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def read(path: Path) -> tuple[CsvFormat, list[str], int, Rows]:
+    """Everything open_csv gives, the rows read to the end."""
+    with open_csv(path) as sheet:
+        return sheet.format, sheet.header, sheet.header_row, list(sheet.rows)
+
+
+def refusal(path: Path) -> str:
+    """The message of the UnreadableFile that reading the whole file raises."""
+    with pytest.raises(UnreadableFile) as caught, open_csv(path) as sheet:
+        list(sheet.rows)
+    return str(caught.value)
+
+
+def assert_plain(message: str) -> None:
+    """Words for a store employee: no Python codec or byte talk."""
+    for jargon in ("codec", "0x", "\\x", "position", "byte 0", "Error"):
+        assert jargon not in message, message
+
+
+# --- dialect --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_delimiter_is_found_from_the_header(tmp_path: Path, delimiter: str) -> None:
+    d = delimiter
+    path = upload(tmp_path, f"First Name{d}Email{d}Phone\r\nAnn{d}ann@example.com{d}0612\r\n")
+    fmt, header, header_row, rows = read(path)
+    assert fmt == CsvFormat(encoding="utf-8", delimiter=delimiter)
+    assert header == ["First Name", "Email", "Phone"]
+    assert header_row == 1
+    assert rows == [(2, ["Ann", "ann@example.com", "0612"])]
+
+
+def test_other_delimiters_inside_cells_do_not_split_them(tmp_path: Path) -> None:
+    path = upload(tmp_path, "First Name;Notes\r\nAnn;calls, mostly | often\r\n")
+    fmt, _, _, rows = read(path)
+    assert fmt.delimiter == ";"
+    assert rows == [(2, ["Ann", "calls, mostly | often"])]
+
+
+def test_a_header_line_without_any_delimiter_is_one_comma_column(tmp_path: Path) -> None:
+    fmt, header, _, rows = read(upload(tmp_path, "Email\nann@example.com\n"))
+    assert fmt.delimiter == ","
+    assert header == ["Email"]
+    assert rows == [(2, ["ann@example.com"])]
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"], ids=["crlf", "lf", "cr"])
+def test_any_line_ending_is_read(tmp_path: Path, newline: str) -> None:
+    path = upload(tmp_path, newline.join(["First Name,Email", "Ann,a@x.com", "Bob,b@x.com", ""]))
+    _, header, _, rows = read(path)
+    assert header == ["First Name", "Email"]
+    assert rows == [(2, ["Ann", "a@x.com"]), (3, ["Bob", "b@x.com"])]
+
+
+def test_header_cells_are_trimmed(tmp_path: Path) -> None:
+    _, header, _, _ = read(upload(tmp_path, " First Name , Email \nAnn,a@x.com\n"))
+    assert header == ["First Name", "Email"]
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_header(tmp_path: Path) -> None:
+    path = upload(tmp_path, "\ufeffFirst Name;Email\r\nRené;rene@example.com\r\n".encode())
+    fmt, header, _, rows = read(path)
+    assert fmt == CsvFormat(encoding="utf-8-sig", delimiter=";")
+    assert header == ["First Name", "Email"]
+    assert rows == [(2, ["René", "rene@example.com"])]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path: Path, codec: str) -> None:
+    path = upload(tmp_path, "\ufeffPrénom\tEmail\r\nRené\trene@example.com\r\n".encode(codec))
+    fmt, header, _, rows = read(path)
+    assert fmt == CsvFormat(encoding="utf-16", delimiter="\t")
+    assert header == ["Prénom", "Email"]
+    assert rows == [(2, ["René", "rene@example.com"])]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"Pr\xe9nom,Email\r\nRen\xe9,rene@example.com\r\n",  # Windows-1252, in the header
+        b"First Name,Email\r\nRen\xe9,rene@example.com\r\n",  # Windows-1252, in a data row
+        b"First Name,Email\r\nAnn,\xff\xfe\r\n",
+    ],
+    ids=["header", "data-row", "stray-bytes"],
+)
+def test_text_that_is_not_utf8_is_refused_in_plain_words(tmp_path: Path, content: bytes) -> None:
+    message = refusal(upload(tmp_path, content))
+    assert "CSV UTF-8" in message
+    assert_plain(message)
+
+
+def test_text_that_is_not_utf8_far_into_a_file_is_refused_at_its_row(tmp_path: Path) -> None:
+    lines = [b"First Name,Email"] + [f"n{i},n{i}@example.com".encode() for i in range(2, 2001)]
+    bad_row = 1500
+    lines[bad_row - 1] = b"Ren\xe9,rene@example.com"
+    message = refusal(upload(tmp_path, b"\r\n".join(lines) + b"\r\n"))
+    assert "CSV UTF-8" in message
+    assert_plain(message)
+    assert message.startswith(f"Row {bad_row} ")
+
+
+# --- quoting and row numbers ----------------------------------------------------------------
+
+
+def test_quoted_cells_keep_delimiters_quotes_and_line_breaks(tmp_path: Path) -> None:
+    path = upload(
+        tmp_path,
+        'Last Name,Notes,Email\r\n"Smith, Jr.","She said ""call me""","a@x.com"\r\n'
+        '"Jones","line one\r\nline two\nline three",b@x.com\r\n',
+    )
+    _, _, _, rows = read(path)
+    assert rows == [
+        (2, ["Smith, Jr.", 'She said "call me"', "a@x.com"]),
+        (3, ["Jones", "line one\r\nline two\nline three", "b@x.com"]),
+    ]
+
+
+def test_a_record_over_several_lines_is_one_spreadsheet_row(tmp_path: Path) -> None:
+    path = upload(
+        tmp_path,
+        'First Name,Notes\n"Ann","first\nsecond\nthird"\nBob,short\n"Cy","a\n\nb"\nDee,end\n',
+    )
+    _, _, _, rows = read(path)
+    assert [(number, cells[0]) for number, cells in rows] == [
+        (2, "Ann"),
+        (3, "Bob"),
+        (4, "Cy"),
+        (5, "Dee"),
+    ]
+
+
+def test_blank_lines_count_as_spreadsheet_rows(tmp_path: Path) -> None:
+    path = upload(tmp_path, "First Name,Email\r\nAnn,a@x.com\r\n\r\n\r\nBob,b@x.com\r\n")
+    _, _, _, rows = read(path)
+    filled = [(number, cells) for number, cells in rows if any(cells)]
+    assert filled == [(2, ["Ann", "a@x.com"]), (5, ["Bob", "b@x.com"])]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_header_is_found_below_leading_blank_lines(tmp_path: Path, delimiter: str) -> None:
+    d = delimiter
+    path = upload(tmp_path, f"\r\n\r\nFirst Name{d}Email\r\nAnn{d}a@x.com\r\n")
+    fmt, header, header_row, rows = read(path)
+    assert fmt.delimiter == delimiter
+    assert header == ["First Name", "Email"]
+    assert header_row == 3
+    assert rows == [(4, ["Ann", "a@x.com"])]
+
+
+def test_the_header_is_found_below_rows_of_empty_cells(tmp_path: Path) -> None:
+    path = upload(tmp_path, ";;\r\n ; ; \r\nFirst Name;Email;Phone\r\nAnn;a@x.com;06\r\n")
+    _, header, header_row, rows = read(path)
+    assert header == ["First Name", "Email", "Phone"]
+    assert header_row == 3
+    assert rows == [(4, ["Ann", "a@x.com", "06"])]
+
+
+# --- files that are not CSV text ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\r\n\r\n\r\n", b"  \n\t\n", b",,,\r\n,,\r\n", b"\xef\xbb\xbf"],
+    ids=["nothing", "blank-lines", "whitespace", "empty-cells", "bom-only"],
+)
+def test_an_empty_file_is_unreadable(tmp_path: Path, content: bytes) -> None:
+    message = refusal(upload(tmp_path, content))
+    assert "empty" in message
+    assert_plain(message)
+
+
+def test_nul_bytes_in_the_header_make_the_file_unreadable(tmp_path: Path) -> None:
+    message = refusal(upload(tmp_path, b"First\x00Name,Email\r\nAnn,a@x.com\r\n"))
+    assert "NUL" in message
+
+
+def test_nul_bytes_in_a_data_row_make_the_file_unreadable_at_that_row(tmp_path: Path) -> None:
+    path = upload(tmp_path, b"First Name,Email\r\nAnn,a@x.com\r\nB\x00b,b@x.com\r\n")
+    message = refusal(path)
+    assert message.startswith("Row 3 ")
+    assert "NUL" in message
+
+
+def test_nul_bytes_in_a_header_below_a_blank_line_make_the_file_unreadable(
+    tmp_path: Path,
+) -> None:
+    refusal(upload(tmp_path, b"\r\nFirst\x00Name,Email\r\nAnn,a@x.com\r\n"))
+
+
+def test_an_oversized_cell_is_refused_at_its_row_in_plain_words(tmp_path: Path) -> None:
+    path = upload(tmp_path, b"First Name,Notes\r\nAnn,ok\r\nBob," + b"x" * (2 << 20) + b"\r\n")
+    message = refusal(path)
+    assert message.startswith("Row 3 ")
+    assert "field limit" not in message  # the csv module's words, not the person's
+
+
+# --- writing --------------------------------------------------------------------------------
+
+TRICKY_ROWS = [
+    ["First Name", "Notes", "Email"],
+    ["Ann", 'says "hi", then; leaves | now', "ann@example.com"],
+    ["René", "line one\r\nline two", ""],
+    ["", "", "bob@example.com"],
+    ["Zoë", "\ttabbed", "zoe@example.com"],
+]
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        CsvFormat("utf-8", ","),
+        CsvFormat("utf-8-sig", ";"),
+        CsvFormat("utf-16", "\t"),
+        CsvFormat("utf-8", "|"),
+    ],
+    ids=["utf8-comma", "utf8bom-semicolon", "utf16-tab", "utf8-pipe"],
+)
+def test_written_rows_read_back_unchanged_in_the_same_format(
+    tmp_path: Path, fmt: CsvFormat
+) -> None:
+    path = tmp_path / "report.csv"
+    with path.open("wb") as out:
+        write_csv_rows(out, fmt, iter(TRICKY_ROWS))
+    read_fmt, header, header_row, rows = read(path)
+    assert read_fmt == fmt
+    assert header == TRICKY_ROWS[0]
+    assert header_row == 1
+    assert rows == list(enumerate(TRICKY_ROWS[1:], start=2))
+
+
+def test_writing_leaves_the_output_open_for_more() -> None:
+    out = io.BytesIO()
+    write_csv_rows(out, CsvFormat("utf-8", ","), iter([["a", "b"]]))
+    assert not out.closed
+    out.write(b"more")
+    assert out.getvalue() == b"a,b\r\nmore"

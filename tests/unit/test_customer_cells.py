@@ -1,0 +1,352 @@
+"""Parsing one row's cells into customer values, and the rules a whole customer keeps."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from bulkport.schemas.customer import CellProblem, parse_cells, record_problems
+
+
+def parsed(field: str, cell: object) -> Any:
+    """The value of one cell that must parse without a problem."""
+    values, problems = parse_cells({field: cell})
+    assert problems == []
+    return values[field]
+
+
+def problem_of(field: str, cell: object) -> CellProblem:
+    """The single problem one cell must have."""
+    values, problems = parse_cells({field: cell})
+    assert values == {}
+    assert len(problems) == 1
+    return problems[0]
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("  Ann  ", "Ann"),
+        ("\tAnn\r\n", "Ann"),
+        ("'0612345678", "0612345678"),
+        ("'+31 6 1234 5678", "+31 6 1234 5678"),
+        ("''t Hart", "'t Hart"),
+        ("'t Hart", "'t Hart"),
+        ("'s-Hertogenbosch", "'s-Hertogenbosch"),
+        ("O'Brien", "O'Brien"),
+        ("Ann-Marie van 't Hof", "Ann-Marie van 't Hof"),
+    ],
+)
+def test_text_is_trimmed_and_loses_only_an_apostrophe_that_shields_a_number_or_formula(
+    cell: str, value: str
+) -> None:
+    assert parsed("first_name", cell) == value
+
+
+def test_a_quoted_formula_imports_as_the_text_it_shows() -> None:
+    assert parsed("notes", "'=SUM(A1:A3)") == "=SUM(A1:A3)"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "first_name",
+        "email",
+        "tax_exempt",
+        "date_of_birth",
+        "customer_type",
+        "id",
+        "shipping_city",
+    ],
+)
+@pytest.mark.parametrize("cell", ["", "   ", "'", " ' ", None])
+def test_a_blank_cell_is_none_for_every_kind_of_field(field: str, cell: object) -> None:
+    assert parsed(field, cell) is None
+
+
+def test_only_the_cells_given_come_back() -> None:
+    values, problems = parse_cells({"email": "ann@example.com", "phone": ""})
+    assert problems == []
+    assert values == {"email": "ann@example.com", "phone": None}
+
+
+# --- email ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("ann@example.com", "ann@example.com"),
+        ("  ann@example.com ", "ann@example.com"),
+        ("Ann.Smith@Example.COM", "Ann.Smith@example.com"),
+        ("ANN@SHOP.EXAMPLE.CO.UK", "ANN@shop.example.co.uk"),
+        ("ann+orders@my-shop.example", "ann+orders@my-shop.example"),
+        ("mailto:ann@example.com", "ann@example.com"),
+        ("'ann@example.com", "ann@example.com"),
+    ],
+)
+def test_a_valid_email_keeps_its_local_part_and_lower_cases_its_domain(
+    cell: str, value: str
+) -> None:
+    assert parsed("email", cell) == value
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "ann",
+        "ann@",
+        "@example.com",
+        "ann@example",
+        "ann smith@example.com",
+        "ann@@example.com",
+        "ann@exam ple.com",
+        "ann..smith@example.com",
+        "ann@example..com",
+        "ann@-example.com",
+        "ann@exa_mple.com",
+        "ann@example.c",
+        "ann@example.com, bob@example.com",
+    ],
+)
+def test_an_invalid_email_is_a_problem_of_the_email_field(cell: str) -> None:
+    problem = problem_of("email", cell)
+    assert problem.field == "email"
+    assert problem.code == "invalid_email"
+    assert cell.strip() in problem.message
+
+
+# --- booleans -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("TRUE", True),
+        ("True", True),
+        ("true", True),
+        (" TRUE ", True),
+        ("'TRUE", True),
+        ("yes", True),
+        ("Yes", True),
+        ("1", True),
+        ("VRAI", True),
+        ("oui", True),
+        ("ja", True),
+        ("FALSE", False),
+        ("False", False),
+        ("no", False),
+        ("0", False),
+        ("FAUX", False),
+        ("non", False),
+        ("nee", False),
+        ("Nee", False),
+        (True, True),
+        (False, False),
+    ],
+)
+def test_booleans_in_english_french_and_dutch(cell: object, value: bool) -> None:
+    assert parsed("tax_exempt", cell) is value
+    assert parsed("accepts_marketing", cell) is value
+
+
+@pytest.mark.parametrize("cell", ["maybe", "2", "-1", "truee", "yes please", "10"])
+def test_a_word_that_is_not_a_boolean_is_a_problem(cell: str) -> None:
+    problem = problem_of("account_approved", cell)
+    assert problem.field == "account_approved"
+    assert problem.code == "invalid_boolean"
+    assert cell in problem.message
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("1990-05-17", date(1990, 5, 17)),
+        (" 1990-05-17 ", date(1990, 5, 17)),
+        ("1990-5-7", date(1990, 5, 7)),
+        ("2024-02-29", date(2024, 2, 29)),
+        ("1990-05-17T00:00:00", date(1990, 5, 17)),
+        ("1990-05-17 00:00:00", date(1990, 5, 17)),
+        (date(1990, 5, 17), date(1990, 5, 17)),
+    ],
+)
+def test_iso_dates_are_read(cell: object, value: date) -> None:
+    assert parsed("date_of_birth", cell) == value
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["17/05/1990", "05-17-1990", "19900517", "2023-02-29", "1990-13-01", "1990-00-10", "soon"],
+)
+def test_a_date_not_written_as_a_real_yyyy_mm_dd_is_a_problem(cell: str) -> None:
+    problem = problem_of("date_of_birth", cell)
+    assert problem.field == "date_of_birth"
+    assert problem.code == "invalid_date"
+    assert "YYYY-MM-DD" in problem.message
+
+
+# --- customer type --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("private", "private"),
+        ("Private", "private"),
+        ("BUSINESS", "business"),
+        ("business", "business"),
+        ("particulier", "private"),
+        ("Privé", "private"),
+        ("zakelijk", "business"),
+        ("Entreprise", "business"),
+    ],
+)
+def test_customer_type_is_private_or_business(cell: str, value: str) -> None:
+    assert parsed("customer_type", cell) == value
+
+
+@pytest.mark.parametrize("cell", ["b2b", "person", "vip"])
+def test_another_customer_type_is_a_problem(cell: str) -> None:
+    problem = problem_of("customer_type", cell)
+    assert problem.field == "customer_type"
+    assert problem.code == "invalid_choice"
+    assert cell in problem.message
+
+
+# --- Customer Record ID ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("12", 12),
+        (" 12 ", 12),
+        ("'12", 12),
+        ("12.0", 12),
+        ("987654321012345678", 987654321012345678),
+    ],
+)
+def test_customer_record_id_is_a_positive_whole_number(cell: str, value: int) -> None:
+    assert parsed("id", cell) == value
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "0",
+        "-3",
+        "12.5",
+        "1e3",
+        "abc",
+        "12 34",
+        "1234567890123456789",
+        "²",  # a digit to str.isdigit(), not to int()
+    ],
+)
+def test_a_customer_record_id_that_is_not_one_is_an_invalid_id(cell: str) -> None:
+    problem = problem_of("id", cell)
+    assert problem.field == "id"
+    assert problem.code == "invalid_id"
+    assert cell in problem.message
+
+
+# --- lengths --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("first_name", 100),
+        ("initials", 20),
+        ("phone", 40),
+        ("company", 255),
+        ("invoice_postal_code", 20),
+        ("shipping_city", 100),
+        ("notes", 10_000),
+    ],
+)
+def test_a_cell_over_the_field_length_is_too_long(field: str, limit: int) -> None:
+    assert parsed(field, "x" * limit) == "x" * limit
+    problem = problem_of(field, "x" * (limit + 1))
+    assert problem.field == field
+    assert problem.code == "too_long"
+    assert problem.message == f"Too long: at most {limit} characters."
+
+
+def test_length_is_measured_after_trimming() -> None:
+    assert parsed("first_name", "  " + "x" * 100 + "  ") == "x" * 100
+
+
+def test_an_email_over_254_characters_is_too_long() -> None:
+    problem = problem_of("email", "a" * 243 + "@example.com")
+    assert problem.code == "too_long"
+
+
+def test_every_problem_of_a_row_is_reported() -> None:
+    values, problems = parse_cells(
+        {"first_name": "Ann", "email": "ann", "tax_exempt": "maybe", "date_of_birth": "soon"}
+    )
+    assert values == {}
+    assert {(p.field, p.code) for p in problems} == {
+        ("email", "invalid_email"),
+        ("tax_exempt", "invalid_boolean"),
+        ("date_of_birth", "invalid_date"),
+    }
+
+
+# --- whole-customer rules -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {},
+        {"company": "Acme", "notes": "call first"},
+        {"first_name": None, "last_name": "", "email": None, "phone": None, "mobile": None},
+    ],
+)
+def test_a_customer_without_name_email_or_phone_misses_its_identity(
+    record: dict[str, Any],
+) -> None:
+    problems = record_problems(record)
+    assert [(p.field, p.code) for p in problems] == [(None, "missing_identity")]
+
+
+@pytest.mark.parametrize("key", ["first_name", "last_name", "email", "phone", "mobile"])
+def test_any_one_of_name_email_or_phone_is_identity_enough(key: str) -> None:
+    assert record_problems({key: "x", "company": "Acme"}) == []
+
+
+def test_tax_exempt_true_needs_a_sales_tax_number() -> None:
+    problems = record_problems({"last_name": "Smith", "tax_exempt": True})
+    assert [(p.field, p.code) for p in problems] == [("tax_exempt", "sales_tax_number_required")]
+    assert "Sales Tax Number" in problems[0].message
+
+
+def test_tax_exempt_with_a_sales_tax_number_is_fine() -> None:
+    record = {"last_name": "Smith", "tax_exempt": True, "sales_tax_number": "ST-1"}
+    assert record_problems(record) == []
+
+
+@pytest.mark.parametrize("tax_exempt", [False, None])
+def test_not_tax_exempt_needs_no_sales_tax_number(tax_exempt: bool | None) -> None:
+    assert record_problems({"last_name": "Smith", "tax_exempt": tax_exempt}) == []
+
+
+def test_a_row_can_break_both_customer_rules_at_once() -> None:
+    codes = {p.code for p in record_problems({"tax_exempt": True, "sales_tax_number": None})}
+    assert codes == {"missing_identity", "sales_tax_number_required"}
+
+
+def test_a_parsed_french_tax_exempt_row_without_sales_tax_number_is_refused() -> None:
+    values, problems = parse_cells({"first_name": "Anne", "tax_exempt": "VRAI"})
+    assert problems == []
+    assert [p.code for p in record_problems(values)] == ["sales_tax_number_required"]
