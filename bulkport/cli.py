@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 
 from bulkport.config import get_settings
 from bulkport.schemas.accounts import Role
-from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobStatus
+from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobStatus, MatchOn
 from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import migrate as migrate_database
@@ -200,6 +201,13 @@ def users_create(store_name: str, email: str, role: str) -> None:
 @click.option("--store", "store_name", default=None, help="Store name (needed if several).")
 @click.option("--mode", type=click.Choice([m.value for m in ImportMode]), default="upsert")
 @click.option("--blank-cells", type=click.Choice([b.value for b in BlankCells]), default="keep")
+@click.option("--match-on", type=click.Choice([m.value for m in MatchOn]), default=None)
+@click.option("--encoding", default=None, help="CSV encoding (default: detected).")
+@click.option("--delimiter", default=None, help="CSV delimiter: , ; | or tab (default: detected).")
+@click.option("--sheet", default=None, help="XLSX sheet name (default: the first).")
+@click.option("--header-row", type=int, default=None, help="Row of the header (default: found).")
+@click.option("--date-order", type=click.Choice([d.value for d in DateOrder]), default=None)
+@click.option("--mapping-name", default=None, help="A saved mapping of the store to use.")
 @click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing.")
 @click.option("--wait", is_flag=True, help="Wait for the job to end and show its result.")
 @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
@@ -208,13 +216,22 @@ def import_file(
     store_name: str | None,
     mode: str,
     blank_cells: str,
+    match_on: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    sheet: str | None,
+    header_row: int | None,
+    date_order: str | None,
+    mapping_name: str | None,
     dry_run: bool,
     wait: bool,
     inline: bool,
 ) -> None:
-    """Import customers from FILE (CSV)."""
+    """Import customers from FILE (CSV or XLSX)."""
+    from pydantic import ValidationError
+
     from bulkport.tasks.context import Context
-    from bulkport.tasks.imports import run_import, submit_import, upload_key
+    from bulkport.tasks.imports import resolve_options, run_import, submit_import, upload_key
 
     settings = get_settings()
     migrate_database(settings.database)
@@ -222,12 +239,21 @@ def import_file(
     store_id = _store_id(ctx.engine, store_name)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
+    given = {
+        "mode": mode, "blank_cells": blank_cells, "dry_run": dry_run, "filename": file.name,
+        "match_on": match_on, "encoding": encoding, "delimiter": delimiter, "sheet": sheet,
+        "header_row": header_row, "date_order": date_order, "mapping_name": mapping_name,
+    }  # fmt: skip
+    try:
+        options = resolve_options(
+            ctx, store_id, ImportOptions.model_validate({k: v for k, v in given.items() if v})
+        )
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     with file.open("rb") as source, ctx.files.writer(key) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
-    options = ImportOptions(
-        mode=ImportMode(mode), blank_cells=BlankCells(blank_cells), dry_run=dry_run,
-        filename=file.name,
-    )  # fmt: skip
     queued = submit_import(
         ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
     )

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bulkport.spreadsheets.limits import ReadLimits
+
 
 class Settings(BaseSettings):
     """bulkport's settings; each is read from ``BULKPORT_<NAME>``."""
@@ -57,6 +59,17 @@ class Settings(BaseSettings):
         default=None, description="Flower basic-auth password; default: generated into HOME."
     )
 
+    max_rows: int = Field(default=2_000_000, ge=1, description="Most data rows a file may have.")
+    max_columns: int = Field(default=500, ge=1, description="Most columns a row may have.")
+    max_cell_chars: int = Field(default=32_767, ge=1, description="Longest cell, in characters.")
+    max_unzipped_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Most bytes an XLSX may inflate to."
+    )
+    max_zip_ratio: int = Field(
+        default=200, ge=1, description="Most an XLSX part may grow when inflated (zip bombs)."
+    )
+    max_zip_entries: int = Field(default=10_000, ge=1, description="Most parts an XLSX may have.")
+
     @field_validator("database_url", "broker_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -73,6 +86,18 @@ class Settings(BaseSettings):
     def files_root(self) -> Path:
         """Folder of the local file store."""
         return (self.files_dir or self.home / "files").resolve()
+
+    def read_limits(self) -> ReadLimits:
+        """The limits every reader enforces while it streams a file."""
+        return ReadLimits(
+            max_rows=self.max_rows,
+            max_columns=self.max_columns,
+            max_cell_chars=self.max_cell_chars,
+            max_unzipped_bytes=self.max_unzipped_bytes,
+            max_entry_bytes=self.max_unzipped_bytes,
+            max_ratio=self.max_zip_ratio,
+            max_entries=self.max_zip_entries,
+        )
 
     def secret(self) -> str:
         """The signing key: configured, or generated once and kept in HOME."""

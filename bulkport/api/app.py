@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bulkport import __version__
-from bulkport.api import imports, jobs
+from bulkport.api import imports, jobs, mappings
 from bulkport.config import Settings, get_settings
 from bulkport.tasks.context import Context
 
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = context
     app.include_router(imports.router)
     app.include_router(jobs.router)
+    app.include_router(mappings.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -16,6 +16,7 @@ from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def job_view(request: Request, job: job_rows.Job) -> JobView:
@@ -26,6 +27,8 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
     }
     if job.report_file:
         links["report"] = str(request.url_for("get_job_report", job_id=job.id))
+    if job.kind is JobKind.IMPORT and job.options.get("dry_run") and job.status is JobStatus.READY:
+        links["commit"] = str(request.url_for("commit_dry_run", job_id=job.id))
     counts = job.counts
     progress = 1.0 if job.status is JobStatus.READY else 0.0
     if counts.total and job.status is not JobStatus.READY:
@@ -43,6 +46,7 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
         error=job.error,
         mapping=job.mapping,
         ignored_columns=job.ignored_columns,
+        source=job.source,
         links=links,
     )
 
@@ -98,7 +102,10 @@ def get_job_errors(
     "/{job_id}/report",
     name="get_job_report",
     response_class=FileResponse,
-    responses={200: {"content": {"text/csv": {}}}, 404: {"description": "No report"}},
+    responses={
+        200: {"content": {"text/csv": {}, XLSX_TYPE: {}}},
+        404: {"description": "No report"},
+    },
 )
 def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
@@ -119,8 +126,9 @@ def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
             job_id=job.id,
         )
     stem = PurePath(str(job.options.get("filename") or "import")).stem or "import"
+    suffix = PurePath(job.report_file).suffix
     return FileResponse(
         ctx.files.path(job.report_file),
-        media_type="text/csv",
-        filename=f"{stem}-errors.csv",
+        media_type=XLSX_TYPE if suffix == ".xlsx" else "text/csv",
+        filename=f"{stem}-errors{suffix}",
     )

@@ -7,10 +7,19 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+)
 from pydantic import Field as PydanticField
 from pydantic_core import PydanticCustomError
 
+from bulkport.schemas.countries import country_code
+from bulkport.schemas.dates import DateOrder, parse_date_text, plausible_birth_date
 from bulkport.schemas.fields import (
     FIELDS,
     IDENTITY_KEYS,
@@ -39,7 +48,6 @@ _CUSTOMER_TYPES = {
     "entreprise": "business",
     "professionnel": "business",
 }
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.+Z-]*)?$")
 
 
 def clean_text(value: object) -> str | None:
@@ -93,22 +101,41 @@ def parse_bool(value: object) -> bool | None:
     raise PydanticCustomError("invalid_boolean", "'{value}' is not TRUE or FALSE.", {"value": text})
 
 
-def parse_date(value: object) -> date | None:
-    """A calendar date written as YYYY-MM-DD."""
+def parse_date(value: object, info: ValidationInfo) -> date | None:
+    """A calendar date as people write it; the job's date order reads 03/04/1990."""
     if isinstance(value, date):
         return value
     text = clean_token(value)
     if text is None:
         return None
-    match = _ISO_DATE.match(text)
-    try:
-        if match is None:
-            raise ValueError(text)
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
+    context = info.context or {}
+    order = DateOrder(context.get("date_order", DateOrder.DMY))
+    if text.isdigit() and len(text) <= 4:
+        # Excel serials this small are the years 1900-1908; a birth year alone is far likelier.
         raise PydanticCustomError(
-            "invalid_date", "'{value}' is not a date; write it as YYYY-MM-DD.", {"value": text}
-        ) from None
+            "invalid_date",
+            "'{value}' is only part of a date; write it as YYYY-MM-DD.",
+            {"value": text},
+        )
+    try:
+        parsed = parse_date_text(text, order)
+    except ValueError as exc:
+        raise PydanticCustomError("invalid_date", str(exc)) from None
+    if not plausible_birth_date(parsed, date.today()):
+        raise PydanticCustomError(
+            "implausible_date",
+            "{value} is not a plausible date of birth.",
+            {"value": parsed.isoformat()},
+        )
+    return parsed
+
+
+def parse_country(value: object) -> str | None:
+    """A country as its ISO 3166 two-letter code where recognisable, else as written."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    return country_code(text) or text
 
 
 def parse_choice(value: object) -> str | None:
@@ -140,12 +167,13 @@ def parse_record_id(value: object) -> int | None:
     return int(text)
 
 
-_PARSERS: dict[FieldKind, tuple[type, Callable[[object], Any]]] = {
+_PARSERS: dict[FieldKind, tuple[type, Callable[..., Any]]] = {
     FieldKind.TEXT: (str, clean_text),
     FieldKind.EMAIL: (str, parse_email),
     FieldKind.BOOL: (bool, parse_bool),
     FieldKind.DATE: (date, parse_date),
     FieldKind.CHOICE: (str, parse_choice),
+    FieldKind.COUNTRY: (str, parse_country),
     FieldKind.RECORD_ID: (int, parse_record_id),
 }
 
@@ -180,10 +208,12 @@ class CellProblem(BaseModel):
     message: str
 
 
-def parse_cells(cells: Mapping[str, object]) -> tuple[dict[str, Any], list[CellProblem]]:
+def parse_cells(
+    cells: Mapping[str, object], date_order: DateOrder = DateOrder.DMY
+) -> tuple[dict[str, Any], list[CellProblem]]:
     """Parse the mapped cells of one row: the values (None = blank cell) or what is wrong."""
     try:
-        model = CustomerCells.model_validate(cells)
+        model = CustomerCells.model_validate(cells, context={"date_order": date_order})
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):

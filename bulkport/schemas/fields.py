@@ -16,6 +16,7 @@ class FieldKind(StrEnum):
     BOOL = "bool"
     DATE = "date"
     CHOICE = "choice"
+    COUNTRY = "country"
     RECORD_ID = "record_id"
     READ_ONLY = "read_only"
 
@@ -35,7 +36,7 @@ _ADDRESS_PARTS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
     ("attention", "Attention", 100, ("attn", "for the attention of", "fao", "t.a.v.")),
     ("address1", "Address Line 1", 255, ("address 1", "address", "street", "adres", "adresse")),
     ("house_number", "House Number", 20, ("house no", "number", "huisnummer", "numéro")),
-    ("addition", "Addition", 20, ("house number addition", "toevoeging", "suffix")),
+    ("addition", "Addition", 20, ("house number addition", "toevoeging")),
     ("address2", "Address Line 2", 255, ("address 2",)),
     ("postal_code", "Postal Code", 20, ("zip", "zip code", "postcode", "code postal")),
     ("city", "City", 100, ("town", "plaats", "woonplaats", "ville")),
@@ -54,6 +55,7 @@ def _address(
             CustomerField(
                 key=f"{prefix}_{part}",
                 label=f"{label_prefix}{label}",
+                kind=FieldKind.COUNTRY if part == "country" else FieldKind.TEXT,
                 max_length=max_length,
                 aliases=tuple(f"{p} {n}" for p in alias_prefixes for n in names)
                 + (() if label_prefix else aliases),
@@ -63,12 +65,9 @@ def _address(
 
 
 FIELDS: tuple[CustomerField, ...] = (
-    CustomerField(
-        "id",
-        "Customer Record ID",
-        FieldKind.RECORD_ID,
-        aliases=("record id", "customer id", "id", "customer number", "klantnummer"),
-    ),
+    # No aliases: "ID", "Customer ID" or "Record ID" in another platform's export is that
+    # platform's number, and matching on it would update the wrong customer.
+    CustomerField("id", "Customer Record ID", FieldKind.RECORD_ID),
     CustomerField(
         "first_name",
         "First Name",
@@ -126,7 +125,7 @@ FIELDS: tuple[CustomerField, ...] = (
         "Customer Type",
         FieldKind.CHOICE,
         max_length=20,
-        aliases=("type", "klanttype", "type de client"),
+        aliases=("klanttype", "type de client", "customer category"),
     ),
     CustomerField("company", "Company", max_length=255, aliases=("company name", "bedrijf")),
     CustomerField("company_id_number", "Company ID Number", max_length=50, aliases=("company id",)),
@@ -168,14 +167,21 @@ def fold_header(text: str) -> str:
 
 
 def _header_index() -> dict[str, str]:
+    from bulkport.schemas.aliases import PLATFORM_ALIASES
+
     index: dict[str, str] = {}
-    # Labels first so that an alias never shadows another field's own label.
+    # Labels first so that an alias never shadows another field's own label; the field keys
+    # too ("first_name"), but not "id", which every platform uses for its own numbers.
     for field in FIELDS:
         index.setdefault(fold_header(field.label), field.key)
-        index.setdefault(fold_header(field.key), field.key)
+        if field.kind is not FieldKind.RECORD_ID:
+            index.setdefault(fold_header(field.key), field.key)
     for field in FIELDS:
         for alias in field.aliases:
             index.setdefault(fold_header(alias), field.key)
+    for key, aliases in PLATFORM_ALIASES.items():
+        for alias in aliases:
+            index.setdefault(fold_header(alias), key)
     return index
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bulkport.schemas.dates import DateOrder
 
 
 class JobKind(StrEnum):
@@ -70,15 +74,74 @@ class BlankCells(StrEnum):
     CLEAR = "clear"
 
 
+class MatchOn(StrEnum):
+    """Which key finds the existing customer a row is about."""
+
+    ID = "id"
+    EMAIL = "email"
+
+
+_DELIMITER_WORDS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+
+
 class ImportOptions(BaseModel):
-    """Options of an import job, recorded with it."""
+    """Options of an import job, recorded with it; all but the file have sensible defaults."""
 
     model_config = ConfigDict(extra="forbid")
 
     mode: ImportMode = ImportMode.UPSERT
     dry_run: bool = False
     blank_cells: BlankCells = BlankCells.KEEP
+    match_on: MatchOn | None = Field(
+        default=None, description="Default: the Customer Record ID where filled, else email."
+    )
     filename: str = Field(default="upload.csv", max_length=255)
+    encoding: str | None = Field(default=None, description="CSV only; default: detected.")
+    delimiter: str | None = Field(default=None, description="CSV only; default: detected.")
+    sheet: str | None = Field(default=None, description="XLSX only; default: the first sheet.")
+    header_row: int | None = Field(default=None, ge=1, description="Default: detected.")
+    date_order: DateOrder | None = Field(
+        default=None, description="Default: decided per column from its values."
+    )
+    mapping: dict[str, str] | None = Field(
+        default=None,
+        description="Header as written → field (label or key); an empty field ignores the column.",
+    )
+    mapping_name: str | None = Field(
+        default=None, max_length=100, description="A saved mapping to use (see /mappings)."
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}") from None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_delimiter(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = _DELIMITER_WORDS.get(value.lower(), value)
+        if value not in (",", ";", "\t", "|"):
+            raise ValueError("the delimiter is one of , ; | or tab")
+        return value
+
+    @field_validator("mapping", mode="before")
+    @classmethod
+    def _mapping_from_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("mapping must be a JSON object of header → field") from None
+        return value
 
 
 class Counts(BaseModel):
@@ -111,6 +174,9 @@ class JobView(BaseModel):
         default=None, description="Column header as written → customer field."
     )
     ignored_columns: list[str] | None = None
+    source: dict[str, object] | None = Field(
+        default=None, description="What was found: format, encoding, delimiter, sheet, header row."
+    )
     links: dict[str, str]
 
 

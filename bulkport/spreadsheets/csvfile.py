@@ -1,22 +1,27 @@
-"""CSV files: finding the dialect, streaming rows with their spreadsheet row numbers."""
+"""CSV files: their encoding and delimiter, and their rows streamed with spreadsheet row numbers."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import re
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bulkport.errors import UnreadableFile
+from bulkport.errors import LimitExceeded, UnreadableFile
+from bulkport.spreadsheets.limits import DEFAULT_LIMITS, ReadLimits
 
 DELIMITERS = (",", ";", "\t", "|")
-# Cells can hold long notes; beyond this a file is not a customer list.
-CELL_LIMIT = 1024 * 1024
-csv.field_size_limit(CELL_LIMIT)
+# The csv module's own cap on a cell; the configured limit (ReadLimits) is checked per cell.
+csv.field_size_limit(16 * 1024 * 1024)
+_SAMPLE_LINES = 20
+_CHUNK = 1024 * 1024
+# Bytes cp1252 leaves undefined: a file holding them is not Windows text either.
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 @dataclass(frozen=True)
@@ -27,34 +32,87 @@ class CsvFormat:
     delimiter: str
 
 
-@dataclass
-class CsvSheet:
-    """An opened CSV: its header and a stream of ``(row number, cells)`` after it."""
-
-    format: CsvFormat
-    header: list[str]
-    header_row: int
-    rows: Iterator[tuple[int, list[str]]]
-
-
 class _BadText(Exception):
     """A line that does not decode; raised through csv.reader to be told with its row."""
 
 
-def detect_encoding(head: bytes) -> str:
-    """The file's encoding from its first bytes: a byte-order mark, else UTF-8."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    return "utf-8"
+def detect_encoding(path: Path) -> str:
+    """The file's encoding: a byte-order mark; UTF-16 by its zero bytes; UTF-8 if the whole file
+    decodes strictly as UTF-8; else Windows-1252 (what Excel on Windows writes); else refused.
+    """
+    with path.open("rb") as raw:
+        head = raw.read(4096)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        if len(head) >= 4 and head.count(0) * 3 > len(head):
+            odd = sum(1 for b in head[1::2] if b == 0)
+            even = sum(1 for b in head[0::2] if b == 0)
+            return "utf-16-le" if odd > even else "utf-16-be"
+        raw.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        try:
+            while chunk := raw.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        raw.seek(0)
+        line = 1
+        while chunk := raw.read(_CHUNK):
+            bad = _CP1252_UNDEFINED.search(chunk)
+            if bad is not None:
+                line += chunk.count(b"\n", 0, bad.start())
+                raise UnreadableFile(f"Line {line} of this file " + not_text("UTF-8 or Windows"))
+            line += chunk.count(b"\n")
+    return "cp1252"
 
 
-def detect_delimiter(header_line: str) -> str:
-    """The delimiter that splits the header line most often (ties go to the comma)."""
-    counts = {d: header_line.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
+_ENCODING_NAMES = {"cp1252": "Windows (cp1252)", "utf-8-sig": "UTF-8"}
+
+
+def encoding_name(encoding: str) -> str:
+    """An encoding as people know it."""
+    return _ENCODING_NAMES.get(encoding, encoding.upper())
+
+
+def not_text(name: str) -> str:
+    """The end of a message for text that does not decode as ``name``, saying what to do."""
+    return (
+        f"is not readable as {name} text. In your spreadsheet program choose "
+        "Save As → 'CSV UTF-8' and upload that file."
+    )
+
+
+def _outside_quotes(line: str, delimiter: str) -> int:
+    count, quoted = 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            count += 1
+    return count
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits the most lines of the sample into the same number of cells.
+
+    Counted outside quotes; a title line above the header ("Customers, March") or a comma in a
+    note does not outvote the delimiter that every row shares. Ties go to the comma.
+    """
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        counts = Counter(_outside_quotes(line, delimiter) for line in lines)
+        counts.pop(0, None)
+        if not counts:
+            continue
+        common, lines_with_it = max(counts.items(), key=lambda item: (item[1], item[0]))
+        score = (lines_with_it, common)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
 def _lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
@@ -64,11 +122,18 @@ def _lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
     raw.seek(start)
     # UTF-16 is read in two-byte units, where a b"\n" split would cut characters; old Mac
     # files end lines with CR alone. Both are rare: decode those as a whole stream.
-    if encoding == "utf-16" or (b"\r" in head and b"\n" not in head):
-        yield from io.TextIOWrapper(raw, encoding=encoding, newline="")
+    if encoding.startswith("utf-16") or (b"\r" in head and b"\n" not in head):
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        try:
+            yield from text
+        except UnicodeDecodeError:
+            raise _BadText from None
+        finally:
+            text.detach()
         return
     if encoding == "utf-8-sig":
-        raw.read(len(codecs.BOM_UTF8))
+        if raw.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+            raw.seek(start)
         encoding = "utf-8"
     for line in raw:
         try:
@@ -77,90 +142,78 @@ def _lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
             raise _BadText from None
 
 
-def _header_line(path: Path, encoding: str) -> str:
-    """The first line with something on it (the header may sit below blank lines)."""
-    with path.open("rb") as raw:
-        try:
-            for line in _lines(raw, encoding):
-                if line.strip(" \t\r\n,;|"):
-                    return line
-        except (_BadText, UnicodeDecodeError):
-            raise UnreadableFile("The header row " + _not_text(encoding)) from None
-    return ""
+def sniff_csv(
+    path: Path, *, encoding: str | None = None, delimiter: str | None = None
+) -> CsvFormat:
+    """The file's encoding and delimiter, each found unless given."""
+    found = encoding or detect_encoding(path)
+    if delimiter is None:
+        sample: list[str] = []
+        with path.open("rb") as raw:
+            try:
+                for line in _lines(raw, found):
+                    if line.strip():
+                        sample.append(line)
+                    if len(sample) >= _SAMPLE_LINES:
+                        break
+            except _BadText:
+                pass  # told with its row number when the rows are read
+        delimiter = detect_delimiter(sample)
+    return CsvFormat(encoding=found, delimiter=delimiter)
 
 
-@contextmanager
-def open_csv(path: Path) -> Iterator[CsvSheet]:
-    """Open a CSV file for streaming; raises ``UnreadableFile`` with plain words."""
-    with path.open("rb") as raw:
-        encoding = detect_encoding(raw.read(4))
-        raw.seek(0)
-        first = _header_line(path, encoding)
-        if "\x00" in first:
-            raise UnreadableFile(
-                "This file is not a text spreadsheet (its header row holds NUL characters). "
-                "Upload the customer list as CSV."
-            )
-        fmt = CsvFormat(encoding=encoding, delimiter=detect_delimiter(first))
-        reader = csv.reader(_lines(raw, encoding), delimiter=fmt.delimiter, strict=False)
-        header, header_row = _header(reader, encoding)
-        yield CsvSheet(fmt, header, header_row, _rows(reader, header_row, encoding))
-
-
-def _not_text(encoding: str) -> str:
-    return (
-        f"is not readable as {encoding.upper().removesuffix('-SIG')} text. "
-        "In your spreadsheet program choose Save As → 'CSV UTF-8' and upload that file."
-    )
-
-
-def _header(reader: Iterator[list[str]], encoding: str) -> tuple[list[str], int]:
-    """The first row with a filled cell is the header."""
-    read = [0]
-    for cells in _guarded(reader, read, encoding):
-        if any(cell.strip() for cell in cells):
-            return [cell.strip() for cell in cells], read[0]
-    raise UnreadableFile(
-        "The file is empty. Upload a spreadsheet with a header row (such as First Name, "
-        "Email) and one customer per row."
-    )
-
-
-def _rows(
-    reader: Iterator[list[str]], header_row: int, encoding: str
+def read_csv_rows(
+    path: Path, fmt: CsvFormat, limits: ReadLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, list[str]]]:
-    read = [header_row]
-    for cells in _guarded(reader, read, encoding):
-        if any("\x00" in cell for cell in cells):
+    """Every row from row 1, as ``(row number, cells)``; a record over several lines is one row.
+
+    Raises ``UnreadableFile`` or ``LimitExceeded`` naming the row where the file goes wrong.
+    """
+    with path.open("rb") as raw:
+        reader = csv.reader(_lines(raw, fmt.encoding), delimiter=fmt.delimiter, strict=False)
+        number = 0
+        try:
+            for cells in reader:
+                number += 1
+                _check(number, cells, limits)
+                yield number, cells
+        except _BadText:
             raise UnreadableFile(
-                f"Row {read[0]} holds binary data (NUL characters): this is not a text "
+                f"Row {number + 1} " + not_text(encoding_name(fmt.encoding))
+            ) from None
+        except csv.Error:
+            raise UnreadableFile(
+                f"Row {number + 1} cannot be read as CSV (a quote or line break is out of "
+                "place, or the file is not text)."
+            ) from None
+
+
+def _check(number: int, cells: list[str], limits: ReadLimits) -> None:
+    if number > limits.max_rows:
+        raise LimitExceeded(
+            f"The file has more than {limits.max_rows:,} rows; split it into smaller files."
+        )
+    if len(cells) > limits.max_columns:
+        raise LimitExceeded(
+            f"Row {number} has {len(cells):,} columns; at most {limits.max_columns:,} are read. "
+            "Remove the empty or extra columns."
+        )
+    for cell in cells:
+        if len(cell) > limits.max_cell_chars:
+            raise LimitExceeded(
+                f"Row {number} has a cell of {len(cell):,} characters; at most "
+                f"{limits.max_cell_chars:,} are allowed. Check the file for an unclosed quote."
+            )
+        if "\x00" in cell:
+            raise UnreadableFile(
+                f"Row {number} holds binary data (NUL characters): this is not a text "
                 "spreadsheet. Upload the customer list as CSV."
             )
-        yield read[0], cells
-
-
-def _guarded(reader: Iterator[list[str]], read: list[int], encoding: str) -> Iterator[list[str]]:
-    """The reader's rows, counting them in ``read[0]``; a failure is told with its row."""
-    try:
-        for cells in reader:
-            read[0] += 1
-            yield cells
-    except (_BadText, UnicodeDecodeError):
-        raise UnreadableFile(f"Row {read[0] + 1} " + _not_text(encoding)) from None
-    except csv.Error as exc:
-        if "field larger than field limit" in str(exc):
-            raise UnreadableFile(
-                f"Row {read[0] + 1} has a cell longer than {CELL_LIMIT:,} characters; "
-                "customer fields are far shorter. Check the file for an unclosed quote."
-            ) from None
-        raise UnreadableFile(
-            f"Row {read[0] + 1} cannot be read as CSV (a quote or line break is out of place)."
-        ) from None
 
 
 def write_csv_rows(out: BinaryIO, fmt: CsvFormat, rows: Iterator[list[str]]) -> None:
     """Write rows in the upload's own encoding and delimiter."""
-    text = io.TextIOWrapper(out, encoding=fmt.encoding, newline="", errors="strict")
+    text = io.TextIOWrapper(out, encoding=fmt.encoding, newline="", errors="replace")
     try:
         writer = csv.writer(text, delimiter=fmt.delimiter, lineterminator="\r\n")
         writer.writerows(rows)

@@ -18,3 +18,6 @@ class ReadLimits:
     max_entry_bytes: int = 1024**3
     max_ratio: int = 200
     max_entries: int = 10_000
+
+
+DEFAULT_LIMITS = ReadLimits()

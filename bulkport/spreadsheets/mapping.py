@@ -1,17 +1,20 @@
-"""Matching a file's header row to customer fields."""
+"""Matching a file's header row to customer fields, by guess or by the person's own mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bulkport.errors import MappingError
 from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
 
+# Words that, as the target of a mapping, mean "leave this column out".
+IGNORE_WORDS = frozenset({"", "ignore", "skip", "none", "-"})
+
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """Which column feeds which field, and the columns left out (with why)."""
+    """Which column feeds which field, and the columns left out."""
 
     columns: dict[int, str]  # column index → field key
     headers: list[str]
@@ -29,19 +32,65 @@ class ColumnMapping:
         return {self.headers[i]: FIELDS_BY_KEY[key].label for i, key in self.columns.items()}
 
 
-def guess_mapping(headers: Sequence[str]) -> ColumnMapping:
-    """Map each header to a field by label or alias after folding case, accents and spacing.
+def field_for(name: str) -> str | None:
+    """The field a header, label or field key names, if any."""
+    if name in FIELDS_BY_KEY:
+        return name
+    return HEADER_INDEX.get(fold_header(name))
 
-    Unknown columns, read-only ones (Archived, Created At, Updated At) and a second column for
-    a field already taken are ignored and listed, never an error.
+
+def resolve_override(mapping: Mapping[str, str]) -> dict[str, str | None]:
+    """A person's mapping checked: folded header → field key, or None to ignore the column.
+
+    Raises ``ValueError`` naming each target that is no customer field or is read-only.
     """
+    resolved: dict[str, str | None] = {}
+    problems = []
+    for header, target in mapping.items():
+        if target.strip().lower() in IGNORE_WORDS:
+            resolved[fold_header(header)] = None
+            continue
+        key = field_for(target)
+        if key is None or FIELDS_BY_KEY[key].kind is FieldKind.READ_ONLY:
+            problems.append(f"{header!r} → {target!r} is not a field an import can write")
+            continue
+        resolved[fold_header(header)] = key
+    if problems:
+        raise ValueError("; ".join(problems))
+    return resolved
+
+
+def header_score(override: Mapping[str, str | None]) -> Callable[[list[str]], int]:
+    """How well a row reads as the header: the number of its cells that name a field."""
+
+    def score(cells: list[str]) -> int:
+        total = 0
+        for cell in cells:
+            folded = fold_header(cell)
+            if override.get(folded) or (folded in HEADER_INDEX and folded not in override):
+                total += 1
+        return total
+
+    return score
+
+
+def guess_mapping(
+    headers: Sequence[str], override: Mapping[str, str | None] | None = None
+) -> ColumnMapping:
+    """Map each header to a field: the person's mapping first, else by label or alias.
+
+    Unknown columns, read-only ones (Archived, Created At, Updated At), columns the mapping
+    says to ignore and a second column for a field already taken are listed, never an error.
+    """
+    override = override or {}
     columns: dict[int, str] = {}
     ignored: list[str] = []
     taken: set[str] = set()
     for index, header in enumerate(headers):
-        key = HEADER_INDEX.get(fold_header(header))
         if not header.strip():
             continue
+        folded = fold_header(header)
+        key = override[folded] if folded in override else HEADER_INDEX.get(folded)
         if key is None or key in taken or FIELDS_BY_KEY[key].kind is FieldKind.READ_ONLY:
             ignored.append(header)
             continue
@@ -51,7 +100,7 @@ def guess_mapping(headers: Sequence[str]) -> ColumnMapping:
         shown = ", ".join(repr(h) for h in headers[:8] if h.strip()) or "nothing"
         raise MappingError(
             "No column of the header row matches a customer field (found "
-            f"{shown}). The first filled row must name columns such as First Name, "
-            "Last Name, Email or Phone."
+            f"{shown}). The header row must name columns such as First Name, "
+            "Last Name, Email or Phone, or the import must say which column is which."
         )
     return ColumnMapping(columns=columns, headers=list(headers), ignored=ignored)

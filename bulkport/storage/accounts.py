@@ -49,6 +49,12 @@ def store_id_by_name(conn: Connection, name: str) -> int | None:
     return None if found is None else int(found)
 
 
+def store_date_order(conn: Connection, store_id: int) -> str:
+    """How the store's staff write ambiguous dates ("dmy" or "mdy")."""
+    found = conn.execute(select(stores.c.date_order).where(stores.c.id == store_id)).scalar()
+    return str(found or "dmy")
+
+
 def store_names(conn: Connection) -> list[str]:
     """All stores' names."""
     return list(conn.execute(select(stores.c.name).order_by(stores.c.name)).scalars())

@@ -51,6 +51,7 @@ class Job:
     report_file: str | None
     mapping: dict[str, str] | None
     ignored_columns: list[str] | None
+    source: dict[str, Any] | None
     error: str | None
 
 
@@ -74,6 +75,7 @@ def _job(row: Any) -> Job:
         report_file=m["report_file"],
         mapping=m["mapping"],
         ignored_columns=m["ignored_columns"],
+        source=m["source"],
         error=m["error"],
     )
 
@@ -229,13 +231,19 @@ def record_plan(
     total: int,
     mapping: dict[str, str],
     ignored_columns: Sequence[str],
+    source: dict[str, Any],
 ) -> None:
     """Record what the job found in its file before the first batch."""
     _must(
         conn.execute(
             update(jobs)
             .where(_owned(job_id, token))
-            .values(total=total, mapping=mapping, ignored_columns=list(ignored_columns))
+            .values(
+                total=total,
+                mapping=mapping,
+                ignored_columns=list(ignored_columns),
+                source=source,
+            )
         ).rowcount
     )
 

@@ -41,6 +41,8 @@ stores = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False, unique=True),
+    # How this store's staff write dates such as 03/04/1990 when a file does not show it.
+    Column("date_order", String(3), nullable=False, server_default=text("'dmy'")),
     Column("created_at", Moment, nullable=False),
 )
 
@@ -148,6 +150,8 @@ jobs = Table(
     Column("report_file", String(255)),
     Column("mapping", JSON),
     Column("ignored_columns", JSON),
+    # What was found in the file: format, encoding, delimiter, sheet, header row.
+    Column("source", JSON),
     Column("error", Text),
     UniqueConstraint("store_id", "idempotency_key"),
     Index("ix_jobs_store_id_created_at", "store_id", "created_at"),
@@ -165,6 +169,20 @@ job_row_errors = Table(
     Column("message", Text, nullable=False),
     Column("value", String(200)),
     Index("ix_job_row_errors_job_id_row", "job_id", "row"),
+)
+
+saved_mappings = Table(
+    "saved_mappings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    # Header as written → field key, or null to ignore the column.
+    Column("columns", JSON, nullable=False),
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", Moment, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+    UniqueConstraint("store_id", "name"),
 )
 
 audit_events = Table(

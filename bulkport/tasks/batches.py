@@ -15,7 +15,8 @@ from bulkport.schemas.customer import (
     parse_record_id,
     record_problems,
 )
-from bulkport.schemas.jobs import BlankCells, ImportMode, RowErrorView
+from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn, RowErrorView
 from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.storage import customers
 from bulkport.storage.customers import email_key
@@ -47,18 +48,9 @@ class SeenKeys:
         if key is not None:
             self.emails.setdefault(key, row)
 
-    def add_raw(self, row: int, mapping: ColumnMapping, cells: Sequence[str]) -> None:
-        """Remember the keys of a row committed before a restart, from its raw cells."""
-        values = _mapped(mapping, cells)
-        try:
-            record_id = parse_record_id(values.get("id"))
-        except ValueError:
-            record_id = None
-        try:
-            email = parse_email(values.get("email"))
-        except ValueError:
-            email = None
-        self.add(row, record_id, email)
+    def copy(self) -> SeenKeys:
+        """A copy to go back to when a batch is planned again."""
+        return SeenKeys(dict(self.ids), dict(self.emails))
 
 
 @dataclass
@@ -69,10 +61,13 @@ class BatchPlan:
     updates: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowErrorView] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[int, str] = field(default_factory=dict)  # row → what happens to it
 
-    def count(self, name: str) -> None:
-        """Add one row to a counter."""
+    def count(self, name: str, row: int | None = None) -> None:
+        """Add one row to a counter (and note the row's outcome)."""
         self.counts[name] = self.counts.get(name, 0) + 1
+        if row is not None:
+            self.outcomes[row] = name
 
 
 @dataclass(frozen=True)
@@ -94,16 +89,34 @@ class BatchPlanner:
         *,
         store_id: int,
         mapping: ColumnMapping,
-        mode: ImportMode,
-        blank_cells: BlankCells,
-        seen: SeenKeys,
+        options: ImportOptions,
+        date_order: DateOrder,
     ) -> None:
         self.store_id = store_id
         self.mapping = mapping
-        self.mode = mode
-        self.clear_blanks = blank_cells is BlankCells.CLEAR
-        self.seen = seen
+        self.mode = options.mode
+        self.match_on = options.match_on
+        self.clear_blanks = options.blank_cells is BlankCells.CLEAR
+        self.date_order = date_order
+        self.seen = SeenKeys()
         self.width = len(mapping.headers)
+
+    def remember(self, number: int, cells: Sequence[str]) -> None:
+        """Note the keys of a row committed before a restart, so repeats are still found."""
+        values = _mapped(self.mapping, cells)
+        try:
+            record_id = parse_record_id(values.get("id"))
+        except ValueError:
+            record_id = None
+        try:
+            email = parse_email(values.get("email"))
+        except ValueError:
+            email = None
+        self.seen.add(number, self._id_key(record_id), email)
+
+    def _id_key(self, record_id: int | None) -> int | None:
+        # Matching on email alone: the id column is not a key of the row.
+        return None if self.match_on is MatchOn.EMAIL else record_id
 
     def plan(self, conn: Connection, rows: Sequence[tuple[int, list[str]]]) -> BatchPlan:
         """Parse and decide every row of the batch; reads the database, writes nothing."""
@@ -112,12 +125,12 @@ class BatchPlanner:
         for number, cells in rows:
             plan.count("processed")
             if not any(cell.strip() for cell in cells):
-                plan.count("skipped")
+                plan.count("skipped", number)
                 continue
             item = self._parse(plan, number, cells)
             if item is not None:
                 parsed.append(item)
-        ids = {p.values["id"] for p in parsed if p.values.get("id") is not None}
+        ids = {p.values["id"] for p in parsed if self._id_key(p.values.get("id")) is not None}
         emails = {email_key(p.values.get("email")) for p in parsed} - {None}
         by_id = customers.by_ids(conn, self.store_id, ids)
         by_email = customers.by_email_keys(conn, self.store_id, emails)  # type: ignore[arg-type]
@@ -141,11 +154,11 @@ class BatchPlanner:
                 ],
             )
             return None
-        values, problems = parse_cells(_mapped(self.mapping, cells))
+        values, problems = parse_cells(_mapped(self.mapping, cells), self.date_order)
         if problems:
             self._fail(plan, number, cells, problems)
             return None
-        record_id, email = values.get("id"), values.get("email")
+        record_id, email = self._id_key(values.get("id")), values.get("email")
         first = self.seen.first_row_of(record_id, email)
         self.seen.add(number, record_id, email)
         if first is not None:
@@ -167,9 +180,17 @@ class BatchPlanner:
         by_email: dict[str, dict[str, Any]],
     ) -> None:
         values = item.values
-        record_id = values.get("id")
+        record_id = self._id_key(values.get("id"))
         key = email_key(values.get("email"))
         target: dict[str, Any] | None
+        if self.match_on is MatchOn.ID and record_id is None and self.mode is ImportMode.UPDATE:
+            return self._fail_one(
+                plan,
+                item,
+                "id",
+                "missing_key",
+                "This row has no Customer Record ID, and this import matches on it.",
+            )
         if record_id is not None:
             target = by_id.get(record_id)
             if target is None:
@@ -181,6 +202,8 @@ class BatchPlanner:
                     f"No customer has Customer Record ID {record_id} in this store. "
                     "Leave the column empty to add a new customer.",
                 )
+        elif self.match_on is MatchOn.ID:
+            target = None
         else:
             target = by_email.get(key) if key else None
         if self.mode is ImportMode.CREATE and target is not None:
@@ -206,7 +229,7 @@ class BatchPlanner:
             if self._fail_record(plan, item, record):
                 return None
             plan.creates.append(record)
-            plan.count("created")
+            plan.count("created", item.row)
             plan.count("succeeded")
             return None
         changes = {
@@ -228,9 +251,9 @@ class BatchPlanner:
             return None
         if changes:
             plan.updates.append({"id": target["id"], **changes})
-            plan.count("updated")
+            plan.count("updated", item.row)
         else:
-            plan.count("unchanged")
+            plan.count("unchanged", item.row)
         plan.count("succeeded")
         return None
 
@@ -250,7 +273,7 @@ class BatchPlanner:
     def _fail(
         self, plan: BatchPlan, number: int, cells: Sequence[str], problems: list[CellProblem]
     ) -> None:
-        plan.count("failed")
+        plan.count("failed", number)
         for problem in problems:
             index = self.mapping.index_of(problem.field)
             column = value = None

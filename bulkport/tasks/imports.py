@@ -5,20 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bulkport.errors import BulkportError, UnreadableFile
+from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
-from bulkport.spreadsheets.csvfile import open_csv
-from bulkport.spreadsheets.mapping import guess_mapping
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, sniff_format
-from bulkport.storage import audit
+from bulkport.storage import accounts, audit, mappings
 from bulkport.storage import jobs as job_rows
-from bulkport.tasks.batches import BatchPlanner, SeenKeys, write_plan
+from bulkport.tasks.batches import BatchPlanner, write_plan
 from bulkport.tasks.context import Context
 from bulkport.tasks.reports import write_report
+from bulkport.tasks.survey import open_upload, override_of, survey
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,38 +43,27 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         return claim
     job, token = claim.job, claim.token
     try:
-        if job.kind is not JobKind.IMPORT or job.input_file is None:
-            raise BulkportError("This job has no uploaded file to import.")
-        options = ImportOptions.model_validate(job.options)
-        upload = ctx.files.path(job.input_file)
-        if not upload.is_file():
-            raise BulkportError("The uploaded file is no longer stored; upload it again.")
-        with upload.open("rb") as handle:
-            sniff_format(handle.read(SNIFF_BYTES))
-        with open_csv(upload) as sheet:
-            total = sum(1 for _ in sheet.rows)  # reads the whole file once: unreadable → FAILED
-        with open_csv(upload) as sheet:
-            mapping = guess_mapping(sheet.header)
-            with ctx.engine.begin() as conn:
-                job_rows.record_plan(
-                    conn,
-                    job_id,
-                    token,
-                    total=total,
-                    mapping=mapping.as_labels(),
-                    ignored_columns=mapping.ignored,
-                )
-            seen = SeenKeys()
-            planner = BatchPlanner(
-                store_id=job.store_id,
-                mapping=mapping,
-                mode=options.mode,
-                blank_cells=options.blank_cells,
-                seen=seen,
-            )
+        options, upload = _job_input(ctx, job)
+        limits = ctx.settings.read_limits()
+        with ctx.engine.connect() as conn:
+            store_order = DateOrder(accounts.store_date_order(conn, job.store_id))
+        found = survey(upload, options, store_order, limits)
+        with ctx.engine.begin() as conn:
+            job_rows.record_plan(
+                conn, job_id, token,
+                total=found.total, mapping=found.mapping.as_labels(),
+                ignored_columns=found.mapping.ignored, source=found.source(),
+            )  # fmt: skip
+        planner = BatchPlanner(
+            store_id=job.store_id,
+            mapping=found.mapping,
+            options=options,
+            date_order=found.date_order,
+        )
+        with open_upload(upload, options, limits, found.info) as (sheet, _):
             checkpoint = job.checkpoint
             for number, cells in islice(sheet.rows, checkpoint):
-                seen.add_raw(number, mapping, cells)  # committed before a restart
+                planner.remember(number, cells)  # committed before a restart
             for batch in _batches(sheet.rows, ctx.settings.batch_size):
                 _apply_batch(ctx, job_id, token, planner, batch, checkpoint, options.dry_run)
                 checkpoint += len(batch)
@@ -81,7 +71,7 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         with ctx.engine.connect() as conn:
             done = job_rows.job_for_worker(conn, job_id)
         if done is not None and done.counts.failed:
-            report = write_report(ctx.engine, ctx.files, job_id, upload)
+            report = write_report(ctx, job_id, upload, options, found.info)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=report)
     except job_rows.TransitionRefused:
@@ -99,6 +89,21 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=UNEXPECTED)
     return claim
+
+
+def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, Path]:
+    """The job's options and the path of its upload, or a plain reason why there is none."""
+    if job.kind is not JobKind.IMPORT or job.input_file is None:
+        raise BulkportError("This job has no uploaded file to import.")
+    try:
+        options = ImportOptions.model_validate(job.options)
+        override_of(options)
+    except ValueError as exc:
+        raise BulkportError(f"The import's options are not usable: {exc}") from None
+    upload = ctx.files.path(job.input_file)
+    if not upload.is_file():
+        raise BulkportError("The uploaded file is no longer stored; upload it again.")
+    return options, upload
 
 
 def _release_quietly(ctx: Context, job_id: str, token: str) -> None:
@@ -136,7 +141,7 @@ def submit_import(
             conn,
             store_id=store_id,
             kind=JobKind.IMPORT,
-            options=options.model_dump(mode="json"),
+            options=options.model_dump(mode="json", exclude_none=True),
             created_by=user_id,
             idempotency_key=idempotency_key,
             job_id=job_id,
@@ -155,6 +160,23 @@ def submit_import(
     return unreadable is None
 
 
+def resolve_options(ctx: Context, store_id: int, options: ImportOptions) -> ImportOptions:
+    """The options a job will keep: a saved mapping named by the request is copied in (so a
+    later change to it does not change this job) and every mapping target is checked.
+
+    Raises ``ValueError`` with a reason for the person.
+    """
+    if options.mapping_name:
+        with ctx.engine.connect() as conn:
+            saved = mappings.get(conn, store_id, options.mapping_name)
+        if saved is None:
+            raise ValueError(f"there is no saved mapping named {options.mapping_name!r}")
+        columns = {header: key or "" for header, key in saved.columns.items()}
+        options = options.model_copy(update={"mapping": {**columns, **(options.mapping or {})}})
+    override_of(options)
+    return options
+
+
 def upload_key(job_id: str) -> str:
     """Where a job's uploaded file is stored (a generated name, never the user's)."""
     return f"jobs/{job_id}/upload"
@@ -170,7 +192,7 @@ def _apply_batch(
     dry_run: bool,
 ) -> None:
     """Plan and write one batch, its errors and counters in one transaction."""
-    keys = (planner.seen.ids.copy(), planner.seen.emails.copy())
+    keys = planner.seen.copy()
     for attempt in range(PLAN_ATTEMPTS):
         try:
             with ctx.engine.begin() as conn:
@@ -190,7 +212,7 @@ def _apply_batch(
             return
         except IntegrityError:
             # Another job wrote one of these emails since we looked; look again.
-            planner.seen.ids, planner.seen.emails = keys[0].copy(), keys[1].copy()
+            planner.seen = keys.copy()
             if attempt == PLAN_ATTEMPTS - 1:
                 raise
 

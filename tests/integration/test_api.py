@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 from support import csv_text
 
 from bulkport.api import imports as imports_api
 from bulkport.api.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
-from bulkport.storage import accounts, audit
+from bulkport.storage import accounts, audit, customers
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
@@ -49,7 +50,7 @@ def auth(ctx: Context, admin: User) -> dict[str, str]:
 
 def upload(
     client: TestClient, auth: dict[str, str], content: str | bytes = CSV, **form: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     response = client.post(
         "/api/v1/imports",
         headers=auth,
@@ -57,7 +58,7 @@ def upload(
         data=form,
     )
     assert response.status_code == 202, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -211,9 +212,9 @@ def test_malformed_uploads_get_a_4xx_with_a_reason(
 def test_a_file_that_is_no_csv_becomes_a_failed_job_with_the_reason(
     client: TestClient, auth: dict[str, str], queued: list[str]
 ) -> None:
-    job = upload(client, auth, b"PK\x03\x04\x14\x00\x06\x00")
+    job = upload(client, auth, b"%PDF-1.7\n\x00\x01binary")
     assert job["status"] == "FAILED"
-    assert "Save As" in str(job["error"])
+    assert "PDF" in str(job["error"])
     assert queued == []
 
 
@@ -255,3 +256,103 @@ def test_health_and_docs_answer(client: TestClient) -> None:
         "multipart/form-data"
         in schema["paths"]["/api/v1/imports"]["post"]["requestBody"]["content"]
     )
+
+
+def test_preview_shows_what_was_found_and_what_the_first_rows_would_do(
+    client: TestClient, auth: dict[str, str], ctx: Context, admin: User
+) -> None:
+    run_import(ctx, str(upload(client, auth, csv_text([["Email"], ["ann@example.com"]]))["id"]))
+    content = (
+        "Klanten van Café De Jong\r\n\r\nVoornaam;E-mail;Kleur\r\n"
+        + "".join(f"N{i};n{i}@example.com;blauw\r\n" for i in range(30))
+        + "Ann;ANN@example.com;rood\r\nBob;bob@;groen\r\n"
+    )
+    response = client.post(
+        "/api/v1/imports/preview",
+        headers=auth,
+        files={"file": ("klanten.csv", content.encode("cp1252"))},
+    )
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert (found["format"], found["encoding"], found["delimiter"]) == ("csv", "cp1252", ";")
+    assert found["header_row"] == 3
+    assert found["mapping"] == {"Voornaam": "First Name", "E-mail": "Email"}
+    assert found["ignored_columns"] == ["Kleur"]
+    assert [c["field"] for c in found["columns"]] == ["first_name", "email", None]
+    assert len(found["rows"]) == 20
+    assert found["rows"][0] == {
+        "row": 4, "cells": ["N0", "n0@example.com", "blauw"], "outcome": "created", "errors": []
+    }  # fmt: skip
+    assert any(f["label"] == "Shipping City" for f in found["fields"])
+    with ctx.engine.connect() as conn:
+        assert stored_count(conn, admin) == 1  # the preview wrote nothing
+    assert not any(ctx.files.root.glob("previews/*"))
+
+
+def stored_count(conn: Connection, admin: User) -> int:
+    return customers.count(conn, admin.store_id)
+
+
+def test_preview_of_an_unreadable_file_answers_422_with_the_reason(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = client.post(
+        "/api/v1/imports/preview", headers=auth, files={"file": ("x.csv", b"Colour\r\nred\r\n")}
+    )
+    assert response.status_code == 422
+    assert "No column of the header row matches" in response.json()["detail"]
+
+
+def test_a_dry_run_commits_with_the_same_file_and_options(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context, admin: User
+) -> None:
+    mapping = '{"Naam": "Last Name"}'
+    content = csv_text([["Naam", "Email"], ["Jansen", "j@example.com"], ["Bad", "bad@"]])
+    dry = upload(client, auth, content, dry_run="true", mapping=mapping)
+    run_import(ctx, str(dry["id"]))
+    dry = client.get(f"/api/v1/jobs/{dry['id']}", headers=auth).json()
+    assert dry["links"]["commit"].endswith(f"/api/v1/imports/{dry['id']}/commit")
+    committed = client.post(dry["links"]["commit"], headers=auth)
+    assert committed.status_code == 202
+    real = committed.json()
+    assert real["options"]["dry_run"] is False
+    assert real["options"]["mapping"] == {"Naam": "Last Name"}
+    assert client.post(dry["links"]["commit"], headers=auth).json()["id"] == real["id"]
+    run_import(ctx, str(real["id"]))
+    done = client.get(f"/api/v1/jobs/{real['id']}", headers=auth).json()
+    assert done["counts"] == dry["counts"]
+    with ctx.engine.connect() as conn:
+        assert stored_count(conn, admin) == 1
+    not_dry = client.post(f"/api/v1/imports/{real['id']}/commit", headers=auth)
+    assert not_dry.status_code == 409
+
+
+def test_saved_mappings_are_stored_per_store_and_used_by_name(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context
+) -> None:
+    body = {"columns": {"Naam": "Last Name", "Mail": "email", "Kleur": None}}
+    created = client.put("/api/v1/mappings/old shop", headers=auth, json=body)
+    assert created.status_code == 201
+    assert created.json()["columns"] == {"Naam": "last_name", "Mail": "email", "Kleur": None}
+    assert client.put("/api/v1/mappings/old shop", headers=auth, json=body).status_code == 200
+    bad = client.put("/api/v1/mappings/x", headers=auth, json={"columns": {"A": "Shoe Size"}})
+    assert bad.status_code == 422
+    assert [m["name"] for m in client.get("/api/v1/mappings", headers=auth).json()] == ["old shop"]
+    stranger = token_for(ctx, "south", "someone@south.example")
+    assert client.get("/api/v1/mappings/old shop", headers=stranger).status_code == 404
+
+    job = upload(
+        client, auth, csv_text([["Naam", "Mail"], ["Jansen", "j@example.com"]]),
+        mapping_name="old shop",
+    )  # fmt: skip
+    assert job["options"]["mapping"] == {"Naam": "last_name", "Mail": "email", "Kleur": ""}
+    run_import(ctx, str(job["id"]))
+    done = client.get(f"/api/v1/jobs/{job['id']}", headers=auth).json()
+    assert done["counts"]["created"] == 1
+    missing = client.post(
+        "/api/v1/imports", headers=auth, files={"file": ("a.csv", CSV)},
+        data={"mapping_name": "nope"},
+    )  # fmt: skip
+    assert missing.status_code == 422
+    assert client.delete("/api/v1/mappings/old shop", headers=auth).status_code == 204
+    assert client.delete("/api/v1/mappings/old shop", headers=auth).status_code == 404

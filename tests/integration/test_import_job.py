@@ -213,7 +213,8 @@ def test_fixed_report_imports_cleanly(ctx: Context, admin: User) -> None:
         (b"%PDF-1.7\n%binary", "PDF"),
         (b"PK\x03\x04rest-of-a-zip", "Excel"),
         (b"Colour,Size\r\nred,L\r\n", "No column"),
-        ("First Name\r\nZoë\r\n".encode("cp1252") + b"\xff\xfe", "not readable as UTF-8"),
+        ("First Name\r\nZoë\r\n".encode("cp1252") + b"\x81\x8d", "not readable as UTF-8 or"),
+        (b"First Name\r\n" + b"x" * 40_000 + b"\r\n", "characters"),
     ],
 )
 def test_unreadable_files_fail_the_job_with_plain_words(

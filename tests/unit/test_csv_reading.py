@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bulkport.errors import UnreadableFile
-from bulkport.spreadsheets.csvfile import CsvFormat, open_csv, write_csv_rows
+from bulkport.errors import BulkportError
+from bulkport.spreadsheets.csvfile import CsvFormat, write_csv_rows
+from bulkport.spreadsheets.mapping import header_score
+from bulkport.spreadsheets.sources import open_sheet
 
 Rows = list[tuple[int, list[str]]]
 
@@ -20,14 +22,14 @@ def upload(tmp_path: Path, content: bytes | str) -> Path:
 
 
 def read(path: Path) -> tuple[CsvFormat, list[str], int, Rows]:
-    """Everything open_csv gives, the rows read to the end."""
-    with open_csv(path) as sheet:
-        return sheet.format, sheet.header, sheet.header_row, list(sheet.rows)
+    """Everything opening the file gives, the rows read to the end."""
+    with open_sheet(path, header_score({})) as sheet:
+        return sheet.info.csv_format, sheet.header, sheet.info.header_row, list(sheet.rows)
 
 
 def refusal(path: Path) -> str:
-    """The message of the UnreadableFile that reading the whole file raises."""
-    with pytest.raises(UnreadableFile) as caught, open_csv(path) as sheet:
+    """The message of the file-level error that reading the whole file raises."""
+    with pytest.raises(BulkportError) as caught, open_sheet(path, header_score({})) as sheet:
         list(sheet.rows)
     return str(caught.value)
 
@@ -100,28 +102,47 @@ def test_utf16_with_a_byte_order_mark_is_read(tmp_path: Path, codec: str) -> Non
 
 
 @pytest.mark.parametrize(
+    ("content", "header", "first"),
+    [
+        (b"Pr\xe9nom,Email\r\nRen\xe9,rene@example.com\r\n", "Prénom", "René"),
+        (b"First Name,Email\r\nRen\xe9,rene@example.com\r\n", "First Name", "René"),
+        (b"First Name,Email\r\n\x93Ann\x94,a@x.com\r\n", "First Name", "\u201cAnn\u201d"),
+    ],
+    ids=["header", "data-row", "curly-quotes"],
+)
+def test_text_excel_saved_on_windows_is_read_as_windows_1252(
+    tmp_path: Path, content: bytes, header: str, first: str
+) -> None:
+    fmt, headers, _, rows = read(upload(tmp_path, content))
+    assert fmt.encoding == "cp1252"
+    assert headers[0] == header
+    assert rows[0][1][0] == first
+
+
+@pytest.mark.parametrize(
     "content",
     [
-        b"Pr\xe9nom,Email\r\nRen\xe9,rene@example.com\r\n",  # Windows-1252, in the header
-        b"First Name,Email\r\nRen\xe9,rene@example.com\r\n",  # Windows-1252, in a data row
-        b"First Name,Email\r\nAnn,\xff\xfe\r\n",
+        b"First Name,Email\r\nAnn,\x81\x8d\r\n",
+        b"Pr\x90nom,Email\r\nAnn,a@x.com\r\n",
     ],
-    ids=["header", "data-row", "stray-bytes"],
+    ids=["data-row", "header"],
 )
-def test_text_that_is_not_utf8_is_refused_in_plain_words(tmp_path: Path, content: bytes) -> None:
+def test_text_that_is_neither_utf8_nor_windows_is_refused_in_plain_words(
+    tmp_path: Path, content: bytes
+) -> None:
     message = refusal(upload(tmp_path, content))
     assert "CSV UTF-8" in message
     assert_plain(message)
 
 
-def test_text_that_is_not_utf8_far_into_a_file_is_refused_at_its_row(tmp_path: Path) -> None:
+def test_text_that_is_not_text_far_into_a_file_is_refused_at_its_line(tmp_path: Path) -> None:
     lines = [b"First Name,Email"] + [f"n{i},n{i}@example.com".encode() for i in range(2, 2001)]
     bad_row = 1500
-    lines[bad_row - 1] = b"Ren\xe9,rene@example.com"
+    lines[bad_row - 1] = b"Ren\x81,rene@example.com"
     message = refusal(upload(tmp_path, b"\r\n".join(lines) + b"\r\n"))
     assert "CSV UTF-8" in message
     assert_plain(message)
-    assert message.startswith(f"Row {bad_row} ")
+    assert message.startswith(f"Line {bad_row} ")
 
 
 # --- quoting and row numbers ----------------------------------------------------------------
@@ -196,13 +217,15 @@ def test_an_empty_file_is_unreadable(tmp_path: Path, content: bytes) -> None:
 
 def test_nul_bytes_in_the_header_make_the_file_unreadable(tmp_path: Path) -> None:
     message = refusal(upload(tmp_path, b"First\x00Name,Email\r\nAnn,a@x.com\r\n"))
-    assert "NUL" in message
+    assert "not a text spreadsheet" in message
 
 
 def test_nul_bytes_in_a_data_row_make_the_file_unreadable_at_that_row(tmp_path: Path) -> None:
-    path = upload(tmp_path, b"First Name,Email\r\nAnn,a@x.com\r\nB\x00b,b@x.com\r\n")
+    # Past the first bytes, which are checked for binary data before any row is read.
+    rows = b"Ann,a@x.com\r\n" * 1000
+    path = upload(tmp_path, b"First Name,Email\r\n" + rows + b"B\x00b,b@x.com\r\n")
     message = refusal(path)
-    assert message.startswith("Row 3 ")
+    assert message.startswith("Row 1002 ")
     assert "NUL" in message
 
 

@@ -183,14 +183,31 @@ def test_iso_dates_are_read(cell: object, value: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "cell",
-    ["17/05/1990", "05-17-1990", "19900517", "2023-02-29", "1990-13-01", "1990-00-10", "soon"],
+    ("cell", "words"),
+    [
+        ("05-17-1990", "17"),  # month 17, read day first
+        ("19900517", "date"),
+        ("2023-02-29", "not a real date"),
+        ("1990-13-01", "not a real date"),
+        ("1990-00-10", "not a real date"),
+        ("soon", "YYYY-MM-DD"),
+        ("1990", "only part of a date"),
+    ],
 )
-def test_a_date_not_written_as_a_real_yyyy_mm_dd_is_a_problem(cell: str) -> None:
+def test_a_date_that_cannot_be_read_is_a_problem(cell: str, words: str) -> None:
     problem = problem_of("date_of_birth", cell)
     assert problem.field == "date_of_birth"
     assert problem.code == "invalid_date"
-    assert "YYYY-MM-DD" in problem.message
+    assert words in problem.message
+
+
+def test_day_first_dates_are_read_in_the_default_order() -> None:
+    assert parsed("date_of_birth", "17/05/1990") == date(1990, 5, 17)
+
+
+def test_a_birth_date_in_the_future_is_implausible() -> None:
+    problem = problem_of("date_of_birth", "2999-01-01")
+    assert problem.code == "implausible_date"
 
 
 # --- customer type --------------------------------------------------------------------------

@@ -8,7 +8,9 @@ import pytest
 
 from bulkport.schemas.customer import clean_text
 from bulkport.spreadsheets.cells import safe_cell
-from bulkport.spreadsheets.csvfile import CsvFormat, open_csv, write_csv_rows
+from bulkport.spreadsheets.csvfile import CsvFormat, write_csv_rows
+from bulkport.spreadsheets.mapping import header_score
+from bulkport.spreadsheets.sources import open_sheet
 
 FORMULA_LIKE = [
     "=SUM(A1:A3)",
@@ -48,7 +50,7 @@ def test_an_escaped_export_reads_back_as_the_original_values(tmp_path: Path) -> 
         write_csv_rows(
             out, CsvFormat("utf-8", ","), iter([["Notes"], *[[safe_cell(v)] for v in values]])
         )
-    with open_csv(path) as sheet:
+    with open_sheet(path, header_score({})) as sheet:
         rows = list(sheet.rows)
     assert [clean_text(cells[0]) for _, cells in rows] == values
 

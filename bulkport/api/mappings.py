@@ -1,0 +1,85 @@
+"""Saved column mappings: a store names a mapping once and reuses it on later imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Response, status
+from pydantic import BaseModel, Field
+
+from bulkport.api.deps import ContextDep, require
+from bulkport.schemas.accounts import Permission
+from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for, resolve_override
+from bulkport.storage import mappings
+from bulkport.storage.accounts import User
+from bulkport.storage.mappings import SavedMapping
+
+router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"])
+Staff = Annotated[User, require(Permission.CUSTOMERS_BASIC)]
+Name = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+class MappingBody(BaseModel):
+    """A mapping to save: header as written → field (label or key); null or "" ignores it."""
+
+    columns: dict[str, str | None] = Field(min_length=1, max_length=500)
+
+
+class MappingView(BaseModel):
+    """A saved mapping."""
+
+    name: str
+    columns: dict[str, str | None] = Field(description="Header → field key, or null to ignore.")
+    updated_at: datetime
+
+
+def _view(saved: SavedMapping) -> MappingView:
+    return MappingView(name=saved.name, columns=saved.columns, updated_at=saved.updated_at)
+
+
+@router.get("", response_model=list[MappingView])
+def list_mappings(ctx: ContextDep, user: Staff) -> list[MappingView]:
+    """The store's saved mappings by name."""
+    with ctx.engine.connect() as conn:
+        return [_view(m) for m in mappings.list_all(conn, user.store_id)]
+
+
+@router.get("/{name}", response_model=MappingView)
+def get_mapping(ctx: ContextDep, user: Staff, name: Name) -> MappingView:
+    """One saved mapping."""
+    with ctx.engine.connect() as conn:
+        saved = mappings.get(conn, user.store_id, name)
+    if saved is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No mapping is named {name!r}.")
+    return _view(saved)
+
+
+@router.put("/{name}", response_model=MappingView, responses={201: {"model": MappingView}})
+def save_mapping(
+    ctx: ContextDep, user: Staff, name: Name, body: MappingBody, response: Response
+) -> MappingView:
+    """Create or replace a saved mapping; its targets must be fields an import can write."""
+    targets = {header: target or "" for header, target in body.columns.items()}
+    try:
+        resolve_override(targets)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    columns = {
+        header: None if target.strip().lower() in IGNORE_WORDS else field_for(target)
+        for header, target in targets.items()
+    }
+    with ctx.engine.begin() as conn:
+        created = mappings.save(conn, user.store_id, name, columns, user.id)
+        saved = mappings.get(conn, user.store_id, name)
+    assert saved is not None
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _view(saved)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_mapping(ctx: ContextDep, user: Staff, name: Name) -> None:
+    """Forget a saved mapping (jobs that used it keep their own copy)."""
+    with ctx.engine.begin() as conn:
+        if not mappings.remove(conn, user.store_id, name):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No mapping is named {name!r}.")

@@ -1,0 +1,74 @@
+"""A preview of an upload for a mapping screen: what was found and what the first rows would do."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from bulkport.schemas.dates import DateOrder, DateOrderVotes
+from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, FieldKind
+from bulkport.schemas.jobs import ImportOptions
+from bulkport.storage import accounts
+from bulkport.tasks.batches import BatchPlanner
+from bulkport.tasks.context import Context
+from bulkport.tasks.survey import date_columns, open_upload, vote
+
+PREVIEW_ROWS = 20
+
+
+def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> dict[str, Any]:
+    """Read only the first rows; plan them as the import would, in a transaction that writes
+    nothing, so each row shows the errors and outcome the real import would give it."""
+    limits = ctx.settings.read_limits()
+    with open_upload(path, options, limits) as (sheet, mapping):
+        rows = list(islice(sheet.rows, PREVIEW_ROWS))
+        info = sheet.info
+    with ctx.engine.connect() as conn:
+        order = options.date_order
+        if order is None:
+            votes = DateOrderVotes()
+            for _, cells in rows:
+                vote(votes, cells, date_columns(mapping))
+            order = votes.decide(DateOrder(accounts.store_date_order(conn, store_id)))
+        planner = BatchPlanner(
+            store_id=store_id, mapping=mapping, options=options, date_order=order
+        )
+        plan = planner.plan(conn, rows)
+        conn.rollback()
+    errors: dict[int, list[dict[str, Any]]] = {}
+    for error in plan.errors:
+        errors.setdefault(error.row, []).append(error.model_dump())
+    return {
+        "format": info.format.value,
+        "encoding": info.encoding,
+        "delimiter": info.delimiter,
+        "sheet": info.sheet_name,
+        "sheet_names": info.sheet_names,
+        "header_row": info.header_row,
+        "date_order": order.value,
+        "columns": [
+            {
+                "header": header,
+                "field": mapping.columns.get(index),
+                "label": FIELDS_BY_KEY[mapping.columns[index]].label
+                if index in mapping.columns
+                else None,
+            }
+            for index, header in enumerate(sheet.header)
+        ],
+        "mapping": mapping.as_labels(),
+        "ignored_columns": mapping.ignored,
+        "fields": [
+            {"field": f.key, "label": f.label} for f in FIELDS if f.kind is not FieldKind.READ_ONLY
+        ],
+        "rows": [
+            {
+                "row": number,
+                "cells": cells,
+                "outcome": plan.outcomes.get(number, "failed"),
+                "errors": errors.get(number, []),
+            }
+            for number, cells in rows
+        ],
+    }
