@@ -190,7 +190,8 @@ def open_xlsx(
         workbook = _guarded(lambda: openpyxl.load_workbook(raw, read_only=True, data_only=True))
         stack.callback(workbook.close)
         names = [str(ws.title) for ws in workbook.worksheets]
-        index = _sheet_index(names, sheet)
+        hidden = {i for i, ws in enumerate(workbook.worksheets) if ws.sheet_state != "visible"}
+        index = _sheet_index(names, sheet, hidden)
         worksheet = workbook.worksheets[index]
         # The declared dimension may claim A1:XFD1048576; read only the cells that exist.
         worksheet.reset_dimensions()
@@ -216,12 +217,14 @@ def _refused_xml(exc: BaseException | None) -> bool:
     return False
 
 
-def _sheet_index(names: list[str], wanted: str | None) -> int:
-    """The chosen sheet's position: the first sheet unless one is named."""
+def _sheet_index(names: list[str], wanted: str | None, hidden: set[int] | None = None) -> int:
+    """The chosen sheet's position: the one named, else the first sheet a person can see (a
+    hidden lookup sheet placed first is not the customer list)."""
     if not names:
         raise UnreadableFile("This workbook has no sheet with cells. " + _SAVE_AGAIN)
     if wanted is None:
-        return 0
+        visible = [i for i in range(len(names)) if i not in (hidden or set())]
+        return visible[0] if visible else 0
     if wanted in names:
         return names.index(wanted)
     # Excel itself treats sheet names case-insensitively.

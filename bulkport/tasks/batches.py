@@ -91,7 +91,10 @@ class BatchPlanner:
         mapping: ColumnMapping,
         options: ImportOptions,
         date_order: DateOrder,
+        complete_rows: bool = True,
     ) -> None:
+        """``complete_rows``: every row must have a cell for each column (CSV writes them all;
+        a workbook leaves out empty cells at a row's end)."""
         self.store_id = store_id
         self.mapping = mapping
         self.mode = options.mode
@@ -99,7 +102,9 @@ class BatchPlanner:
         self.clear_blanks = options.blank_cells is BlankCells.CLEAR
         self.date_order = date_order
         self.seen = SeenKeys()
-        self.width = len(mapping.headers)
+        # The header's last named column; empty header cells after it are no columns.
+        self.width = max((i + 1 for i, h in enumerate(mapping.headers) if h.strip()), default=0)
+        self.complete_rows = complete_rows
 
     def remember(self, number: int, cells: Sequence[str]) -> None:
         """Note the keys of a row committed before a restart, so repeats are still found."""
@@ -139,20 +144,19 @@ class BatchPlanner:
         return plan
 
     def _parse(self, plan: BatchPlan, number: int, cells: list[str]) -> _Parsed | None:
-        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
-            self._fail(
-                plan,
-                number,
-                cells,
-                [
-                    CellProblem(
-                        field=None,
-                        code="too_many_cells",
-                        message=f"This row has {len(cells)} cells but the header has "
-                        f"{self.width} columns; check for a stray delimiter or quote.",
-                    )
-                ],
+        filled = len(cells)
+        while filled and not cells[filled - 1].strip():
+            filled -= 1  # empty cells at the end of a row say nothing
+        too_many = filled > self.width
+        too_few = self.complete_rows and len(cells) < self.width
+        if too_many or too_few:
+            problem = CellProblem(
+                field=None,
+                code="wrong_cell_count",
+                message=f"This row has {len(cells)} cells but the header has {self.width} "
+                "columns; check the row for a stray delimiter, quote or line break.",
             )
+            self._fail(plan, number, cells, [problem])
             return None
         values, problems = parse_cells(_mapped(self.mapping, cells), self.date_order)
         if problems:

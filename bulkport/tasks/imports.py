@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from bulkport.errors import BulkportError, UnreadableFile
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
-from bulkport.spreadsheets.sniff import SNIFF_BYTES, sniff_format
+from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.storage import accounts, audit, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks.batches import BatchPlanner, write_plan
@@ -59,6 +59,7 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
             mapping=found.mapping,
             options=options,
             date_order=found.date_order,
+            complete_rows=found.info.format is FileFormat.CSV,
         )
         with open_upload(upload, options, limits, found.info) as (sheet, _):
             checkpoint = job.checkpoint

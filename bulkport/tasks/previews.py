@@ -9,6 +9,7 @@ from typing import Any
 from bulkport.schemas.dates import DateOrder, DateOrderVotes
 from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions
+from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.storage import accounts
 from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.context import Context
@@ -32,8 +33,9 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
                 vote(votes, cells, date_columns(mapping))
             order = votes.decide(DateOrder(accounts.store_date_order(conn, store_id)))
         planner = BatchPlanner(
-            store_id=store_id, mapping=mapping, options=options, date_order=order
-        )
+            store_id=store_id, mapping=mapping, options=options, date_order=order,
+            complete_rows=info.format is FileFormat.CSV,
+        )  # fmt: skip
         plan = planner.plan(conn, rows)
         conn.rollback()
     errors: dict[int, list[dict[str, Any]]] = {}

@@ -335,3 +335,16 @@ def expire_lease(ctx: Context, job_id: str) -> None:
         conn.execute(
             update(jobs).where(jobs.c.id == job_id).values(lease_until=now() - timedelta(seconds=1))
         )
+
+
+def test_a_csv_row_with_another_number_of_cells_is_a_row_error(ctx: Context, admin: User) -> None:
+    content = (
+        "First Name,Email,Notes,,\r\n"  # empty header cells at the end are no columns
+        "Ann,ann@example.com\r\n"  # too few
+        "Bob,bob@example.com,ok,,\r\n"  # trailing empty cells: fine
+        "Cy,cy@example.com,ok,surprise\r\n"  # too many
+        "Di,di@example.com,fine,,,,\r\n"
+    )
+    job = import_now(ctx, admin, content)
+    assert errors_of(ctx, job.id) == [(2, "wrong_cell_count"), (4, "wrong_cell_count")]
+    assert job.counts.created == 2

@@ -587,3 +587,22 @@ def test_the_inflated_size_is_counted_not_only_declared(
     limits = ReadLimits(max_entry_bytes=10 * 1024 * 1024, max_ratio=10**6)
     with pytest.raises(LimitExceeded):
         check_zip(path, limits)
+
+
+def test_the_first_visible_sheet_is_read_when_none_is_named(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    lookup = book.active
+    assert lookup is not None
+    lookup.title = "Lookup"
+    lookup.append(["code", "meaning"])
+    lookup.sheet_state = "hidden"
+    customers = book.create_sheet("Customers")
+    customers.append(["First Name"])
+    customers.append(["Ann"])
+    path = tmp_path / "hidden-first.xlsx"
+    book.save(path)
+    with open_xlsx(path) as opened:
+        assert opened.sheet_name == "Customers"
+        assert [cells for _, cells in opened.rows] == [["First Name"], ["Ann"]]
