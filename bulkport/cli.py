@@ -16,10 +16,12 @@ from sqlalchemy import Engine
 from bulkport.config import get_settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobStatus, MatchOn
 from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import migrate as migrate_database
+from bulkport.storage.db import reading
 
 
 @click.group()
@@ -67,6 +69,7 @@ def up(port: int | None) -> None:
             FLOWER_UNAUTHENTICATED_API="false",
         )
         python = sys.executable
+        concurrency = settings.worker_concurrency
         supervisor.start(
             "api",
             [python, "-m", "bulkport", "api", "--host", settings.api_host, "--port", str(api_port)],
@@ -74,7 +77,7 @@ def up(port: int | None) -> None:
         )
         supervisor.start(
             "worker",
-            [python, "-m", "bulkport", "worker", "--concurrency", str(settings.worker_concurrency)],
+            [python, "-m", "bulkport", "worker", "--beat", "--concurrency", str(concurrency)],
             env,
         )
         supervisor.start("flower", [python, "-m", "bulkport", "flower"], env)
@@ -126,19 +129,29 @@ def api(host: str | None, port: int | None) -> None:
 
 @main.command()
 @click.option("--concurrency", type=int, default=None, help="Worker processes.")
-def worker(concurrency: int | None) -> None:
+@click.option("--beat", is_flag=True, help="Also run the schedule (hourly file clean-up).")
+def worker(concurrency: int | None, beat: bool) -> None:
     """Run a Celery worker that processes jobs."""
     from bulkport.worker.app import app
 
     settings = get_settings()
-    app.worker_main(
-        [
-            "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency or settings.worker_concurrency}",
-            "--events",
-        ]
-    )
+    settings.home.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency or settings.worker_concurrency}",
+        "--events",
+    ]
+    app.worker_main([*argv, "--beat"] if beat else argv)
+
+
+@main.command()
+def beat() -> None:
+    """Run the schedule on its own (one per deployment): the hourly file clean-up."""
+    from bulkport.worker.app import app
+
+    get_settings().home.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", "--loglevel=INFO"])
 
 
 @main.command()
@@ -272,6 +285,64 @@ def import_file(
             raise SystemExit(1)
 
 
+@main.command("export")
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in ExportFormat]), default="csv")
+@click.option("--archived", type=click.Choice([a.value for a in ArchivedFilter]), default="exclude")
+@click.option("--search", default=None, help="Only customers whose name, email, … has this.")
+@click.option("--column", "columns", multiple=True, help="A column to export (repeatable).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the file (default: customers-<time>.<format> here).",
+)
+@click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+def export_file(
+    store_name: str | None,
+    fmt: str,
+    archived: str,
+    search: str | None,
+    columns: tuple[str, ...],
+    output: Path | None,
+    inline: bool,
+) -> None:
+    """Export customers to CSV or XLSX, showing progress, and save the file."""
+    from pydantic import ValidationError
+
+    from bulkport.tasks.context import Context
+    from bulkport.tasks.exports import run_export, submit_export
+
+    settings = get_settings()
+    migrate_database(settings.database)
+    ctx = Context.from_settings(settings)
+    store_id = _store_id(ctx.engine, store_name)
+    try:
+        request = ExportRequest.model_validate(
+            {
+                "format": fmt,
+                "filters": {"archived": archived, "search": search},
+                "columns": list(columns) or None,
+            }
+        )
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
+    job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
+    click.echo(f"Job {job_id}", err=True)
+    if inline:
+        run_export(ctx, job_id)
+    else:
+        from bulkport.worker.app import enqueue_export
+
+        enqueue_export(job_id)
+    job = _wait(ctx.engine, store_id, job_id, bar=True)
+    if job.status is not JobStatus.READY or job.output_file is None:
+        raise click.ClickException(f"The export {job.status}: {job.error or 'no file'}")
+    target = output or Path(f"customers-{job.created_at:%Y-%m-%dT%H%M}.{fmt}")
+    shutil.copyfile(ctx.files.path(job.output_file), target)
+    click.echo(f"{job.counts.succeeded:,} customers written to {target}")
+
+
 def _store_id(engine: Engine, store_name: str | None) -> int:
     with engine.connect() as conn:
         if store_name:
@@ -294,18 +365,33 @@ def _store_id(engine: Engine, store_name: str | None) -> int:
         return found
 
 
-def _wait(engine: Engine, store_id: int, job_id: str) -> job_rows.Job:
-    shown = -1
-    while True:
-        with engine.connect() as conn:
-            job = job_rows.get_job(conn, store_id, job_id)
-        assert job is not None
-        if job.status.finished:
-            return job
-        if job.counts.processed != shown and job.counts.total:
-            shown = job.counts.processed
-            click.echo(f"{job.status}: {shown:,} of {job.counts.total:,} rows", err=True)
-        time.sleep(0.5)
+def _wait(engine: Engine, store_id: int, job_id: str, bar: bool = False) -> job_rows.Job:
+    """Poll the job until it ends, showing its progress."""
+    shown = 0
+    progress = None
+    try:
+        while True:
+            with reading(engine) as conn:
+                job = job_rows.get_job(conn, store_id, job_id)
+            assert job is not None
+            total = job.counts.total
+            if bar and total and progress is None:
+                progress = click.progressbar(length=total, label="Rows", file=sys.stderr)
+                progress.__enter__()
+            if job.counts.processed > shown and total:
+                if progress is not None:
+                    progress.update(job.counts.processed - shown)
+                else:
+                    click.echo(
+                        f"{job.status}: {job.counts.processed:,} of {total:,} rows", err=True
+                    )
+                shown = job.counts.processed
+            if job.status.finished:
+                return job
+            time.sleep(0.3)
+    finally:
+        if progress is not None:
+            progress.__exit__(None, None, None)
 
 
 def _show(engine: Engine, job: job_rows.Job) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,6 +70,14 @@ class Settings(BaseSettings):
         default=200, ge=1, description="Most an XLSX part may grow when inflated (zip bombs)."
     )
     max_zip_entries: int = Field(default=10_000, ge=1, description="Most parts an XLSX may have.")
+
+    file_ttl: timedelta = Field(
+        default=timedelta(days=7),
+        description="How long uploads, reports and exports are kept (seconds or ISO 8601).",
+    )
+    download_link_seconds: int = Field(
+        default=300, ge=10, le=86_400, description="How long a signed download link works."
+    )
 
     @field_validator("database_url", "broker_url")
     @classmethod

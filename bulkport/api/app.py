@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bulkport import __version__
-from bulkport.api import imports, jobs, mappings
+from bulkport.api import downloads, exports, imports, jobs, mappings
 from bulkport.config import Settings, get_settings
 from bulkport.tasks.context import Context
 
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(jobs.router)
     app.include_router(mappings.router)
+    app.include_router(exports.router)
+    app.include_router(downloads.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import accounts
 from bulkport.storage.accounts import User
+from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `bulkport users create`.")
@@ -31,7 +32,7 @@ def get_user(
     """The caller; 401 without a valid token."""
     user = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        with ctx.engine.connect() as conn:
+        with reading(ctx.engine) as conn:
             user = accounts.user_for_token(conn, credentials.credentials)
     if user is None:
         raise HTTPException(
@@ -56,3 +57,7 @@ def require(permission: Permission) -> object:
         return user
 
     return Depends(check)
+
+
+# Anyone who may work with customers: staff and admins.
+Staff = Annotated[User, require(Permission.CUSTOMERS_BASIC)]

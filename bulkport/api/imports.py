@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Annotated, Any
 
@@ -11,25 +10,23 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.api.deps import ContextDep, require
-from bulkport.api.jobs import job_view, load_job
+from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.jobs import answer_job, enqueue_or_fail, load_job
 from bulkport.api.uploads import Upload, receive_upload
 from bulkport.errors import BulkportError
-from bulkport.schemas.accounts import Permission
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
+from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
 from bulkport.worker.app import enqueue_import
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 # Room for the multipart envelope and form fields around the file itself.
 ENVELOPE_BYTES = 64 * 1024
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
-Staff = Annotated[User, require(Permission.CUSTOMERS_BASIC)]
 
 
 def _form_schema() -> dict[str, Any]:
@@ -117,7 +114,7 @@ async def create_import(
     """Upload a customer file (form field ``file``) and queue its import; answers 202."""
     earlier = _earlier(ctx, user, idempotency_key)
     if earlier is not None:
-        return _answer(request, earlier)
+        return answer_job(request, earlier)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
     upload = await _receive(request, ctx, key)
@@ -169,7 +166,7 @@ def commit_dry_run(request: Request, ctx: ContextDep, user: Staff, job_id: str) 
     commit_key = f"commit-of-{dry.id}"
     earlier = _earlier(ctx, user, commit_key)
     if earlier is not None:
-        return _answer(request, earlier)
+        return answer_job(request, earlier)
     new_id = job_rows.new_job_id()
     key = upload_key(new_id)
     with ctx.files.open(dry.input_file) as source, ctx.files.writer(key) as out:
@@ -204,50 +201,18 @@ def _queue(
         earlier = _earlier(ctx, user, idempotency_key)
         if earlier is None:
             raise
-        return _answer(request, earlier)
+        return answer_job(request, earlier)
     if queued:
-        _enqueue_or_fail(ctx, job_id)
-    with ctx.engine.connect() as conn:
+        enqueue_or_fail(ctx, job_id, enqueue_import)
+    with reading(ctx.engine) as conn:
         job = job_rows.get_job(conn, user.store_id, job_id)
     assert job is not None
-    return _answer(request, job)
-
-
-def _enqueue_or_fail(ctx: Context, job_id: str) -> None:
-    """Send the job to the workers after its row is committed; never '202 then lost'."""
-    try:
-        enqueue_import(job_id)
-    except Exception:
-        log.exception("job %s: could not reach the job queue", job_id)
-        with ctx.engine.begin() as conn:
-            job_rows.finish(
-                conn,
-                job_id,
-                None,
-                JobStatus.FAILED,
-                error="The job queue could not be reached; nothing was imported. "
-                "Upload the file again in a moment.",
-            )
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "The job queue cannot be reached right now; nothing was imported. "
-            "Try again in a moment.",
-            headers={"Retry-After": "30"},
-        ) from None
+    return answer_job(request, job)
 
 
 def _earlier(ctx: Context, user: User, idempotency_key: str | None) -> job_rows.Job | None:
     """The job the store already started under this idempotency key, if any."""
     if not idempotency_key:
         return None
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         return job_rows.find_by_idempotency_key(conn, user.store_id, idempotency_key)
-
-
-def _answer(request: Request, job: job_rows.Job) -> JSONResponse:
-    view = job_view(request, job)
-    return JSONResponse(
-        view.model_dump(mode="json"),
-        status_code=status.HTTP_202_ACCEPTED,
-        headers={"Location": view.links["self"]},
-    )

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from bulkport.api.deps import ContextDep, UserDep
 from bulkport.schemas.jobs import JobKind, JobStatus, JobView, RowErrorView
 from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
+from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -25,8 +29,12 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
         "self": str(request.url_for("get_job", job_id=job.id)),
         "errors": str(request.url_for("get_job_errors", job_id=job.id)),
     }
-    if job.report_file:
+    if job.report_file and job.files_expired_at is None:
         links["report"] = str(request.url_for("get_job_report", job_id=job.id))
+    if (job.output_file or job.report_file) and job.files_expired_at is None:
+        links["download_url"] = str(request.url_for("download_url", job_id=job.id))
+    if job.backup_job_id:
+        links["backup"] = str(request.url_for("get_job", job_id=job.backup_job_id))
     if job.kind is JobKind.IMPORT and job.options.get("dry_run") and job.status is JobStatus.READY:
         links["commit"] = str(request.url_for("commit_dry_run", job_id=job.id))
     counts = job.counts
@@ -47,13 +55,14 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
         mapping=job.mapping,
         ignored_columns=job.ignored_columns,
         source=job.source,
+        files_expired_at=job.files_expired_at,
         links=links,
     )
 
 
 def load_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
     """The caller's store's job, or 404 (another store's job is as if it did not exist)."""
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         job = job_rows.get_job(conn, user.store_id, job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
@@ -71,7 +80,7 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[JobView]:
     """The store's jobs, newest first."""
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         found = job_rows.list_jobs(
             conn, user.store_id, kind=kind, status=status_, limit=limit, offset=offset
         )
@@ -94,7 +103,7 @@ def get_job_errors(
 ) -> list[RowErrorView]:
     """The job's row errors in spreadsheet order; ``row`` is the row number people see."""
     load_job(ctx, user, job_id)
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         return job_rows.row_errors(conn, job_id, offset=offset, limit=limit)
 
 
@@ -110,6 +119,11 @@ def get_job_errors(
 def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
     job = load_job(ctx, user, job_id)
+    if job.files_expired_at is not None:
+        raise HTTPException(
+            status.HTTP_410_GONE,
+            "This report was deleted after the time files are kept; run the import again.",
+        )
     if not job.report_file or not ctx.files.exists(job.report_file):
         detail = (
             "This job has no error report: no row failed."
@@ -131,4 +145,37 @@ def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
         ctx.files.path(job.report_file),
         media_type=XLSX_TYPE if suffix == ".xlsx" else "text/csv",
         filename=f"{stem}-errors{suffix}",
+    )
+
+
+def enqueue_or_fail(ctx: Context, job_id: str, send: Callable[[str], None]) -> None:
+    """Send the job to the workers after its row is committed; never '202 then lost'."""
+    try:
+        send(job_id)
+    except Exception:
+        log.exception("job %s: could not reach the job queue", job_id)
+        with ctx.engine.begin() as conn:
+            job_rows.finish(
+                conn,
+                job_id,
+                None,
+                JobStatus.FAILED,
+                error="The job queue could not be reached, so the job never ran. "
+                "Start it again in a moment.",
+            )
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "The job queue cannot be reached right now, so the job was not started. "
+            "Try again in a moment.",
+            headers={"Retry-After": "30"},
+        ) from None
+
+
+def answer_job(request: Request, job: job_rows.Job) -> JSONResponse:
+    """The 202 answer for a job just started (or found again by its idempotency key)."""
+    view = job_view(request, job)
+    return JSONResponse(
+        view.model_dump(mode="json"),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Location": view.links["self"]},
     )

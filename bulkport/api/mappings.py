@@ -8,15 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, Field
 
-from bulkport.api.deps import ContextDep, require
-from bulkport.schemas.accounts import Permission
+from bulkport.api.deps import ContextDep, Staff
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for, resolve_override
 from bulkport.storage import mappings
-from bulkport.storage.accounts import User
+from bulkport.storage.db import reading
 from bulkport.storage.mappings import SavedMapping
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"])
-Staff = Annotated[User, require(Permission.CUSTOMERS_BASIC)]
 Name = Annotated[str, Path(min_length=1, max_length=100)]
 
 
@@ -41,14 +39,14 @@ def _view(saved: SavedMapping) -> MappingView:
 @router.get("", response_model=list[MappingView])
 def list_mappings(ctx: ContextDep, user: Staff) -> list[MappingView]:
     """The store's saved mappings by name."""
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         return [_view(m) for m in mappings.list_all(conn, user.store_id)]
 
 
 @router.get("/{name}", response_model=MappingView)
 def get_mapping(ctx: ContextDep, user: Staff, name: Name) -> MappingView:
     """One saved mapping."""
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         saved = mappings.get(conn, user.store_id, name)
     if saved is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No mapping is named {name!r}.")

@@ -110,6 +110,9 @@ class ImportOptions(BaseModel):
     mapping_name: str | None = Field(
         default=None, max_length=100, description="A saved mapping to use (see /mappings)."
     )
+    backup: bool = Field(
+        default=False, description="Export the store's customers first, linked from the job."
+    )
 
     @field_validator("encoding")
     @classmethod
@@ -176,6 +179,9 @@ class JobView(BaseModel):
     ignored_columns: list[str] | None = None
     source: dict[str, object] | None = Field(
         default=None, description="What was found: format, encoding, delimiter, sheet, header row."
+    )
+    files_expired_at: datetime | None = Field(
+        default=None, description="When retention deleted the job's files (downloads: 410)."
     )
     links: dict[str, str]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, bindparam, func, insert, or_, select, update
 
+from bulkport.schemas.exports import ArchivedFilter, ExportFilters
 from bulkport.schemas.fields import WRITABLE_KEYS
 from bulkport.storage.db import now
 from bulkport.storage.tables import customers
@@ -121,3 +122,61 @@ def all_records(conn: Connection, store_id: int) -> list[dict[str, Any]]:
         .order_by(customers.c.id)
     )
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def matching(store_id: int, filters: ExportFilters) -> list[ColumnElement[bool]]:
+    """The conditions that pick a store's customers for an export (deleted ones never)."""
+    c = customers.c
+    where: list[ColumnElement[bool]] = [c.store_id == store_id, c.deleted_at.is_(None)]
+    if filters.archived is ArchivedFilter.EXCLUDE:
+        where.append(c.archived.is_(False))
+    elif filters.archived is ArchivedFilter.ONLY:
+        where.append(c.archived.is_(True))
+    if filters.search:
+        pattern = _like(filters.search.strip())
+        searched = (c.first_name, c.last_name, c.email, c.phone, c.mobile, c.company)
+        where.append(or_(*(func.lower(col).like(pattern, escape="\\") for col in searched)))
+    if filters.customer_type:
+        where.append(c.customer_type == filters.customer_type)
+    for name in ("tax_exempt", "accepts_marketing"):
+        wanted = getattr(filters, name)
+        if wanted is True:
+            where.append(c[name].is_(True))
+        elif wanted is False:
+            where.append(or_(c[name].is_(False), c[name].is_(None)))
+    for column, low, high in (
+        (c.created_at, filters.created_from, filters.created_to),
+        (c.updated_at, filters.updated_from, filters.updated_to),
+    ):
+        if low is not None:
+            where.append(column >= low)
+        if high is not None:
+            where.append(column <= high)
+    if filters.ids is not None:
+        where.append(c.id.in_(filters.ids))
+    return where
+
+
+def count_matching(conn: Connection, store_id: int, filters: ExportFilters) -> int:
+    """How many customers an export will write."""
+    query = select(func.count()).select_from(customers).where(*matching(store_id, filters))
+    return int(conn.execute(query).scalar_one())
+
+
+def stream_matching(
+    conn: Connection, store_id: int, filters: ExportFilters, keys: list[str], batch: int
+) -> Iterator[Sequence[Row[Any]]]:
+    """The chosen columns of the matching customers, in id order, a batch at a time, from a
+    server-side cursor: memory does not grow with the number of customers."""
+    query = (
+        select(*(customers.c[key] for key in keys))
+        .where(*matching(store_id, filters))
+        .order_by(customers.c.id)
+    )
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+    yield from result.partitions(batch)

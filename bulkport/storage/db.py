@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -52,10 +54,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "bulkport_read_only"
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     # Take the write lock at BEGIN: two workers then queue on busy_timeout instead of failing
-    # with "database is locked" when a read transaction tries to become a write.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # with "database is locked" when a read transaction tries to become a write. A connection
+    # marked read-only begins deferred: in WAL mode it reads a snapshot and blocks no writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: on SQLite it takes no write lock, so a long read (an export,
+    a report) never holds up the workers' batch commits."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+        yield conn
 
 
 def alembic_config(url: str) -> Config:

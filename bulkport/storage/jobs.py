@@ -52,6 +52,9 @@ class Job:
     mapping: dict[str, str] | None
     ignored_columns: list[str] | None
     source: dict[str, Any] | None
+    output_file: str | None
+    backup_job_id: str | None
+    files_expired_at: datetime | None
     error: str | None
 
 
@@ -76,6 +79,9 @@ def _job(row: Any) -> Job:
         mapping=m["mapping"],
         ignored_columns=m["ignored_columns"],
         source=m["source"],
+        output_file=m["output_file"],
+        backup_job_id=m["backup_job_id"],
+        files_expired_at=as_utc(m["files_expired_at"]),
         error=m["error"],
     )
 
@@ -289,6 +295,7 @@ def finish(
     *,
     error: str | None = None,
     report_file: str | None = None,
+    output_file: str | None = None,
 ) -> bool:
     """Move a job to a final state; with a token, only while that claim still holds."""
     moment = now()
@@ -302,6 +309,7 @@ def finish(
             status=status.value,
             error=error,
             report_file=report_file,
+            output_file=output_file,
             finished_at=moment,
             updated_at=moment,
             claim_token=None,
@@ -309,6 +317,25 @@ def finish(
         )
     )
     return result.rowcount == 1
+
+
+def start_over(conn: Connection, job_id: str, token: str, *, total: int) -> None:
+    """Reset the counters of a job that is done again from the start (an export)."""
+    values: dict[str, Any] = {name: 0 for name in COUNTER_NAMES}
+    _must(
+        conn.execute(
+            update(jobs).where(_owned(job_id, token)).values(total=total, checkpoint=0, **values)
+        ).rowcount
+    )
+
+
+def set_backup(conn: Connection, job_id: str, token: str, backup_job_id: str) -> None:
+    """Link an import to the export of the customers made before it changed any."""
+    _must(
+        conn.execute(
+            update(jobs).where(_owned(job_id, token)).values(backup_job_id=backup_job_id)
+        ).rowcount
+    )
 
 
 def release(conn: Connection, job_id: str, token: str) -> None:

@@ -148,6 +148,10 @@ jobs = Table(
     Column("checkpoint", Integer, nullable=False, server_default=text("0")),
     Column("input_file", String(255)),
     Column("report_file", String(255)),
+    # An export's file; an import's backup export; when retention deleted the job's files.
+    Column("output_file", String(255)),
+    Column("backup_job_id", String(32)),
+    Column("files_expired_at", Moment),
     Column("mapping", JSON),
     Column("ignored_columns", JSON),
     # What was found in the file: format, encoding, delimiter, sheet, header row.

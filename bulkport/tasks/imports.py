@@ -8,16 +8,20 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from bulkport.errors import BulkportError, UnreadableFile
 from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.exports import ArchivedFilter, ExportFilters, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.storage import accounts, audit, mappings
 from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlanner, write_plan
 from bulkport.tasks.context import Context
+from bulkport.tasks.exports import run_export, submit_export
+from bulkport.tasks.outcomes import settled
 from bulkport.tasks.reports import write_report
 from bulkport.tasks.survey import open_upload, override_of, survey
 
@@ -42,10 +46,10 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     if not isinstance(claim, job_rows.Claimed):
         return claim
     job, token = claim.job, claim.token
-    try:
+    with settled(ctx, job_id, token, UNEXPECTED):
         options, upload = _job_input(ctx, job)
         limits = ctx.settings.read_limits()
-        with ctx.engine.connect() as conn:
+        with reading(ctx.engine) as conn:
             store_order = DateOrder(accounts.store_date_order(conn, job.store_id))
         found = survey(upload, options, store_order, limits)
         with ctx.engine.begin() as conn:
@@ -54,6 +58,8 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
                 total=found.total, mapping=found.mapping.as_labels(),
                 ignored_columns=found.mapping.ignored, source=found.source(),
             )  # fmt: skip
+        if options.backup and not options.dry_run:
+            _back_up(ctx, job, token)
         planner = BatchPlanner(
             store_id=job.store_id,
             mapping=found.mapping,
@@ -69,27 +75,39 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
                 _apply_batch(ctx, job_id, token, planner, batch, checkpoint, options.dry_run)
                 checkpoint += len(batch)
         report = None
-        with ctx.engine.connect() as conn:
+        with reading(ctx.engine) as conn:
             done = job_rows.job_for_worker(conn, job_id)
         if done is not None and done.counts.failed:
             report = write_report(ctx, job_id, upload, options, found.info)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=report)
-    except job_rows.TransitionRefused:
-        log.warning("job %s: claim lost to another delivery; stopping", job_id)
-    except BulkportError as exc:
-        with ctx.engine.begin() as conn:
-            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=str(exc))
-    except OperationalError:
-        # The database went away: give the job back so that a retry can claim it at once.
-        log.warning("job %s: database error; releasing the job for a retry", job_id)
-        _release_quietly(ctx, job_id, token)
-        raise
-    except Exception:
-        log.exception("job %s: unexpected error", job_id)
-        with ctx.engine.begin() as conn:
-            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=UNEXPECTED)
     return claim
+
+
+def _back_up(ctx: Context, job: job_rows.Job, token: str) -> None:
+    """Export every customer of the store before the import changes any (seed 004, step 1).
+
+    The backup is an export job of its own, linked from the import and run here, first; an
+    import resumed after a restart finds its backup done and goes on.
+    """
+    backup_id = job.backup_job_id
+    if backup_id is None:
+        request = ExportRequest(
+            format=ExportFormat.CSV,
+            filters=ExportFilters(archived=ArchivedFilter.INCLUDE),
+            purpose=f"Backup before import {job.id}",
+        )
+        backup_id = submit_export(
+            ctx, store_id=job.store_id, user_id=job.created_by, request=request
+        )
+        with ctx.engine.begin() as conn:
+            job_rows.set_backup(conn, job.id, token, backup_id)
+    run_export(ctx, backup_id)
+    with reading(ctx.engine) as conn:
+        backup = job_rows.job_for_worker(conn, backup_id)
+    if backup is None or backup.status is not JobStatus.READY:
+        why = backup.error if backup is not None and backup.error else "it did not finish"
+        raise BulkportError(f"The backup before this import failed ({why}); nothing was imported.")
 
 
 def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, Path]:
@@ -105,14 +123,6 @@ def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, Path]:
     if not upload.is_file():
         raise BulkportError("The uploaded file is no longer stored; upload it again.")
     return options, upload
-
-
-def _release_quietly(ctx: Context, job_id: str, token: str) -> None:
-    try:
-        with ctx.engine.begin() as conn:
-            job_rows.release(conn, job_id, token)
-    except OperationalError:
-        pass  # the lease runs out by itself
 
 
 def submit_import(

@@ -11,6 +11,7 @@ from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.storage import accounts
+from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.context import Context
 from bulkport.tasks.survey import date_columns, open_upload, vote
@@ -25,7 +26,7 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
     with open_upload(path, options, limits) as (sheet, mapping):
         rows = list(islice(sheet.rows, PREVIEW_ROWS))
         info = sheet.info
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         order = options.date_order
         if order is None:
             votes = DateOrderVotes()

@@ -12,6 +12,7 @@ from bulkport.spreadsheets.csvfile import write_csv_rows
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.spreadsheets.sources import Sheet, SheetInfo
 from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.survey import open_upload
 
@@ -35,7 +36,7 @@ def write_report(
     key = report_key(job_id, info)
     limits = ctx.settings.read_limits()
     with (
-        ctx.engine.connect() as conn,
+        reading(ctx.engine) as conn,
         open_upload(upload, options, limits, info) as (sheet, _),
         ctx.files.writer(key) as out,
     ):

@@ -6,6 +6,7 @@ Tasks carry a job id and nothing else: no personal data goes through the broker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task
@@ -15,11 +16,15 @@ from sqlalchemy.exc import OperationalError
 from bulkport.config import Settings, get_settings
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks.context import Context
+from bulkport.tasks.exports import run_export
 from bulkport.tasks.imports import run_import
+from bulkport.tasks.retention import expire_files
 
 log = logging.getLogger(__name__)
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 IMPORT_TASK = "bulkport.import"
+EXPORT_TASK = "bulkport.export"
+RETENTION_TASK = "bulkport.expire_files"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -41,6 +46,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
         "enable_utc": True,
+        "beat_schedule": {
+            "expire-files": {"task": RETENTION_TASK, "schedule": 3600.0},
+        },
+        "beat_schedule_filename": str(settings.home.resolve() / "celerybeat-schedule"),
     }
 
 
@@ -71,20 +80,45 @@ def _close_connections(**_: Any) -> None:
         _context.close()
 
 
-@app.task(name=IMPORT_TASK, bind=True, max_retries=20)
-def import_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
-    """Run an import job; a duplicate delivery waits for the live one, then does nothing."""
+Runner = Callable[[Context, str], job_rows.Claimed | job_rows.Busy | job_rows.Finished]
+
+
+def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run a job; a duplicate delivery waits for the live one, then finds it done."""
     try:
-        outcome = run_import(context(), job_id)
+        outcome = runner(context(), job_id)
     except OperationalError as exc:
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=min(60, 2**task.request.retries)) from exc
     if isinstance(outcome, job_rows.Busy):
-        raise self.retry(countdown=outcome.retry_after)
+        raise task.retry(countdown=outcome.retry_after)
     if isinstance(outcome, job_rows.Finished):
         return f"already {outcome.status}" if outcome.status else "no such job"
     return "done"
 
 
+@app.task(name=IMPORT_TASK, bind=True, max_retries=20)
+def import_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run an import job."""
+    return _run(self, run_import, job_id)
+
+
+@app.task(name=EXPORT_TASK, bind=True, max_retries=20)
+def export_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run an export job."""
+    return _run(self, run_export, job_id)
+
+
+@app.task(name=RETENTION_TASK)
+def expire_old_files() -> int:
+    """Delete files past their time (run hourly by beat)."""
+    return expire_files(context())
+
+
 def enqueue_import(job_id: str) -> None:
     """Send an import job to the workers (the id only)."""
     import_customers.apply_async(args=(job_id,))
+
+
+def enqueue_export(job_id: str) -> None:
+    """Send an export job to the workers (the id only)."""
+    export_customers.apply_async(args=(job_id,))

@@ -148,3 +148,27 @@ def test_a_broken_upload_fails_plainly_and_the_worker_keeps_serving(stack: Stack
         assert "No column of the header row matches" in str(broken["error"])
         fine = wait_ready(client, upload(client, b"First Name\r\nZo\xc3\xab\r\n"))
         assert fine["status"] == "READY"
+
+
+def test_an_export_downloads_through_its_link_and_imports_back_unchanged(stack: Stack) -> None:
+    with stack.client() as client:
+        imported = wait_ready(client, upload(client, EXAMPLE.read_bytes()))
+        assert imported["status"] == "READY"
+        for fmt in ("csv", "xlsx"):
+            response = client.post("/api/v1/exports", json={"format": fmt})
+            assert response.status_code == 202, response.text
+            job = wait_ready(client, response.json())
+            assert job["status"] == "READY", job
+            counts = job["counts"]
+            assert isinstance(counts, dict) and counts["succeeded"] >= 990  # + earlier tests'
+            exported = counts["succeeded"]
+            links = job["links"]
+            assert isinstance(links, dict)
+            link = client.get(links["download_url"]).json()
+            data = httpx.get(link["url"], timeout=30)  # a browser: no token, just the link
+            assert data.status_code == 200
+            assert link["filename"].endswith(f".{fmt}")
+            again = wait_ready(client, upload(client, data.content, f"export.{fmt}"))
+            counts = again["counts"]
+            assert isinstance(counts, dict)
+            assert (counts["unchanged"], counts["failed"], counts["updated"]) == (exported, 0, 0)

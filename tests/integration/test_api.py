@@ -73,6 +73,7 @@ def test_upload_answers_202_with_a_queued_job_and_sends_only_its_id(
         "dry_run": True,
         "blank_cells": "keep",
         "filename": "customers.csv",  # the folders of the name are dropped
+        "backup": False,
     }
     assert client.get(f"/api/v1/jobs/{job['id']}", headers=auth).json()["status"] == "QUEUED"
 

@@ -21,12 +21,14 @@ def test_every_setting_is_in_the_readme_configuration_table() -> None:
 def test_compose_file_describes_every_part_of_the_stack() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "migrate", "api", "worker", "flower"} <= set(services)
+    assert {"postgres", "redis", "migrate", "api", "worker", "beat", "flower"} <= set(services)
     for name, service in services.items():
         assert "image" in service or "build" in service, name
-    commands = {name: services[name]["command"] for name in ("migrate", "api", "worker", "flower")}
+    names = ("migrate", "api", "worker", "beat", "flower")
+    commands = {name: services[name]["command"] for name in names}
     assert commands["migrate"] == ["bulkport", "migrate"]
     assert commands["worker"] == ["bulkport", "worker"]
+    assert commands["beat"] == ["bulkport", "beat"]
     assert services["flower"]["ports"] == ["127.0.0.1:5555:5555"]
     env = services["api"]["environment"]
     assert set(env) <= {f"BULKPORT_{name.upper()}" for name in Settings.model_fields}

@@ -1,0 +1,144 @@
+"""Downloads through short-lived signed links, bound to a store, a job and one of its files.
+
+The caller asks for a link with their token (so only the owner's store can); the link itself
+then works in a browser for a few minutes, and every download is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import PurePath
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pydantic import BaseModel
+
+from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.jobs import XLSX_TYPE, load_job
+from bulkport.schemas.jobs import JobKind
+from bulkport.storage import audit
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import now, reading
+from bulkport.tasks.context import Context
+
+router = APIRouter(prefix="/api/v1", tags=["downloads"])
+_SALT = "bulkport.download"
+
+
+class DownloadFile(StrEnum):
+    """Which of a job's files: an export's file, or an import's error report."""
+
+    EXPORT = "export"
+    REPORT = "report"
+
+
+class DownloadLink(BaseModel):
+    """A signed link to one file, good until ``expires_at``."""
+
+    url: str
+    expires_at: datetime
+    filename: str
+
+
+def _signer(ctx: Context) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(ctx.settings.secret(), salt=_SALT)
+
+
+def _stored(job: job_rows.Job, which: DownloadFile) -> str | None:
+    return job.output_file if which is DownloadFile.EXPORT else job.report_file
+
+
+def download_name(job: job_rows.Job, which: DownloadFile) -> str:
+    """A file name that says what and when: customers-2026-11-22T0815.xlsx, shop-errors.csv."""
+    key = _stored(job, which) or ""
+    suffix = PurePath(key).suffix
+    if which is DownloadFile.EXPORT:
+        return f"customers-{job.created_at:%Y-%m-%dT%H%M}{suffix}"
+    stem = PurePath(str(job.options.get("filename") or "import")).stem or "import"
+    return f"{stem}-errors{suffix}"
+
+
+def _gone(job: job_rows.Job) -> HTTPException:
+    return HTTPException(
+        status.HTTP_410_GONE,
+        f"This file was deleted on {job.files_expired_at:%Y-%m-%d}: files are kept for a "
+        "limited time. Run the job again to get a new one.",
+    )
+
+
+@router.get("/jobs/{job_id}/download-url", response_model=DownloadLink, name="download_url")
+def download_url(
+    request: Request,
+    ctx: ContextDep,
+    user: Staff,
+    job_id: str,
+    file: Annotated[DownloadFile | None, Query(description="Default: the job's main file.")] = (
+        None
+    ),
+) -> DownloadLink:
+    """A link that downloads the job's file for the next few minutes, without a token."""
+    job = load_job(ctx, user, job_id)
+    which = file or (DownloadFile.EXPORT if job.kind is JobKind.EXPORT else DownloadFile.REPORT)
+    if job.files_expired_at is not None:
+        raise _gone(job)
+    if _stored(job, which) is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"This job has no {which.value} file"
+            + (" yet: it is written when the job is READY." if not job.status.finished else "."),
+        )
+    token = _signer(ctx).dumps({"j": job.id, "s": user.store_id, "u": user.id, "f": which.value})
+    expires = now() + timedelta(seconds=ctx.settings.download_link_seconds)
+    url = str(request.url_for("download", token=token))
+    return DownloadLink(url=url, expires_at=expires, filename=download_name(job, which))
+
+
+@router.get(
+    "/downloads/{token}",
+    name="download",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"text/csv": {}, XLSX_TYPE: {}}},
+        403: {"description": "The link is not valid or has expired"},
+        404: {"description": "No such file"},
+        410: {"description": "The file was deleted after its retention time"},
+    },
+)
+def download(ctx: ContextDep, token: str) -> FileResponse:
+    """Stream the file a signed link names, and record the download."""
+    try:
+        claims = _signer(ctx).loads(token, max_age=ctx.settings.download_link_seconds)
+        job_id, store_id, user_id = str(claims["j"]), int(claims["s"]), claims.get("u")
+        which = DownloadFile(claims["f"])
+    except SignatureExpired:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "This download link has expired; ask for a new one."
+        ) from None
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "This download link is not valid.") from None
+    with reading(ctx.engine) as conn:
+        job = job_rows.get_job(conn, store_id, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such file.")
+    if job.files_expired_at is not None:
+        raise _gone(job)
+    key = _stored(job, which)
+    if key is None or not ctx.files.exists(key):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such file.")
+    with ctx.engine.begin() as conn:
+        audit.record(
+            conn,
+            store_id=store_id,
+            user_id=user_id if isinstance(user_id, int) else None,
+            action=f"{which.value}.download",
+            job_id=job.id,
+        )
+    suffix = PurePath(key).suffix
+    return FileResponse(
+        ctx.files.path(key),
+        media_type=XLSX_TYPE if suffix == ".xlsx" else "text/csv",
+        filename=download_name(job, which),
+    )

@@ -1,0 +1,38 @@
+"""Starting an export: a JSON request becomes a queued job; its file is downloaded when READY."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.jobs import answer_job, enqueue_or_fail
+from bulkport.schemas.exports import ExportRequest
+from bulkport.schemas.jobs import JobView
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import reading
+from bulkport.tasks.exports import submit_export
+from bulkport.worker.app import enqueue_export
+
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={503: {"description": "The job queue cannot be reached"}},
+)
+def create_export(
+    request: Request,
+    ctx: ContextDep,
+    body: ExportRequest,
+    user: Staff,
+) -> JSONResponse:
+    """Export customers to CSV or XLSX; `counts.succeeded` is the number of rows written."""
+    job_id = submit_export(ctx, store_id=user.store_id, user_id=user.id, request=body)
+    enqueue_or_fail(ctx, job_id, enqueue_export)
+    with reading(ctx.engine) as conn:
+        job = job_rows.get_job(conn, user.store_id, job_id)
+    assert job is not None
+    return answer_job(request, job)

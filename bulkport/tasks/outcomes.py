@@ -1,0 +1,46 @@
+"""How a running job ends when something goes wrong: the same rules for every kind of job."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import OperationalError
+
+from bulkport.errors import BulkportError
+from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import jobs as job_rows
+from bulkport.tasks.context import Context
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[None]:
+    """Run a claimed job's work; whatever goes wrong leaves the job in a clear state.
+
+    - the claim was lost to another delivery: stop quietly, that delivery owns the job;
+    - a file or job problem (``BulkportError``): FAILED with its message for the person;
+    - the database went away: give the job back at once and re-raise, so the task retries;
+    - anything else: FAILED with ``unexpected``, the details in the worker's log.
+    """
+    try:
+        yield
+    except job_rows.TransitionRefused:
+        log.warning("job %s: claim lost to another delivery; stopping", job_id)
+    except BulkportError as exc:
+        with ctx.engine.begin() as conn:
+            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=str(exc))
+    except OperationalError:
+        log.warning("job %s: database error; releasing the job for a retry", job_id)
+        try:
+            with ctx.engine.begin() as conn:
+                job_rows.release(conn, job_id, token)
+        except OperationalError:
+            pass  # the lease runs out by itself
+        raise
+    except Exception:
+        log.exception("job %s: unexpected error", job_id)
+        with ctx.engine.begin() as conn:
+            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=unexpected)

@@ -1,0 +1,270 @@
+"""Exports on SQLite and PostgreSQL: filters, columns, formula safety, round trips, streaming."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import update
+from support import csv_text, import_now, stored_customers
+
+from bulkport.schemas.exports import ExportFilters, ExportRequest
+from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import customers
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.storage.db import now
+from bulkport.storage.tables import customers as customers_table
+from bulkport.tasks import exports
+from bulkport.tasks.context import Context
+from bulkport.tasks.exports import run_export, submit_export
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTabbed",
+    "=cmd|' /C calc'!A0",
+]
+
+
+def seed(ctx: Context, admin: User) -> None:
+    rows = [
+        ["First Name", "Last Name", "Email", "Phone", "Customer Type", "Company", "Tax Exempt",
+         "Sales Tax Number", "Accepts Marketing Emails", "Date of Birth", "Postal Code", "Notes"],
+        ["Ann", "Archer", "ann@example.com", "+31 6 1234 5678", "private", "", "FALSE", "",
+         "TRUE", "1980-02-03", "0123", "two\nlines"],
+        ["Bob", "Baker", "bob@example.com", "0612345678", "business", "Bakery Ltd", "TRUE",
+         "TX-1", "FALSE", "", "", "says \"hi\", then; leaves"],
+        ["Cy", "Cooper", "cy@example.com", "", "private", "", "", "", "", "", "", ""],
+    ]  # fmt: skip
+    for i, evil in enumerate(HOSTILE):
+        rows.append([evil, "Hostile", f"h{i}@example.com", "", "", "", "", "", "", "", "", evil])
+    job = import_now(ctx, admin, csv_text(rows))
+    assert job.status is JobStatus.READY and job.counts.failed == 0, job
+
+
+def export(ctx: Context, admin: User, **request: Any) -> tuple[job_rows.Job, bytes]:
+    job_id = submit_export(
+        ctx, store_id=admin.store_id, user_id=admin.id,
+        request=ExportRequest.model_validate(request),
+    )  # fmt: skip
+    run_export(ctx, job_id)
+    with ctx.engine.connect() as conn:
+        job = job_rows.get_job(conn, admin.store_id, job_id)
+    assert job is not None and job.status is JobStatus.READY, job
+    assert job.output_file is not None
+    return job, ctx.files.path(job.output_file).read_bytes()
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # Excel needs the BOM to read UTF-8
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_a_csv_export_has_every_column_with_the_record_id_first(ctx: Context, admin: User) -> None:
+    seed(ctx, admin)
+    job, data = export(ctx, admin)
+    rows = csv_rows(data)
+    assert rows[0][:3] == ["Customer Record ID", "First Name", "Initials"]
+    assert rows[0][-3:] == ["Archived", "Created At", "Updated At"]
+    assert len(rows) == 1 + 3 + len(HOSTILE)
+    assert (job.counts.total, job.counts.succeeded, job.counts.processed) == (9, 9, 9)
+    ann = dict(zip(rows[0], rows[1], strict=True))
+    assert ann["Phone"] == "'+31 6 1234 5678"  # would be a formula; the import drops the '
+    assert (ann["Notes"], ann["Postal Code"], ann["Date of Birth"]) == (
+        "two\nlines",
+        "0123",
+        "1980-02-03",
+    )
+    assert (ann["Accepts Marketing Emails"], ann["Archived"]) == ("TRUE", "FALSE")
+
+
+def test_no_exported_cell_can_run_as_a_formula(ctx: Context, admin: User) -> None:
+    seed(ctx, admin)
+    _, data = export(ctx, admin)
+    for row in csv_rows(data)[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    _, book = export(ctx, admin, format="xlsx")
+    sheet = load_workbook(io.BytesIO(book)).worksheets[0]
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+    notes = [row[0].value for row in sheet.iter_rows(min_row=5, min_col=2, max_col=2)]
+    assert notes == [h.strip() for h in HOSTILE]  # as stored (imports trim), inert text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_unmodified_export_imports_back_unchanged(ctx: Context, admin: User, fmt: str) -> None:
+    seed(ctx, admin)
+    before = stored_customers(ctx, admin)
+    _, data = export(ctx, admin, format=fmt)
+    job = import_now(ctx, admin, data, filename=f"export.{fmt}")
+    assert job.status is JobStatus.READY, job.error
+    assert (job.counts.unchanged, job.counts.failed, job.counts.updated) == (9, 0, 0)
+    assert stored_customers(ctx, admin) == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_editing_a_few_cells_of_an_export_updates_exactly_those_customers(
+    ctx: Context, admin: User, fmt: str
+) -> None:
+    seed(ctx, admin)
+    _, data = export(ctx, admin, format=fmt, columns=["Customer Record ID", "Email", "Notes"])
+    if fmt == "csv":
+        rows = csv_rows(data)
+        rows[2][2] = "now a VIP"
+        edited = csv_text(rows).encode("utf-8-sig")
+    else:
+        book = load_workbook(io.BytesIO(data))
+        book.worksheets[0]["C3"] = "now a VIP"
+        out = io.BytesIO()
+        book.save(out)
+        edited = out.getvalue()
+    job = import_now(ctx, admin, edited, filename=f"edited.{fmt}")
+    assert (job.counts.updated, job.counts.unchanged) == (1, 8)
+    bob = next(r for r in stored_customers(ctx, admin) if r["email"] == "bob@example.com")
+    assert bob["notes"] == "now a VIP"
+
+
+def test_xlsx_export_writes_dates_as_dates_and_numbers_as_text(ctx: Context, admin: User) -> None:
+    seed(ctx, admin)
+    _, data = export(
+        ctx, admin, format="xlsx",
+        columns=["Customer Record ID", "Phone", "Postal Code", "Date of Birth"],
+    )  # fmt: skip
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    assert header == ["Customer Record ID", "Phone", "Postal Code", "Date of Birth"]
+    assert sheet["A2"].data_type == "s" and sheet["A2"].value.isdigit()
+    assert (sheet["B3"].value, sheet["C2"].value) == ("0612345678", "0123")
+    assert sheet["D2"].is_date and sheet["D2"].value.date() == date(1980, 2, 3)
+    assert sheet.column_dimensions["B"].width >= 10
+    assert sheet.freeze_panes == "A2"
+
+
+@pytest.mark.parametrize(
+    ("filters", "emails"),
+    [
+        ({"search": "BAKER"}, ["bob@example.com"]),
+        ({"search": "bakery"}, ["bob@example.com"]),
+        ({"search": "0612345"}, ["bob@example.com"]),
+        ({"search": "100%"}, []),  # % is a character to find, not a wildcard
+        ({"customer_type": "private"}, ["ann@example.com"]),  # Cy is archived
+        (
+            {"customer_type": "private", "archived": "include"},
+            ["ann@example.com", "cy@example.com"],
+        ),
+        ({"tax_exempt": True}, ["bob@example.com"]),
+        ({"accepts_marketing": True}, ["ann@example.com"]),
+        ({"archived": "only"}, ["cy@example.com"]),
+        ({"archived": "include", "search": "coop"}, ["cy@example.com"]),
+        ({"search": "coop"}, []),
+    ],
+)
+def test_filters_pick_the_customers_staff_asked_for(
+    ctx: Context, admin: User, filters: dict[str, Any], emails: list[str]
+) -> None:
+    seed(ctx, admin)
+    archive(ctx, "cy@example.com")
+    _, data = export(ctx, admin, filters=filters, columns=["Email"])
+    found = [row[0] for row in csv_rows(data)[1:] if not row[0].startswith("h")]
+    assert found == emails
+
+
+def test_id_and_date_range_filters(ctx: Context, admin: User) -> None:
+    seed(ctx, admin)
+    rows = {r["email"]: r for r in stored_customers(ctx, admin)}
+    ids = [rows["ann@example.com"]["id"], rows["cy@example.com"]["id"]]
+    _, data = export(ctx, admin, filters={"ids": ids}, columns=["Email"])
+    assert [r[0] for r in csv_rows(data)[1:]] == ["ann@example.com", "cy@example.com"]
+    moment = now()
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(customers_table)
+            .where(customers_table.c.email == "bob@example.com")
+            .values(created_at=moment - timedelta(days=30))
+        )
+    old = {"created_to": (moment - timedelta(days=1)).isoformat()}
+    _, data = export(ctx, admin, filters=old, columns=["Email"])
+    assert [r[0] for r in csv_rows(data)[1:]] == ["bob@example.com"]
+
+
+def test_columns_come_in_the_order_asked_and_unknown_ones_are_refused(
+    ctx: Context, admin: User
+) -> None:
+    seed(ctx, admin)
+    _, data = export(ctx, admin, columns=["email", "First Name", "Customer Record ID"])
+    assert csv_rows(data)[0] == ["Email", "First Name", "Customer Record ID"]
+    with pytest.raises(ValueError, match="Shoe Size"):
+        ExportRequest.model_validate({"columns": ["Email", "Shoe Size"]})
+
+
+def test_rows_stream_in_batches_from_a_cursor_rather_than_after_a_full_load(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(ctx, admin)
+    batches: list[int] = []
+    real = customers.stream_matching
+
+    def watched(*args: Any, **kwargs: Any) -> Iterator[Sequence[Any]]:
+        for rows in real(*args, **kwargs):
+            with ctx.engine.connect() as conn:  # progress is visible while it runs
+                job = job_rows.list_jobs(conn, admin.store_id, limit=1)[0]
+            batches.append(len(rows))
+            assert job.counts.processed == sum(batches[:-1])
+            yield rows
+
+    monkeypatch.setattr(exports.customers, "stream_matching", watched)
+    small = ctx.settings.model_copy(update={"batch_size": 2})
+    export(Context(small, ctx.engine, ctx.files), admin)
+    assert batches == [2, 2, 2, 2, 1]
+
+
+def test_a_killed_export_never_leaves_a_file_to_download(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(ctx, admin)
+
+    class Killed(BaseException):
+        pass
+
+    def dies(*args: Any, **kwargs: Any) -> Iterator[Sequence[Any]]:
+        raise Killed
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(exports.customers, "stream_matching", dies)
+    job_id = submit_export(ctx, store_id=admin.store_id, user_id=admin.id, request=ExportRequest())
+    with pytest.raises(Killed):
+        run_export(ctx, job_id)
+    folder = ctx.files.root / "jobs" / job_id
+    assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
+    with ctx.engine.connect() as conn:
+        job = job_rows.get_job(conn, admin.store_id, job_id)
+    assert job is not None and job.output_file is None
+
+
+def test_deleted_customers_are_never_exported(ctx: Context, admin: User) -> None:
+    seed(ctx, admin)
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(customers_table)
+            .where(customers_table.c.email == "ann@example.com")
+            .values(deleted_at=now())
+        )
+    _, data = export(ctx, admin, columns=["Email"], filters=ExportFilters().model_dump())
+    assert "ann@example.com" not in data.decode("utf-8-sig")
+
+
+def archive(ctx: Context, email: str) -> None:
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(customers_table).where(customers_table.c.email == email).values(archived=True)
+        )
