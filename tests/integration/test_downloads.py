@@ -108,10 +108,10 @@ def test_tampered_expired_and_other_store_links_are_refused(
 
         real = time.time
         try:
-            time.time = lambda: real() + 60  # type: ignore[assignment]
+            time.time = lambda: real() + 60
             expired = later.get(f"/api/v1/downloads/{token}")
         finally:
-            time.time = real  # type: ignore[assignment]
+            time.time = real
     assert expired.status_code == 403
     assert "expired" in expired.json()["detail"]
 

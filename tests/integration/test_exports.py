@@ -20,7 +20,6 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.tables import customers as customers_table
-from bulkport.tasks import exports
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 
@@ -222,7 +221,7 @@ def test_rows_stream_in_batches_from_a_cursor_rather_than_after_a_full_load(
             assert job.counts.processed == sum(batches[:-1])
             yield rows
 
-    monkeypatch.setattr(exports.customers, "stream_matching", watched)
+    monkeypatch.setattr(customers, "stream_matching", watched)
     small = ctx.settings.model_copy(update={"batch_size": 2})
     export(Context(small, ctx.engine, ctx.files), admin)
     assert batches == [2, 2, 2, 2, 1]
@@ -240,7 +239,7 @@ def test_a_killed_export_never_leaves_a_file_to_download(
         raise Killed
         yield  # pragma: no cover
 
-    monkeypatch.setattr(exports.customers, "stream_matching", dies)
+    monkeypatch.setattr(customers, "stream_matching", dies)
     job_id = submit_export(ctx, store_id=admin.store_id, user_id=admin.id, request=ExportRequest())
     with pytest.raises(Killed):
         run_export(ctx, job_id)
