@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any
+from functools import partial
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    ValidationError,
-    ValidationInfo,
-    create_model,
-)
-from pydantic import Field as PydanticField
+from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from bulkport.schemas.countries import country_code
 from bulkport.schemas.dates import DateOrder, parse_date_text, plausible_birth_date
-from bulkport.schemas.fields import (
-    FIELDS,
-    IDENTITY_KEYS,
-    CustomerField,
-    FieldKind,
-)
+from bulkport.schemas.fields import FIELDS_BY_KEY, IDENTITY_KEYS, FieldKind
 from bulkport.spreadsheets.cells import unshield
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
@@ -58,8 +46,12 @@ def clean_text(value: object) -> str | None:
     """
     if value is None:
         return None
-    text = unshield(str(value).strip()).strip()
-    return text if text and text != "'" else None
+    text = value.strip() if value.__class__ is str else str(value).strip()
+    if text[:1] == "'":
+        text = unshield(text).strip()
+        if text == "'":
+            return None
+    return text or None
 
 
 def clean_token(value: object) -> str | None:
@@ -101,15 +93,13 @@ def parse_bool(value: object) -> bool | None:
     raise PydanticCustomError("invalid_boolean", "'{value}' is not TRUE or FALSE.", {"value": text})
 
 
-def parse_date(value: object, info: ValidationInfo) -> date | None:
-    """A calendar date as people write it; the job's date order reads 03/04/1990."""
+def parse_date(value: object, order: DateOrder = DateOrder.DMY) -> date | None:
+    """A date of birth as people write it; ``order`` reads 03/04/1990."""
     if isinstance(value, date):
         return value
     text = clean_token(value)
     if text is None:
         return None
-    context = info.context or {}
-    order = DateOrder(context.get("date_order", DateOrder.DMY))
     if text.isdigit() and len(text) <= 4:
         # Excel serials this small are the years 1900-1908; a birth year alone is far likelier.
         raise PydanticCustomError(
@@ -167,35 +157,13 @@ def parse_record_id(value: object) -> int | None:
     return int(text)
 
 
-_PARSERS: dict[FieldKind, tuple[type, Callable[..., Any]]] = {
-    FieldKind.TEXT: (str, clean_text),
-    FieldKind.EMAIL: (str, parse_email),
-    FieldKind.BOOL: (bool, parse_bool),
-    FieldKind.DATE: (date, parse_date),
-    FieldKind.CHOICE: (str, parse_choice),
-    FieldKind.COUNTRY: (str, parse_country),
-    FieldKind.RECORD_ID: (int, parse_record_id),
+_PARSERS: dict[FieldKind, Callable[[object], Any]] = {
+    FieldKind.EMAIL: parse_email,
+    FieldKind.BOOL: parse_bool,
+    FieldKind.CHOICE: parse_choice,
+    FieldKind.COUNTRY: parse_country,
+    FieldKind.RECORD_ID: parse_record_id,
 }
-
-
-def _model_field(field: CustomerField) -> tuple[Any, Any]:
-    python_type, parser = _PARSERS[field.kind]
-    annotation: Any = python_type | None
-    max_length = field.max_length if python_type is str else None
-
-    return (
-        Annotated[annotation, BeforeValidator(parser)],
-        PydanticField(default=None, max_length=max_length),
-    )
-
-
-CustomerCells: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "CustomerCells",
-    __config__=ConfigDict(extra="forbid", frozen=True),
-    **{f.key: _model_field(f) for f in FIELDS if f.kind is not FieldKind.READ_ONLY},
-)
-
-_CODES = {"string_too_long": "too_long"}
 
 
 class CellProblem(BaseModel):
@@ -208,24 +176,65 @@ class CellProblem(BaseModel):
     message: str
 
 
+class RowParser:
+    """Parses rows of cells into customer values by the rules of each field.
+
+    Built once per file for its mapping, then called for every row: blank cells cost a test,
+    text a strip, and only typed cells (emails, booleans, dates, …) call their parser. This is
+    the import's hot path, so it avoids building a model per row.
+    """
+
+    def __init__(self, columns: Mapping[int, str], date_order: DateOrder = DateOrder.DMY) -> None:
+        self._steps: list[tuple[int, str, Callable[[object], Any] | None, int]] = []
+        for index, key in sorted(columns.items()):
+            field = FIELDS_BY_KEY[key]
+            if field.kind is FieldKind.READ_ONLY:
+                continue
+            parser = _PARSERS.get(field.kind)
+            if field.kind is FieldKind.DATE:
+                parser = partial(parse_date, order=date_order)
+            self._steps.append((index, key, parser, field.max_length))
+
+    def parse(self, cells: Sequence[object]) -> tuple[dict[str, Any], list[CellProblem]]:
+        """The row's values (None for a blank cell) and what is wrong with them."""
+        values: dict[str, Any] = {}
+        problems: list[CellProblem] = []
+        width = len(cells)
+        for index, key, parser, limit in self._steps:
+            cell = cells[index] if index < width else None
+            if cell is None or cell == "":
+                values[key] = None
+                continue
+            try:
+                if parser is not None:
+                    value = parser(cell)
+                elif cell.__class__ is str:
+                    value = cell.strip()
+                    if value[:1] == "'":
+                        value = unshield(value).strip()
+                    if not value or value == "'":
+                        values[key] = None
+                        continue
+                else:
+                    value = clean_text(cell)
+            except PydanticCustomError as exc:
+                problems.append(CellProblem(field=key, code=exc.type, message=exc.message()))
+                continue
+            if value.__class__ is str and len(value) > limit:
+                message = f"Too long: at most {limit} characters."
+                problems.append(CellProblem(field=key, code="too_long", message=message))
+                continue
+            values[key] = value
+        return values, problems
+
+
 def parse_cells(
     cells: Mapping[str, object], date_order: DateOrder = DateOrder.DMY
 ) -> tuple[dict[str, Any], list[CellProblem]]:
-    """Parse the mapped cells of one row: the values (None = blank cell) or what is wrong."""
-    try:
-        model = CustomerCells.model_validate(cells, context={"date_order": date_order})
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            field = str(err["loc"][0]) if err["loc"] else None
-            code = _CODES.get(err["type"], err["type"])
-            message = err["msg"]
-            if code == "too_long":
-                limit = err.get("ctx", {}).get("max_length")
-                message = f"Too long: at most {limit} characters."
-            problems.append(CellProblem(field=field, code=code, message=message))
-        return {}, problems
-    return {key: getattr(model, key) for key in cells}, []
+    """Parse one row given as field → cell (a convenience over ``RowParser``)."""
+    keys = list(cells)
+    values, problems = RowParser(dict(enumerate(keys)), date_order).parse(list(cells.values()))
+    return ({} if problems else values), problems
 
 
 def record_problems(record: Mapping[str, Any]) -> list[CellProblem]:

@@ -36,6 +36,10 @@ class _BadText(Exception):
     """A line that does not decode; raised through csv.reader to be told with its row."""
 
 
+class _BinaryLine(Exception):
+    """A line holding NUL characters: binary data, not text."""
+
+
 def detect_encoding(path: Path) -> str:
     """The file's encoding: a byte-order mark; UTF-16 by its zero bytes; UTF-8 if the whole file
     decodes strictly as UTF-8; else Windows-1252 (what Excel on Windows writes); else refused.
@@ -125,7 +129,10 @@ def _lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
     if encoding.startswith("utf-16") or (b"\r" in head and b"\n" not in head):
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         try:
-            yield from text
+            for decoded in text:
+                if "\x00" in decoded:
+                    raise _BinaryLine
+                yield decoded
         except UnicodeDecodeError:
             raise _BadText from None
         finally:
@@ -136,6 +143,8 @@ def _lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
             raw.seek(start)
         encoding = "utf-8"
     for line in raw:
+        if b"\x00" in line:
+            raise _BinaryLine
         try:
             yield line.decode(encoding)
         except UnicodeDecodeError:
@@ -156,7 +165,7 @@ def sniff_csv(
                         sample.append(line)
                     if len(sample) >= _SAMPLE_LINES:
                         break
-            except _BadText:
+            except (_BadText, _BinaryLine):
                 pass  # told with its row number when the rows are read
         delimiter = detect_delimiter(sample)
     return CsvFormat(encoding=found, delimiter=delimiter)
@@ -181,6 +190,11 @@ def read_csv_rows(
             raise UnreadableFile(
                 f"Row {number + 1} " + not_text(encoding_name(fmt.encoding))
             ) from None
+        except _BinaryLine:
+            raise UnreadableFile(
+                f"Row {number + 1} holds binary data (NUL characters): this is not a text "
+                "spreadsheet. Upload the customer list as CSV."
+            ) from None
         except csv.Error:
             raise UnreadableFile(
                 f"Row {number + 1} cannot be read as CSV (a quote or line break is out of "
@@ -189,6 +203,13 @@ def read_csv_rows(
 
 
 def _check(number: int, cells: list[str], limits: ReadLimits) -> None:
+    # Runs for every row: the common case is settled by three C-level tests.
+    if (
+        number <= limits.max_rows
+        and len(cells) <= limits.max_columns
+        and max(map(len, cells), default=0) <= limits.max_cell_chars
+    ):
+        return
     if number > limits.max_rows:
         raise LimitExceeded(
             f"The file has more than {limits.max_rows:,} rows; split it into smaller files."
@@ -203,11 +224,6 @@ def _check(number: int, cells: list[str], limits: ReadLimits) -> None:
             raise LimitExceeded(
                 f"Row {number} has a cell of {len(cell):,} characters; at most "
                 f"{limits.max_cell_chars:,} are allowed. Check the file for an unclosed quote."
-            )
-        if "\x00" in cell:
-            raise UnreadableFile(
-                f"Row {number} holds binary data (NUL characters): this is not a text "
-                "spreadsheet. Upload the customer list as CSV."
             )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from bulkport.schemas.customer import (
     CellProblem,
-    parse_cells,
+    RowParser,
     parse_email,
     parse_record_id,
     record_problems,
@@ -101,6 +101,7 @@ class BatchPlanner:
         self.match_on = options.match_on
         self.clear_blanks = options.blank_cells is BlankCells.CLEAR
         self.date_order = date_order
+        self.parser = RowParser(mapping.columns, date_order)
         self.seen = SeenKeys()
         # The header's last named column; empty header cells after it are no columns.
         self.width = max((i + 1 for i, h in enumerate(mapping.headers) if h.strip()), default=0)
@@ -158,7 +159,7 @@ class BatchPlanner:
             )
             self._fail(plan, number, cells, [problem])
             return None
-        values, problems = parse_cells(_mapped(self.mapping, cells), self.date_order)
+        values, problems = self.parser.parse(cells)
         if problems:
             self._fail(plan, number, cells, problems)
             return None
