@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, func, or_, select
 
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
-from bulkport.schemas.fields import WRITABLE_KEYS
+from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
 from bulkport.storage.db import now
 from bulkport.storage.tables import customers
 
-_FIELD_COLUMNS = [customers.c[key] for key in WRITABLE_KEYS]
-_LOOKUP_COLUMNS = [customers.c.id, customers.c.email_key, *_FIELD_COLUMNS]
 # SQLite allows 32,766 bound parameters per statement; stay well below for IN lists.
 _CHUNK = 5000
 
@@ -31,34 +29,55 @@ def _chunks(values: Collection[Any]) -> Iterable[list[Any]]:
         yield items[start : start + _CHUNK]
 
 
+_LOOKUP_KEYS = ("id", "email_key", *WRITABLE_KEYS)
+_LOOKUP_SQL = f"SELECT {', '.join(_LOOKUP_KEYS)} FROM customers"  # noqa: S608 (catalogue names)
+# SQLite hands dates back as text and booleans as 0/1; these are turned into Python values.
+_KINDS = [FIELDS_BY_KEY[k].kind if k in FIELDS_BY_KEY else None for k in _LOOKUP_KEYS]
+_DATE_INDEXES = [i for i, kind in enumerate(_KINDS) if kind is FieldKind.DATE]
+_BOOL_INDEXES = [i for i, kind in enumerate(_KINDS) if kind is FieldKind.BOOL]
+
+
+def _lookup(
+    conn: Connection, store_id: int, column: str, keys: Collection[Any]
+) -> list[dict[str, Any]]:
+    """The store's customers (not deleted) whose ``column`` is one of ``keys``.
+
+    A batch's hot query: sent through the driver as one statement, the rows turned into dicts
+    without SQLAlchemy's per-row processing.
+    """
+    if not keys:
+        return []
+    condition = f"store_id = {{mark}} AND deleted_at IS NULL AND {column}"
+    if conn.dialect.name == "postgresql":
+        sql = f"{_LOOKUP_SQL} WHERE {condition.format(mark='%s')} = ANY(%s)"
+        rows: list[Sequence[Any]] = list(conn.exec_driver_sql(sql, (store_id, list(keys))))
+    else:
+        rows = []
+        for part in _chunks(keys):
+            marks = ", ".join("?" * len(part))
+            sql = f"{_LOOKUP_SQL} WHERE {condition.format(mark='?')} IN ({marks})"
+            for raw in conn.exec_driver_sql(sql, (store_id, *part)):
+                values = list(raw)
+                for i in _DATE_INDEXES:
+                    if values[i] is not None:
+                        values[i] = date.fromisoformat(values[i])
+                for i in _BOOL_INDEXES:
+                    if values[i] is not None:
+                        values[i] = bool(values[i])
+                rows.append(values)
+    return [dict(zip(_LOOKUP_KEYS, row, strict=True)) for row in rows]
+
+
 def by_ids(conn: Connection, store_id: int, ids: Collection[int]) -> dict[int, dict[str, Any]]:
     """The store's customers (not deleted) with these record ids."""
-    found: dict[int, dict[str, Any]] = {}
-    for part in _chunks(ids):
-        query = select(*_LOOKUP_COLUMNS).where(
-            customers.c.store_id == store_id,
-            customers.c.id.in_(part),
-            customers.c.deleted_at.is_(None),
-        )
-        for row in conn.execute(query):
-            found[row.id] = dict(row._mapping)
-    return found
+    return {row["id"]: row for row in _lookup(conn, store_id, "id", ids)}
 
 
 def by_email_keys(
     conn: Connection, store_id: int, keys: Collection[str]
 ) -> dict[str, dict[str, Any]]:
     """The store's customers (not deleted) whose email matches, case-insensitively."""
-    found: dict[str, dict[str, Any]] = {}
-    for part in _chunks(keys):
-        query = select(*_LOOKUP_COLUMNS).where(
-            customers.c.store_id == store_id,
-            customers.c.email_key.in_(part),
-            customers.c.deleted_at.is_(None),
-        )
-        for row in conn.execute(query):
-            found[row.email_key] = dict(row._mapping)
-    return found
+    return {row["email_key"]: row for row in _lookup(conn, store_id, "email_key", keys)}
 
 
 _INSERT_COLUMNS = (*WRITABLE_KEYS, "store_id", "email_key", "archived", "created_at", "updated_at")
@@ -132,43 +151,6 @@ def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) 
                 values.append(email_key(row.get("email")))
             params.append((*values, stamp, row["id"], store_id))
         conn.exec_driver_sql(sql, params)
-
-
-class GrowthWatch:
-    """Keeps PostgreSQL's statistics of the customers table up to date during a bulk import.
-
-    A table that grows from a few rows to a million within one job still looks tiny to the
-    planner until autovacuum gets round to it, and the batch lookups by email then scan the
-    store's rows instead of using the index: each batch slower than the last. Analysing after
-    every quarter of growth keeps each lookup an index probe, at a cost logarithmic in the
-    import's size.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.watching = engine.dialect.name == "postgresql"
-        self.known = 0
-        self.grown = 0
-
-    def start(self) -> None:
-        """Take the table's size as the planner knows it."""
-        if self.watching:
-            with self.engine.connect() as conn:
-                found = conn.exec_driver_sql(
-                    "SELECT reltuples FROM pg_class WHERE relname = 'customers'"
-                ).scalar()
-            self.known = max(0, int(found or 0))
-
-    def created(self, rows: int) -> None:
-        """Note new rows; analyse the table once it has grown enough to mislead the planner."""
-        if not self.watching or not rows:
-            return
-        self.grown += rows
-        if self.grown >= max(5_000, self.known // 4):
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE customers")
-            self.known += self.grown
-            self.grown = 0
 
 
 def count(conn: Connection, store_id: int) -> int:

@@ -40,7 +40,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No server-side prepared statements: psycopg would otherwise fix a statement's plan after
+    # five runs, and a batch lookup planned while an import's table was small would keep
+    # scanning it as it grows to millions of rows.
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"prepare_threshold": None}, **kwargs
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -97,10 +97,12 @@ customers = Table(
     Column("deleted_at", Moment),
     Column("created_at", Moment, nullable=False),
     Column("updated_at", Moment, nullable=False),
+    # Email first: a batch's lookup "email_key IN (…)" then always probes this index, even while
+    # a bulk import grows the table faster than PostgreSQL's statistics follow.
     Index(
-        "uq_customers_store_email",
-        "store_id",
+        "uq_customers_email_store",
         "email_key",
+        "store_id",
         unique=True,
         sqlite_where=text("deleted_at IS NULL AND email_key IS NOT NULL"),
         postgresql_where=text("deleted_at IS NULL AND email_key IS NOT NULL"),

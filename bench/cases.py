@@ -1,0 +1,491 @@
+"""The issue's targets, one function per line of its table; each returns a ``CaseResult``.
+
+Scenarios (a store loaded and a job run) are memoised in ``Session``, so the RSS line reuses
+the 1M-row import and export the import and export lines measured, and an export line runs on
+the store its import left.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bulkport.schemas.exports import ExportRequest
+from bulkport.schemas.fields import FIELDS_BY_KEY
+from bulkport.schemas.jobs import JobStatus
+
+from . import data, floors
+from .harness import MB, Databases, JobRun, Services, Store, Worker, run_job
+
+
+@dataclass
+class CaseResult:
+    """One line of the table."""
+
+    name: str
+    what: str
+    bulkport: str
+    floor: str
+    ratio: str
+    target: str
+    passed: bool | None
+    figures: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The line and all its figures, for results.json."""
+        return {
+            "name": self.name,
+            "what": self.what,
+            "bulkport": self.bulkport,
+            "floor": self.floor,
+            "ratio": self.ratio,
+            "target": self.target,
+            "result": "PASS" if self.passed else ("FAIL" if self.passed is False else "n/a"),
+            "error": self.error,
+            "figures": self.figures,
+        }
+
+
+def rate(rows: int, seconds: float) -> str:
+    """Rows per second, short."""
+    per = rows / seconds if seconds else 0.0
+    return f"{per / 1000:.1f}k rows/s"
+
+
+def secs(seconds: float) -> str:
+    """Seconds, short."""
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+@dataclass
+class Imported:
+    """A store after a measured import of a scenario."""
+
+    store: Store
+    run: JobRun
+    scenario: data.Scenario
+    database_url: str
+
+
+class Session:
+    """One bench run: its services, databases, sizes and the scenarios run so far."""
+
+    def __init__(
+        self, services: Services, databases: Databases, rows: int, dj_rows: int, log: Callable[[str], None]
+    ) -> None:
+        self.services = services
+        self.databases = databases
+        self.rows = rows
+        self.dj_rows = dj_rows
+        self.log = log
+        self.imports: dict[tuple[str, int, str], Imported] = {}
+        self.exports: dict[tuple[int, str, str], JobRun] = {}
+        self.floors: dict[str, tuple[float, int]] = {}
+        self.stores: list[Store] = []
+
+    @property
+    def xlsx_rows(self) -> int:
+        """The XLSX cases' size: a tenth of the big ones."""
+        return max(10, self.rows // 10)
+
+    def close(self) -> None:
+        """Release every store's connections."""
+        for store in self.stores:
+            store.close()
+        self.stores.clear()
+
+    def timeout(self, rows: int) -> float:
+        """How long a job may take before the bench gives up on it (500 rows/s, 5 min min)."""
+        return max(300.0, rows / 500)
+
+    def checkpoint(self) -> None:
+        """Flush PostgreSQL's dirty pages so one measurement does not pay for the last one."""
+        with psycopg.connect(
+            self.services.libpq(self.services.pg_admin_url), autocommit=True
+        ) as conn:
+            conn.execute("CHECKPOINT")
+
+    def worker(self, store: Store, label: str, concurrency: int = 1) -> Worker:
+        """A fresh worker on its own queue (a fresh process per measured job: its peak RSS is
+        that job's alone)."""
+        queue = f"bench-{label}-{uuid.uuid4().hex[:6]}"
+        log = self.services.logs / f"worker-{label}.log"
+        return Worker(store, log, queue=queue, concurrency=concurrency)
+
+    def import_(self, rows: int, fmt: str = "csv", backend: str = "pg") -> Imported:
+        """Run (once) the "half new, half updates" import of ``rows`` rows into a fresh store."""
+        key = (backend, rows, fmt)
+        if key in self.imports:
+            return self.imports[key]
+        label = f"{backend}-{fmt}-{rows}"
+        self.log(f"[{label}] generating files …")
+        scenario = data.scenario(rows, fmt)
+        home = self.services.work / f"home-{label}"
+        if backend == "pg":
+            url = self.databases.create(f"{fmt}{rows}")
+        else:
+            home.mkdir(parents=True, exist_ok=True)
+            db = home / "bulkport.db"
+            for leftover in home.glob("bulkport.db*"):
+                leftover.unlink()
+            url = f"sqlite:///{db.resolve()}"
+        store = Store.open(self.services, home, url, "bench")
+        self.stores.append(store)
+        self.log(f"[{label}] preloading {scenario.preloaded:,} customers (untimed) …")
+        preload = store.preload(scenario.preload_csv)
+        job_id = store.stage_import(scenario.import_path, f"customers.{fmt}")
+        if backend == "pg":
+            self.checkpoint()
+        self.log(f"[{label}] import job {job_id}: {rows:,} rows …")
+        with self.worker(store, label) as worker:
+            run = run_job(store, worker, job_id, "import", self.timeout(rows))
+        check_import(run, scenario)
+        stored = store.count()
+        if stored != rows:
+            raise RuntimeError(f"{stored:,} customers stored after the import, not {rows:,}")
+        run.extra.update(rows=rows, preload_seconds=round(preload, 2), backend=backend)
+        self.log(
+            f"[{label}] READY in {run.seconds:.2f} s ({rate(rows, run.seconds)}), "
+            f"worker peak {run.peak_rss_tree / MB:.0f} MB"
+        )
+        imported = Imported(store, run, scenario, url)
+        self.imports[key] = imported
+        return imported
+
+    def export(self, rows: int, fmt: str, source_fmt: str = "csv") -> tuple[Imported, JobRun]:
+        """Run (once) an export of every customer of the store a ``rows``-row import left."""
+        imported = self.import_(rows, source_fmt)
+        key = (rows, fmt, source_fmt)
+        if key not in self.exports:
+            store = imported.store
+            label = f"export-{fmt}-{rows}"
+            job_id = store.stage_export(fmt)
+            self.checkpoint()
+            self.log(f"[{label}] export job {job_id} …")
+            with self.worker(store, label) as worker:
+                run = run_job(store, worker, job_id, "export", self.timeout(rows))
+            expect_ready(run)
+            if run.job.counts.succeeded != rows or run.job.counts.total != rows:
+                raise RuntimeError(f"the export wrote {run.job.counts} rows, not {rows:,}")
+            output = run.job.output_file
+            if output is None or not store.ctx.files.exists(output):
+                raise RuntimeError("the export is READY but has no file")
+            run.extra.update(rows=rows, bytes=store.ctx.files.size(output))
+            self.log(
+                f"[{label}] READY in {run.seconds:.2f} s ({rate(rows, run.seconds)}), "
+                f"worker peak {run.peak_rss_tree / MB:.0f} MB"
+            )
+            self.exports[key] = run
+        return imported, self.exports[key]
+
+    def csv_parse(self, path: Path) -> tuple[float, int]:
+        """``csv.reader`` over a file (once per run)."""
+        if str(path) not in self.floors:
+            self.floors[str(path)] = floors.csv_parse(path)
+        return self.floors[str(path)]
+
+
+def expect_ready(run: JobRun) -> None:
+    """The job must have ended READY."""
+    if run.job.status is not JobStatus.READY:
+        raise RuntimeError(f"the job ended {run.job.status}: {run.job.error}")
+
+
+def check_import(run: JobRun, scenario: data.Scenario) -> None:
+    """READY, and every row counted where it belongs: N/2 updated, N/2 created, none failed."""
+    expect_ready(run)
+    c = run.job.counts
+    got = (c.total, c.processed, c.created, c.updated, c.unchanged, c.failed, c.skipped)
+    want = (scenario.rows, scenario.rows, scenario.new, scenario.preloaded, 0, 0, 0)
+    if got != want:
+        raise RuntimeError(
+            "counts (total, processed, created, updated, unchanged, failed, skipped) are "
+            f"{got}, expected {want}"
+        )
+
+
+# --- the lines of the table -------------------------------------------------------------
+
+
+def pg_import(s: Session) -> CaseResult:
+    """CSV import into PostgreSQL vs csv parse + COPY FROM of the same file."""
+    rows = s.rows
+    scenario = data.scenario(rows, "csv")
+    # The floors first, then a checkpoint, then the job: neither pays for the other's writes.
+    floor_db = s.databases.create("floor")
+    parse_s, parsed = s.csv_parse(scenario.import_path)
+    copy_s, copied = floors.pg_parse_and_copy(scenario.import_path, s.services.libpq(floor_db))
+    if parsed != rows or copied != rows:
+        raise RuntimeError(f"the floors read {parsed:,}/{copied:,} rows, not {rows:,}")
+    s.log(f"[floor] csv parse {parse_s:.2f} s, parse + COPY FROM {copy_s:.2f} s")
+    imported = s.import_(rows, "csv")
+    run = imported.run
+    ratio = run.seconds / copy_s
+    return CaseResult(
+        name="pg-import",
+        what=f"CSV import, {rows:,} rows into PostgreSQL (half new, half updates)",
+        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
+        floor=f"parse {secs(parse_s)} + COPY {secs(copy_s - parse_s)} = {secs(copy_s)}",
+        ratio=f"{ratio:.2f}×",
+        target="≤ 2.0× floor",
+        passed=ratio <= 2.0,
+        figures={
+            "import": run.as_json(),
+            "csv_parse_seconds": round(parse_s, 3),
+            "parse_and_copy_seconds": round(copy_s, 3),
+            "copy_seconds": round(copy_s - parse_s, 3),
+            "ratio": round(ratio, 3),
+            "file_bytes": scenario.import_path.stat().st_size,
+        },
+    )
+
+
+def sqlite_import(s: Session) -> CaseResult:
+    """The same import into SQLite: an absolute target."""
+    rows = s.rows
+    imported = s.import_(rows, "csv", backend="sqlite")
+    run = imported.run
+    parse_s, _ = s.csv_parse(imported.scenario.import_path)
+    per = rows / run.seconds
+    return CaseResult(
+        name="sqlite-import",
+        what=f"same into SQLite ({rows:,} rows)",
+        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
+        floor=f"csv parse alone {rate(rows, parse_s)}",
+        ratio=f"{per / 1000:.1f}k rows/s",
+        target="≥ 40k rows/s",
+        passed=per >= 40_000,
+        figures={
+            "import": run.as_json(),
+            "rows_per_second": round(per),
+            "csv_parse_seconds": round(parse_s, 3),
+        },
+    )
+
+
+def xlsx_import(s: Session) -> CaseResult:
+    """XLSX import (into PostgreSQL, half new, half updates): an absolute target."""
+    rows = s.xlsx_rows
+    imported = s.import_(rows, "xlsx")
+    run = imported.run
+    read_s, read_rows = floors.openpyxl_read(imported.scenario.import_path)
+    if read_rows != rows:
+        raise RuntimeError(f"openpyxl read {read_rows:,} rows, not {rows:,}")
+    per = rows / run.seconds
+    return CaseResult(
+        name="xlsx-import",
+        what=f"XLSX import, {rows:,} rows (PostgreSQL, half new, half updates)",
+        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
+        floor=f"openpyxl read-only alone {rate(rows, read_s)}",
+        ratio=f"{per / 1000:.1f}k rows/s",
+        target="≥ 25k rows/s",
+        passed=per >= 25_000,
+        figures={
+            "import": run.as_json(),
+            "rows_per_second": round(per),
+            "openpyxl_read_seconds": round(read_s, 3),
+        },
+    )
+
+
+def _export_keys() -> list[str]:
+    return ExportRequest.model_validate({"format": "csv"}).column_keys()
+
+
+def csv_export(s: Session) -> CaseResult:
+    """CSV export from PostgreSQL vs COPY TO of the same rows."""
+    rows = s.rows
+    imported, run = s.export(rows, "csv")
+    out = s.services.work / "copy-to.csv"
+    conninfo = s.services.libpq(imported.database_url)
+    copy_s, copied = floors.pg_copy_to(conninfo, imported.store.store_id, _export_keys(), out)
+    out.unlink()
+    ratio = run.seconds / copy_s
+    return CaseResult(
+        name="csv-export",
+        what=f"CSV export, {rows:,} rows from PostgreSQL, formula-safe",
+        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
+        floor=f"COPY TO {secs(copy_s)}",
+        ratio=f"{ratio:.2f}×",
+        target="≤ 4.0× floor",
+        passed=ratio <= 4.0,
+        figures={
+            "export": run.as_json(),
+            "copy_to_seconds": round(copy_s, 3),
+            "copy_to_bytes": copied,
+            "ratio": round(ratio, 3),
+        },
+    )
+
+
+def xlsx_export(s: Session) -> CaseResult:
+    """XLSX export vs xlsxwriter alone writing the same rows."""
+    rows = s.xlsx_rows
+    imported, run = s.export(rows, "xlsx", source_fmt="xlsx")
+    keys = _export_keys()
+    fetched = floors.fetch_rows(
+        s.services.libpq(imported.database_url), imported.store.store_id, keys
+    )
+    out = s.services.work / "xlsxwriter-alone.xlsx"
+    header = [FIELDS_BY_KEY[key].label for key in keys]
+    write_s = floors.xlsxwriter_alone(fetched, header, out)
+    out.unlink()
+    del fetched
+    ratio = run.seconds / write_s
+    return CaseResult(
+        name="xlsx-export",
+        what=f"XLSX export, {rows:,} rows",
+        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
+        floor=f"xlsxwriter alone {secs(write_s)}",
+        ratio=f"{ratio:.2f}×",
+        target="≤ 1.3× floor",
+        passed=ratio <= 1.3,
+        figures={
+            "export": run.as_json(),
+            "xlsxwriter_seconds": round(write_s, 3),
+            "ratio": round(ratio, 3),
+        },
+    )
+
+
+FLAT = 1.25  # "flat as rows grow": the big job's peak is at most this times the small one's
+
+
+def rss(s: Session) -> CaseResult:
+    """The worker's peak RSS on the big CSV import and export, against a tenth of the rows."""
+    big, small = s.rows, max(10, s.rows // 10)
+    peaks: dict[str, dict[str, float]] = {}
+    for rows in (small, big):
+        imported = s.import_(rows, "csv")
+        _, exported = s.export(rows, "csv")
+        peaks[str(rows)] = {
+            "import_tree_mb": round(imported.run.peak_rss_tree / MB, 1),
+            "import_process_mb": round(imported.run.peak_rss_process / MB, 1),
+            "import_idle_tree_mb": round(imported.run.idle_rss_tree / MB, 1),
+            "export_tree_mb": round(exported.peak_rss_tree / MB, 1),
+            "export_process_mb": round(exported.peak_rss_process / MB, 1),
+            "export_idle_tree_mb": round(exported.idle_rss_tree / MB, 1),
+        }
+    b, m = peaks[str(big)], peaks[str(small)]
+    worst = max(b["import_tree_mb"], b["export_tree_mb"])
+    growth = max(
+        b["import_tree_mb"] / m["import_tree_mb"], b["export_tree_mb"] / m["export_tree_mb"]
+    )
+    return CaseResult(
+        name="worker-rss",
+        what=f"worker peak RSS (main + pool child), {big:,}-row CSV import and export",
+        bulkport=(
+            f"import {b['import_tree_mb']:.0f} MB, export {b['export_tree_mb']:.0f} MB"
+        ),
+        floor=(
+            f"at {small:,} rows: import {m['import_tree_mb']:.0f} MB, "
+            f"export {m['export_tree_mb']:.0f} MB"
+        ),
+        ratio=f"{worst:.0f} MB, ×{growth:.2f} for ×{big // small} rows",
+        target=f"≤ 300 MB, flat (≤ ×{FLAT})",
+        passed=worst <= 300 and growth <= FLAT,
+        figures={"peaks_mb": peaks, "worst_mb": worst, "growth": round(growth, 3)},
+    )
+
+
+def small_job(s: Session) -> CaseResult:
+    """20 uploads of a 10-row CSV over HTTP, each timed until the job is READY."""
+    from .smalljob import run_small_jobs
+
+    times, cold = run_small_jobs(s, runs=20, rows=10)
+    median = statistics.median(times)
+    p95 = sorted(times)[max(0, round(0.95 * len(times)) - 1)]
+    return CaseResult(
+        name="small-job",
+        what="small job: 10-row import over HTTP, upload → READY (20 runs)",
+        bulkport=f"median {secs(median)}, p95 {secs(p95)}",
+        floor=f"first (cold) run {secs(cold)}",
+        ratio=f"median {median * 1000:.0f} ms",
+        target="median ≤ 1 s",
+        passed=median <= 1.0,
+        figures={
+            "seconds": [round(t, 4) for t in times],
+            "median_seconds": round(median, 4),
+            "p95_seconds": round(p95, 4),
+            "cold_seconds": round(cold, 4),
+        },
+    )
+
+
+def django(s: Session) -> CaseResult:
+    """django-import-export (use_bulk, batch 1,000) against bulkport on the same file."""
+    from .djcase import run_django
+
+    rows = s.dj_rows
+    imported = s.import_(rows, "csv")
+    mine = imported.run
+    theirs = run_django(s, imported.scenario)
+    speed = theirs["seconds"] / mine.seconds
+    mine_mb = mine.peak_rss_tree / MB
+    theirs_mb = theirs["peak_rss_mb"]
+    return CaseResult(
+        name="django-import-export",
+        what=f"vs django-import-export (use_bulk=True, batch 1,000), {rows:,} rows, PostgreSQL",
+        bulkport=f"{secs(mine.seconds)} ({rate(rows, mine.seconds)}), {mine_mb:.0f} MB",
+        floor=(
+            f"django-import-export {secs(theirs['seconds'])} "
+            f"({rate(rows, theirs['seconds'])}), {theirs_mb:.0f} MB"
+        ),
+        ratio=f"{speed:.1f}× faster, {mine_mb / theirs_mb:.2f}× the memory",
+        target="≥ 40× faster, less memory",
+        passed=speed >= 40 and mine_mb < theirs_mb,
+        figures={
+            "bulkport": mine.as_json(),
+            "django_import_export": theirs,
+            "speedup": round(speed, 2),
+        },
+    )
+
+
+CASES: dict[str, Callable[[Session], CaseResult]] = {
+    "pg-import": pg_import,
+    "csv-export": csv_export,
+    "worker-rss": rss,
+    "sqlite-import": sqlite_import,
+    "xlsx-import": xlsx_import,
+    "xlsx-export": xlsx_export,
+    "small-job": small_job,
+    "django": django,
+}
+TITLES: dict[str, str] = {
+    "pg-import": "CSV import into PostgreSQL",
+    "csv-export": "CSV export from PostgreSQL",
+    "worker-rss": "worker peak RSS",
+    "sqlite-import": "CSV import into SQLite",
+    "xlsx-import": "XLSX import",
+    "xlsx-export": "XLSX export",
+    "small-job": "small job",
+    "django": "against django-import-export",
+}
+
+
+def failed(name: str, error: BaseException) -> CaseResult:
+    """A line whose measurement broke: it fails, with the reason."""
+    return CaseResult(
+        name=name,
+        what=TITLES.get(name, name),
+        bulkport="error",
+        floor="",
+        ratio="",
+        target="",
+        passed=False,
+        error=f"{type(error).__name__}: {error}",
+    )
+
+
+def now() -> float:
+    """Wall clock (for the run's duration)."""
+    return time.time()

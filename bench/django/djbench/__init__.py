@@ -1,0 +1,1 @@
+"""A minimal Django project for the django-import-export comparison (bench only)."""

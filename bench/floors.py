@@ -1,0 +1,143 @@
+"""What the same work costs with nothing of bulkport in it, measured on the same files and rows.
+
+* import floor: ``csv.reader`` over the file, and the same parse feeding PostgreSQL ``COPY FROM``
+  (psycopg 3 ``cursor.copy``) into a plain table with the same 22 columns and types (no index,
+  no constraint); parse + COPY is the floor.
+* export floor: ``COPY (SELECT … the export's columns …) TO STDOUT`` into a file.
+* XLSX export floor: xlsxwriter in constant-memory mode writing the same rows alone.
+* context for the absolute targets: raw ``csv.reader`` and openpyxl read-only speeds.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.dialects import postgresql
+
+from bulkport.storage.tables import customers
+
+from .data import HEADER, KEYS
+
+FLOOR_TABLE = "bench_copy_floor"
+
+
+def csv_parse(path: Path) -> tuple[float, int]:
+    """Seconds to read every row of a CSV file with ``csv.reader``; and the data rows."""
+    started = time.perf_counter()
+    rows = 0
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for _ in reader:
+            rows += 1
+    return time.perf_counter() - started, rows
+
+
+def pg_parse_and_copy(path: Path, conninfo: str) -> tuple[float, int]:
+    """Seconds to parse the CSV and COPY its rows into a plain table (committed); rows."""
+    pg = postgresql.dialect()  # type: ignore[no-untyped-call]
+    columns = ", ".join(f"{key} {customers.c[key].type.compile(dialect=pg)}" for key in KEYS)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+        conn.execute(f"CREATE TABLE {FLOOR_TABLE} ({columns})")
+        conn.commit()
+        rows = 0
+        started = time.perf_counter()
+        with path.open(encoding="utf-8", newline="") as handle, conn.cursor() as cur:
+            reader = csv.reader(handle)
+            if tuple(next(reader)) != HEADER:
+                raise RuntimeError(f"{path} does not have the bench's columns")
+            statement = f"COPY {FLOOR_TABLE} ({', '.join(KEYS)}) FROM STDIN"
+            with cur.copy(statement) as copy:
+                for cells in reader:
+                    copy.write_row([cell or None for cell in cells])
+                    rows += 1
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute(f"DROP TABLE {FLOOR_TABLE}")
+        conn.commit()
+    return seconds, rows
+
+
+def openpyxl_read(path: Path) -> tuple[float, int]:
+    """Seconds to read every row of an XLSX file with openpyxl read-only; and the data rows."""
+    import openpyxl
+
+    started = time.perf_counter()
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = -1  # the header
+    try:
+        for _ in book.worksheets[0].iter_rows(values_only=True):
+            rows += 1
+    finally:
+        book.close()
+    return time.perf_counter() - started, rows
+
+
+def export_select(store_id: int, keys: list[str]) -> str:
+    """The SQL of the rows an unfiltered export writes, in the export's order."""
+    columns = ", ".join(keys)
+    return (
+        f"SELECT {columns} FROM customers WHERE store_id = {int(store_id)} "  # noqa: S608
+        "AND deleted_at IS NULL AND archived = false ORDER BY id"
+    )
+
+
+def pg_copy_to(conninfo: str, store_id: int, keys: list[str], out: Path) -> tuple[float, int]:
+    """Seconds to COPY the export's rows TO STDOUT as CSV into a file; and the bytes written."""
+    written = 0
+    started = time.perf_counter()
+    with (
+        psycopg.connect(conninfo) as conn,
+        conn.cursor() as cur,
+        out.open("wb") as target,
+    ):
+        statement = f"COPY ({export_select(store_id, keys)}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        with cur.copy(statement) as copy:
+            for data in copy:
+                target.write(data)
+                written += len(data)
+    return time.perf_counter() - started, written
+
+
+def fetch_rows(conninfo: str, store_id: int, keys: list[str]) -> list[tuple[Any, ...]]:
+    """The export's rows as Python values (setup for the XLSX writer floor; untimed)."""
+    with psycopg.connect(conninfo) as conn:
+        return list(conn.execute(export_select(store_id, keys)).fetchall())  # type: ignore[arg-type]
+
+
+def xlsxwriter_alone(rows: list[tuple[Any, ...]], header: list[str], out: Path) -> float:
+    """Seconds for xlsxwriter (constant memory) to write the rows: strings as string cells,
+    dates as dates, blanks skipped."""
+    import xlsxwriter
+
+    started = time.perf_counter()
+    book = xlsxwriter.Workbook(
+        str(out),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    sheet = book.add_worksheet("Customers")
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, header)
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values):
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                sheet.write_datetime(r, c, value.replace(tzinfo=None), day)
+            elif isinstance(value, date):
+                sheet.write_datetime(r, c, value, day)
+            else:
+                sheet.write_string(r, c, str(value))
+    book.close()
+    return time.perf_counter() - started

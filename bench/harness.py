@@ -1,0 +1,397 @@
+"""The moving parts of a measurement: databases, real worker processes, RSS sampling, jobs.
+
+A measured job is run the way production runs it: the file is stored in the file store, the
+job row is created by ``submit_import``/``submit_export``, a Celery worker started as its own
+process (``celery -A bulkport.worker.app worker --pool=prefork``) picks the job id from Redis,
+and the clock runs from ``apply_async`` until the job row says READY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil  # bench-only need (installed in the project's venv, not a runtime dependency)
+import psycopg
+from sqlalchemy.engine import make_url
+
+from bulkport.config import Settings
+from bulkport.schemas.accounts import Role
+from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.exports import ExportRequest
+from bulkport.schemas.jobs import ImportOptions
+from bulkport.storage import accounts, customers
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import migrate as migrate_schema
+from bulkport.storage.db import reading
+from bulkport.tasks.context import Context
+from bulkport.tasks.exports import submit_export
+from bulkport.tasks.imports import submit_import, upload_key
+
+from .data import KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+MB = 1024 * 1024
+DB_PREFIX = "bulkport_bench_"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Where PostgreSQL and Redis are, and the folder the run works in."""
+
+    pg_admin_url: str  # SQLAlchemy URL of a database to connect to for CREATE/DROP DATABASE
+    redis_url: str
+    work: Path  # homes, file stores and databases of SQLite; removed after the run
+    logs: Path  # worker, API and django logs; kept
+    batch_size: int = 1000
+
+    def pg_url(self, name: str) -> str:
+        """SQLAlchemy URL of the database ``name`` on the same server."""
+        return make_url(self.pg_admin_url).set(database=name).render_as_string(False)
+
+    def libpq(self, url: str) -> str:
+        """A libpq connection string for a SQLAlchemy URL (for psycopg directly)."""
+        return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
+class Databases:
+    """The run's PostgreSQL databases (all named ``bulkport_bench_*``), dropped at the end."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.made: list[str] = []
+        self.run_tag = uuid.uuid4().hex[:6]
+
+    def create(self, label: str, *, migrate: bool = True) -> str:
+        """A fresh database (with bulkport's schema unless told not); its SQLAlchemy URL."""
+        name = f"{DB_PREFIX}{label}_{self.run_tag}".lower()
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.made.append(name)
+        url = self.services.pg_url(name)
+        if migrate:
+            migrate_schema(url)
+        return url
+
+    def drop_all(self) -> None:
+        """Drop every database this run made."""
+        with self._admin() as conn:
+            for name in self.made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.clear()
+
+    def _admin(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.services.libpq(self.services.pg_admin_url), autocommit=True)
+
+    def server_version(self) -> str:
+        """PostgreSQL's version string."""
+        with self._admin() as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        return str(row[0]) if row else "?"
+
+
+def flush_redis(url: str) -> None:
+    """Empty the bench's Redis database."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+@dataclass
+class Store:
+    """A configured bulkport (settings, context) with one store and one admin user."""
+
+    settings: Settings
+    ctx: Context
+    store_id: int
+    user_id: int
+
+    @classmethod
+    def open(cls, services: Services, home: Path, database_url: str, name: str) -> Store:
+        """Settings for ``home``/``database_url``, the schema migrated, a store and a user."""
+        home.mkdir(parents=True, exist_ok=True)
+        settings = Settings(
+            home=home,
+            database_url=database_url,
+            broker_url=services.redis_url,
+            batch_size=services.batch_size,
+        )
+        migrate_schema(settings.database)
+        ctx = Context.from_settings(settings)
+        with ctx.engine.begin() as conn:
+            store_id = accounts.ensure_store(conn, name)
+            user = accounts.ensure_user(conn, store_id, "bench@example.com", Role.ADMIN)
+        return cls(settings, ctx, store_id, user.id)
+
+    def env(self) -> dict[str, str]:
+        """The environment a worker or API process of this store runs with."""
+        return {
+            "BULKPORT_DATABASE_URL": self.settings.database,
+            "BULKPORT_BROKER_URL": self.settings.broker_url or "",
+            "BULKPORT_HOME": str(self.settings.home.resolve()),
+            "BULKPORT_BATCH_SIZE": str(self.settings.batch_size),
+        }
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.ctx.close()
+
+    def preload(self, preload_csv: Path, batch: int = 10_000) -> float:
+        """Store the scenario's existing customers (untimed setup); returns the seconds taken.
+
+        Each row goes through bulkport's own row parser (so it is stored exactly as an import
+        would store it) and ``customers.insert_many`` in batches.
+        """
+        from bulkport.schemas.customer import RowParser
+
+        started = time.perf_counter()
+        parser = RowParser(dict(enumerate(KEYS)), DateOrder.DMY)
+        with preload_csv.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            records: list[dict[str, Any]] = []
+            for cells in reader:
+                values, problems = parser.parse(cells)
+                if problems:
+                    raise RuntimeError(f"preload row does not parse: {problems}")
+                records.append(values)
+                if len(records) >= batch:
+                    self._insert(records)
+                    records = []
+            self._insert(records)
+        if self.ctx.engine.dialect.name == "postgresql":
+            # A store that has these customers has had its statistics gathered too.
+            with self.ctx.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM ANALYZE customers"
+                )
+        return time.perf_counter() - started
+
+    def _insert(self, records: list[dict[str, Any]]) -> None:
+        if records:
+            with self.ctx.engine.begin() as conn:
+                customers.insert_many(conn, self.store_id, records)
+
+    def count(self) -> int:
+        """The store's customers."""
+        with reading(self.ctx.engine) as conn:
+            return customers.count(conn, self.store_id)
+
+    def stage_import(self, path: Path, filename: str) -> str:
+        """Store ``path`` as an upload and create its QUEUED import job; returns the job id."""
+        job_id = job_rows.new_job_id()
+        key = upload_key(job_id)
+        with path.open("rb") as source, self.ctx.files.writer(key) as out:
+            while chunk := source.read(1024 * 1024):
+                out.write(chunk)
+        queued = submit_import(
+            self.ctx,
+            store_id=self.store_id,
+            user_id=self.user_id,
+            job_id=job_id,
+            key=key,
+            options=ImportOptions(filename=filename),
+        )
+        if not queued:
+            raise RuntimeError(f"the import job {job_id} failed straight from QUEUED")
+        return job_id
+
+    def stage_export(self, fmt: str) -> str:
+        """Create a QUEUED export job of every (non-archived) customer; returns its id."""
+        request = ExportRequest.model_validate({"format": fmt})
+        return submit_export(self.ctx, store_id=self.store_id, user_id=self.user_id, request=request)
+
+    def job(self, job_id: str) -> job_rows.Job:
+        """The job row as stored."""
+        with reading(self.ctx.engine) as conn:
+            found = job_rows.job_for_worker(conn, job_id)
+        if found is None:
+            raise RuntimeError(f"no job {job_id}")
+        return found
+
+
+class RssSampler:
+    """Samples the RSS of a process and all its descendants every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak_tree = 0  # sum over the tree: what the machine must hold for this worker
+        self.peak_process = 0  # the largest single process (the pool child doing the job)
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> tuple[int, int]:
+        """One reading: (tree total, largest process), in bytes."""
+        sizes = []
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                sizes.append(proc.memory_info().rss)
+        return sum(sizes), max(sizes, default=0)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            tree, biggest = self.sample()
+            self.peak_tree = max(self.peak_tree, tree)
+            self.peak_process = max(self.peak_process, biggest)
+            self.samples += 1
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class Worker:
+    """A real Celery worker process (prefork) on its own queue, for one store's settings."""
+
+    def __init__(
+        self,
+        store: Store,
+        log: Path,
+        *,
+        queue: str | None = None,
+        concurrency: int = 1,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.log = log
+        argv = [
+            sys.executable, "-m", "celery", "-A", "bulkport.worker.app", "worker",
+            "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO",
+            "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        if queue:
+            argv += ["-Q", queue]
+        self.argv = argv
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90) -> Worker:
+        """Start the worker and wait until it says it is ready."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.store.env()}
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                self.argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+        deadline = time.monotonic() + timeout
+        while "ready." not in self.log.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = self.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the worker did not start:\n{tail}")
+            time.sleep(0.1)
+        return self
+
+    @property
+    def pid(self) -> int:
+        """The worker's main process id."""
+        assert self.process is not None
+        return self.process.pid
+
+    def idle_rss(self) -> int:
+        """The worker tree's RSS now, in bytes."""
+        return RssSampler(self.pid).sample()[0]
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM), then a kill if it does not end in 30 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+    def __enter__(self) -> Worker:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+@dataclass
+class JobRun:
+    """One measured job: wall time from enqueue to READY, the worker's peak RSS, the job."""
+
+    seconds: float
+    peak_rss_tree: int
+    peak_rss_process: int
+    idle_rss_tree: int
+    job: job_rows.Job
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def rows_per_second(self, rows: int) -> float:
+        """Throughput over the measured time."""
+        return rows / self.seconds if self.seconds else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The figures, for results.json."""
+        c = self.job.counts
+        return {
+            "seconds": round(self.seconds, 3),
+            "peak_rss_tree_mb": round(self.peak_rss_tree / MB, 1),
+            "peak_rss_process_mb": round(self.peak_rss_process / MB, 1),
+            "idle_rss_tree_mb": round(self.idle_rss_tree / MB, 1),
+            "status": str(self.job.status),
+            "counts": c.model_dump(),
+            **self.extra,
+        }
+
+
+def run_job(store: Store, worker: Worker, job_id: str, kind: str, timeout: float) -> JobRun:
+    """Send the job to the worker, poll its row until it is finished, and time it."""
+    from bulkport.worker.app import export_customers, import_customers
+
+    task = import_customers if kind == "import" else export_customers
+    idle = worker.idle_rss()
+    with RssSampler(worker.pid) as sampler:
+        started = time.perf_counter()
+        task.apply_async(args=(job_id,), queue=worker.queue)
+        deadline = started + timeout
+        while True:
+            job = store.job(job_id)
+            if job.status.finished:
+                seconds = time.perf_counter() - started
+                break
+            if time.perf_counter() > deadline:
+                raise RuntimeError(
+                    f"{kind} job {job_id} still {job.status} after {timeout:.0f} s "
+                    f"({job.counts.processed:,} rows processed)"
+                )
+            if worker.process is not None and worker.process.poll() is not None:
+                raise RuntimeError(f"the worker died (see {worker.log})")
+            time.sleep(0.05)
+    return JobRun(seconds, sampler.peak_tree, sampler.peak_process, idle, job)
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[list[float]]:
+    """``with timed() as t: …`` then ``t[0]`` is the seconds the block took."""
+    box: list[float] = []
+    started = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box.append(time.perf_counter() - started)
