@@ -79,7 +79,12 @@ class Session:
     """One bench run: its services, databases, sizes and the scenarios run so far."""
 
     def __init__(
-        self, services: Services, databases: Databases, rows: int, dj_rows: int, log: Callable[[str], None]
+        self,
+        services: Services,
+        databases: Databases,
+        rows: int,
+        dj_rows: int,
+        log: Callable[[str], None],
     ) -> None:
         self.services = services
         self.databases = databases
@@ -382,9 +387,7 @@ def rss(s: Session) -> CaseResult:
     return CaseResult(
         name="worker-rss",
         what=f"worker peak RSS (main + pool child), {big:,}-row CSV import and export",
-        bulkport=(
-            f"import {b['import_tree_mb']:.0f} MB, export {b['export_tree_mb']:.0f} MB"
-        ),
+        bulkport=(f"import {b['import_tree_mb']:.0f} MB, export {b['export_tree_mb']:.0f} MB"),
         floor=(
             f"at {small:,} rows: import {m['import_tree_mb']:.0f} MB, "
             f"export {m['export_tree_mb']:.0f} MB"

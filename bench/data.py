@@ -127,9 +127,7 @@ def customer_row(i: int, *, updated: bool = False) -> list[str]:
     place = _PLACES[(g >> 3) % len(_PLACES)]
     business = h % 5 == 0
     dob = _EPOCH + timedelta(days=(g >> 5) % _DOB_SPAN)
-    notes = (
-        f"Updated by bench: new note {i}" if updated else _NOTES[(h >> 16) % len(_NOTES)]
-    )
+    notes = f"Updated by bench: new note {i}" if updated else _NOTES[(h >> 16) % len(_NOTES)]
     return [
         _FIRST[fi],
         _LAST[la],

@@ -214,7 +214,9 @@ class Store:
     def stage_export(self, fmt: str) -> str:
         """Create a QUEUED export job of every (non-archived) customer; returns its id."""
         request = ExportRequest.model_validate({"format": fmt})
-        return submit_export(self.ctx, store_id=self.store_id, user_id=self.user_id, request=request)
+        return submit_export(
+            self.ctx, store_id=self.store_id, user_id=self.user_id, request=request
+        )
 
     def job(self, job_id: str) -> job_rows.Job:
         """The job row as stored."""
@@ -368,7 +370,10 @@ def run_job(store: Store, worker: Worker, job_id: str, kind: str, timeout: float
     idle = worker.idle_rss()
     with RssSampler(worker.pid) as sampler:
         started = time.perf_counter()
-        task.apply_async(args=(job_id,), queue=worker.queue)
+        if worker.queue:
+            task.apply_async(args=(job_id,), queue=worker.queue)
+        else:
+            task.apply_async(args=(job_id,))
         deadline = started + timeout
         while True:
             job = store.job(job_id)

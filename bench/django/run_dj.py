@@ -13,16 +13,16 @@ import resource
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djbench.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
 import tablib  # noqa: E402
 from django.db import connection  # noqa: E402
-
 from djbench.models import Customer  # noqa: E402
 from djbench.resources import COLUMNS, CustomerResource  # noqa: E402
 
@@ -41,19 +41,14 @@ def setup(preload: str) -> None:
         cursor.execute("DROP TABLE IF EXISTS djbench_customer")
     with connection.schema_editor() as editor:
         editor.create_model(Customer)
-    with open(preload, encoding="utf-8", newline="") as handle:
+    with Path(preload).open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         index = {label: i for i, label in enumerate(header)}
         batch = []
         for cells in reader:
             batch.append(
-                Customer(
-                    **{
-                        key: _value(kind, cells[index[label]])
-                        for key, label, kind in COLUMNS
-                    }
-                )
+                Customer(**{key: _value(kind, cells[index[label]]) for key, label, kind in COLUMNS})
             )
             if len(batch) >= 5000:
                 Customer.objects.bulk_create(batch)
@@ -67,7 +62,7 @@ def setup(preload: str) -> None:
 def run_import(path: str) -> None:
     """The measured import."""
     started = time.perf_counter()
-    with open(path, encoding="utf-8", newline="") as handle:
+    with Path(path).open(encoding="utf-8", newline="") as handle:
         dataset = tablib.Dataset().load(handle.read(), format="csv")
     result = CustomerResource().import_data(dataset, dry_run=False, raise_errors=True)
     seconds = time.perf_counter() - started

@@ -237,6 +237,10 @@ def parse_cells(
     return ({} if problems else values), problems
 
 
+# The fields ``record_problems`` reads.
+RECORD_RULE_KEYS: tuple[str, ...] = (*IDENTITY_KEYS, "tax_exempt", "sales_tax_number")
+
+
 def record_problems(record: Mapping[str, Any]) -> list[CellProblem]:
     """The rules of the store's template that hold for a whole customer, new or updated."""
     problems = []

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select
 
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
 from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
@@ -29,55 +29,77 @@ def _chunks(values: Collection[Any]) -> Iterable[list[Any]]:
         yield items[start : start + _CHUNK]
 
 
-_LOOKUP_KEYS = ("id", "email_key", *WRITABLE_KEYS)
-_LOOKUP_SQL = f"SELECT {', '.join(_LOOKUP_KEYS)} FROM customers"  # noqa: S608 (catalogue names)
-# SQLite hands dates back as text and booleans as 0/1; these are turned into Python values.
-_KINDS = [FIELDS_BY_KEY[k].kind if k in FIELDS_BY_KEY else None for k in _LOOKUP_KEYS]
-_DATE_INDEXES = [i for i, kind in enumerate(_KINDS) if kind is FieldKind.DATE]
-_BOOL_INDEXES = [i for i, kind in enumerate(_KINDS) if kind is FieldKind.BOOL]
+_KEY_COLUMNS = ("id", "email_key")
 
 
 def _lookup(
-    conn: Connection, store_id: int, column: str, keys: Collection[Any]
+    conn: Connection,
+    store_id: int,
+    column: str,
+    keys: Collection[Any],
+    fields: Sequence[str] = WRITABLE_KEYS,
 ) -> list[dict[str, Any]]:
-    """The store's customers (not deleted) whose ``column`` is one of ``keys``.
+    """The store's customers (not deleted) whose ``column`` is one of ``keys``: their id,
+    email key and ``fields``.
 
-    A batch's hot query: sent through the driver as one statement, the rows turned into dicts
-    without SQLAlchemy's per-row processing.
+    A batch's hot query: sent through the driver as one statement, only the columns the import
+    needs, the rows turned into dicts without SQLAlchemy's per-row processing.
     """
     if not keys:
         return []
+    names = (*_KEY_COLUMNS, *(f for f in fields if f not in _KEY_COLUMNS))
+    # Column names come from the field catalogue, never from a file.
+    select_sql = f"SELECT {', '.join(names)} FROM customers"  # noqa: S608
     condition = f"store_id = {{mark}} AND deleted_at IS NULL AND {column}"
     if conn.dialect.name == "postgresql":
-        sql = f"{_LOOKUP_SQL} WHERE {condition.format(mark='%s')} = ANY(%s)"
-        rows: list[Sequence[Any]] = list(conn.exec_driver_sql(sql, (store_id, list(keys))))
-    else:
-        rows = []
-        for part in _chunks(keys):
-            marks = ", ".join("?" * len(part))
-            sql = f"{_LOOKUP_SQL} WHERE {condition.format(mark='?')} IN ({marks})"
-            for raw in conn.exec_driver_sql(sql, (store_id, *part)):
-                values = list(raw)
-                for i in _DATE_INDEXES:
-                    if values[i] is not None:
-                        values[i] = date.fromisoformat(values[i])
-                for i in _BOOL_INDEXES:
-                    if values[i] is not None:
-                        values[i] = bool(values[i])
-                rows.append(values)
-    return [dict(zip(_LOOKUP_KEYS, row, strict=True)) for row in rows]
+        # A thousand keys out of millions: one index probe each. Left to itself the planner
+        # may scan the table or a bitmap and test every row against the whole key list.
+        # SET LOCAL lasts until the batch's transaction ends.
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        sql = f"{select_sql} WHERE {condition.format(mark='%s')} = ANY(%s)"
+        return [
+            dict(zip(names, row, strict=True))
+            for row in conn.exec_driver_sql(sql, (store_id, list(keys)))
+        ]
+    # SQLite hands dates back as text and booleans as 0/1: turn them into Python values.
+    kinds = [FIELDS_BY_KEY[n].kind if n in FIELDS_BY_KEY else None for n in names]
+    dates = [i for i, kind in enumerate(kinds) if kind is FieldKind.DATE]
+    flags = [i for i, kind in enumerate(kinds) if kind is FieldKind.BOOL]
+    found = []
+    for part in _chunks(keys):
+        marks = ", ".join("?" * len(part))
+        sql = f"{select_sql} WHERE {condition.format(mark='?')} IN ({marks})"
+        for raw in conn.exec_driver_sql(sql, (store_id, *part)):
+            values = list(raw)
+            for i in dates:
+                if values[i] is not None:
+                    values[i] = date.fromisoformat(values[i])
+            for i in flags:
+                if values[i] is not None:
+                    values[i] = bool(values[i])
+            found.append(dict(zip(names, values, strict=True)))
+    return found
 
 
-def by_ids(conn: Connection, store_id: int, ids: Collection[int]) -> dict[int, dict[str, Any]]:
+def by_ids(
+    conn: Connection,
+    store_id: int,
+    ids: Collection[int],
+    fields: Sequence[str] = WRITABLE_KEYS,
+) -> dict[int, dict[str, Any]]:
     """The store's customers (not deleted) with these record ids."""
-    return {row["id"]: row for row in _lookup(conn, store_id, "id", ids)}
+    return {row["id"]: row for row in _lookup(conn, store_id, "id", ids, fields)}
 
 
 def by_email_keys(
-    conn: Connection, store_id: int, keys: Collection[str]
+    conn: Connection,
+    store_id: int,
+    keys: Collection[str],
+    fields: Sequence[str] = WRITABLE_KEYS,
 ) -> dict[str, dict[str, Any]]:
     """The store's customers (not deleted) whose email matches, case-insensitively."""
-    return {row["email_key"]: row for row in _lookup(conn, store_id, "email_key", keys)}
+    return {row["email_key"]: row for row in _lookup(conn, store_id, "email_key", keys, fields)}
 
 
 _INSERT_COLUMNS = (*WRITABLE_KEYS, "store_id", "email_key", "archived", "created_at", "updated_at")
@@ -151,6 +173,43 @@ def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) 
                 values.append(email_key(row.get("email")))
             params.append((*values, stamp, row["id"], store_id))
         conn.exec_driver_sql(sql, params)
+
+
+class GrowthWatch:
+    """Keeps PostgreSQL's statistics of the customers table up to date during a bulk import.
+
+    A table that grows from a few rows to a million within one job still looks tiny to the
+    planner until autovacuum gets round to it; the batch lookups then take a bitmap scan that
+    re-checks every found row against the whole key list (a thousand comparisons a row).
+    Analysing whenever the table has doubled keeps each lookup a plain index probe, at a cost
+    logarithmic in the import's size.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.watching = engine.dialect.name == "postgresql"
+        self.known = 0
+        self.grown = 0
+
+    def start(self) -> None:
+        """Take the table's size as the planner knows it."""
+        if self.watching:
+            with self.engine.connect() as conn:
+                found = conn.exec_driver_sql(
+                    "SELECT reltuples FROM pg_class WHERE relname = 'customers'"
+                ).scalar()
+            self.known = max(0, int(found or 0))
+
+    def created(self, rows: int) -> None:
+        """Note new rows; analyse the table once it has grown enough to mislead the planner."""
+        if not self.watching or not rows:
+            return
+        self.grown += rows
+        if self.grown >= max(10_000, self.known):
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE customers")
+            self.known += self.grown
+            self.grown = 0
 
 
 def count(conn: Connection, store_id: int) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bulkport.schemas.customer import (
+    RECORD_RULE_KEYS,
     CellProblem,
     RowParser,
     parse_email,
@@ -16,6 +17,7 @@ from bulkport.schemas.customer import (
     record_problems,
 )
 from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.fields import WRITABLE_KEYS
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn, RowErrorView
 from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.storage import customers
@@ -102,6 +104,9 @@ class BatchPlanner:
         self.clear_blanks = options.blank_cells is BlankCells.CLEAR
         self.date_order = date_order
         self.parser = RowParser(mapping.columns, date_order)
+        # What a batch must know of existing customers: the fields this file changes and
+        # those the rules for a whole customer read.
+        self.needed = sorted({*mapping.columns.values(), *RECORD_RULE_KEYS} & set(WRITABLE_KEYS))
         self.seen = SeenKeys()
         # The header's last named column; empty header cells after it are no columns.
         self.width = max((i + 1 for i, h in enumerate(mapping.headers) if h.strip()), default=0)
@@ -137,9 +142,9 @@ class BatchPlanner:
             if item is not None:
                 parsed.append(item)
         ids = {p.values["id"] for p in parsed if self._id_key(p.values.get("id")) is not None}
-        emails = {email_key(p.values.get("email")) for p in parsed} - {None}
-        by_id = customers.by_ids(conn, self.store_id, ids)
-        by_email = customers.by_email_keys(conn, self.store_id, emails)  # type: ignore[arg-type]
+        emails = {key for p in parsed if (key := email_key(p.values.get("email")))}
+        by_id = customers.by_ids(conn, self.store_id, ids, self.needed)
+        by_email = customers.by_email_keys(conn, self.store_id, emails, self.needed)
         for item in parsed:
             self._decide(plan, item, by_id, by_email)
         return plan

@@ -15,7 +15,7 @@ from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
-from bulkport.storage import accounts, audit, mappings
+from bulkport.storage import accounts, audit, customers, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlanner, write_plan
@@ -71,8 +71,13 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
             checkpoint = job.checkpoint
             for number, cells in islice(sheet.rows, checkpoint):
                 planner.remember(number, cells)  # committed before a restart
+            growth = customers.GrowthWatch(ctx.engine)
+            growth.start()
             for batch in _batches(sheet.rows, ctx.settings.batch_size):
-                _apply_batch(ctx, job_id, token, planner, batch, checkpoint, options.dry_run)
+                created = _apply_batch(
+                    ctx, job_id, token, planner, batch, checkpoint, options.dry_run
+                )
+                growth.created(created)
                 checkpoint += len(batch)
         report = None
         with reading(ctx.engine) as conn:
@@ -201,8 +206,9 @@ def _apply_batch(
     batch: list[tuple[int, list[str]]],
     checkpoint: int,
     dry_run: bool,
-) -> None:
-    """Plan and write one batch, its errors and counters in one transaction."""
+) -> int:
+    """Plan and write one batch, its errors and counters in one transaction; returns the
+    number of customers it created."""
     keys = planner.seen.copy()
     for attempt in range(PLAN_ATTEMPTS):
         try:
@@ -220,12 +226,13 @@ def _apply_batch(
                     counts=plan.counts,
                     lease_seconds=ctx.settings.job_lease_seconds,
                 )
-            return
+            return 0 if dry_run else len(plan.creates)
         except IntegrityError:
             # Another job wrote one of these emails since we looked; look again.
             planner.seen = keys.copy()
             if attempt == PLAN_ATTEMPTS - 1:
                 raise
+    raise AssertionError("unreachable: the last attempt re-raises")
 
 
 def _batches(rows: Iterable[T], size: int) -> Iterator[list[T]]:
