@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
 from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
@@ -139,10 +140,17 @@ def insert_many(conn: Connection, store_id: int, records: list[dict[str, Any]]) 
     ]
     columns = ", ".join(_INSERT_COLUMNS)
     if conn.dialect.name == "postgresql":
+        import psycopg
+
+        statement = f"COPY customers ({columns}) FROM STDIN"
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY customers ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        try:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.IntegrityError as exc:
+            # Past SQLAlchemy, so say it as SQLAlchemy would: callers handle one exception.
+            raise IntegrityError(statement, None, exc) from exc
         return
     # Column names come from the field catalogue, never from a file: no injection here.
     values = _placeholders(conn, len(_INSERT_COLUMNS))

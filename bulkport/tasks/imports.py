@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -18,7 +20,7 @@ from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.storage import accounts, audit, customers, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
-from bulkport.tasks.batches import BatchPlanner, write_plan
+from bulkport.tasks.batches import BatchPlan, BatchPlanner, SeenKeys, write_plan
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.outcomes import settled
@@ -71,14 +73,7 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
             checkpoint = job.checkpoint
             for number, cells in islice(sheet.rows, checkpoint):
                 planner.remember(number, cells)  # committed before a restart
-            growth = customers.GrowthWatch(ctx.engine)
-            growth.start()
-            for batch in _batches(sheet.rows, ctx.settings.batch_size):
-                created = _apply_batch(
-                    ctx, job_id, token, planner, batch, checkpoint, options.dry_run
-                )
-                growth.created(created)
-                checkpoint += len(batch)
+            _run_batches(ctx, job_id, token, planner, sheet.rows, checkpoint, options.dry_run)
         report = None
         with reading(ctx.engine) as conn:
             done = job_rows.job_for_worker(conn, job_id)
@@ -198,6 +193,109 @@ def upload_key(job_id: str) -> str:
     return f"jobs/{job_id}/upload"
 
 
+@dataclass
+class _InFlight:
+    """A batch being written by the writer thread, and what to redo it from."""
+
+    future: Future[int]
+    batch: list[tuple[int, list[str]]]
+    checkpoint: int
+    seen_before: SeenKeys
+
+
+def _run_batches(
+    ctx: Context,
+    job_id: str,
+    token: str,
+    planner: BatchPlanner,
+    rows: Iterable[tuple[int, list[str]]],
+    checkpoint: int,
+    dry_run: bool,
+) -> None:
+    """Plan each batch while the one before it is written, on a writer thread.
+
+    Parsing and deciding is Python work; writing is the database's, during which the driver
+    lets go of the interpreter: overlapping them uses both. Batches still commit one at a time
+    and in order, each with its errors, counters and checkpoint. A batch planned ahead cannot
+    depend on the one being written: a key repeated between them is a duplicate in the file.
+    """
+    growth = customers.GrowthWatch(ctx.engine)
+    growth.start()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer:
+        inflight: _InFlight | None = None
+        for batch in _batches(rows, ctx.settings.batch_size):
+            seen_before = planner.seen.copy()
+            plan = _plan(ctx, planner, batch)
+            if inflight is not None:
+                redone = _settle(ctx, job_id, token, planner, inflight, dry_run, growth)
+                if redone:
+                    plan = _plan(ctx, planner, batch)  # after the batch written again
+                    seen_before = redone
+            inflight = _InFlight(
+                writer.submit(
+                    _write_batch, ctx, job_id, token, planner.store_id, plan, checkpoint,
+                    len(batch), dry_run,
+                ),
+                batch, checkpoint, seen_before,
+            )  # fmt: skip
+            checkpoint += len(batch)
+        if inflight is not None:
+            _settle(ctx, job_id, token, planner, inflight, dry_run, growth)
+
+
+def _plan(ctx: Context, planner: BatchPlanner, batch: list[tuple[int, list[str]]]) -> BatchPlan:
+    with reading(ctx.engine) as conn:
+        return planner.plan(conn, batch)
+
+
+def _settle(
+    ctx: Context,
+    job_id: str,
+    token: str,
+    planner: BatchPlanner,
+    inflight: _InFlight,
+    dry_run: bool,
+    growth: customers.GrowthWatch,
+) -> SeenKeys | None:
+    """Wait for the batch in flight. If another job wrote one of its emails meanwhile, plan
+    and write it again here, and return the keys as they stand after it (the next batch must
+    then be planned again from them)."""
+    try:
+        growth.created(inflight.future.result())
+        return None
+    except IntegrityError:
+        planner.seen = inflight.seen_before.copy()
+        created = _apply_batch(
+            ctx, job_id, token, planner, inflight.batch, inflight.checkpoint, dry_run
+        )
+        growth.created(created)
+        return planner.seen.copy()
+
+
+def _write_batch(
+    ctx: Context,
+    job_id: str,
+    token: str,
+    store_id: int,
+    plan: BatchPlan,
+    checkpoint: int,
+    rows: int,
+    dry_run: bool,
+) -> int:
+    """Write a planned batch with its errors, counters and checkpoint in one transaction;
+    returns the number of customers it created."""
+    with ctx.engine.begin() as conn:
+        if not dry_run:
+            write_plan(conn, store_id, plan)
+        job_rows.add_row_errors(conn, job_id, plan.errors)
+        job_rows.advance(
+            conn, job_id, token,
+            expected_checkpoint=checkpoint, rows=rows, counts=plan.counts,
+            lease_seconds=ctx.settings.job_lease_seconds,
+        )  # fmt: skip
+    return 0 if dry_run else len(plan.creates)
+
+
 def _apply_batch(
     ctx: Context,
     job_id: str,
@@ -207,26 +305,16 @@ def _apply_batch(
     checkpoint: int,
     dry_run: bool,
 ) -> int:
-    """Plan and write one batch, its errors and counters in one transaction; returns the
-    number of customers it created."""
+    """Plan and write one batch in one transaction, looking again when another job wrote one
+    of its emails meanwhile; returns the number of customers it created."""
     keys = planner.seen.copy()
     for attempt in range(PLAN_ATTEMPTS):
         try:
             with ctx.engine.begin() as conn:
                 plan = planner.plan(conn, batch)
-                if not dry_run:
-                    write_plan(conn, planner.store_id, plan)
-                job_rows.add_row_errors(conn, job_id, plan.errors)
-                job_rows.advance(
-                    conn,
-                    job_id,
-                    token,
-                    expected_checkpoint=checkpoint,
-                    rows=len(batch),
-                    counts=plan.counts,
-                    lease_seconds=ctx.settings.job_lease_seconds,
-                )
-            return 0 if dry_run else len(plan.creates)
+            return _write_batch(
+                ctx, job_id, token, planner.store_id, plan, checkpoint, len(batch), dry_run
+            )
         except IntegrityError:
             # Another job wrote one of these emails since we looked; look again.
             planner.seen = keys.copy()

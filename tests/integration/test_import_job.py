@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from support import (
@@ -259,19 +260,19 @@ def test_redelivery_after_a_crash_resumes_after_the_last_committed_batch(
     content = csv_text([HEADER, *people(180), ["", "", "bad@", "", "", "", ""], *people(20, 500)])
     clean = import_now(ctx, admin, content, dry_run=True)
     job_id = stage_import(ctx, admin, content)
-    real_apply = imports._apply_batch
+    real_apply = imports._write_batch
     calls = {"n": 0}
 
-    def dies_on_third_batch(*args: object, **kwargs: object) -> None:
+    def dies_on_third_batch(*args: object, **kwargs: object) -> int:
         calls["n"] += 1
         if calls["n"] == 3:
             raise WorkerKilled
-        real_apply(*args, **kwargs)  # type: ignore[arg-type]
+        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(imports, "_apply_batch", dies_on_third_batch)
+    monkeypatch.setattr(imports, "_write_batch", dies_on_third_batch)
     with pytest.raises(WorkerKilled):
         run_import(ctx, job_id)
-    monkeypatch.setattr(imports, "_apply_batch", real_apply)
+    monkeypatch.setattr(imports, "_write_batch", real_apply)
     halfway = get_job(ctx, admin, job_id)
     assert (halfway.status, halfway.checkpoint) == (JobStatus.PROCESSING, 100)
     assert len(stored_customers(ctx, admin)) == 100
@@ -291,17 +292,17 @@ def test_duplicates_across_a_restart_are_still_found(
 ) -> None:
     rows = [*people(60), ["Again", "", "PERSON3@example.com", "", "", "", ""]]
     job_id = stage_import(ctx, admin, csv_text([HEADER, *rows]))
-    real_apply = imports._apply_batch
+    real_apply = imports._write_batch
 
-    def dies_on_second_batch(*args: object, **kwargs: object) -> None:
+    def dies_on_second_batch(*args: object, **kwargs: object) -> int:
         if args[5] == 50:  # the checkpoint of the second batch
             raise WorkerKilled
-        real_apply(*args, **kwargs)  # type: ignore[arg-type]
+        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(imports, "_apply_batch", dies_on_second_batch)
+    monkeypatch.setattr(imports, "_write_batch", dies_on_second_batch)
     with pytest.raises(WorkerKilled):
         run_import(ctx, job_id)
-    monkeypatch.setattr(imports, "_apply_batch", real_apply)
+    monkeypatch.setattr(imports, "_write_batch", real_apply)
     expire_lease(ctx, job_id)
     run_import(ctx, job_id)
     assert errors_of(ctx, job_id) == [(62, "duplicate_in_file")]
@@ -348,3 +349,32 @@ def test_a_csv_row_with_another_number_of_cells_is_a_row_error(ctx: Context, adm
     job = import_now(ctx, admin, content)
     assert errors_of(ctx, job.id) == [(2, "wrong_cell_count"), (4, "wrong_cell_count")]
     assert job.counts.created == 2
+
+
+def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkport.storage import customers
+
+    rows = people(120)
+    job_id = stage_import(ctx, admin, csv_text([HEADER, *rows]))
+    real_write = imports._write_batch
+    raced = {"done": False}
+
+    def another_job_gets_there_first(*args: Any, **kwargs: Any) -> int:
+        if args[5] == 50 and not raced["done"]:  # the second batch, planned but not written
+            raced["done"] = True
+            with ctx.engine.begin() as conn:
+                customers.insert_many(conn, admin.store_id, [{"email": "person60@example.com"}])
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_write_batch", another_job_gets_there_first)
+    run_import(ctx, job_id)
+    job = get_job(ctx, admin, job_id)
+    assert job.status is JobStatus.READY
+    assert (job.counts.created, job.counts.updated, job.counts.failed) == (119, 1, 0)
+    assert_counts_add_up(job)
+    stored = stored_customers(ctx, admin)
+    assert len(stored) == 120
+    person60 = next(r for r in stored if r["email"] == "person60@example.com")
+    assert person60["first_name"] == "First60"
