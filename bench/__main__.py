@@ -11,7 +11,9 @@ flushed before and after). Prints a table and writes ``bench/out/results.json``.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -72,6 +74,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen lines; print the table; write the JSON. Exit 1 if a line broke."""
     args = _arguments(argv)
+    # SIGTERM ends the run like Ctrl-C: workers stopped, databases dropped, Redis flushed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # The bench process sends tasks through bulkport's own Celery app, which reads its broker
+    # from the environment when first imported: point it at the bench's Redis before that.
+    os.environ["BULKPORT_BROKER_URL"] = args.redis_url
+    if "bulkport.worker.app" in sys.modules:
+        sys.modules["bulkport.worker.app"].app.conf.broker_url = args.redis_url
     tag = uuid.uuid4().hex[:6]
     work = OUT / f"work-{tag}"
     services = Services(

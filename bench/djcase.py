@@ -99,6 +99,7 @@ def run_django(s: Session, scenario: Scenario) -> dict[str, Any]:
     result.update(
         process_wall_seconds=round(wall, 3),
         peak_rss_mb=round(sampler.peak_tree / MB, 1),
+        peak_pss_mb=round(sampler.peak_pss / MB, 1),
         rows=scenario.rows,
     )
     s.log(

@@ -228,29 +228,39 @@ class Store:
 
 
 class RssSampler:
-    """Samples the RSS of a process and all its descendants every ``interval`` seconds."""
+    """Samples the memory of a process and all its descendants every ``interval`` seconds.
+
+    Three peaks: the tree's RSS summed (pages shared by the prefork parent and its child are
+    counted twice), the tree's PSS summed (shared pages split between the processes sharing
+    them: what the machine really holds for this worker), and the largest single process's RSS
+    (the pool child doing the job).
+    """
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.root = psutil.Process(pid)
         self.interval = interval
-        self.peak_tree = 0  # sum over the tree: what the machine must hold for this worker
-        self.peak_process = 0  # the largest single process (the pool child doing the job)
+        self.peak_tree = 0
+        self.peak_pss = 0
+        self.peak_process = 0
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def sample(self) -> tuple[int, int]:
-        """One reading: (tree total, largest process), in bytes."""
-        sizes = []
+    def sample(self) -> tuple[int, int, int]:
+        """One reading in bytes: (tree RSS, tree PSS, largest process RSS)."""
+        rss, pss = [], 0
         for proc in [self.root, *self.root.children(recursive=True)]:
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                sizes.append(proc.memory_info().rss)
-        return sum(sizes), max(sizes, default=0)
+                full = proc.memory_full_info()
+                rss.append(full.rss)
+                pss += getattr(full, "pss", full.rss)
+        return sum(rss), pss, max(rss, default=0)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            tree, biggest = self.sample()
+            tree, pss, biggest = self.sample()
             self.peak_tree = max(self.peak_tree, tree)
+            self.peak_pss = max(self.peak_pss, pss)
             self.peak_process = max(self.peak_process, biggest)
             self.samples += 1
             self._stop.wait(self.interval)
@@ -311,9 +321,9 @@ class Worker:
         assert self.process is not None
         return self.process.pid
 
-    def idle_rss(self) -> int:
-        """The worker tree's RSS now, in bytes."""
-        return RssSampler(self.pid).sample()[0]
+    def idle_pss(self) -> int:
+        """The worker tree's PSS now, in bytes."""
+        return RssSampler(self.pid).sample()[1]
 
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), then a kill if it does not end in 30 s."""
@@ -339,8 +349,9 @@ class JobRun:
 
     seconds: float
     peak_rss_tree: int
+    peak_pss_tree: int
     peak_rss_process: int
-    idle_rss_tree: int
+    idle_pss_tree: int
     job: job_rows.Job
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -353,9 +364,10 @@ class JobRun:
         c = self.job.counts
         return {
             "seconds": round(self.seconds, 3),
+            "peak_pss_tree_mb": round(self.peak_pss_tree / MB, 1),
             "peak_rss_tree_mb": round(self.peak_rss_tree / MB, 1),
             "peak_rss_process_mb": round(self.peak_rss_process / MB, 1),
-            "idle_rss_tree_mb": round(self.idle_rss_tree / MB, 1),
+            "idle_pss_tree_mb": round(self.idle_pss_tree / MB, 1),
             "status": str(self.job.status),
             "counts": c.model_dump(),
             **self.extra,
@@ -367,7 +379,11 @@ def run_job(store: Store, worker: Worker, job_id: str, kind: str, timeout: float
     from bulkport.worker.app import export_customers, import_customers
 
     task = import_customers if kind == "import" else export_customers
-    idle = worker.idle_rss()
+    if task.app.conf.broker_url != store.settings.broker_url:
+        raise RuntimeError(
+            f"the bench would send to {task.app.conf.broker_url}, not {store.settings.broker_url}"
+        )
+    idle = worker.idle_pss()
     with RssSampler(worker.pid) as sampler:
         started = time.perf_counter()
         if worker.queue:
@@ -388,7 +404,7 @@ def run_job(store: Store, worker: Worker, job_id: str, kind: str, timeout: float
             if worker.process is not None and worker.process.poll() is not None:
                 raise RuntimeError(f"the worker died (see {worker.log})")
             time.sleep(0.05)
-    return JobRun(seconds, sampler.peak_tree, sampler.peak_process, idle, job)
+    return JobRun(seconds, sampler.peak_tree, sampler.peak_pss, sampler.peak_process, idle, job)
 
 
 @contextlib.contextmanager

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +18,7 @@ from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.storage import accounts, audit, customers, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
-from bulkport.tasks.batches import BatchPlan, BatchPlanner, SeenKeys, write_plan
+from bulkport.tasks.batches import BatchPlan, BatchPlanner, write_plan
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.outcomes import settled
@@ -193,16 +191,6 @@ def upload_key(job_id: str) -> str:
     return f"jobs/{job_id}/upload"
 
 
-@dataclass
-class _InFlight:
-    """A batch being written by the writer thread, and what to redo it from."""
-
-    future: Future[int]
-    batch: list[tuple[int, list[str]]]
-    checkpoint: int
-    seen_before: SeenKeys
-
-
 def _run_batches(
     ctx: Context,
     job_id: str,
@@ -212,64 +200,18 @@ def _run_batches(
     checkpoint: int,
     dry_run: bool,
 ) -> None:
-    """Plan each batch while the one before it is written, on a writer thread.
+    """Apply the rows a batch at a time, in order, each batch committed with its errors,
+    counters and checkpoint.
 
-    Parsing and deciding is Python work; writing is the database's, during which the driver
-    lets go of the interpreter: overlapping them uses both. Batches still commit one at a time
-    and in order, each with its errors, counters and checkpoint. A batch planned ahead cannot
-    depend on the one being written: a key repeated between them is a duplicate in the file.
+    (Planning the next batch on a second thread while one is written was measured and lost
+    on SQLite and did not clearly win on PostgreSQL on two cores: the interpreter is the
+    bottleneck, not the wait for the database.)
     """
     growth = customers.GrowthWatch(ctx.engine)
     growth.start()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer:
-        inflight: _InFlight | None = None
-        for batch in _batches(rows, ctx.settings.batch_size):
-            seen_before = planner.seen.copy()
-            plan = _plan(ctx, planner, batch)
-            if inflight is not None:
-                redone = _settle(ctx, job_id, token, planner, inflight, dry_run, growth)
-                if redone:
-                    plan = _plan(ctx, planner, batch)  # after the batch written again
-                    seen_before = redone
-            inflight = _InFlight(
-                writer.submit(
-                    _write_batch, ctx, job_id, token, planner.store_id, plan, checkpoint,
-                    len(batch), dry_run,
-                ),
-                batch, checkpoint, seen_before,
-            )  # fmt: skip
-            checkpoint += len(batch)
-        if inflight is not None:
-            _settle(ctx, job_id, token, planner, inflight, dry_run, growth)
-
-
-def _plan(ctx: Context, planner: BatchPlanner, batch: list[tuple[int, list[str]]]) -> BatchPlan:
-    with reading(ctx.engine) as conn:
-        return planner.plan(conn, batch)
-
-
-def _settle(
-    ctx: Context,
-    job_id: str,
-    token: str,
-    planner: BatchPlanner,
-    inflight: _InFlight,
-    dry_run: bool,
-    growth: customers.GrowthWatch,
-) -> SeenKeys | None:
-    """Wait for the batch in flight. If another job wrote one of its emails meanwhile, plan
-    and write it again here, and return the keys as they stand after it (the next batch must
-    then be planned again from them)."""
-    try:
-        growth.created(inflight.future.result())
-        return None
-    except IntegrityError:
-        planner.seen = inflight.seen_before.copy()
-        created = _apply_batch(
-            ctx, job_id, token, planner, inflight.batch, inflight.checkpoint, dry_run
-        )
-        growth.created(created)
-        return planner.seen.copy()
+    for batch in _batches(rows, ctx.settings.batch_size):
+        growth.created(_apply_batch(ctx, job_id, token, planner, batch, checkpoint, dry_run))
+        checkpoint += len(batch)
 
 
 def _write_batch(
