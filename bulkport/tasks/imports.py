@@ -247,12 +247,13 @@ def _apply_batch(
     checkpoint: int,
     dry_run: bool,
 ) -> int:
-    """Plan and write one batch in one transaction, looking again when another job wrote one
-    of its emails meanwhile; returns the number of customers it created."""
+    """Plan one batch from a read snapshot (no write lock held while Python parses), then write
+    it with its errors, counters and checkpoint in one transaction; plan again when another
+    job wrote one of its emails in between. Returns the number of customers it created."""
     keys = planner.seen.copy()
     for attempt in range(PLAN_ATTEMPTS):
         try:
-            with ctx.engine.begin() as conn:
+            with reading(ctx.engine) as conn:
                 plan = planner.plan(conn, batch)
             return _write_batch(
                 ctx, job_id, token, planner.store_id, plan, checkpoint, len(batch), dry_run
