@@ -54,6 +54,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120,
+        help="before each measured job, wait up to this many seconds for the CPUs to be idle",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the work folder (file stores, SQLite)"
     )
     parser.add_argument(
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{facts['cpu_model']}, {facts['memory_gib']} GiB, PostgreSQL {facts['postgresql']}"
     )
     flush_redis(args.redis_url)
-    session = Session(services, databases, args.rows, args.dj_rows, log)
+    session = Session(services, databases, args.rows, args.dj_rows, log, args.quiet_wait)
     results: list[CaseResult] = []
     try:
         for name in args.names:
@@ -130,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         "dj_rows": args.dj_rows,
         "batch_size": args.batch_size,
         "quick": args.quick,
+        "quiet_wait": args.quiet_wait,
         "lines": args.names,
         "seconds": round(time.monotonic() - started, 1),
     }

@@ -60,6 +60,16 @@ def rate(rows: int, seconds: float) -> str:
     return f"{per / 1000:.1f}k rows/s"
 
 
+def others(run: JobRun) -> str:
+    """How busy the machine was with other work while the job ran."""
+    e = run.extra
+    return (
+        f"CPU s: worker {e.get('cpu_worker_seconds', 0):.1f}, "
+        f"postgres {e.get('cpu_postgres_seconds', 0):.1f}, "
+        f"others {e.get('cpu_others_seconds', 0):.1f}"
+    )
+
+
 def secs(seconds: float) -> str:
     """Seconds, short."""
     return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
@@ -85,12 +95,14 @@ class Session:
         rows: int,
         dj_rows: int,
         log: Callable[[str], None],
+        quiet: float = 0,
     ) -> None:
         self.services = services
         self.databases = databases
         self.rows = rows
         self.dj_rows = dj_rows
         self.log = log
+        self.quiet = quiet
         self.imports: dict[tuple[str, int, str], Imported] = {}
         self.exports: dict[tuple[int, str, str], JobRun] = {}
         self.floors: dict[str, tuple[float, int]] = {}
@@ -151,7 +163,7 @@ class Session:
             self.checkpoint()
         self.log(f"[{label}] import job {job_id}: {rows:,} rows …")
         with self.worker(store, label) as worker:
-            run = run_job(store, worker, job_id, "import", self.timeout(rows))
+            run = run_job(store, worker, job_id, "import", self.timeout(rows), self.quiet)
         check_import(run, scenario)
         stored = store.count()
         if stored != rows:
@@ -160,7 +172,7 @@ class Session:
         self.log(
             f"[{label}] READY in {run.seconds:.2f} s ({rate(rows, run.seconds)}), "
             f"worker peak {run.peak_pss_tree / MB:.0f} MB PSS "
-            f"(child RSS {run.peak_rss_process / MB:.0f} MB)"
+            f"(child RSS {run.peak_rss_process / MB:.0f} MB); {others(run)}"
         )
         imported = Imported(store, run, scenario, url)
         self.imports[key] = imported
@@ -177,7 +189,7 @@ class Session:
             self.checkpoint()
             self.log(f"[{label}] export job {job_id} …")
             with self.worker(store, label) as worker:
-                run = run_job(store, worker, job_id, "export", self.timeout(rows))
+                run = run_job(store, worker, job_id, "export", self.timeout(rows), self.quiet)
             expect_ready(run)
             if run.job.counts.succeeded != rows or run.job.counts.total != rows:
                 raise RuntimeError(f"the export wrote {run.job.counts} rows, not {rows:,}")
@@ -188,7 +200,7 @@ class Session:
             self.log(
                 f"[{label}] READY in {run.seconds:.2f} s ({rate(rows, run.seconds)}), "
                 f"worker peak {run.peak_pss_tree / MB:.0f} MB PSS "
-                f"(child RSS {run.peak_rss_process / MB:.0f} MB)"
+                f"(child RSS {run.peak_rss_process / MB:.0f} MB); {others(run)}"
             )
             self.exports[key] = run
         return imported, self.exports[key]

@@ -40,9 +40,13 @@ def ensure_venv(log: Any) -> Path:
     log(f"[django] creating {VENV} and installing {REQUIREMENTS.name} …")
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], check=True
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+        capture_output=True,
+        text=True,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"pip could not install {REQUIREMENTS}:\n{done.stderr[-3000:]}")
     stamp.write_text(wanted)
     return python
 

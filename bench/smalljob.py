@@ -79,7 +79,7 @@ def run_small_jobs(s: Session, runs: int = 20, rows: int = 10) -> tuple[list[flo
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if client.get("/api/v1/healthz").status_code == 200:
+                    if client.get("/healthz").status_code == 200:
                         break
                 except httpx.TransportError:
                     pass

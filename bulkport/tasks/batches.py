@@ -12,8 +12,6 @@ from bulkport.schemas.customer import (
     RECORD_RULE_KEYS,
     CellProblem,
     RowParser,
-    parse_email,
-    parse_record_id,
     record_problems,
 )
 from bulkport.schemas.dates import DateOrder
@@ -79,10 +77,6 @@ class _Parsed:
     values: dict[str, Any]
 
 
-def _mapped(mapping: ColumnMapping, cells: Sequence[str]) -> dict[str, str]:
-    return {key: cells[i] for i, key in mapping.columns.items() if i < len(cells)}
-
-
 class BatchPlanner:
     """Decides, for each row of a batch, what happens to which customer."""
 
@@ -112,18 +106,20 @@ class BatchPlanner:
         self.width = max((i + 1 for i, h in enumerate(mapping.headers) if h.strip()), default=0)
         self.complete_rows = complete_rows
 
-    def remember(self, number: int, cells: Sequence[str]) -> None:
-        """Note the keys of a row committed before a restart, so repeats are still found."""
-        values = _mapped(self.mapping, cells)
-        try:
-            record_id = parse_record_id(values.get("id"))
-        except ValueError:
-            record_id = None
-        try:
-            email = parse_email(values.get("email"))
-        except ValueError:
-            email = None
-        self.seen.add(number, self._id_key(record_id), email)
+    def remember(self, number: int, cells: list[str]) -> None:
+        """Note the keys of a row committed before a restart, exactly as planning it did, so
+        that a resumed job finds the same repeats as one that never stopped."""
+        if self._fits(cells):
+            values, _ = self.parser.parse(cells)
+            self.seen.add(number, self._id_key(values.get("id")), values.get("email"))
+
+    def _fits(self, cells: list[str]) -> bool:
+        """Whether a row has a cell for each column (empty cells at its end say nothing)."""
+        filled = len(cells)
+        while filled and not cells[filled - 1].strip():
+            filled -= 1
+        too_few = self.complete_rows and len(cells) < self.width
+        return filled <= self.width and not too_few
 
     def _id_key(self, record_id: int | None) -> int | None:
         # Matching on email alone: the id column is not a key of the row.
@@ -150,12 +146,7 @@ class BatchPlanner:
         return plan
 
     def _parse(self, plan: BatchPlan, number: int, cells: list[str]) -> _Parsed | None:
-        filled = len(cells)
-        while filled and not cells[filled - 1].strip():
-            filled -= 1  # empty cells at the end of a row say nothing
-        too_many = filled > self.width
-        too_few = self.complete_rows and len(cells) < self.width
-        if too_many or too_few:
+        if not self._fits(cells):
             problem = CellProblem(
                 field=None,
                 code="wrong_cell_count",
@@ -165,20 +156,22 @@ class BatchPlanner:
             self._fail(plan, number, cells, [problem])
             return None
         values, problems = self.parser.parse(cells)
-        if problems:
-            self._fail(plan, number, cells, problems)
-            return None
+        # A row's keys are its own even when another of its cells is wrong: a later row with
+        # the same email is a repeat whether or not this one could be imported.
         record_id, email = self._id_key(values.get("id")), values.get("email")
         first = self.seen.first_row_of(record_id, email)
         self.seen.add(number, record_id, email)
         if first is not None:
             what, row = first
-            problem = CellProblem(
-                field="id" if what.startswith("Customer") else "email",
-                code="duplicate_in_file",
-                message=f"{what} is already on row {row} of this file.",
+            problems.append(
+                CellProblem(
+                    field="id" if what.startswith("Customer") else "email",
+                    code="duplicate_in_file",
+                    message=f"{what} is already on row {row} of this file.",
+                )
             )
-            self._fail(plan, number, cells, [problem])
+        if problems:
+            self._fail(plan, number, cells, problems)
             return None
         return _Parsed(number, cells, values)
 

@@ -378,3 +378,32 @@ def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
     assert len(stored) == 120
     person60 = next(r for r in stored if r["email"] == "person60@example.com")
     assert person60["first_name"] == "First60"
+
+
+def test_a_resumed_job_finds_the_same_repeats_as_one_that_never_stopped(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Row 2 cannot be imported (bad Tax Exempt) but its email is still its own: row 62, with
+    # the same email in the second batch, is a repeat in both runs.
+    first = ["Ann", "Anders", "ann@example.com", "", "maybe", "", ""]
+    again = ["Ann", "Again", "ANN@example.com", "", "FALSE", "", ""]
+    content = csv_text([HEADER, first, *people(59), again])
+    clean = import_now(ctx, admin, content, dry_run=True)
+    assert errors_of(ctx, clean.id) == [(2, "invalid_boolean"), (62, "duplicate_in_file")]
+
+    job_id = stage_import(ctx, admin, content)
+    real_write = imports._write_batch
+
+    def dies_on_second_batch(*args: Any, **kwargs: Any) -> int:
+        if args[5] == 50:
+            raise WorkerKilled
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_write_batch", dies_on_second_batch)
+    with pytest.raises(WorkerKilled):
+        run_import(ctx, job_id)
+    monkeypatch.setattr(imports, "_write_batch", real_write)
+    expire_lease(ctx, job_id)
+    run_import(ctx, job_id)
+    assert errors_of(ctx, job_id) == errors_of(ctx, clean.id)
+    assert get_job(ctx, admin, job_id).counts == clean.counts
