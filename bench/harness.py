@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -483,14 +482,3 @@ def run_job(
     run = JobRun(seconds, sampler.peak_tree, sampler.peak_pss, sampler.peak_process, idle, job)
     run.extra.update(waited, **cpu.figures, rss_samples=sampler.samples)
     return run
-
-
-@contextlib.contextmanager
-def timed() -> Iterator[list[float]]:
-    """``with timed() as t: …`` then ``t[0]`` is the seconds the block took."""
-    box: list[float] = []
-    started = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - started)

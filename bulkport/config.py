@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         ge=5,
         description="How long a worker's claim on a job lasts without a batch commit.",
     )
+    max_attempts: int = Field(
+        default=5, ge=1, description="Times a job may be started before it ends FAILED."
+    )
+    requeue_after_seconds: int = Field(
+        default=300, ge=10, description="A job QUEUED this long is sent to the queue again."
+    )
+    job_time_limit: int = Field(
+        default=4 * 3600, ge=10, description="Seconds a job may run before it is stopped."
+    )
     visibility_timeout: int = Field(
         default=3600, ge=60, description="Seconds before Redis re-delivers an unacknowledged task."
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from bulkport.schemas.dates import DateOrder
 
@@ -148,7 +148,8 @@ class ImportOptions(BaseModel):
 
 
 class Counts(BaseModel):
-    """A job's row counters. Always ``succeeded + failed + skipped == processed``."""
+    """A job's row counters. Always ``succeeded + failed + skipped == processed`` and
+    ``processed + unprocessed == total``."""
 
     total: int | None = None
     processed: int = 0
@@ -158,6 +159,12 @@ class Counts(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unprocessed(self) -> int:
+        """Rows a job did not reach (it failed or was cancelled): total minus processed."""
+        return max(0, (self.total or 0) - self.processed)
 
 
 class JobView(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -186,18 +186,44 @@ class Finished:
     status: JobStatus | None
 
 
-def claim(conn: Connection, job_id: str, lease_seconds: int) -> Claimed | Busy | Finished:
+def claim(
+    conn: Connection,
+    job_id: str,
+    lease_seconds: int,
+    max_attempts: int = 5,
+    gave_up: Callable[[int, int, int | None], str] | None = None,
+) -> Claimed | Busy | Finished:
     """Take the job for this delivery with one conditional UPDATE.
 
     A QUEUED job, or a PROCESSING one whose lease ran out (its worker died), is claimed; a
     second delivery while the first still renews its lease gets ``Busy`` and changes nothing.
+    A job already started ``max_attempts`` times (one that kills its worker, say) is not run
+    again: it ends FAILED with the message ``gave_up`` writes.
     """
     moment = now()
     token = secrets.token_hex(16)
-    claimable = or_(
-        jobs.c.status == JobStatus.QUEUED.value,
-        and_(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.lease_until < moment),
-    )
+    expired = and_(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.lease_until < moment)
+    if gave_up is not None:
+        tired = conn.execute(
+            select(jobs.c.attempts, jobs.c.processed, jobs.c.total).where(
+                jobs.c.id == job_id, expired, jobs.c.attempts >= max_attempts
+            )
+        ).first()
+        if tired is not None:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, expired)
+                .values(
+                    status=JobStatus.FAILED.value,
+                    error=gave_up(tired.attempts, tired.processed, tired.total),
+                    finished_at=moment,
+                    updated_at=moment,
+                    claim_token=None,
+                    lease_until=None,
+                )
+            )
+            return Finished(JobStatus.FAILED)
+    claimable = or_(jobs.c.status == JobStatus.QUEUED.value, expired)
     result = conn.execute(
         update(jobs)
         .where(jobs.c.id == job_id, claimable)

@@ -11,6 +11,7 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.outcomes import settled
+from bulkport.tasks.reaper import gave_up
 
 UNEXPECTED = "The export stopped on an unexpected error; no file was published. Try again."
 
@@ -50,7 +51,9 @@ def run_export(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     appears under its key only when complete: a killed export never leaves a partial download.
     """
     with ctx.engine.begin() as conn:
-        claim = job_rows.claim(conn, job_id, ctx.settings.job_lease_seconds)
+        claim = job_rows.claim(
+            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
+        )
     if not isinstance(claim, job_rows.Claimed):
         return claim
     job, token = claim.job, claim.token

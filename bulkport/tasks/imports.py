@@ -22,6 +22,7 @@ from bulkport.tasks.batches import BatchPlan, BatchPlanner, write_plan
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.outcomes import settled
+from bulkport.tasks.reaper import gave_up
 from bulkport.tasks.reports import write_report
 from bulkport.tasks.survey import open_upload, override_of, survey
 
@@ -42,7 +43,9 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     and its checkpoint, so a redelivered job resumes after the last committed batch.
     """
     with ctx.engine.begin() as conn:
-        claim = job_rows.claim(conn, job_id, ctx.settings.job_lease_seconds)
+        claim = job_rows.claim(
+            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
+        )
     if not isinstance(claim, job_rows.Claimed):
         return claim
     job, token = claim.job, claim.token

@@ -14,6 +14,12 @@ from bulkport.storage import jobs as job_rows
 from bulkport.tasks.context import Context
 
 log = logging.getLogger(__name__)
+# Exceptions that mean "the job ran out of time"; the worker fills this in with Celery's.
+TIME_LIMIT_ERRORS: tuple[type[BaseException], ...] = ()
+TIME_LIMIT = (
+    "The job ran longer than its time limit and was stopped. Rows counted as processed were "
+    "kept; the rest were not. Split the file, or ask your administrator to raise the limit."
+)
 
 
 @contextmanager
@@ -40,7 +46,12 @@ def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[
         except OperationalError:
             pass  # the lease runs out by itself
         raise
-    except Exception:
-        log.exception("job %s: unexpected error", job_id)
+    except Exception as exc:
+        message = unexpected
+        if isinstance(exc, TIME_LIMIT_ERRORS):
+            log.warning("job %s: stopped at its time limit", job_id)
+            message = TIME_LIMIT
+        else:
+            log.exception("job %s: unexpected error", job_id)
         with ctx.engine.begin() as conn:
-            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=unexpected)
+            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=message)

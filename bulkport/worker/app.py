@@ -10,14 +10,18 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 from sqlalchemy.exc import OperationalError
 
 from bulkport.config import Settings, get_settings
+from bulkport.schemas.jobs import JobKind
 from bulkport.storage import jobs as job_rows
+from bulkport.tasks import outcomes
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export
 from bulkport.tasks.imports import run_import
+from bulkport.tasks.reaper import reap
 from bulkport.tasks.retention import expire_files
 
 log = logging.getLogger(__name__)
@@ -25,6 +29,7 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 IMPORT_TASK = "bulkport.import"
 EXPORT_TASK = "bulkport.export"
 RETENTION_TASK = "bulkport.expire_files"
+REAPER_TASK = "bulkport.reap_jobs"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -48,11 +53,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "beat_schedule": {
             "expire-files": {"task": RETENTION_TASK, "schedule": 3600.0},
+            "reap-jobs": {"task": REAPER_TASK, "schedule": 60.0},
         },
+        # A job past its soft limit ends FAILED with its rows counted; the hard limit kills a
+        # job stuck outside Python (the reaper then ends it).
+        "task_soft_time_limit": settings.job_time_limit,
+        "task_time_limit": settings.job_time_limit + 60,
         "beat_schedule_filename": str(settings.home.resolve() / "celerybeat-schedule"),
     }
 
 
+outcomes.TIME_LIMIT_ERRORS = (SoftTimeLimitExceeded,)
 app = Celery("bulkport")
 app.conf.update(celery_config(get_settings()))
 
@@ -114,6 +125,15 @@ def expire_old_files() -> int:
     return expire_files(context())
 
 
+@app.task(name=REAPER_TASK)
+def reap_jobs() -> dict[str, int]:
+    """Send stalled or forgotten jobs to the queue again; end those out of attempts."""
+    reaped = reap(context())
+    for job_id, kind in reaped.requeue:
+        ENQUEUE[kind](job_id)
+    return {"requeued": len(reaped.requeue), "failed": len(reaped.failed)}
+
+
 def enqueue_import(job_id: str) -> None:
     """Send an import job to the workers (the id only)."""
     import_customers.apply_async(args=(job_id,))
@@ -122,3 +142,9 @@ def enqueue_import(job_id: str) -> None:
 def enqueue_export(job_id: str) -> None:
     """Send an export job to the workers (the id only)."""
     export_customers.apply_async(args=(job_id,))
+
+
+ENQUEUE: dict[JobKind, Callable[[str], None]] = {
+    JobKind.IMPORT: enqueue_import,
+    JobKind.EXPORT: enqueue_export,
+}

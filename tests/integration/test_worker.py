@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,6 +53,7 @@ def workers(
 ) -> Iterator[Callable[[Context], str]]:
     """Starts (once per database) a worker process on its own queue; gives the queue name."""
     started: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+    pids.clear()
 
     def worker_for(ctx: Context) -> str:
         url = ctx.settings.database
@@ -65,6 +67,7 @@ def workers(
                 BULKPORT_HOME=str(ctx.settings.home),
                 BULKPORT_FILES_DIR=str(ctx.settings.files_root),
                 BULKPORT_BATCH_SIZE="50",
+                BULKPORT_JOB_LEASE_SECONDS="5",
             )
             argv = [
                 sys.executable, "-m", "celery", "-A", "bulkport.worker.app", "worker",
@@ -74,6 +77,7 @@ def workers(
             with log.open("wb") as out:
                 process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
             started[url] = (process, queue)
+            pids[queue] = process.pid
             wait_for_log(log, "ready.", process)
         return started[url][1]
 
@@ -81,6 +85,24 @@ def workers(
     for process, _ in started.values():
         process.terminate()
         process.wait(30)
+
+
+# Queue name → pid of the worker's main process (its pool children do the work).
+pids: dict[str, int] = {}
+
+
+def pool_children(parent: int) -> list[int]:
+    """The worker's pool processes, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
 
 
 def wait_for_log(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
@@ -169,3 +191,29 @@ def test_task_messages_carry_the_job_id_and_no_personal_data(
     body = json.loads(base64.b64decode(message["body"]))
     assert body[0] == [job_id] and body[1] == {}
     assert b"secret" not in raw.lower() and b"Secret" not in base64.b64decode(message["body"])
+
+
+def test_a_worker_killed_mid_import_loses_and_repeats_nothing(
+    ctx: Context, admin: User, workers: Callable[[Context], str]
+) -> None:
+    queue = workers(ctx)
+    content = csv_text([HEADER, *rows(3000)])
+    clean = stage_import(ctx, admin, content, dry_run=True)
+    import_customers.apply_async(args=(clean,), queue=queue)
+    expected = wait_finished(ctx, admin, clean).counts
+
+    job_id = stage_import(ctx, admin, content)
+    import_customers.apply_async(args=(job_id,), queue=queue)
+    deadline = time.monotonic() + 60
+    while get_job(ctx, admin, job_id).counts.processed < 500:
+        assert time.monotonic() < deadline, "the import never got going"
+        time.sleep(0.02)
+    for child in pool_children(pids[queue]):
+        os.kill(child, signal.SIGKILL)  # as the kernel's OOM killer would
+
+    job = wait_finished(ctx, admin, job_id, seconds=120)
+    assert job.status is JobStatus.READY, job.error
+    assert job.attempts >= 2  # it was taken up again after the kill
+    assert job.counts == expected
+    stored = stored_customers(ctx, admin)
+    assert len(stored) == 3000 == len({row["email"] for row in stored})

@@ -1,0 +1,86 @@
+"""Where an import's time goes: ``run_import`` inline under cProfile on a bench scenario.
+
+    python -m bench.profiling --rows 100000 [--backend pg|sqlite] [--fmt csv|xlsx] [--top 35]
+
+The store is preloaded with half the customers (untimed) as in the measured line; the import
+then runs in this process (``bulkport.tasks.imports.run_import``, no worker), so the profile
+shows bulkport's own code and the driver calls, not Celery. The full profile is saved as
+``bench/out/profile-<backend>-<fmt>-<rows>.pstats`` (``python -m pstats`` or snakeviz opens it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from . import data
+from .harness import Databases, Services, Store
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def main() -> None:
+    """Profile one import and print the functions that take the most time."""
+    parser = argparse.ArgumentParser(prog="python -m bench.profiling")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("pg", "sqlite"), default="pg")
+    parser.add_argument("--fmt", choices=("csv", "xlsx"), default="csv")
+    parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    args = parser.parse_args()
+
+    from bulkport.tasks.imports import run_import
+
+    work = OUT / f"profile-work-{uuid.uuid4().hex[:6]}"
+    services = Services(
+        pg_admin_url=args.pg_url,
+        redis_url="redis://127.0.0.1:6379/12",
+        work=work,
+        logs=OUT / "logs",
+        batch_size=args.batch_size,
+    )
+    databases = Databases(services)
+    scenario = data.scenario(args.rows, args.fmt)
+    try:
+        if args.backend == "pg":
+            url = databases.create("profile")
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{(work / 'bulkport.db').resolve()}"
+        store = Store.open(services, work / "home", url, "bench")
+        store.preload(scenario.preload_csv)
+        job_id = store.stage_import(scenario.import_path, f"customers.{args.fmt}")
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        run_import(store.ctx, job_id)
+        profiler.disable()
+        seconds = time.perf_counter() - started
+        job = store.job(job_id)
+        store.close()
+    finally:
+        databases.drop_all()
+        shutil.rmtree(work, ignore_errors=True)
+    saved = OUT / f"profile-{args.backend}-{args.fmt}-{args.rows}.pstats"
+    profiler.dump_stats(saved)
+    print(
+        f"{job.status}: {args.rows:,} rows in {seconds:.2f} s under cProfile "
+        f"({args.rows / seconds:,.0f} rows/s); counts {job.counts.model_dump()}"
+    )
+    for order in ("tottime", "cumulative"):
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).strip_dirs().sort_stats(order).print_stats(args.top)
+        print(f"\n--- by {order} ---")
+        print(text.getvalue().split("\n", 6)[-1] if order == "tottime" else text.getvalue())
+    print(f"saved {saved}")
+
+
+if __name__ == "__main__":
+    main()

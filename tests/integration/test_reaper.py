@@ -1,0 +1,84 @@
+"""No job stays QUEUED or PROCESSING forever: the reaper and bounded attempts, both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from support import csv_text, get_job, stage_import, stored_customers
+
+from bulkport.schemas.jobs import JobKind, JobStatus
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.storage.db import now
+from bulkport.storage.tables import jobs
+from bulkport.tasks.context import Context
+from bulkport.tasks.imports import run_import
+from bulkport.tasks.reaper import reap
+
+CONTENT = csv_text([["Email"], *([f"p{i}@example.com"] for i in range(120))])
+
+
+def stall(ctx: Context, job_id: str, *, attempts: int, processed: int = 0) -> None:
+    """Make a job look like its worker died a while ago."""
+    long_ago = now() - timedelta(hours=1)
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                status="PROCESSING", lease_until=long_ago, attempts=attempts,
+                total=120, processed=processed, succeeded=processed, updated_at=long_ago,
+            )
+        )  # fmt: skip
+
+
+def test_a_job_whose_worker_died_is_sent_again(ctx: Context, admin: User) -> None:
+    job_id = stage_import(ctx, admin, CONTENT)
+    stall(ctx, job_id, attempts=1)
+    reaped = reap(ctx)
+    assert reaped.requeue == [(job_id, JobKind.IMPORT)] and reaped.failed == []
+    assert reap(ctx).requeue == []  # not again on the next round
+    run_import(ctx, job_id)
+    assert get_job(ctx, admin, job_id).status is JobStatus.READY
+
+
+def test_a_job_out_of_attempts_ends_failed_with_its_rows_counted(ctx: Context, admin: User) -> None:
+    job_id = stage_import(ctx, admin, CONTENT)
+    stall(ctx, job_id, attempts=ctx.settings.max_attempts, processed=50)
+    reaped = reap(ctx)
+    assert reaped.failed == [job_id] and reaped.requeue == []
+    job = get_job(ctx, admin, job_id)
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None and "50 of 120 rows were processed" in job.error
+    assert job.counts.unprocessed == 70
+    assert job.counts.processed + job.counts.unprocessed == job.counts.total
+
+
+def test_a_redelivered_job_out_of_attempts_is_not_run_again(ctx: Context, admin: User) -> None:
+    job_id = stage_import(ctx, admin, CONTENT)
+    stall(ctx, job_id, attempts=ctx.settings.max_attempts)
+    outcome = run_import(ctx, job_id)
+    assert outcome == job_rows.Finished(JobStatus.FAILED)
+    assert get_job(ctx, admin, job_id).status is JobStatus.FAILED
+    assert stored_customers(ctx, admin) == []
+
+
+def test_a_job_queued_too_long_is_sent_again_and_a_fresh_one_is_not(
+    ctx: Context, admin: User
+) -> None:
+    old = stage_import(ctx, admin, CONTENT)
+    fresh = stage_import(ctx, admin, CONTENT)
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(jobs).where(jobs.c.id == old).values(updated_at=now() - timedelta(hours=1))
+        )
+    assert reap(ctx).requeue == [(old, JobKind.IMPORT)]
+    assert fresh not in [job_id for job_id, _ in reap(ctx).requeue]
+
+
+def test_a_job_with_a_live_lease_is_left_alone(ctx: Context, admin: User) -> None:
+    job_id = stage_import(ctx, admin, CONTENT)
+    with ctx.engine.begin() as conn:
+        assert isinstance(job_rows.claim(conn, job_id, 60), job_rows.Claimed)
+    assert reap(ctx) == reap(ctx).__class__(requeue=[], failed=[])
