@@ -87,7 +87,7 @@ def test_a_finished_job_shows_counts_errors_and_its_report(
     assert job["status"] == "READY"
     assert job["counts"] == {
         "total": 2, "processed": 2, "succeeded": 1, "failed": 1, "skipped": 0,
-        "created": 1, "updated": 0, "unchanged": 0,
+        "created": 1, "updated": 0, "unchanged": 0, "unprocessed": 0,
     }  # fmt: skip
     assert job["progress"] == 1.0
     errors = client.get(job["links"]["errors"], headers=auth).json()
