@@ -86,7 +86,7 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def wait_ready(
-    client: httpx.Client, job: dict[str, object], seconds: float = 60
+    client: httpx.Client, job: dict[str, object], seconds: float = 180
 ) -> dict[str, object]:
     deadline = time.monotonic() + seconds
     while True:
