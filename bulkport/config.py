@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         default=None, description="Flower basic-auth password; default: generated into HOME."
     )
 
+    uploads_per_minute: int = Field(
+        default=30, ge=0, description="Uploads a user may make a minute (429 above; 0: no limit)."
+    )
     max_rows: int = Field(default=2_000_000, ge=1, description="Most data rows a file may have.")
     max_columns: int = Field(default=500, ge=1, description="Most columns a row may have.")
     max_cell_chars: int = Field(default=32_767, ge=1, description="Longest cell, in characters.")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.jobs import answer_job, enqueue_or_fail, load_job
+from bulkport.api.limits import Uploader
 from bulkport.api.uploads import Upload, receive_upload
 from bulkport.errors import BulkportError
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView
@@ -102,13 +103,14 @@ def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOpt
     openapi_extra=_FORM,
     responses={
         413: {"description": "The file is over the size limit"},
+        429: {"description": "Too many uploads this minute"},
         503: {"description": "The job queue cannot be reached"},
     },
 )
 async def create_import(
     request: Request,
     ctx: ContextDep,
-    user: Staff,
+    user: Uploader,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Upload a customer file (form field ``file``) and queue its import; answers 202."""
@@ -127,7 +129,7 @@ async def create_import(
     openapi_extra=_FORM,
     responses={200: {"description": "What was found and what the first rows would do"}},
 )
-async def preview_import(request: Request, ctx: ContextDep, user: Staff) -> JSONResponse:
+async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Read a file's first rows without importing: format, encoding, delimiter, header row,
     proposed mapping with ignored columns, and the first 20 rows with their errors."""
     folder = f"previews/{job_rows.new_job_id()}"

@@ -357,3 +357,21 @@ def test_saved_mappings_are_stored_per_store_and_used_by_name(
     assert missing.status_code == 422
     assert client.delete("/api/v1/mappings/old shop", headers=auth).status_code == 204
     assert client.delete("/api/v1/mappings/old shop", headers=auth).status_code == 404
+
+
+def test_uploads_past_the_limit_a_minute_get_429_with_retry_after(
+    settings: Settings, auth: dict[str, str], queued: list[str], redis_url: str
+) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    limited = settings.model_copy(update={"uploads_per_minute": 3})
+    with TestClient(create_app(limited)) as client:
+        answers = [
+            client.post("/api/v1/imports", headers=auth, files={"file": ("a.csv", CSV)})
+            for _ in range(4)
+        ]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert 1 <= int(answers[3].headers["retry-after"]) <= 60
+    assert "at most 3 a minute" in answers[3].json()["detail"]
+    assert len(queued) == 3
