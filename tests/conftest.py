@@ -117,6 +117,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         broker_url=TEST_REDIS,
         batch_size=50,
         secret_key="test-secret",
+        uploads_per_minute=0,  # tests upload often; the limit has its own test
     )
 
 

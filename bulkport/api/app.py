@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bulkport import __version__
 from bulkport.api import downloads, exports, imports, jobs, mappings
+from bulkport.api.errors import validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.tasks.context import Context
 
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.include_router(imports.router)
     app.include_router(jobs.router)
     app.include_router(mappings.router)

@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
 
 from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.jobs import XLSX_TYPE, load_job
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import audit
@@ -24,7 +25,7 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import now, reading
 from bulkport.tasks.context import Context
 
-router = APIRouter(prefix="/api/v1", tags=["downloads"])
+router = APIRouter(prefix="/api/v1", tags=["downloads"], responses=ERROR_RESPONSES)
 _SALT = "bulkport.download"
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.jobs import answer_job, enqueue_or_fail
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobView
@@ -14,7 +15,7 @@ from bulkport.storage.db import reading
 from bulkport.tasks.exports import submit_export
 from bulkport.worker.app import enqueue_export
 
-router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ERROR_RESPONSES)
 
 
 @router.post(

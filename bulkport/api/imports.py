@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.jobs import answer_job, enqueue_or_fail, load_job
 from bulkport.api.limits import Uploader
 from bulkport.api.uploads import Upload, receive_upload
@@ -24,7 +25,7 @@ from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
 from bulkport.worker.app import enqueue_import
 
-router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=ERROR_RESPONSES)
 # Room for the multipart envelope and form fields around the file itself.
 ENVELOPE_BYTES = 64 * 1024
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")

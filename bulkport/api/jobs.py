@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from bulkport.api.deps import ContextDep, UserDep
+from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.schemas.jobs import JobKind, JobStatus, JobView, RowErrorView
 from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
@@ -19,7 +20,7 @@ from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, Field
 
 from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for, resolve_override
 from bulkport.storage import mappings
 from bulkport.storage.db import reading
 from bulkport.storage.mappings import SavedMapping
 
-router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"])
+router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"], responses=ERROR_RESPONSES)
 Name = Annotated[str, Path(min_length=1, max_length=100)]
 
 
