@@ -1,10 +1,12 @@
 """Where an import's time goes: ``run_import`` inline under cProfile on a bench scenario.
 
     python -m bench.profiling --rows 100000 [--backend pg|sqlite] [--fmt csv|xlsx] [--top 35]
+    python -m bench.profiling --job export --rows 100000 [--fmt csv|xlsx]
 
 The store is preloaded with half the customers (untimed) as in the measured line; the import
 then runs in this process (``bulkport.tasks.imports.run_import``, no worker), so the profile
-shows bulkport's own code and the driver calls, not Celery. The full profile is saved as
+shows bulkport's own code and the driver calls, not Celery. ``--job export`` imports the CSV
+scenario unprofiled, then profiles ``run_export`` of every customer in ``--fmt``. The full profile is saved as
 ``bench/out/profile-<backend>-<fmt>-<rows>.pstats`` (``python -m pstats`` or snakeviz opens it).
 """
 
@@ -31,11 +33,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--backend", choices=("pg", "sqlite"), default="pg")
     parser.add_argument("--fmt", choices=("csv", "xlsx"), default="csv")
+    parser.add_argument("--job", choices=("import", "export"), default="import")
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--batch-size", type=int, default=1000)
     args = parser.parse_args()
 
+    from bulkport.tasks.exports import run_export
     from bulkport.tasks.imports import run_import
 
     work = OUT / f"profile-work-{uuid.uuid4().hex[:6]}"
@@ -47,7 +51,8 @@ def main() -> None:
         batch_size=args.batch_size,
     )
     databases = Databases(services)
-    scenario = data.scenario(args.rows, args.fmt)
+    source = "csv" if args.job == "export" else args.fmt
+    scenario = data.scenario(args.rows, source)
     try:
         if args.backend == "pg":
             url = databases.create("profile")
@@ -56,11 +61,15 @@ def main() -> None:
             url = f"sqlite:///{(work / 'bulkport.db').resolve()}"
         store = Store.open(services, work / "home", url, "bench")
         store.preload(scenario.preload_csv)
-        job_id = store.stage_import(scenario.import_path, f"customers.{args.fmt}")
+        job_id = store.stage_import(scenario.import_path, f"customers.{source}")
+        if args.job == "export":
+            run_import(store.ctx, job_id)
+            job_id = store.stage_export(args.fmt)
+        runner = run_export if args.job == "export" else run_import
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
-        run_import(store.ctx, job_id)
+        runner(store.ctx, job_id)
         profiler.disable()
         seconds = time.perf_counter() - started
         job = store.job(job_id)
@@ -68,7 +77,7 @@ def main() -> None:
     finally:
         databases.drop_all()
         shutil.rmtree(work, ignore_errors=True)
-    saved = OUT / f"profile-{args.backend}-{args.fmt}-{args.rows}.pstats"
+    saved = OUT / f"profile-{args.job}-{args.backend}-{args.fmt}-{args.rows}.pstats"
     profiler.dump_stats(saved)
     print(
         f"{job.status}: {args.rows:,} rows in {seconds:.2f} s under cProfile "

@@ -42,15 +42,15 @@ def clean_text(value: object) -> str | None:
     """Trim a cell and drop an apostrophe that only keeps a number or formula as text.
 
     An apostrophe that belongs to the text ("'t Hart", "'s-Hertogenbosch") is kept. Blank,
-    or an apostrophe alone, is None.
+    or an apostrophe alone (an empty cell to a spreadsheet), is None.
     """
     if value is None:
         return None
     text = value.strip() if value.__class__ is str else str(value).strip()
     if text[:1] == "'":
-        text = unshield(text).strip()
         if text == "'":
             return None
+        text = unshield(text).strip()
     return text or None
 
 
@@ -211,8 +211,8 @@ class RowParser:
                 elif cell.__class__ is str:
                     value = cell.strip()
                     if value[:1] == "'":
-                        value = unshield(value).strip()
-                    if not value or value == "'":
+                        value = None if value == "'" else unshield(value).strip()
+                    if not value:
                         values[key] = None
                         continue
                 else:

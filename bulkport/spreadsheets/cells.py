@@ -16,9 +16,15 @@ _SHIELDED_STARTS = (*FORMULA_STARTS, "'", "0", "1", "2", "3", "4", "5", "6", "7"
 
 def safe_cell(value: str) -> str:
     """The text as a spreadsheet program will show it but never evaluate it."""
-    if value.startswith(FORMULA_STARTS) or (
-        value.startswith("'") and value[1:].startswith(_SHIELDED_STARTS)
-    ):
+    if value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return keep_apostrophe(value)
+
+
+def keep_apostrophe(value: str) -> str:
+    """Text whose own leading apostrophe the importer would take for a spreadsheet's, doubled
+    so that it survives: "'0612" is written "''0612" and imports back as "'0612"."""
+    if value.startswith("'") and (value == "'" or value[1:].startswith(_SHIELDED_STARTS)):
         return "'" + value
     return value
 

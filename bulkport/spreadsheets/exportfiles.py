@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import BinaryIO, Protocol
 
 from bulkport.schemas.fields import FIELDS_BY_KEY, FieldKind
-from bulkport.spreadsheets.cells import safe_cell
+from bulkport.spreadsheets.cells import keep_apostrophe, safe_cell
 from bulkport.spreadsheets.xlsxfile import sheet_title
 
 
@@ -109,7 +109,7 @@ class XlsxExportWriter:
                 elif isinstance(value, date):
                     sheet.write_datetime(self._row, column, value, self._date)
                 else:
-                    sheet.write_string(self._row, column, text_of(value))
+                    sheet.write_string(self._row, column, keep_apostrophe(text_of(value)))
             self._row += 1
 
     def close(self) -> None:

@@ -60,3 +60,10 @@ def test_an_escaped_export_reads_back_as_the_original_values(tmp_path: Path) -> 
 )
 def test_every_value_survives_export_escaping_and_import(value: str) -> None:
     assert clean_text(safe_cell(value)) == value
+
+
+@pytest.mark.parametrize("value", ["'", "'0612", "''", "'=x", "'t Hart"])
+def test_an_apostrophe_of_the_value_survives_xlsx_export_and_import(value: str) -> None:
+    from bulkport.spreadsheets.cells import keep_apostrophe
+
+    assert clean_text(keep_apostrophe(value)) == value
