@@ -6,8 +6,9 @@
 The store is preloaded with half the customers (untimed) as in the measured line; the import
 then runs in this process (``bulkport.tasks.imports.run_import``, no worker), so the profile
 shows bulkport's own code and the driver calls, not Celery. ``--job export`` imports the CSV
-scenario unprofiled, then profiles ``run_export`` of every customer in ``--fmt``. The full profile is saved as
-``bench/out/profile-<backend>-<fmt>-<rows>.pstats`` (``python -m pstats`` or snakeviz opens it).
+scenario unprofiled, then profiles ``run_export`` of every customer in ``--fmt``. The full
+profile is saved as ``bench/out/profile-<job>-<backend>-<fmt>-<rows>.pstats``
+(``python -m pstats`` or snakeviz opens it).
 """
 
 from __future__ import annotations

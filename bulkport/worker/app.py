@@ -37,6 +37,14 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.broker_url or DEFAULT_BROKER,
         "broker_connection_retry_on_startup": True,
+        # An API request that cannot reach Redis answers 503 within seconds, not minutes.
+        "broker_connection_timeout": 3,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
         "task_serializer": "json",
         "accept_content": ["json"],

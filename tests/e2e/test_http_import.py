@@ -172,3 +172,43 @@ def test_an_export_downloads_through_its_link_and_imports_back_unchanged(stack: 
             counts = again["counts"]
             assert isinstance(counts, dict)
             assert (counts["unchanged"], counts["failed"], counts["updated"]) == (exported, 0, 0)
+
+
+def test_with_redis_down_an_upload_answers_503_and_no_job_is_left_queued(
+    redis_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BULKPORT_")}
+    env.update(
+        BULKPORT_HOME=str(tmp_path), BULKPORT_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0"
+    )
+    made = subprocess.run(
+        [sys.executable, "-m", "bulkport", "users", "create", "--store", "s",
+         "--email", "a@s.example", "--role", "staff"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {made.stdout.splitlines()[-1]}"}
+    api = bulkport("api", "--port", str(port), env=env, log=tmp_path / "api.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+                time.sleep(0.2)
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            started = time.monotonic()
+            response = client.post(
+                "/api/v1/imports", files={"file": ("c.csv", b"Email\r\nann@example.com\r\n")}
+            )
+            assert time.monotonic() - started < 20
+            assert response.status_code == 503
+            assert response.headers["retry-after"]
+            jobs = client.get("/api/v1/jobs").json()
+        assert [j["status"] for j in jobs] == ["FAILED"]  # said plainly, never "202 then lost"
+    finally:
+        api.terminate()
+        api.wait(30)
