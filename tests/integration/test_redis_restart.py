@@ -67,7 +67,7 @@ def test_a_job_survives_redis_restarting_under_it(
         content = csv_text([["Email"], *([f"r{i}@example.com"] for i in range(4000))])
         job_id = stage_import(ctx, admin, content)
         with app.connection_for_write(broker) as connection:
-            import_customers.apply_async(args=(job_id,), connection=connection)
+            import_customers.apply_async(args=(job_id,), connection=connection)  # type: ignore[call-arg]
         deadline = time.monotonic() + 60
         while get_job(ctx, admin, job_id).counts.processed < 200:
             assert time.monotonic() < deadline, log.read_text()
@@ -91,7 +91,7 @@ def test_a_job_survives_redis_restarting_under_it(
         # The worker reconnected and takes the next job.
         after = stage_import(ctx, admin, csv_text([["Email"], ["next@example.com"]]))
         with app.connection_for_write(broker) as connection:
-            import_customers.apply_async(args=(after,), connection=connection)
+            import_customers.apply_async(args=(after,), connection=connection)  # type: ignore[call-arg]
         deadline = time.monotonic() + 60
         while not get_job(ctx, admin, after).status.finished:
             assert worker.poll() is None, log.read_text()
