@@ -34,6 +34,14 @@ from bulkport.tasks.context import Context  # noqa: E402
 
 IN_CI = bool(os.environ.get("CI"))
 
+# Property tests explore new examples on a developer's machine; in CI they replay the same
+# ones, so that a run's verdict never depends on chance.
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if IN_CI:
+    hypothesis_settings.load_profile("ci")
+
 
 def unavailable(what: str, why: object) -> None:
     """Skip, or in CI fail: CI must run every test against the real services."""

@@ -21,6 +21,8 @@ from bulkport.tasks.context import Context
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
+# Past any real list; also keeps numbers within what every database can hold.
+MAX_OFFSET = 1_000_000_000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -78,7 +80,7 @@ def list_jobs(
     kind: JobKind | None = None,
     status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[JobView]:
     """The store's jobs, newest first."""
     with reading(ctx.engine) as conn:
@@ -99,7 +101,7 @@ def get_job_errors(
     ctx: ContextDep,
     user: UserDep,
     job_id: str,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RowErrorView]:
     """The job's row errors in spreadsheet order; ``row`` is the row number people see."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -41,7 +42,7 @@ class ExportFilters(BaseModel):
     created_to: datetime | None = None
     updated_from: datetime | None = None
     updated_to: datetime | None = None
-    ids: list[int] | None = Field(
+    ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(
         default=None, max_length=10_000, description="Only these Customer Record IDs."
     )
 

@@ -99,7 +99,9 @@ class ImportOptions(BaseModel):
     encoding: str | None = Field(default=None, description="CSV only; default: detected.")
     delimiter: str | None = Field(default=None, description="CSV only; default: detected.")
     sheet: str | None = Field(default=None, description="XLSX only; default: the first sheet.")
-    header_row: int | None = Field(default=None, ge=1, description="Default: detected.")
+    header_row: int | None = Field(
+        default=None, ge=1, le=10_000_000, description="Default: detected."
+    )
     date_order: DateOrder | None = Field(
         default=None, description="Default: decided per column from its values."
     )

@@ -375,3 +375,21 @@ def test_uploads_past_the_limit_a_minute_get_429_with_retry_after(
     assert 1 <= int(answers[3].headers["retry-after"]) <= 60
     assert "at most 3 a minute" in answers[3].json()["detail"]
     assert len(queued) == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/jobs?offset=9223372036854775808",  # found by schemathesis: a 500 on SQLite
+        "/api/v1/jobs/x/errors?offset=9223372036854775808",
+    ],
+)
+def test_numbers_past_any_database_get_422_not_500(
+    client: TestClient, auth: dict[str, str], path: str
+) -> None:
+    assert client.get(path, headers=auth).status_code == 422
+
+
+def test_export_ids_past_any_database_get_422(client: TestClient, auth: dict[str, str]) -> None:
+    body = {"filters": {"ids": [2**70]}}
+    assert client.post("/api/v1/exports", headers=auth, json=body).status_code == 422
