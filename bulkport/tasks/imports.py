@@ -253,7 +253,6 @@ def _apply_batch(
     """Plan one batch from a read snapshot (no write lock held while Python parses), then write
     it with its errors, counters and checkpoint in one transaction; plan again when another
     job wrote one of its emails in between. Returns the number of customers it created."""
-    keys = planner.seen.copy()
     for attempt in range(PLAN_ATTEMPTS):
         try:
             with reading(ctx.engine) as conn:
@@ -263,7 +262,7 @@ def _apply_batch(
             )
         except IntegrityError:
             # Another job wrote one of these emails since we looked; look again.
-            planner.seen = keys.copy()
+            planner.seen.forget(batch[0][0], batch[-1][0])
             if attempt == PLAN_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable: the last attempt re-raises")
