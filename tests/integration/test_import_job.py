@@ -407,3 +407,27 @@ def test_a_resumed_job_finds_the_same_repeats_as_one_that_never_stopped(
     run_import(ctx, job_id)
     assert errors_of(ctx, job_id) == errors_of(ctx, clean.id)
     assert get_job(ctx, admin, job_id).counts == clean.counts
+
+
+def test_many_updates_in_a_batch_change_exactly_what_the_file_says(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(120)]))
+    ids = {r["email"]: r["id"] for r in stored_customers(ctx, admin)}
+    changed = [
+        [str(ids[f"person{i}@example.com"]), f"New{i}", f"NEW{i}@example.com", "note"]
+        for i in range(120)
+    ]  # batches of 50 rows changing the same fields: PostgreSQL takes them through COPY
+    job = import_now(
+        ctx, admin, csv_text([["Customer Record ID", "First Name", "Email", "Notes"], *changed])
+    )
+    assert (job.counts.updated, job.counts.failed) == (120, 0)
+    rows = {r["id"]: r for r in stored_customers(ctx, admin)}
+    for i in range(120):
+        row = rows[ids[f"person{i}@example.com"]]
+        assert (row["first_name"], row["email"], row["email_key"], row["notes"]) == (
+            f"New{i}", f"NEW{i}@example.com", f"new{i}@example.com", "note",
+        )  # fmt: skip
+        assert row["last_name"] == f"Last{i}"  # not in the file: kept
+    again = import_now(ctx, admin, csv_text([["Email", "Notes"], ["new5@example.com", "x"]]))
+    assert again.counts.updated == 1  # the new email is the key now
