@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e clean lock
+.PHONY: run test lint typecheck unit integration e2e clean lock bench bench-quick
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+## Benchmarks beside their floors (bench/README in docs/performance.md); BENCH_ARGS="--only pg-import".
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -417,7 +417,7 @@ def test_many_updates_in_a_batch_change_exactly_what_the_file_says(
     changed = [
         [str(ids[f"person{i}@example.com"]), f"New{i}", f"NEW{i}@example.com", "note"]
         for i in range(120)
-    ]  # batches of 50 rows changing the same fields: PostgreSQL takes them through COPY
+    ]  # whole batches of rows changing the same fields
     job = import_now(
         ctx, admin, csv_text([["Customer Record ID", "First Name", "Email", "Notes"], *changed])
     )
