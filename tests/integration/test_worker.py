@@ -217,3 +217,34 @@ def test_a_worker_killed_mid_import_loses_and_repeats_nothing(
     assert job.counts == expected
     stored = stored_customers(ctx, admin)
     assert len(stored) == 3000 == len({row["email"] for row in stored})
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_dropped_database_connection_rolls_back_the_batch_and_the_task_retries(
+    ctx: Context, admin: User, workers: Callable[[Context], str]
+) -> None:
+    # PostgreSQL, whose server can cut a client's connections from its side.
+    from sqlalchemy import text
+
+    queue = workers(ctx)
+    content = csv_text([HEADER, *rows(3000)])
+    job_id = stage_import(ctx, admin, content)
+    import_customers.apply_async(args=(job_id,), queue=queue)
+    deadline = time.monotonic() + 60
+    while get_job(ctx, admin, job_id).counts.processed < 300:
+        assert time.monotonic() < deadline, "the import never got going"
+        time.sleep(0.02)
+    with ctx.engine.connect() as conn:  # the server drops every other session: the worker's
+        dropped = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert dropped >= 1
+
+    job = wait_finished(ctx, admin, job_id, seconds=120)
+    assert job.status is JobStatus.READY, job.error
+    assert (job.counts.created, job.counts.processed, job.counts.failed) == (3000, 3000, 0)
+    stored = stored_customers(ctx, admin)
+    assert len(stored) == 3000 == len({row["email"] for row in stored})
