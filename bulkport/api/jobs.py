@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from bulkport.api.deps import ContextDep, UserDep
+from bulkport.api.deps import ContextDep, Staff, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.schemas.jobs import JobKind, JobStatus, JobView, RowErrorView
+from bulkport.schemas.jobs import JobKind, JobStatus, JobView, Problem, RowErrorView
 from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -93,6 +93,30 @@ def list_jobs(
 @router.get("/{job_id}", response_model=JobView, name="get_job")
 def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> JobView:
     """One job: status, progress, counters, error and links."""
+    return job_view(request, load_job(ctx, user, job_id))
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobView,
+    responses={409: {"model": Problem, "description": "The job has already ended"}},
+)
+def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JobView:
+    """Stop a job: a queued one never starts; a running one stops after the batch it is
+    writing. Batches already written stay written (counted); the rest count as unprocessed."""
+    job = load_job(ctx, user, job_id)
+    with ctx.engine.begin() as conn:
+        cancelled = job_rows.finish(
+            conn, job.id, None, JobStatus.CANCELLED, error=f"Cancelled by {user.email}."
+        )
+        if cancelled:
+            audit.record(
+                conn, store_id=user.store_id, user_id=user.id, action="job.cancel", job_id=job.id
+            )
+    if not cancelled:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"The job is {job.status} already; it cannot be cancelled."
+        )
     return job_view(request, load_job(ctx, user, job_id))
 
 

@@ -14,6 +14,7 @@ from bulkport.api import imports as imports_api
 from bulkport.api.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
+from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import accounts, audit, customers
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
@@ -393,3 +394,51 @@ def test_numbers_past_any_database_get_422_not_500(
 def test_export_ids_past_any_database_get_422(client: TestClient, auth: dict[str, str]) -> None:
     body = {"filters": {"ids": [2**70]}}
     assert client.post("/api/v1/exports", headers=auth, json=body).status_code == 422
+
+
+def test_cancelling_stops_a_job_and_keeps_what_it_wrote(
+    client: TestClient,
+    auth: dict[str, str],
+    queued: list[str],
+    ctx: Context,
+    admin: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bulkport.tasks import imports
+
+    many = csv_text([["Email"], *([f"c{i}@example.com"] for i in range(150))])
+    job_id = str(upload(client, auth, many)["id"])
+    real_write = imports._write_batch
+
+    def cancelled_after_the_first_batch(*args: Any, **kwargs: Any) -> int:
+        written = real_write(*args, **kwargs)
+        if args[5] == 0:  # the first batch is written; now someone presses Cancel
+            answer = client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth)
+            assert answer.status_code == 200, answer.text
+        return written
+
+    monkeypatch.setattr(imports, "_write_batch", cancelled_after_the_first_batch)
+    run_import(ctx, job_id)
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=auth).json()
+    assert job["status"] == "CANCELLED"
+    assert (job["counts"]["processed"], job["counts"]["unprocessed"]) == (50, 100)
+    with ctx.engine.connect() as conn:
+        assert stored_count(conn, admin) == 50
+    again = client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth)
+    assert again.status_code == 409
+
+
+def test_a_cancelled_queued_job_never_starts(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context, admin: User
+) -> None:
+    from bulkport.storage import jobs as job_rows
+
+    job_id = str(upload(client, auth)["id"])
+    stranger = token_for(ctx, "south", "someone@south.example")
+    assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=stranger).status_code == 404
+    assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth).json()["status"] == (
+        "CANCELLED"
+    )
+    assert run_import(ctx, job_id) == job_rows.Finished(JobStatus.CANCELLED)
+    with ctx.engine.connect() as conn:
+        assert stored_count(conn, admin) == 0
