@@ -195,7 +195,13 @@ def read_csv_rows(
                 f"Row {number + 1} holds binary data (NUL characters): this is not a text "
                 "spreadsheet. Upload the customer list as CSV."
             ) from None
-        except csv.Error:
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise LimitExceeded(
+                    f"Row {number + 1} has a cell of more than {limits.max_cell_chars:,} "
+                    "characters; customer fields are far shorter. Check the file for an "
+                    "unclosed quote."
+                ) from None
             raise UnreadableFile(
                 f"Row {number + 1} cannot be read as CSV (a quote or line break is out of "
                 "place, or the file is not text)."

@@ -55,6 +55,11 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         with reading(ctx.engine) as conn:
             store_order = DateOrder(accounts.store_date_order(conn, job.store_id))
         found = survey(upload, options, store_order, limits)
+        if found.total == 0:
+            raise BulkportError(
+                "The file has a header row but no customers below it. Add one customer per "
+                "row under the header and upload it again."
+            )
         with ctx.engine.begin() as conn:
             job_rows.record_plan(
                 conn, job_id, token,
