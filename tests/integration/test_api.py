@@ -442,3 +442,31 @@ def test_a_cancelled_queued_job_never_starts(
     assert run_import(ctx, job_id) == job_rows.Finished(JobStatus.CANCELLED)
     with ctx.engine.connect() as conn:
         assert stored_count(conn, admin) == 0
+
+
+def test_the_audit_log_is_for_admins_and_staff_get_403(
+    client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context
+) -> None:
+    upload(client, auth)
+    events = client.get("/api/v1/audit", headers=auth)
+    assert events.status_code == 200
+    assert [e["action"] for e in events.json()] == ["import.upload"]
+    staff = token_for(ctx, "north", "clerk@north.example", Role.STAFF)
+    refused = client.get("/api/v1/audit", headers=staff)
+    assert refused.status_code == 403
+    assert "jobs:admin" in refused.json()["detail"]
+
+
+def test_the_file_signature_decides_not_the_declared_type(
+    client: TestClient, auth: dict[str, str], queued: list[str]
+) -> None:
+    as_png = client.post(
+        "/api/v1/imports", headers=auth, files={"file": ("a.png", CSV, "image/png")}
+    )
+    assert as_png.json()["status"] == "QUEUED"  # CSV bytes: read as CSV
+    pdf_as_csv = client.post(
+        "/api/v1/imports",
+        headers=auth,
+        files={"file": ("a.csv", b"%PDF-1.7\n\x00\x01", "text/csv")},
+    )
+    assert pdf_as_csv.json()["status"] == "FAILED"

@@ -85,6 +85,8 @@ CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("not a workbook zip", lambda: zip_of({"word/document.xml": b"<w/>"}), "Excel"),
     ("entity expansion", lambda: xlsx_with(LAUGHS), "entity"),
     ("too many rows", lambda: b"Email\r\n" + b"a@x.com\r\n" * 60, "more than 50 rows"),
+    ("unterminated quote", lambda: b'Email,Notes\r\na@x.com,"open\r\n' + b"x" * 40_000,
+     "characters"),
 ]  # fmt: skip
 
 
@@ -156,3 +158,47 @@ def test_an_inflated_sheet_dimension_costs_nothing(
     assert time.monotonic() - started < 10
     job = client.get(f"/api/v1/jobs/{answer.json()['id']}", headers=auth).json()
     assert (job["status"], job["counts"]["created"]) == ("READY", 1)
+
+
+def test_bytes_that_break_the_declared_encoding_fail_at_their_row(
+    client: TestClient, auth: dict[str, str], settings: Settings
+) -> None:
+    content = "Email,Name\r\na@x.com,Ann\r\nb@x.com,Ren\u00e9\r\n".encode("cp1252")
+    answer = client.post(
+        "/api/v1/imports", headers=auth, files={"file": ("f.csv", content)},
+        data={"encoding": "utf-8"},
+    )  # fmt: skip
+    ctx = Context.from_settings(settings)
+    run_import(ctx, answer.json()["id"])
+    ctx.close()
+    job = client.get(f"/api/v1/jobs/{answer.json()['id']}", headers=auth).json()
+    assert job["status"] == "FAILED"
+    assert job["error"].startswith("Row 3 is not readable as UTF-8 text")
+
+
+def test_a_job_past_its_time_limit_ends_failed_with_its_rows_counted(
+    client: TestClient, auth: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkport.tasks import imports, outcomes
+
+    class OutOfTime(Exception):
+        """Stands for Celery's SoftTimeLimitExceeded."""
+
+    monkeypatch.setattr(outcomes, "TIME_LIMIT_ERRORS", (OutOfTime,))
+    real_write = imports._write_batch
+
+    def slow(*args: object, **kwargs: object) -> int:
+        if args[5] == 50:  # the time limit strikes during the second batch
+            raise OutOfTime
+        return real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(imports, "_write_batch", slow)
+    rows = b"Email\r\n" + b"".join(b"t%d@x.com\r\n" % i for i in range(120))
+    answer = client.post("/api/v1/imports", headers=auth, files={"file": ("f.csv", rows)})
+    ctx = Context.from_settings(settings)
+    run_import(ctx, answer.json()["id"])
+    ctx.close()
+    job = client.get(f"/api/v1/jobs/{answer.json()['id']}", headers=auth).json()
+    assert job["status"] == "FAILED"
+    assert "time limit" in job["error"]
+    assert (job["counts"]["processed"], job["counts"]["unprocessed"]) == (50, 70)

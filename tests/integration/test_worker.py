@@ -71,7 +71,7 @@ def workers(
             )
             argv = [
                 sys.executable, "-m", "celery", "-A", "bulkport.worker.app", "worker",
-                "--pool=prefork", "--concurrency=1", "-Q", queue, "-E",
+                "--pool=prefork", "--concurrency=2", "-Q", queue, "-E",
                 "--without-mingle", "--without-gossip", "--loglevel=INFO",
             ]  # fmt: skip
             with log.open("wb") as out:
@@ -135,7 +135,7 @@ def test_worker_takes_an_import_to_ready(
     assert job.report_file is not None and ctx.files.exists(job.report_file)
 
 
-def test_the_same_message_delivered_twice_applies_once(
+def test_the_same_message_delivered_twice_applies_once_even_when_two_processes_race(
     ctx: Context, admin: User, workers: Callable[[Context], str]
 ) -> None:
     queue = workers(ctx)
