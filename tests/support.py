@@ -7,8 +7,9 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions
-from bulkport.storage import customers
+from bulkport.storage import accounts, customers
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
@@ -80,3 +81,10 @@ def assert_counts_add_up(job: job_rows.Job) -> None:
     assert c.succeeded + c.failed + c.skipped == c.processed
     assert c.created + c.updated + c.unchanged == c.succeeded
     assert c.processed == c.total
+
+
+def bearer(ctx: Context, store: str, email: str, role: Role = Role.ADMIN) -> dict[str, str]:
+    """Authorization headers for a (new) user of a (new) store."""
+    with ctx.engine.begin() as conn:
+        user = accounts.ensure_user(conn, accounts.ensure_store(conn, store), email, role)
+        return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}

@@ -6,7 +6,6 @@ import codecs
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
@@ -210,6 +209,3 @@ class Problem(BaseModel):
     """An API error body."""
 
     detail: str
-
-
-HealthStatus = Literal["ok", "degraded"]

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
-from support import csv_text
+from support import bearer, csv_text
 
 from bulkport.api import imports as imports_api
 from bulkport.api.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts, audit, customers
+from bulkport.storage import audit, customers
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
@@ -37,16 +37,9 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def token_for(ctx: Context, store: str, email: str, role: Role = Role.ADMIN) -> dict[str, str]:
-    with ctx.engine.begin() as conn:
-        store_id = accounts.ensure_store(conn, store)
-        user = accounts.ensure_user(conn, store_id, email, role)
-        return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}
-
-
 @pytest.fixture
 def auth(ctx: Context, admin: User) -> dict[str, str]:
-    return token_for(ctx, "north", admin.email)
+    return bearer(ctx, "north", admin.email)
 
 
 def upload(
@@ -144,7 +137,7 @@ def test_another_stores_job_is_not_found(
     client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context
 ) -> None:
     job_id = upload(client, auth)["id"]
-    stranger = token_for(ctx, "south", "someone@south.example")
+    stranger = bearer(ctx, "south", "someone@south.example")
     for path in ("", "/errors", "/report"):
         response = client.get(f"/api/v1/jobs/{job_id}{path}", headers=stranger)
         assert response.status_code == 404, path
@@ -246,7 +239,7 @@ def test_an_unreachable_queue_answers_503_and_fails_the_job(
 
 
 def test_staff_may_import(client: TestClient, ctx: Context, queued: list[str]) -> None:
-    staff = token_for(ctx, "north", "clerk@north.example", Role.STAFF)
+    staff = bearer(ctx, "north", "clerk@north.example", Role.STAFF)
     assert upload(client, staff)["status"] == "QUEUED"
 
 
@@ -340,7 +333,7 @@ def test_saved_mappings_are_stored_per_store_and_used_by_name(
     bad = client.put("/api/v1/mappings/x", headers=auth, json={"columns": {"A": "Shoe Size"}})
     assert bad.status_code == 422
     assert [m["name"] for m in client.get("/api/v1/mappings", headers=auth).json()] == ["old shop"]
-    stranger = token_for(ctx, "south", "someone@south.example")
+    stranger = bearer(ctx, "south", "someone@south.example")
     assert client.get("/api/v1/mappings/old shop", headers=stranger).status_code == 404
 
     job = upload(
@@ -434,7 +427,7 @@ def test_a_cancelled_queued_job_never_starts(
     from bulkport.storage import jobs as job_rows
 
     job_id = str(upload(client, auth)["id"])
-    stranger = token_for(ctx, "south", "someone@south.example")
+    stranger = bearer(ctx, "south", "someone@south.example")
     assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=stranger).status_code == 404
     assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth).json()["status"] == (
         "CANCELLED"
@@ -451,7 +444,7 @@ def test_the_audit_log_is_for_admins_and_staff_get_403(
     events = client.get("/api/v1/audit", headers=auth)
     assert events.status_code == 200
     assert [e["action"] for e in events.json()] == ["import.upload"]
-    staff = token_for(ctx, "north", "clerk@north.example", Role.STAFF)
+    staff = bearer(ctx, "north", "clerk@north.example", Role.STAFF)
     refused = client.get("/api/v1/audit", headers=staff)
     assert refused.status_code == 403
     assert "jobs:admin" in refused.json()["detail"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
-from support import csv_text, import_now
+from support import bearer, csv_text, import_now
 
 from bulkport.api import exports as exports_api
 from bulkport.api import imports as imports_api
@@ -39,12 +39,6 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-def bearer(ctx: Context, store: str, email: str, role: Role = Role.STAFF) -> dict[str, str]:
-    with ctx.engine.begin() as conn:
-        user = accounts.ensure_user(conn, accounts.ensure_store(conn, store), email, role)
-        return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}
 
 
 @pytest.fixture
@@ -100,7 +94,7 @@ def test_tampered_expired_and_other_store_links_are_refused(
         south = accounts.ensure_store(conn, "south")
     other = signer.dumps({"j": job["id"], "s": south, "u": None, "f": "export"})
     assert client.get(f"/api/v1/downloads/{other}").status_code == 404
-    stranger = bearer(ctx, "south", "x@south.example")
+    stranger = bearer(ctx, "south", "x@south.example", Role.STAFF)
     assert client.get(job["links"]["download_url"], headers=stranger).status_code == 404
     short = settings.model_copy(update={"download_link_seconds": 10})
     with TestClient(create_app(short)) as later:
