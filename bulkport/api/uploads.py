@@ -9,7 +9,6 @@ from typing import BinaryIO
 from fastapi import HTTPException, status
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from bulkport.spreadsheets.sniff import SNIFF_BYTES
 from bulkport.storage.files import FileStore
 
 FIELD_LIMIT = 4096  # bytes of a plain form field
@@ -26,7 +25,6 @@ class Upload:
     fields: dict[str, str] = field(default_factory=dict)
     filename: str | None = None
     size: int = 0
-    head: bytes = b""
 
 
 class _Receiver:
@@ -85,8 +83,6 @@ class _Receiver:
             self.upload.size += len(chunk)
             if self.upload.size > self.limit:
                 raise TooLarge
-            if len(self.upload.head) < SNIFF_BYTES:
-                self.upload.head += chunk[: SNIFF_BYTES - len(self.upload.head)]
             self.out.write(chunk)
         elif self._name:
             self._value += chunk
