@@ -21,9 +21,11 @@ PG_ADMIN = os.environ.get(
 os.environ["BULKPORT_BROKER_URL"] = TEST_REDIS
 os.environ.setdefault("BULKPORT_HOME", tempfile.mkdtemp(prefix="bulkport-test-home-"))
 
+from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bulkport.api.app import create_app  # noqa: E402
 from bulkport.config import Settings  # noqa: E402
 from bulkport.schemas.accounts import Role  # noqa: E402
 from bulkport.storage import accounts  # noqa: E402
@@ -143,3 +145,18 @@ def admin(ctx: Context) -> User:
     with ctx.engine.begin() as conn:
         store_id = accounts.ensure_store(conn, "north")
         return accounts.ensure_user(conn, store_id, "admin@north.example", Role.ADMIN)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The API in this process, on the database under test."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(ctx: Context, admin: User) -> dict[str, str]:
+    """Headers of the admin of store "north"."""
+    from support import bearer
+
+    return bearer(ctx, "north", admin.email)

@@ -31,17 +31,6 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def auth(ctx: Context, admin: User) -> dict[str, str]:
-    return bearer(ctx, "north", admin.email)
-
-
 def upload(
     client: TestClient, auth: dict[str, str], content: str | bytes = CSV, **form: str
 ) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -33,17 +32,6 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(exports_api, "enqueue_export", queued.append)
     monkeypatch.setattr(imports_api, "enqueue_import", queued.append)
     return queued
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def auth(ctx: Context, admin: User) -> dict[str, str]:
-    return bearer(ctx, "north", admin.email, Role.ADMIN)
 
 
 def ready_export(

@@ -254,30 +254,36 @@ class WorkerKilled(BaseException):
     """Stands for a SIGKILL: nothing in the job may catch it."""
 
 
+def killed_at_batch(
+    ctx: Context, job_id: str, checkpoint: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run the import until the batch that starts at ``checkpoint``, kill it there as a
+    SIGKILL would (nothing may catch it), and let its lease run out, as after a worker died."""
+    real_write = imports._write_batch
+
+    def dies(*args: Any, **kwargs: Any) -> int:
+        if args[5] == checkpoint:
+            raise WorkerKilled
+        return real_write(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(imports, "_write_batch", dies)
+        with pytest.raises(WorkerKilled):
+            run_import(ctx, job_id)
+    expire_lease(ctx, job_id)
+
+
 def test_redelivery_after_a_crash_resumes_after_the_last_committed_batch(
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     content = csv_text([HEADER, *people(180), ["", "", "bad@", "", "", "", ""], *people(20, 500)])
     clean = import_now(ctx, admin, content, dry_run=True)
     job_id = stage_import(ctx, admin, content)
-    real_apply = imports._write_batch
-    calls = {"n": 0}
-
-    def dies_on_third_batch(*args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise WorkerKilled
-        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(imports, "_write_batch", dies_on_third_batch)
-    with pytest.raises(WorkerKilled):
-        run_import(ctx, job_id)
-    monkeypatch.setattr(imports, "_write_batch", real_apply)
+    killed_at_batch(ctx, job_id, 100, monkeypatch)  # the third batch
     halfway = get_job(ctx, admin, job_id)
     assert (halfway.status, halfway.checkpoint) == (JobStatus.PROCESSING, 100)
     assert len(stored_customers(ctx, admin)) == 100
 
-    expire_lease(ctx, job_id)
     run_import(ctx, job_id)
     job = get_job(ctx, admin, job_id)
     assert job.status is JobStatus.READY
@@ -292,18 +298,7 @@ def test_duplicates_across_a_restart_are_still_found(
 ) -> None:
     rows = [*people(60), ["Again", "", "PERSON3@example.com", "", "", "", ""]]
     job_id = stage_import(ctx, admin, csv_text([HEADER, *rows]))
-    real_apply = imports._write_batch
-
-    def dies_on_second_batch(*args: object, **kwargs: object) -> int:
-        if args[5] == 50:  # the checkpoint of the second batch
-            raise WorkerKilled
-        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(imports, "_write_batch", dies_on_second_batch)
-    with pytest.raises(WorkerKilled):
-        run_import(ctx, job_id)
-    monkeypatch.setattr(imports, "_write_batch", real_apply)
-    expire_lease(ctx, job_id)
+    killed_at_batch(ctx, job_id, 50, monkeypatch)  # the second batch
     run_import(ctx, job_id)
     assert errors_of(ctx, job_id) == [(62, "duplicate_in_file")]
 
@@ -392,18 +387,7 @@ def test_a_resumed_job_finds_the_same_repeats_as_one_that_never_stopped(
     assert errors_of(ctx, clean.id) == [(2, "invalid_boolean"), (62, "duplicate_in_file")]
 
     job_id = stage_import(ctx, admin, content)
-    real_write = imports._write_batch
-
-    def dies_on_second_batch(*args: Any, **kwargs: Any) -> int:
-        if args[5] == 50:
-            raise WorkerKilled
-        return real_write(*args, **kwargs)
-
-    monkeypatch.setattr(imports, "_write_batch", dies_on_second_batch)
-    with pytest.raises(WorkerKilled):
-        run_import(ctx, job_id)
-    monkeypatch.setattr(imports, "_write_batch", real_write)
-    expire_lease(ctx, job_id)
+    killed_at_batch(ctx, job_id, 50, monkeypatch)  # the second batch
     run_import(ctx, job_id)
     assert errors_of(ctx, job_id) == errors_of(ctx, clean.id)
     assert get_job(ctx, admin, job_id).counts == clean.counts
