@@ -7,8 +7,9 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -120,29 +121,71 @@ def detect_delimiter(lines: list[str]) -> str:
 
 
 def _lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
-    """Decoded lines, each decoded alone so that bad bytes are found on their own row."""
+    """Decoded lines; bad bytes are reported on their own row."""
     start = raw.tell()
     head = raw.read(64 * 1024)
     raw.seek(start)
     # UTF-16 is read in two-byte units, where a b"\n" split would cut characters; old Mac
     # files end lines with CR alone. Both are rare: decode those as a whole stream.
     if encoding.startswith("utf-16") or (b"\r" in head and b"\n" not in head):
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        try:
-            for decoded in text:
-                if "\x00" in decoded:
-                    raise _BinaryLine
-                yield decoded
-        except UnicodeDecodeError:
-            raise _BadText from None
-        finally:
-            text.detach()
-        return
+        return _stream_lines(raw, encoding)
     if encoding == "utf-8-sig":
         if raw.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
             raw.seek(start)
         encoding = "utf-8"
-    for line in raw:
+    # Chained in C: no Python frame runs per line.
+    return chain.from_iterable(_blocks(raw, encoding))
+
+
+def _stream_lines(raw: BinaryIO, encoding: str) -> Iterator[str]:
+    """Lines of a file decoded as one stream (UTF-16, or line breaks that are CR alone)."""
+    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    try:
+        for decoded in text:
+            if "\x00" in decoded:
+                raise _BinaryLine
+            yield decoded
+    except UnicodeDecodeError:
+        raise _BadText from None
+    finally:
+        text.detach()
+
+
+def _blocks(raw: BinaryIO, encoding: str) -> Iterator[Iterable[str]]:
+    """The file's lines, a block of them at a time."""
+    # A megabyte at a time, cut after its last line break: one decode and one NUL test per
+    # block instead of per line. A block that fails either is read again line by line, so the
+    # error still names its own row.
+    pending: list[bytes] = []  # the start of a line longer than a block
+    while block := raw.read(_CHUNK):
+        cut = block.rfind(b"\n") + 1
+        if cut == 0:
+            pending.append(block)
+            continue
+        lines = b"".join((*pending, block[:cut])) if pending else block[:cut]
+        pending = [block[cut:]]
+        yield _decoded_lines(lines, encoding)
+    if rest := b"".join(pending):
+        yield _decoded_lines(rest, encoding)
+
+
+def _decoded_lines(block: bytes, encoding: str) -> Iterable[str]:
+    """A block's lines, split at b"\n" exactly as iterating the file would."""
+    if b"\x00" not in block:
+        try:
+            text = block.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            # newline="\n": split at "\n" only, as bytes iteration did ("\r" or U+2028
+            # stay inside a line for the csv reader to judge).
+            return io.StringIO(text, newline="\n")
+    return _checked_lines(block, encoding)
+
+
+def _checked_lines(block: bytes, encoding: str) -> Iterator[str]:
+    """A block's lines decoded one by one, up to the first that is not text."""
+    for line in io.BytesIO(block):
         if b"\x00" in line:
             raise _BinaryLine
         try:
@@ -182,9 +225,18 @@ def read_csv_rows(
         reader = csv.reader(_lines(raw, fmt.encoding), delimiter=fmt.delimiter, strict=False)
         number = 0
         try:
+            max_rows, max_columns, max_chars = (
+                limits.max_rows, limits.max_columns, limits.max_cell_chars
+            )  # fmt: skip
             for cells in reader:
                 number += 1
-                _check(number, cells, limits)
+                # Inlined for every row: the common case is settled by three C-level tests.
+                if (
+                    number > max_rows
+                    or len(cells) > max_columns
+                    or max(map(len, cells), default=0) > max_chars
+                ):
+                    _check(number, cells, limits)
                 yield number, cells
         except _BadText:
             raise UnreadableFile(
@@ -209,13 +261,7 @@ def read_csv_rows(
 
 
 def _check(number: int, cells: list[str], limits: ReadLimits) -> None:
-    # Runs for every row: the common case is settled by three C-level tests.
-    if (
-        number <= limits.max_rows
-        and len(cells) <= limits.max_columns
-        and max(map(len, cells), default=0) <= limits.max_cell_chars
-    ):
-        return
+    """Raise the limit a row breaks, in words."""
     if number > limits.max_rows:
         raise LimitExceeded(
             f"The file has more than {limits.max_rows:,} rows; split it into smaller files."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 from bulkport.errors import UnreadableFile
@@ -54,20 +54,28 @@ class Sheet:
     rows: Rows
 
 
-def _blank(cells: list[str]) -> bool:
-    return not any(cell.strip() for cell in cells)
+def blank_row(cells: list[str]) -> bool:
+    """Whether every cell is empty or whitespace.
+
+    Runs for every row: the first cell usually settles it, else one C-level join (a row is
+    blank exactly when all its cells joined are whitespace).
+    """
+    return not (cells and (cells[0].strip() or "".join(cells).strip()))
 
 
 def without_trailing_blanks(rows: Rows) -> Rows:
     """The rows, less blank rows at the very end (a blank row between data rows stays)."""
     held: list[tuple[int, list[str]]] = []
     for row in rows:
-        if _blank(row[1]):
+        cells = row[1]
+        # blank_row inlined: this runs for every row of every file.
+        if cells and (cells[0].strip() or "".join(cells).strip()):
+            if held:
+                yield from held
+                held.clear()
+            yield row
+        else:
             held.append(row)
-            continue
-        yield from held
-        held.clear()
-        yield row
 
 
 def find_header(
@@ -83,7 +91,7 @@ def find_header(
                 break
         raise UnreadableFile(f"Row {header_row} is empty or missing; it cannot be the header.")
     head = list(islice(rows, HEADER_SEARCH_ROWS))
-    candidates = [(score(cells), -i) for i, (_, cells) in enumerate(head) if not _blank(cells)]
+    candidates = [(score(cells), -i) for i, (_, cells) in enumerate(head) if not blank_row(cells)]
     if not candidates:
         raise UnreadableFile(
             "The file is empty. Upload a spreadsheet with a header row (such as First Name, "
@@ -92,11 +100,7 @@ def find_header(
     chosen = -max(candidates)[1]
     number, cells = head[chosen]
 
-    def rest() -> Rows:
-        yield from head[chosen + 1 :]
-        yield from rows
-
-    return [c.strip() for c in cells], number, rest()
+    return [c.strip() for c in cells], number, chain(head[chosen + 1 :], rows)
 
 
 @contextmanager

@@ -282,3 +282,61 @@ def test_writing_leaves_the_output_open_for_more() -> None:
     assert not out.closed
     out.write(b"more")
     assert out.getvalue() == b"a,b\r\nmore"
+
+
+# --- reading in blocks ------------------------------------------------------------------------
+
+
+def _awkward_rows() -> list[list[str]]:
+    """Cells a block boundary could cut badly: multi-line quoted notes, CR alone, U+2028,
+    accents (multi-byte UTF-8), quotes, a line longer than the smallest blocks."""
+    return [
+        ["First Name", "Email", "Notes"],
+        *(
+            [f"Zoë\u2028{i}\x0c", f"z{i}@example.com", f'line one\nline "two"\r\n{i}\u2028end\rx']
+            for i in range(40)
+        ),
+        ["Long", "long@example.com", "é" * 300],
+        ["Last", "last@example.com", ""],
+    ]
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1024 * 1024])
+def test_rows_are_the_same_whatever_the_block_size(
+    tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+
+    from bulkport.spreadsheets import csvfile
+
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(_awkward_rows())
+    text = buffer.getvalue()
+    expected = list(csv.reader(io.StringIO(text, newline=""), strict=False))
+    path = upload(tmp_path, text.encode())
+    monkeypatch.setattr(csvfile, "_CHUNK", block)
+    rows = list(csvfile.read_csv_rows(path, CsvFormat("utf-8", ",")))
+    assert [cells for _, cells in rows] == expected
+    assert [number for number, _ in rows] == list(range(1, len(expected) + 1))
+
+
+@pytest.mark.parametrize("block", [5, 1000])
+def test_a_bad_line_in_a_later_block_is_refused_at_its_own_row(
+    tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkport.spreadsheets import csvfile
+
+    lines = [b"First Name,Email"] + [f"n{i},n{i}@example.com".encode() for i in range(2, 400)]
+    lines[299] = b"Ren\xe9,rene@example.com"  # row 300: Windows text in a UTF-8 file
+    lines[349] = b"B\x00b,b@example.com"
+    path = upload(tmp_path, b"\r\n".join(lines) + b"\r\n")
+    monkeypatch.setattr(csvfile, "_CHUNK", block)
+    with pytest.raises(BulkportError) as caught:
+        list(csvfile.read_csv_rows(path, CsvFormat("utf-8", ",")))
+    assert str(caught.value).startswith("Row 300 ")
+    lines[299] = b"Rene,rene@example.com"
+    path = upload(tmp_path, b"\r\n".join(lines) + b"\r\n")
+    with pytest.raises(BulkportError) as caught:
+        list(csvfile.read_csv_rows(path, CsvFormat("utf-8", ",")))
+    assert str(caught.value).startswith("Row 350 ")
+    assert "NUL" in str(caught.value)
