@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Any
@@ -166,6 +167,42 @@ _PARSERS: dict[FieldKind, Callable[[object], Any]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A cell a parser refused, remembered in place of the exception."""
+
+    code: str
+    message: str
+
+
+# Distinct cells a column remembers before it starts afresh (dates of birth span ~36,000 days).
+MEMO_LIMIT = 50_000
+_MISS = object()
+
+
+def _memoized(parse: Callable[[object], Any]) -> Callable[[object], Any]:
+    """``parse`` remembering its answer per distinct cell.
+
+    Dates, booleans, choices and countries repeat down a column: parsing each distinct cell
+    once turns the rest into one dict lookup. A refusal comes back as ``_Refused``.
+    """
+    seen: dict[object, Any] = {}
+
+    def parse_once(cell: object) -> Any:
+        hit = seen.get(cell, _MISS)
+        if hit is _MISS:
+            try:
+                hit = parse(cell)
+            except PydanticCustomError as exc:
+                hit = _Refused(exc.type, exc.message())
+            if len(seen) >= MEMO_LIMIT:
+                seen.clear()
+            seen[cell] = hit
+        return hit
+
+    return parse_once
+
+
 class CellProblem(BaseModel):
     """A field of one row that could not be taken, before it is tied to a spreadsheet row."""
 
@@ -174,6 +211,10 @@ class CellProblem(BaseModel):
     field: str | None
     code: str
     message: str
+
+
+# Field kinds whose cells repeat down a column: their parsing is remembered per cell.
+_REPEATING = frozenset({FieldKind.DATE, FieldKind.BOOL, FieldKind.CHOICE, FieldKind.COUNTRY})
 
 
 class RowParser:
@@ -193,6 +234,8 @@ class RowParser:
             parser = _PARSERS.get(field.kind)
             if field.kind is FieldKind.DATE:
                 parser = partial(parse_date, order=date_order)
+            if field.kind in _REPEATING:
+                parser = _memoized(parser)  # type: ignore[arg-type]
             self._steps.append((index, key, parser, field.max_length))
 
     def parse(self, cells: Sequence[object]) -> tuple[dict[str, Any], list[CellProblem]]:
@@ -208,6 +251,11 @@ class RowParser:
             try:
                 if parser is not None:
                     value = parser(cell)
+                    if value.__class__ is _Refused:
+                        problems.append(
+                            CellProblem(field=key, code=value.code, message=value.message)
+                        )
+                        continue
                 elif cell.__class__ is str:
                     value = cell.strip()
                     if value[:1] == "'":

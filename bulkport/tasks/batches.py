@@ -18,6 +18,7 @@ from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.fields import WRITABLE_KEYS
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn, RowErrorView
 from bulkport.spreadsheets.mapping import ColumnMapping
+from bulkport.spreadsheets.sources import blank_row
 from bulkport.storage import customers
 from bulkport.storage.customers import email_key
 
@@ -141,7 +142,7 @@ class BatchPlanner:
         parsed: list[_Parsed] = []
         for number, cells in rows:
             plan.count("processed")
-            if not any(cell.strip() for cell in cells):
+            if blank_row(cells):
                 plan.count("skipped", number)
                 continue
             item = self._parse(plan, number, cells)

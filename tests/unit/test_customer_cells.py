@@ -367,3 +367,45 @@ def test_a_parsed_french_tax_exempt_row_without_sales_tax_number_is_refused() ->
     values, problems = parse_cells({"first_name": "Anne", "tax_exempt": "VRAI"})
     assert problems == []
     assert [p.code for p in record_problems(values)] == ["sales_tax_number_required"]
+
+
+# --- one parser for a whole file ------------------------------------------------------------
+
+
+def test_a_repeated_cell_gives_the_same_value_or_problem_on_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bulkport.schemas import customer
+    from bulkport.schemas.dates import DateOrder
+
+    # A tiny memory, so that the rows below also run after it was emptied.
+    monkeypatch.setattr(customer, "MEMO_LIMIT", 3)
+    parser = customer.RowParser(
+        {0: "date_of_birth", 1: "accepts_marketing", 2: "customer_type", 3: "invoice_country"},
+        DateOrder.DMY,
+    )
+    rows = [
+        ["03/04/1990", "yes", "company", "Nederland"],
+        ["31/02/1990", "maybe", "private", "France"],
+        ["03/04/1990", "NO", "entreprise", "Atlantis"],
+    ] * 4
+    seen = [parser.parse(cells) for cells in rows]
+    for values, problems in seen[0::3]:
+        assert values == {
+            "date_of_birth": date(1990, 4, 3),
+            "accepts_marketing": True,
+            "customer_type": "business",
+            "invoice_country": "NL",
+        }
+        assert problems == []
+    for values, problems in seen[1::3]:
+        assert [(p.field, p.code) for p in problems] == [
+            ("date_of_birth", "invalid_date"),
+            ("accepts_marketing", "invalid_boolean"),
+        ]
+        assert "'maybe' is not TRUE or FALSE." in [p.message for p in problems]
+        assert values["invoice_country"] == "FR"
+    for values, problems in seen[2::3]:
+        assert values["accepts_marketing"] is False
+        assert values["invoice_country"] == "Atlantis"
+        assert problems == []
