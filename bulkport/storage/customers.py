@@ -177,9 +177,11 @@ def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) 
         fields = tuple(sorted(key for key in change if key != "id"))
         groups[fields].append(change)
     stamp = _moment_for(conn, now())
+    if conn.dialect.name == "postgresql":
+        for fields, rows in groups.items():
+            _update_from_arrays(conn, store_id, fields, rows, stamp)
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    # (COPY into a temporary table and one UPDATE … FROM was measured on PostgreSQL and lost
-    # to the pipelined executemany by a third.)
     for fields, rows in groups.items():
         assignments = [f"{key} = {mark}" for key in fields]
         if "email" in fields:
@@ -195,6 +197,47 @@ def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) 
                 values.append(email_key(row.get("email")))
             params.append((*values, stamp, row["id"], store_id))
         conn.exec_driver_sql(sql, params)
+
+
+_ARRAY_TYPES = {FieldKind.BOOL: "boolean[]", FieldKind.DATE: "date[]"}
+
+
+def _update_from_arrays(
+    conn: Connection,
+    store_id: int,
+    fields: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    stamp: object,
+) -> None:
+    """One UPDATE for rows changing the same fields: ids and values go as arrays, unnested.
+
+    PostgreSQL parses and plans it once per batch instead of once per row; that was measured
+    at about half the time of a pipelined executemany of one UPDATE per row (and a COPY into
+    a temporary table followed by ``UPDATE … FROM`` lost to both: a table per batch costs).
+    """
+    columns = [*fields, "email_key"] if "email" in fields else list(fields)
+    arrays: list[list[Any]] = [[row["id"] for row in rows]]
+    for key in fields:
+        arrays.append([row[key] for row in rows])
+    if "email" in fields:
+        arrays.append([email_key(row["email"]) for row in rows])
+    types = [
+        _ARRAY_TYPES.get(FIELDS_BY_KEY[c].kind, "text[]") if c in FIELDS_BY_KEY else "text[]"
+        for c in columns
+    ]
+    unnest = ", ".join(["%s::bigint[]", *(f"%s::{t}" for t in types)])
+    setting = ", ".join([*(f"{c} = v.{c}" for c in columns), "updated_at = %s"])
+    # Column names come from the field catalogue, never from a file.
+    sql = (
+        f"UPDATE customers AS c SET {setting} "  # noqa: S608
+        f"FROM unnest({unnest}) AS v(id, {', '.join(columns)}) "
+        "WHERE c.id = v.id AND c.store_id = %s"
+    )
+    # An index probe per id; never a scan of the whole table for a thousand rows.
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    conn.exec_driver_sql(sql, (stamp, *arrays, store_id))
 
 
 class GrowthWatch:

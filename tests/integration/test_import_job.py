@@ -415,3 +415,35 @@ def test_many_updates_in_a_batch_change_exactly_what_the_file_says(
         assert row["last_name"] == f"Last{i}"  # not in the file: kept
     again = import_now(ctx, admin, csv_text([["Email", "Notes"], ["new5@example.com", "x"]]))
     assert again.counts.updated == 1  # the new email is the key now
+
+
+def test_updates_changing_different_fields_each_change_only_their_own(
+    ctx: Context, admin: User
+) -> None:
+    header = ["Email", "Accepts Marketing", "Date of Birth", "Phone", "Notes"]
+    first = [
+        ["a@example.com", "TRUE", "1990-04-03", "+3161", "old a"],
+        ["b@example.com", "FALSE", "1985-12-31", "+3162", "old b"],
+        ["c@example.com", "FALSE", "", "+3163", "old c"],
+        ["d@example.com", "TRUE", "2001-01-01", "+3164", "old d"],
+    ]
+    import_now(ctx, admin, csv_text([header, *first]))
+    second = [
+        ["a@example.com", "FALSE", "1990-04-03", "+3161", "old a"],  # a boolean
+        ["b@example.com", "FALSE", "1986-01-01", "+3162", "old b"],  # a date
+        ["c@example.com", "TRUE", "1970-07-07", "", "new c"],  # three fields, phone cleared
+        ["d@example.com", "TRUE", "2001-01-01", "+3164", ""],  # the notes cleared
+    ]
+    job = import_now(ctx, admin, csv_text([header, *second]), blank_cells="clear")
+    assert (job.counts.updated, job.counts.failed) == (4, 0)
+    rows = {r["email"]: r for r in stored_customers(ctx, admin)}
+    got = {
+        email: (r["accepts_marketing"], str(r["date_of_birth"]), r["phone"], r["notes"])
+        for email, r in rows.items()
+    }
+    assert got == {
+        "a@example.com": (False, "1990-04-03", "+3161", "old a"),
+        "b@example.com": (False, "1986-01-01", "+3162", "old b"),
+        "c@example.com": (True, "1970-07-07", None, "new c"),
+        "d@example.com": (True, "2001-01-01", "+3164", None),
+    }
