@@ -73,6 +73,17 @@ class BatchPlan:
     errors: list[RowErrorView] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     outcomes: dict[int, str] = field(default_factory=dict)  # row → what happens to it
+    # What planning read: the customers its look-ups found, and whether a record id found
+    # none. A plan made before the previous batch was written is stale if that batch changed
+    # one of those customers, or created customers while an id was missing.
+    read_ids: set[int] = field(default_factory=set)
+    missing_id: bool = False
+
+    def stale_after(self, earlier: BatchPlan) -> bool:
+        """Whether writing ``earlier`` could change what this plan decided."""
+        if earlier.creates and self.missing_id:
+            return True
+        return any(change["id"] in self.read_ids for change in earlier.updates)
 
     def count(self, name: str, row: int | None = None) -> None:
         """Add one row to a counter (and note the row's outcome)."""
@@ -152,6 +163,8 @@ class BatchPlanner:
         emails = {key for p in parsed if (key := email_key(p.values.get("email")))}
         by_id = customers.by_ids(conn, self.store_id, ids, self.needed)
         by_email = customers.by_email_keys(conn, self.store_id, emails, self.needed)
+        plan.read_ids = {*by_id, *(found["id"] for found in by_email.values())}
+        plan.missing_id = len(by_id) < len(ids)
         for item in parsed:
             self._decide(plan, item, by_id, by_email)
         return plan

@@ -447,3 +447,72 @@ def test_updates_changing_different_fields_each_change_only_their_own(
         "c@example.com": (True, "1970-07-07", None, "new c"),
         "d@example.com": (True, "2001-01-01", "+3164", None),
     }
+
+
+def _slow_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch's write waits a little first: on PostgreSQL the next batch is then surely
+    planned before the previous one is written (the case the overlap must get right)."""
+    import time
+
+    real_write = imports._write_batch
+
+    def slow_write(*args: Any, **kwargs: Any) -> int:
+        time.sleep(0.2)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_write_batch", slow_write)
+
+
+def test_a_customer_changed_in_one_batch_is_seen_changed_by_the_next(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_now(ctx, admin, csv_text([["Email", "Notes"], ["person0@example.com", "orig"]]))
+    (stored,) = stored_customers(ctx, admin)
+    header = ["Customer Record ID", "Email", "Notes"]
+    filler = [["", f"filler{i}@example.com", "x"] for i in range(49)]  # batches are 50 rows
+    rows = [
+        [str(stored["id"]), "", "first"],  # batch 1 changes the notes by record id …
+        *filler,
+        ["", "person0@example.com", "orig"],  # … batch 2 (by email) must set them back
+    ]
+    _slow_writes(monkeypatch)
+    job = import_now(ctx, admin, csv_text([header, *rows]))
+    assert (job.counts.updated, job.counts.created, job.counts.failed) == (2, 49, 0)
+    person = next(r for r in stored_customers(ctx, admin) if r["id"] == stored["id"])
+    assert person["notes"] == "orig"
+
+
+def test_an_email_given_up_in_one_batch_is_free_in_the_next(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(1)]))
+    (stored,) = stored_customers(ctx, admin)
+    header = ["Customer Record ID", "First Name", "Email"]
+    filler = [["", f"F{i}", f"filler{i}@example.com"] for i in range(49)]
+    rows = [
+        [str(stored["id"]), "Moved", "moved@example.com"],  # batch 1: a new email …
+        *filler,
+        ["", "Newcomer", "person0@example.com"],  # … so batch 2's row is a new customer
+    ]
+    _slow_writes(monkeypatch)
+    job = import_now(ctx, admin, csv_text([header, *rows]))
+    assert (job.counts.updated, job.counts.created, job.counts.failed) == (1, 50, 0)
+    by_email = {r["email"]: r for r in stored_customers(ctx, admin)}
+    assert by_email["moved@example.com"]["id"] == stored["id"]
+    assert by_email["person0@example.com"]["first_name"] == "Newcomer"
+
+
+def test_a_record_id_created_by_one_batch_is_found_by_the_next(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(1)]))
+    (stored,) = stored_customers(ctx, admin)
+    header = ["Customer Record ID", "First Name", "Email"]
+    created = [["", f"F{i}", f"new{i}@example.com"] for i in range(50)]  # batch 1 creates …
+    # … the customer this row names: ids are handed out in order, so it is the next one.
+    later = [str(int(str(stored["id"])) + 1), "Renamed", ""]
+    _slow_writes(monkeypatch)
+    job = import_now(ctx, admin, csv_text([header, *created, later]))
+    assert (job.counts.created, job.counts.updated, job.counts.failed) == (50, 1, 0)
+    by_email = {r["email"]: r for r in stored_customers(ctx, admin)}
+    assert by_email["new0@example.com"]["first_name"] == "Renamed"
