@@ -79,8 +79,8 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         )
         with open_upload(upload, options, limits, found.info) as (sheet, _):
             checkpoint = job.checkpoint
-            for number, cells in islice(sheet.rows, checkpoint):
-                planner.remember(number, cells)  # committed before a restart
+            for committed in _batches(islice(sheet.rows, checkpoint), ctx.settings.batch_size):
+                planner.remember(committed)  # committed before a restart
             _run_batches(ctx, job_id, token, planner, sheet.rows, checkpoint, options.dry_run)
         report = None
         with reading(ctx.engine) as conn:
