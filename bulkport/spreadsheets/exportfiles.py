@@ -112,6 +112,23 @@ class XlsxExportWriter:
                     sheet.write_string(self._row, column, keep_apostrophe(text_of(value)))
             self._row += 1
 
+    def write_prepared_rows(self, rows: Iterable[Sequence[object]]) -> None:
+        """Append rows whose values are already what the cells hold: text escaped as
+        ``keep_apostrophe`` does, dates, naive UTC moments, or None for an empty cell."""
+        sheet, moment, day = self._sheet, self._moment, self._date
+        for values in rows:
+            row = self._row
+            for column, value in enumerate(values):
+                if value is None:
+                    continue
+                if value.__class__ is str:
+                    sheet.write_string(row, column, value)
+                elif value.__class__ is datetime:
+                    sheet.write_datetime(row, column, value, moment)
+                else:
+                    sheet.write_datetime(row, column, value, day)
+            self._row = row + 1
+
     def close(self) -> None:
         """Write the workbook's zip into the output."""
         self._book.close()

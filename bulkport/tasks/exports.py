@@ -79,6 +79,10 @@ def run_export(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
                 progress = _Progress(ctx, job_id, token)
                 if request.format is ExportFormat.CSV and snapshot.dialect.name == "postgresql":
                     _copy_csv(snapshot, job.store_id, request, out, progress)
+                elif snapshot.dialect.name == "postgresql":
+                    _prepared_xlsx(
+                        snapshot, job.store_id, request, out, progress, ctx.settings.batch_size
+                    )
                 else:
                     _stream(snapshot, job.store_id, request, out, progress, ctx.settings.batch_size)
         with ctx.engine.begin() as conn:
@@ -121,6 +125,24 @@ def _stream(
     )
     for rows in customers.stream_matching(snapshot, store_id, request.filters, keys, batch):
         writer.write_rows(rows)
+        progress.add(len(rows))
+    writer.close()
+
+
+def _prepared_xlsx(
+    snapshot: Connection,
+    store_id: int,
+    request: ExportRequest,
+    out: BinaryIO,
+    progress: _Progress,
+    batch: int,
+) -> None:
+    """XLSX on PostgreSQL: the database prepares each cell's value, Python only writes it."""
+    writer = XlsxExportWriter(out, request.column_keys())
+    for rows in customers.stream_xlsx_values(
+        snapshot, store_id, request.filters, request.column_keys(), batch
+    ):
+        writer.write_prepared_rows(rows)
         progress.add(len(rows))
     writer.close()
 

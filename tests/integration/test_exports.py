@@ -267,3 +267,43 @@ def archive(ctx: Context, email: str) -> None:
         conn.execute(
             update(customers_table).where(customers_table.c.email == email).values(archived=True)
         )
+
+
+def test_the_xlsx_export_job_writes_the_cells_the_generic_writer_would(
+    ctx: Context, admin: User
+) -> None:
+    # On PostgreSQL the job has the database prepare each cell; it must match, cell for cell,
+    # what the writer makes of the stored values itself (the path SQLite takes).
+    from bulkport.schemas.exports import DEFAULT_COLUMNS
+    from bulkport.spreadsheets.exportfiles import XlsxExportWriter
+    from bulkport.storage import customers
+    from bulkport.storage.db import reading
+
+    awkward = ["'", "''", "'0612", "'=1", "'t Hart", "=1+1", "-5", "", " spaced ", "x\ny", "é"]
+    records = [
+        {
+            "email": f"a{i}@example.com",
+            "first_name": text,
+            "notes": text,
+            "accepts_marketing": (True, False, None)[i % 3],
+            "date_of_birth": date(1980, 1, i + 1) if i % 2 else None,
+        }
+        for i, text in enumerate(awkward)
+    ]
+    with ctx.engine.begin() as conn:
+        customers.insert_many(conn, admin.store_id, records)
+    _, data = export(ctx, admin, format="xlsx")
+    keys = list(DEFAULT_COLUMNS)
+    generic = io.BytesIO()
+    writer = XlsxExportWriter(generic, keys)
+    with reading(ctx.engine) as conn:
+        for rows in customers.stream_matching(conn, admin.store_id, ExportFilters(), keys, 5):
+            writer.write_rows(rows)
+    writer.close()
+
+    def cells(content: bytes) -> list[list[tuple[Any, str, str]]]:
+        sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+        return [[(c.value, c.data_type, c.number_format) for c in row] for row in sheet.iter_rows()]
+
+    assert len(cells(data)) == len(awkward) + 1
+    assert cells(data) == cells(generic.getvalue())
