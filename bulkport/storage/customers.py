@@ -139,18 +139,16 @@ def insert_many(conn: Connection, store_id: int, records: list[dict[str, Any]]) 
     if not records:
         return
     stamp = _moment_for(conn, now())
+    # Only the fields the records hold (an import's records all hold its file's fields): a
+    # column left out is NULL anyway, and binding a NULL per row per column is not free.
+    present = set().union(*records)
+    keys = [key for key in WRITABLE_KEYS if key in present]
+    get = [record.get for record in records]
     rows = [
-        (
-            *[record.get(key) for key in WRITABLE_KEYS],
-            store_id,
-            email_key(record.get("email")),
-            False,
-            stamp,
-            stamp,
-        )
-        for record in records
+        (*[value(key) for key in keys], store_id, email_key(value("email")), False, stamp, stamp)
+        for value in get
     ]
-    columns = ", ".join(_INSERT_COLUMNS)
+    columns = ", ".join((*keys, *_INSERT_COLUMNS[len(WRITABLE_KEYS) :]))
     if conn.dialect.name == "postgresql":
         import psycopg
 
@@ -165,7 +163,7 @@ def insert_many(conn: Connection, store_id: int, records: list[dict[str, Any]]) 
             raise IntegrityError(statement, None, exc) from exc
         return
     # Column names come from the field catalogue, never from a file: no injection here.
-    values = _placeholders(conn, len(_INSERT_COLUMNS))
+    values = _placeholders(conn, len(keys) + len(_INSERT_COLUMNS) - len(WRITABLE_KEYS))
     conn.exec_driver_sql(f"INSERT INTO customers ({columns}) VALUES ({values})", rows)  # noqa: S608
 
 

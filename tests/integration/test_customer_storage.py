@@ -1,0 +1,33 @@
+"""Writing customers in bulk, on SQLite and PostgreSQL: what is written is what was given."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from support import stored_customers
+
+from bulkport.storage import customers
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+
+
+def test_records_holding_different_fields_are_each_written_whole(ctx: Context, admin: User) -> None:
+    records: list[dict[str, Any]] = [
+        {"email": "a@example.com", "first_name": "Ann"},
+        {"email": "b@example.com", "notes": "only notes", "date_of_birth": date(1990, 1, 2)},
+        {"last_name": "NoEmail", "accepts_marketing": True},
+    ]
+    with ctx.engine.begin() as conn:
+        customers.insert_many(conn, admin.store_id, records)
+    stored = {
+        (r["email"], r["first_name"], r["last_name"], r["notes"], r["date_of_birth"])
+        for r in stored_customers(ctx, admin)
+    }
+    assert stored == {
+        ("a@example.com", "Ann", None, None, None),
+        ("b@example.com", None, None, "only notes", date(1990, 1, 2)),
+        (None, None, "NoEmail", None, None),
+    }
+    keys = {r["email_key"] for r in stored_customers(ctx, admin)}
+    assert keys == {"a@example.com", "b@example.com", None}
