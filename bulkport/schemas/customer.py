@@ -237,6 +237,11 @@ class RowParser:
             if field.kind in _REPEATING:
                 parser = _memoized(parser)  # type: ignore[arg-type]
             self._steps.append((index, key, parser, field.max_length))
+        # For ``parse_texts``: plain text columns, then typed ones; and the width they need.
+        self._texts = [(i, k, limit) for i, k, parser, limit in self._steps if parser is None]
+        self._typed = [(i, k, p, limit) for i, k, p, limit in self._steps if p is not None]
+        self._width = max((index + 1 for index, *_ in self._steps), default=0)
+        self._order = {key: n for n, (_, key, _, _) in enumerate(self._steps)}
 
     def parse(self, cells: Sequence[object]) -> tuple[dict[str, Any], list[CellProblem]]:
         """The row's values (None for a blank cell) and what is wrong with them."""
@@ -273,6 +278,53 @@ class RowParser:
                 problems.append(CellProblem(field=key, code="too_long", message=message))
                 continue
             values[key] = value
+        return values, problems
+
+    def parse_texts(self, cells: list[str]) -> tuple[dict[str, Any], list[CellProblem]]:
+        """``parse`` for a row of text cells (what the CSV and XLSX readers give), faster.
+
+        The import's hottest loop: text columns first, each a strip and two tests, then the
+        typed ones; no per-cell test for missing or non-text cells.
+        """
+        if len(cells) < self._width:
+            cells = [*cells, *([""] * (self._width - len(cells)))]
+        values: dict[str, Any] = {}
+        problems: list[CellProblem] = []
+        for index, key, limit in self._texts:
+            value = cells[index].strip()
+            if value:
+                if value[0] == "'":
+                    value = "" if value == "'" else unshield(value).strip()
+                    if not value:
+                        values[key] = None
+                        continue
+                if len(value) > limit:
+                    message = f"Too long: at most {limit} characters."
+                    problems.append(CellProblem(field=key, code="too_long", message=message))
+                    continue
+                values[key] = value
+            else:
+                values[key] = None
+        for index, key, parser, limit in self._typed:
+            cell = cells[index]
+            if not cell:
+                values[key] = None
+                continue
+            try:
+                value = parser(cell)
+            except PydanticCustomError as exc:
+                problems.append(CellProblem(field=key, code=exc.type, message=exc.message()))
+                continue
+            if value.__class__ is _Refused:
+                problems.append(CellProblem(field=key, code=value.code, message=value.message))
+                continue
+            if value.__class__ is str and len(value) > limit:
+                message = f"Too long: at most {limit} characters."
+                problems.append(CellProblem(field=key, code="too_long", message=message))
+                continue
+            values[key] = value
+        if len(problems) > 1:
+            problems.sort(key=lambda problem: self._order[problem.field or ""])
         return values, problems
 
 

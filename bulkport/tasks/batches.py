@@ -219,7 +219,7 @@ class BatchPlanner:
         keys = []
         for number, cells in rows:
             if not blank_row(cells) and self._fits(cells):
-                values, _ = self.parser.parse(cells)
+                values, _ = self.parser.parse_texts(cells)
                 keys.append((number, self._id_key(values.get("id")), values.get("email")))
         self.seen.prefetch([(record_id, email) for _, record_id, email in keys])
         for number, record_id, email in keys:
@@ -279,7 +279,7 @@ class BatchPlanner:
                 "columns; check the row for a stray delimiter, quote or line break.",
             )
             return None, [problem]
-        return self.parser.parse(cells)
+        return self.parser.parse_texts(cells)
 
     def _checked(
         self,

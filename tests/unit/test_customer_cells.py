@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bulkport.schemas.customer import CellProblem, parse_cells, record_problems
 
@@ -409,3 +411,29 @@ def test_a_repeated_cell_gives_the_same_value_or_problem_on_every_row(
         assert values["accepts_marketing"] is False
         assert values["invoice_country"] == "Atlantis"
         assert problems == []
+
+
+_CELLS = [
+    "", " ", "'", "''", "' '", "'0612", "'=1+1", "'t Hart", " x ", "=1+1", "ann@example.com",
+    "ANN@Example.COM", "not an email", "yes", "NO", "maybe", "03/04/1990", "1990-02-31",
+    "12", "business", "zakelijk", "nope", "Nederland", "Atlantis", "123", "0", "-4",
+    "x" * 300, "é" * 41,
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from(_CELLS), max_size=10), min_size=1, max_size=6))
+def test_the_fast_path_for_text_rows_parses_as_the_general_one(rows: list[list[str]]) -> None:
+    from bulkport.schemas.customer import RowParser
+    from bulkport.schemas.dates import DateOrder
+
+    columns = {
+        0: "first_name", 1: "email", 2: "accepts_marketing", 3: "date_of_birth",
+        4: "customer_type", 5: "invoice_country", 6: "id", 7: "initials", 8: "notes",
+    }  # fmt: skip
+    general, fast = RowParser(columns, DateOrder.DMY), RowParser(columns, DateOrder.DMY)
+    for cells in rows:
+        expected_values, expected_problems = general.parse(cells)
+        values, problems = fast.parse_texts(cells)
+        assert values == expected_values
+        assert problems == expected_problems
