@@ -359,7 +359,8 @@ class BatchPlanner:
                 "this import only changes existing customers.",
             )
         if target is None:
-            record = {k: v for k, v in values.items() if k != "id"}
+            record = values.copy()
+            record.pop("id", None)
             if self._fail_record(plan, item, record):
                 return None
             plan.creates.append(record)
