@@ -184,6 +184,24 @@ class _Parsed:
     values: dict[str, Any]
 
 
+@dataclass
+class Prepared:
+    """A batch parsed, its keys claimed, not yet looked up or decided."""
+
+    rows: Sequence[tuple[int, list[str]]]
+    plan: BatchPlan = field(default_factory=BatchPlan)
+    parsed: list[_Parsed] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The stored customers a batch names, by record id and by email key."""
+
+    by_id: dict[int, dict[str, Any]]
+    by_email: dict[str, dict[str, Any]]
+    missing_id: bool  # a record id named no customer
+
+
 class BatchPlanner:
     """Decides, for each row of a batch, what happens to which customer."""
 
@@ -239,13 +257,19 @@ class BatchPlanner:
 
     def plan(self, conn: Connection, rows: Sequence[tuple[int, list[str]]]) -> BatchPlan:
         """Parse and decide every row of the batch; reads the database, writes nothing."""
-        plan = BatchPlan()
+        prepared = self.prepare(rows)
+        return self.decide(prepared, self.look_up(conn, prepared))
+
+    def prepare(self, rows: Sequence[tuple[int, list[str]]]) -> Prepared:
+        """The first part of planning, without the database: parse each row and claim its
+        keys (a repeat of an earlier row's key fails here)."""
+        prepared = Prepared(rows=rows)
+        plan = prepared.plan
         plan.counts["processed"] = len(rows)
         read = [self._read(cells) for _, cells in rows]
         self.seen.prefetch(
             [(self._id_key(values.get("id")), values.get("email")) for values, _ in read if values]
         )
-        parsed: list[_Parsed] = []
         for (number, cells), (values, problems) in zip(rows, read, strict=True):
             if values is None:
                 if problems:
@@ -255,15 +279,26 @@ class BatchPlanner:
                 continue
             item = self._checked(plan, number, cells, values, problems)
             if item is not None:
-                parsed.append(item)
+                prepared.parsed.append(item)
+        return prepared
+
+    def look_up(self, conn: Connection, prepared: Prepared) -> Found:
+        """The stored customers a prepared batch names. Reads only ``prepared``: it may run
+        on another thread while this one prepares the next batch."""
+        parsed = prepared.parsed
         ids = {p.values["id"] for p in parsed if self._id_key(p.values.get("id")) is not None}
         emails = {key for p in parsed if (key := email_key(p.values.get("email")))}
         by_id = customers.by_ids(conn, self.store_id, ids, self.needed)
         by_email = customers.by_email_keys(conn, self.store_id, emails, self.needed)
-        plan.read_ids = {*by_id, *(found["id"] for found in by_email.values())}
-        plan.missing_id = len(by_id) < len(ids)
-        for item in parsed:
-            self._decide(plan, item, by_id, by_email)
+        return Found(by_id=by_id, by_email=by_email, missing_id=len(by_id) < len(ids))
+
+    def decide(self, prepared: Prepared, found: Found) -> BatchPlan:
+        """The last part of planning: what happens to each row, given what is stored."""
+        plan = prepared.plan
+        plan.read_ids = {*found.by_id, *(row["id"] for row in found.by_email.values())}
+        plan.missing_id = found.missing_id
+        for item in prepared.parsed:
+            self._decide(plan, item, found.by_id, found.by_email)
         return plan
 
     def _read(self, cells: list[str]) -> tuple[dict[str, Any] | None, list[CellProblem]]:

@@ -20,7 +20,7 @@ from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.storage import accounts, audit, customers, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
-from bulkport.tasks.batches import BatchPlan, BatchPlanner, write_plan
+from bulkport.tasks.batches import BatchPlan, BatchPlanner, Found, Prepared, write_plan
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.outcomes import settled
@@ -238,6 +238,15 @@ class _InFlight:
     written: Future[int]
 
 
+@dataclass
+class _LookingUp:
+    """A prepared batch whose customers are being looked up on the look-up thread."""
+
+    batch: list[tuple[int, list[str]]]
+    prepared: Prepared
+    found: Future[Found]
+
+
 def _run_overlapped(
     ctx: Context,
     job_id: str,
@@ -248,59 +257,101 @@ def _run_overlapped(
     dry_run: bool,
     growth: customers.GrowthWatch,
 ) -> None:
-    """Plan batch N+1 while batch N is written; batches still commit one at a time, in order.
+    """Three batches at once, each at its own stage: batch N is written (writer thread) while
+    batch N+1's customers are looked up (look-up thread) and batch N+2 is parsed (this
+    thread). Batches are still decided and committed one at a time, in order.
 
-    A plan made while the previous batch was being written read a snapshot that may miss
-    that batch's changes; when the previous batch changed a customer this plan read (or
-    created customers while this plan missed a record id), it is planned again after the
-    write, so the result is exactly that of running the batches one after another.
+    A look-up starts only once the batch two before it is committed, so it can miss at most
+    the writes of the batch just before it. When that batch changed a customer this one read
+    (or created customers while this one missed a record id), this one is planned again after
+    that write: the result is exactly that of running the batches one after another.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer:
-        flight: _InFlight | None = None
+
+    def look_up(prepared: Prepared) -> Found:
+        with reading(ctx.engine) as conn:
+            return planner.look_up(conn, prepared)
+
+    state = _Pipeline(ctx, job_id, token, planner, checkpoint, dry_run, growth)
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-look-up") as looker,
+    ):
+        state.writer = writer
+        looking: _LookingUp | None = None
         for batch in batches:
-            with reading(ctx.engine) as conn:
-                plan = planner.plan(conn, batch)
-            if flight is not None:
-                redone = _land(ctx, job_id, token, planner, flight, batch, dry_run, growth)
-                if redone or plan.stale_after(flight.plan):
-                    planner.seen.forget(batch[0][0], batch[-1][0])
-                    with reading(ctx.engine) as conn:
-                        plan = planner.plan(conn, batch)
-                checkpoint = flight.checkpoint + len(flight.batch)
-            written = writer.submit(
-                _write_batch,
-                ctx, job_id, token, planner.store_id, plan, checkpoint, len(batch), dry_run,
+            prepared = planner.prepare(batch)
+            if looking is not None:
+                prepared = state.send(looking, prepared) or prepared
+            looking = _LookingUp(batch, prepared, looker.submit(look_up, prepared))
+        if looking is not None:
+            state.send(looking, None)
+        if state.flight is not None:
+            state.land(state.flight.batch[-1][0])
+
+
+class _Pipeline:
+    """The batches in flight of ``_run_overlapped``, and how one moves to the writer."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        job_id: str,
+        token: str,
+        planner: BatchPlanner,
+        checkpoint: int,
+        dry_run: bool,
+        growth: customers.GrowthWatch,
+    ) -> None:
+        self.ctx, self.job_id, self.token, self.planner = ctx, job_id, token, planner
+        self.checkpoint, self.dry_run, self.growth = checkpoint, dry_run, growth
+        self.flight: _InFlight | None = None
+        self.writer: ThreadPoolExecutor | None = None
+
+    def send(self, looking: _LookingUp, upcoming: Prepared | None) -> Prepared | None:
+        """Decide ``looking``, wait for the batch before it, and send it to the writer.
+
+        ``upcoming`` (the batch prepared after it, its keys claimed) is prepared again when
+        ``looking`` had to be planned again; returns it as it now stands.
+        """
+        planner, batch = self.planner, looking.batch
+        plan = planner.decide(looking.prepared, looking.found.result())
+        if self.flight is not None:
+            last = (upcoming.rows if upcoming is not None else batch)[-1][0]
+            redone = self.land(last)
+            if redone or plan.stale_after(self.flight.plan):
+                planner.seen.forget(batch[0][0], last)
+                with reading(self.ctx.engine) as conn:
+                    plan = planner.plan(conn, batch)
+                if upcoming is not None:
+                    upcoming = planner.prepare(upcoming.rows)
+        assert self.writer is not None
+        written = self.writer.submit(
+            _write_batch,
+            self.ctx, self.job_id, self.token, planner.store_id, plan, self.checkpoint,
+            len(batch), self.dry_run,
+        )  # fmt: skip
+        self.flight = _InFlight(batch, plan, self.checkpoint, written)
+        self.checkpoint += len(batch)
+        return upcoming
+
+    def land(self, last_claimed: int) -> bool:
+        """Wait for the batch being written. Returns True when it had to be planned and
+        written again (another job wrote one of its emails meanwhile): every batch prepared
+        after it, up to row ``last_claimed``, is then stale."""
+        flight = self.flight
+        assert flight is not None
+        try:
+            created = flight.written.result()
+        except IntegrityError:
+            self.planner.seen.forget(flight.batch[0][0], last_claimed)
+            created = _apply_batch(
+                self.ctx, self.job_id, self.token, self.planner, flight.batch,
+                flight.checkpoint, self.dry_run,
             )  # fmt: skip
-            flight = _InFlight(batch, plan, checkpoint, written)
-        if flight is not None:
-            _land(ctx, job_id, token, planner, flight, [], dry_run, growth)
-
-
-def _land(
-    ctx: Context,
-    job_id: str,
-    token: str,
-    planner: BatchPlanner,
-    flight: _InFlight,
-    planned_next: list[tuple[int, list[str]]],
-    dry_run: bool,
-    growth: customers.GrowthWatch,
-) -> bool:
-    """Wait for a batch's write. Returns True when it had to be planned and written again
-    (another job wrote one of its emails meanwhile): the batch planned after it is then stale.
-    """
-    try:
-        created = flight.written.result()
-    except IntegrityError:
-        last = (planned_next or flight.batch)[-1][0]
-        planner.seen.forget(flight.batch[0][0], last)
-        created = _apply_batch(
-            ctx, job_id, token, planner, flight.batch, flight.checkpoint, dry_run
-        )
-        growth.created(created)
-        return True
-    growth.created(created)
-    return False
+            self.growth.created(created)
+            return True
+        self.growth.created(created)
+        return False
 
 
 def _write_batch(

@@ -516,3 +516,38 @@ def test_a_record_id_created_by_one_batch_is_found_by_the_next(
     assert (job.counts.created, job.counts.updated, job.counts.failed) == (50, 1, 0)
     by_email = {r["email"]: r for r in stored_customers(ctx, admin)}
     assert by_email["new0@example.com"]["first_name"] == "Renamed"
+
+
+def test_a_batch_planned_again_while_later_batches_are_prepared_keeps_their_repeats(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Five batches of 50. The second batch's write meets an email another job wrote
+    # meanwhile, while the third is decided and the fourth already parsed: both are planned
+    # again, and repeats across the later batches are still found, once each.
+    from bulkport.storage import customers
+
+    rows = people(250)
+    rows[180][2] = "person130@example.com"  # row 182 repeats row 132
+    rows[230][2] = "person190@example.com"  # row 232 repeats row 192
+    content = csv_text([HEADER, *rows])
+    clean = import_now(ctx, admin, content, dry_run=True)
+    job_id = stage_import(ctx, admin, content)
+    real_write = imports._write_batch
+    raced = {"done": False}
+
+    def another_job_gets_there_first(*args: Any, **kwargs: Any) -> int:
+        if args[5] == 50 and not raced["done"]:
+            raced["done"] = True
+            with ctx.engine.begin() as conn:
+                customers.insert_many(conn, admin.store_id, [{"email": "person60@example.com"}])
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_write_batch", another_job_gets_there_first)
+    run_import(ctx, job_id)
+    job = get_job(ctx, admin, job_id)
+    assert job.status is JobStatus.READY
+    assert raced["done"]
+    repeats = [(182, "duplicate_in_file"), (232, "duplicate_in_file")]
+    assert errors_of(ctx, job_id) == errors_of(ctx, clean.id) == repeats
+    assert (job.counts.created, job.counts.updated, job.counts.failed) == (247, 1, 2)
+    assert_counts_add_up(job)
