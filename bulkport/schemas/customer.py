@@ -274,8 +274,7 @@ class RowParser:
                 problems.append(CellProblem(field=key, code=exc.type, message=exc.message()))
                 continue
             if value.__class__ is str and len(value) > limit:
-                message = f"Too long: at most {limit} characters."
-                problems.append(CellProblem(field=key, code="too_long", message=message))
+                problems.append(_too_long(key, limit))
                 continue
             values[key] = value
         return values, problems
@@ -299,8 +298,7 @@ class RowParser:
                         values[key] = None
                         continue
                 if len(value) > limit:
-                    message = f"Too long: at most {limit} characters."
-                    problems.append(CellProblem(field=key, code="too_long", message=message))
+                    problems.append(_too_long(key, limit))
                     continue
                 values[key] = value
             else:
@@ -319,13 +317,16 @@ class RowParser:
                 problems.append(CellProblem(field=key, code=value.code, message=value.message))
                 continue
             if value.__class__ is str and len(value) > limit:
-                message = f"Too long: at most {limit} characters."
-                problems.append(CellProblem(field=key, code="too_long", message=message))
+                problems.append(_too_long(key, limit))
                 continue
             values[key] = value
         if len(problems) > 1:
             problems.sort(key=lambda problem: self._order[problem.field or ""])
         return values, problems
+
+
+def _too_long(key: str, limit: int) -> CellProblem:
+    return CellProblem(field=key, code="too_long", message=f"Too long: at most {limit} characters.")
 
 
 def parse_cells(

@@ -356,13 +356,21 @@ def stream_matching(
 _NEEDS_APOSTROPHE = r"^([=+@\t\r-]|'([=+@\t\r'0-9-]|$))"
 
 
+def _as_export_text(key: str) -> ColumnElement[Any] | None:
+    """Record ids and booleans: the same text in every export format."""
+    column = customers.c[key]
+    if key == "id":
+        return cast(column, Text)
+    if FIELDS_BY_KEY[key].kind is FieldKind.BOOL or key == "archived":
+        return case((column.is_(True), "TRUE"), (column.is_(False), "FALSE"))
+    return None
+
+
 def _csv_expression(key: str) -> ColumnElement[Any]:
     column = customers.c[key]
     kind = FIELDS_BY_KEY[key].kind
-    if key == "id":
-        return cast(column, Text)
-    if kind is FieldKind.BOOL or key == "archived":
-        return case((column.is_(True), "TRUE"), (column.is_(False), "FALSE"))
+    if (fixed := _as_export_text(key)) is not None:
+        return fixed
     if kind is FieldKind.DATE:
         return func.to_char(column, "YYYY-MM-DD")
     if key in ("created_at", "updated_at"):
@@ -378,10 +386,8 @@ _OWN_APOSTROPHE = r"^'([=+@\t\r'0-9-]|$)"
 def _xlsx_expression(key: str) -> ColumnElement[Any]:
     column = customers.c[key]
     kind = FIELDS_BY_KEY[key].kind
-    if key == "id":
-        return cast(column, Text)
-    if kind is FieldKind.BOOL or key == "archived":
-        return case((column.is_(True), "TRUE"), (column.is_(False), "FALSE"))
+    if (fixed := _as_export_text(key)) is not None:
+        return fixed
     if kind is FieldKind.DATE:
         return column
     if key in ("created_at", "updated_at"):

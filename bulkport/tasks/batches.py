@@ -88,9 +88,6 @@ class _KeyIndex:
         self.levels = levels
         self.fetched, self.asked = {}, set()
 
-    def __len__(self) -> int:
-        return len(self.recent) + sum(len(keys) for keys, _ in self.levels)
-
     def _freeze(self) -> None:
         keys = np.fromiter(self.recent, dtype=np.int64, count=len(self.recent))
         rows = np.fromiter(self.recent.values(), dtype=np.int64, count=len(self.recent))

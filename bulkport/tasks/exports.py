@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from sqlalchemy import Connection
@@ -79,10 +80,6 @@ def run_export(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
                 progress = _Progress(ctx, job_id, token)
                 if request.format is ExportFormat.CSV and snapshot.dialect.name == "postgresql":
                     _copy_csv(snapshot, job.store_id, request, out, progress)
-                elif snapshot.dialect.name == "postgresql":
-                    _prepared_xlsx(
-                        snapshot, job.store_id, request, out, progress, ctx.settings.batch_size
-                    )
                 else:
                     _stream(snapshot, job.store_id, request, out, progress, ctx.settings.batch_size)
         with ctx.engine.begin() as conn:
@@ -116,34 +113,28 @@ def _stream(
     progress: _Progress,
     batch: int,
 ) -> None:
-    """Rows from a server-side cursor, written by Python (XLSX, and CSV on SQLite)."""
-    keys = request.column_keys()
-    writer: ExportWriter = (
-        XlsxExportWriter(out, keys)
-        if request.format is ExportFormat.XLSX
-        else CsvExportWriter(out, keys)
-    )
-    for rows in customers.stream_matching(snapshot, store_id, request.filters, keys, batch):
-        writer.write_rows(rows)
-        progress.add(len(rows))
-    writer.close()
+    """Rows from a server-side cursor, written by Python (XLSX, and CSV on SQLite).
 
-
-def _prepared_xlsx(
-    snapshot: Connection,
-    store_id: int,
-    request: ExportRequest,
-    out: BinaryIO,
-    progress: _Progress,
-    batch: int,
-) -> None:
-    """XLSX on PostgreSQL: the database prepares each cell's value, Python only writes it."""
-    writer = XlsxExportWriter(out, request.column_keys())
-    for rows in customers.stream_xlsx_values(
-        snapshot, store_id, request.filters, request.column_keys(), batch
-    ):
-        writer.write_prepared_rows(rows)
-        progress.add(len(rows))
+    XLSX on PostgreSQL: the database prepares each cell's value, Python only writes it.
+    """
+    keys, filters = request.column_keys(), request.filters
+    rows: Iterable[Sequence[Sequence[object]]]
+    if request.format is ExportFormat.XLSX:
+        xlsx = XlsxExportWriter(out, keys)
+        writer: ExportWriter = xlsx
+        if snapshot.dialect.name == "postgresql":
+            rows = customers.stream_xlsx_values(snapshot, store_id, filters, keys, batch)
+            write = xlsx.write_prepared_rows
+        else:
+            rows = customers.stream_matching(snapshot, store_id, filters, keys, batch)
+            write = xlsx.write_rows
+    else:
+        writer = CsvExportWriter(out, keys)
+        rows = customers.stream_matching(snapshot, store_id, filters, keys, batch)
+        write = writer.write_rows
+    for part in rows:
+        write(part)
+        progress.add(len(part))
     writer.close()
 
 

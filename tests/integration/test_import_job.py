@@ -346,13 +346,13 @@ def test_a_csv_row_with_another_number_of_cells_is_a_row_error(ctx: Context, adm
     assert job.counts.created == 2
 
 
-def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
+def _another_job_writes_person60_first(
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> dict[str, bool]:
+    """Just before the second batch (rows 52-101) is written, another job stores
+    person60@example.com; returns a flag that says it happened."""
     from bulkport.storage import customers
 
-    rows = people(120)
-    job_id = stage_import(ctx, admin, csv_text([HEADER, *rows]))
     real_write = imports._write_batch
     raced = {"done": False}
 
@@ -364,6 +364,16 @@ def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
         return real_write(*args, **kwargs)
 
     monkeypatch.setattr(imports, "_write_batch", another_job_gets_there_first)
+    return raced
+
+
+def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    rows = people(120)
+    job_id = stage_import(ctx, admin, csv_text([HEADER, *rows]))
+    _another_job_writes_person60_first(ctx, admin, monkeypatch)
     run_import(ctx, job_id)
     job = get_job(ctx, admin, job_id)
     assert job.status is JobStatus.READY
@@ -524,7 +534,6 @@ def test_a_batch_planned_again_while_later_batches_are_prepared_keeps_their_repe
     # Five batches of 50. The second batch's write meets an email another job wrote
     # meanwhile, while the third is decided and the fourth already parsed: both are planned
     # again, and repeats across the later batches are still found, once each.
-    from bulkport.storage import customers
 
     rows = people(250)
     rows[180][2] = "person130@example.com"  # row 182 repeats row 132
@@ -532,17 +541,7 @@ def test_a_batch_planned_again_while_later_batches_are_prepared_keeps_their_repe
     content = csv_text([HEADER, *rows])
     clean = import_now(ctx, admin, content, dry_run=True)
     job_id = stage_import(ctx, admin, content)
-    real_write = imports._write_batch
-    raced = {"done": False}
-
-    def another_job_gets_there_first(*args: Any, **kwargs: Any) -> int:
-        if args[5] == 50 and not raced["done"]:
-            raced["done"] = True
-            with ctx.engine.begin() as conn:
-                customers.insert_many(conn, admin.store_id, [{"email": "person60@example.com"}])
-        return real_write(*args, **kwargs)
-
-    monkeypatch.setattr(imports, "_write_batch", another_job_gets_there_first)
+    raced = _another_job_writes_person60_first(ctx, admin, monkeypatch)
     run_import(ctx, job_id)
     job = get_job(ctx, admin, job_id)
     assert job.status is JobStatus.READY
