@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from bulkport.storage import customers
 from bulkport.storage.customers import email_key
 
 VALUE_LIMIT = 200
+_RULE_KEYS = frozenset(RECORD_RULE_KEYS)
 
 
 # Keys remembered in a plain dict before they are frozen into sorted arrays.
@@ -118,19 +119,21 @@ class SeenKeys:
     def prefetch(self, keys: Sequence[tuple[int | None, str | None]]) -> None:
         """Look up a batch's ``(record id, email)`` keys at once, before ``claim`` each."""
         self.ids.prefetch([record_id for record_id, _ in keys if record_id is not None])
-        self.emails.prefetch([hash(k) for _, email in keys if (k := email_key(email))])
+        self.emails.prefetch([hash(email.lower()) for _, email in keys if email])
 
     def claim(self, row: int, record_id: int | None, email: str | None) -> tuple[str, int] | None:
         """Where this row's key was first used, if anywhere; else the row's keys become its
         own (the first row to use a key keeps it)."""
-        key = email_key(email)
-        hashed = hash(key) if key is not None else None
-        first_id = self.ids.first_row(record_id) if record_id is not None else None
-        first_email = self.emails.first_row(hashed) if hashed is not None else None
-        if record_id is not None and first_id is None:
-            self.ids.add(record_id, row)
+        first_id = first_email = hashed = None
+        if email:
+            hashed = hash(email.lower())
+            first_email = self.emails.first_row(hashed)
+        if record_id is not None:
+            first_id = self.ids.first_row(record_id)
+            if first_id is None:
+                self.ids.recent[record_id] = row
         if hashed is not None and first_email is None:
-            self.emails.add(hashed, row)
+            self.emails.recent[hashed] = row
         if first_id is not None:
             return f"Customer Record ID {record_id}", first_id
         if first_email is not None:
@@ -174,8 +177,7 @@ class BatchPlan:
             self.outcomes[row] = name
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Parsed(NamedTuple):
     row: int
     cells: Sequence[str]
     values: dict[str, Any]
@@ -227,6 +229,12 @@ class BatchPlanner:
         # The header's last named column; empty header cells after it are no columns.
         self.width = max((i + 1 for i, h in enumerate(mapping.headers) if h.strip()), default=0)
         self.complete_rows = complete_rows
+        # Matching on email alone: the id column is not a key of the row.
+        self.ids_are_keys = self.match_on is not MatchOn.EMAIL
+        # Asked for every row, so settled once.
+        self._on_id = self.match_on is MatchOn.ID
+        self._create_only = self.mode is ImportMode.CREATE
+        self._update_only = self.mode is ImportMode.UPDATE
 
     def remember(self, rows: Sequence[tuple[int, list[str]]]) -> None:
         """Note the keys of rows committed before a restart, exactly as planning them did, so
@@ -235,7 +243,7 @@ class BatchPlanner:
         for number, cells in rows:
             if not blank_row(cells) and self._fits(cells):
                 values, _ = self.parser.parse_texts(cells)
-                keys.append((number, self._id_key(values.get("id")), values.get("email")))
+                keys.append((number, self._id_key(values), values.get("email")))
         self.seen.prefetch([(record_id, email) for _, record_id, email in keys])
         for number, record_id, email in keys:
             self.seen.claim(number, record_id, email)
@@ -248,9 +256,9 @@ class BatchPlanner:
         too_few = self.complete_rows and len(cells) < self.width
         return filled <= self.width and not too_few
 
-    def _id_key(self, record_id: int | None) -> int | None:
-        # Matching on email alone: the id column is not a key of the row.
-        return None if self.match_on is MatchOn.EMAIL else record_id
+    def _id_key(self, values: dict[str, Any]) -> int | None:
+        """The row's record id when it is a key of the row."""
+        return values.get("id") if self.ids_are_keys else None
 
     def plan(self, conn: Connection, rows: Sequence[tuple[int, list[str]]]) -> BatchPlan:
         """Parse and decide every row of the batch; reads the database, writes nothing."""
@@ -264,9 +272,15 @@ class BatchPlanner:
         plan = prepared.plan
         plan.counts["processed"] = len(rows)
         read = [self._read(cells) for _, cells in rows]
+        ids_are_keys = self.ids_are_keys
         self.seen.prefetch(
-            [(self._id_key(values.get("id")), values.get("email")) for values, _ in read if values]
+            [
+                (values.get("id") if ids_are_keys else None, values.get("email"))
+                for values, _ in read
+                if values
+            ]
         )
+        checked, parsed = self._checked, prepared.parsed
         for (number, cells), (values, problems) in zip(rows, read, strict=True):
             if values is None:
                 if problems:
@@ -274,16 +288,16 @@ class BatchPlanner:
                 else:
                     plan.count("skipped", number)
                 continue
-            item = self._checked(plan, number, cells, values, problems)
+            item = checked(plan, number, cells, values, problems)
             if item is not None:
-                prepared.parsed.append(item)
+                parsed.append(item)
         return prepared
 
     def look_up(self, conn: Connection, prepared: Prepared) -> Found:
         """The stored customers a prepared batch names. Reads only ``prepared``: it may run
         on another thread while this one prepares the next batch."""
         parsed = prepared.parsed
-        ids = {p.values["id"] for p in parsed if self._id_key(p.values.get("id")) is not None}
+        ids = {p.values["id"] for p in parsed if self._id_key(p.values) is not None}
         emails = {key for p in parsed if (key := email_key(p.values.get("email")))}
         by_id = customers.by_ids(conn, self.store_id, ids, self.needed)
         by_email = customers.by_email_keys(conn, self.store_id, emails, self.needed)
@@ -294,8 +308,21 @@ class BatchPlanner:
         plan = prepared.plan
         plan.read_ids = {*found.by_id, *(row["id"] for row in found.by_email.values())}
         plan.missing_id = found.missing_id
+        decide_one, by_id, by_email = self._decide, found.by_id, found.by_email
+        creates, updates = len(plan.creates), len(plan.updates)
+        succeeded = 0
         for item in prepared.parsed:
-            self._decide(plan, item, found.by_id, found.by_email)
+            succeeded += decide_one(plan, item, by_id, by_email)
+        creates, updates = len(plan.creates) - creates, len(plan.updates) - updates
+        counts = plan.counts
+        for name, rows in (
+            ("created", creates),
+            ("updated", updates),
+            ("unchanged", succeeded - creates - updates),
+            ("succeeded", succeeded),
+        ):
+            if rows:
+                counts[name] = counts.get(name, 0) + rows
         return plan
 
     def _read(self, cells: list[str]) -> tuple[dict[str, Any] | None, list[CellProblem]]:
@@ -323,7 +350,7 @@ class BatchPlanner:
     ) -> _Parsed | None:
         # A row's keys are its own even when another of its cells is wrong: a later row with
         # the same email is a repeat whether or not this one could be imported.
-        first = self.seen.claim(number, self._id_key(values.get("id")), values.get("email"))
+        first = self.seen.claim(number, self._id_key(values), values.get("email"))
         if first is not None:
             what, row = first
             problems.append(
@@ -344,12 +371,14 @@ class BatchPlanner:
         item: _Parsed,
         by_id: dict[int, dict[str, Any]],
         by_email: dict[str, dict[str, Any]],
-    ) -> None:
+    ) -> bool:
+        """Plan one parsed row; True when it succeeds (is created, updated or unchanged)."""
         values = item.values
-        record_id = self._id_key(values.get("id"))
-        key = email_key(values.get("email"))
+        record_id = values.get("id") if self.ids_are_keys else None
+        email = values.get("email")
+        key = email.lower() if email else None  # customers.email_key
         target: dict[str, Any] | None
-        if self.match_on is MatchOn.ID and record_id is None and self.mode is ImportMode.UPDATE:
+        if self._on_id and record_id is None and self._update_only:
             return self._fail_one(
                 plan,
                 item,
@@ -368,11 +397,11 @@ class BatchPlanner:
                     f"No customer has Customer Record ID {record_id} in this store. "
                     "Leave the column empty to add a new customer.",
                 )
-        elif self.match_on is MatchOn.ID:
+        elif self._on_id:
             target = None
         else:
             target = by_email.get(key) if key else None
-        if self.mode is ImportMode.CREATE and target is not None:
+        if self._create_only and target is not None:
             field_name = "id" if record_id is not None else "email"
             return self._fail_one(
                 plan,
@@ -381,7 +410,7 @@ class BatchPlanner:
                 "already_exists",
                 f"Customer {target['id']} already exists; this import only adds new customers.",
             )
-        if self.mode is ImportMode.UPDATE and target is None:
+        if self._update_only and target is None:
             return self._fail_one(
                 plan,
                 item,
@@ -394,16 +423,16 @@ class BatchPlanner:
             record = values.copy()
             record.pop("id", None)
             if self._fail_record(plan, item, record):
-                return None
+                return False
             plan.creates.append(record)
-            plan.count("created", item.row)
-            plan.count("succeeded")
-            return None
-        changes = {
-            k: v
-            for k, v in values.items()
-            if k != "id" and (v is not None or self.clear_blanks) and v != target.get(k)
-        }
+            plan.outcomes[item.row] = "created"
+            return True
+        stored = target.get
+        if self.clear_blanks:
+            changes = {k: v for k, v in values.items() if v != stored(k)}
+        else:
+            changes = {k: v for k, v in values.items() if v is not None and v != stored(k)}
+        changes.pop("id", None)
         if key and key != target.get("email_key"):
             owner = by_email.get(key)
             if owner is not None and owner["id"] != target["id"]:
@@ -414,15 +443,17 @@ class BatchPlanner:
                     "email_taken",
                     f"Customer {owner['id']} already uses this email.",
                 )
-        if self._fail_record(plan, item, {**target, **changes}):
-            return None
+        # Only a change to a field the rules read can break them; else the stored customer
+        # is judged as it stands.
+        merged = {**target, **changes} if changes.keys() & _RULE_KEYS else target
+        if self._fail_record(plan, item, merged):
+            return False
         if changes:
             plan.updates.append({"id": target["id"], **changes})
-            plan.count("updated", item.row)
+            plan.outcomes[item.row] = "updated"
         else:
-            plan.count("unchanged", item.row)
-        plan.count("succeeded")
-        return None
+            plan.outcomes[item.row] = "unchanged"
+        return True
 
     def _fail_record(self, plan: BatchPlan, item: _Parsed, record: dict[str, Any]) -> bool:
         problems = record_problems(record)
@@ -432,10 +463,12 @@ class BatchPlanner:
 
     def _fail_one(
         self, plan: BatchPlan, item: _Parsed, field_name: str, code: str, message: str
-    ) -> None:
+    ) -> bool:
+        """Fail the row with one problem; False (it did not succeed)."""
         self._fail(
             plan, item.row, item.cells, [CellProblem(field=field_name, code=code, message=message)]
         )
+        return False
 
     def _fail(
         self, plan: BatchPlan, number: int, cells: Sequence[str], problems: list[CellProblem]

@@ -31,3 +31,32 @@ def test_records_holding_different_fields_are_each_written_whole(ctx: Context, a
     }
     keys = {r["email_key"] for r in stored_customers(ctx, admin)}
     assert keys == {"a@example.com", "b@example.com", None}
+
+
+def test_look_ups_find_exactly_the_customers_named_whatever_the_keys_hold(
+    ctx: Context, admin: User
+) -> None:
+    # Keys travel to PostgreSQL joined by line breaks; a key that itself holds one (no
+    # import's email can, but a caller's key could) must not be split into two keys.
+    records: list[dict[str, Any]] = [
+        {"email": "a@example.com", "first_name": "Ann"},
+        {"email": "b@example.com", "first_name": "Bob"},
+    ]
+    with ctx.engine.begin() as conn:
+        customers.insert_many(conn, admin.store_id, records)
+        conn.exec_driver_sql(
+            "UPDATE customers SET email_key = 'odd\nkey' WHERE email = 'b@example.com'"
+        )
+        found = customers.by_email_keys(conn, admin.store_id, ["a@example.com", "odd"])
+        assert set(found) == {"a@example.com"}
+        found = customers.by_email_keys(conn, admin.store_id, ["odd\nkey", "key", "nobody"])
+        assert {row["first_name"] for row in found.values()} == {"Bob"}
+        ids = [
+            row["id"]
+            for row in customers.by_email_keys(
+                conn, admin.store_id, ["a@example.com", "odd\nkey"]
+            ).values()
+        ]
+        by_id = customers.by_ids(conn, admin.store_id, [*ids, 999_999], ["first_name"])
+        assert sorted(row["first_name"] for row in by_id.values()) == ["Ann", "Bob"]
+        assert customers.by_email_keys(conn, admin.store_id, []) == {}
