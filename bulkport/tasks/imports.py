@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -16,7 +17,9 @@ from bulkport.errors import BulkportError, UnreadableFile
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
+from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
+from bulkport.spreadsheets.spill import RowSpill
 from bulkport.storage import accounts, audit, customers, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
@@ -26,7 +29,7 @@ from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.outcomes import settled
 from bulkport.tasks.reaper import gave_up
 from bulkport.tasks.reports import write_report
-from bulkport.tasks.survey import open_upload, override_of, survey
+from bulkport.tasks.survey import Survey, open_upload, override_of, survey
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,32 +59,9 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         limits = ctx.settings.read_limits()
         with reading(ctx.engine) as conn:
             store_order = DateOrder(accounts.store_date_order(conn, job.store_id))
-        found = survey(upload, options, store_order, limits)
-        if found.total == 0:
-            raise BulkportError(
-                "The file has a header row but no customers below it. Add one customer per "
-                "row under the header and upload it again."
-            )
-        with ctx.engine.begin() as conn:
-            job_rows.record_plan(
-                conn, job_id, token,
-                total=found.total, mapping=found.mapping.as_labels(),
-                ignored_columns=found.mapping.ignored, source=found.source(),
-            )  # fmt: skip
-        if options.backup and not options.dry_run:
-            _back_up(ctx, job, token)
-        planner = BatchPlanner(
-            store_id=job.store_id,
-            mapping=found.mapping,
-            options=options,
-            date_order=found.date_order,
-            complete_rows=found.info.format is FileFormat.CSV,
-        )
-        with open_upload(upload, options, limits, found.info) as (sheet, _):
-            checkpoint = job.checkpoint
-            for committed in _batches(islice(sheet.rows, checkpoint), ctx.settings.batch_size):
-                planner.remember(committed)  # committed before a restart
-            _run_batches(ctx, job_id, token, planner, sheet.rows, checkpoint, options.dry_run)
+        with RowSpill(upload.parent) as spill:
+            found = survey(upload, options, store_order, limits, spill)
+            _import_rows(ctx, job, token, options, upload, limits, found, spill)
         report = None
         with reading(ctx.engine) as conn:
             done = job_rows.job_for_worker(conn, job_id)
@@ -90,6 +70,50 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=report)
     return claim
+
+
+def _import_rows(
+    ctx: Context,
+    job: job_rows.Job,
+    token: str,
+    options: ImportOptions,
+    upload: Path,
+    limits: ReadLimits,
+    found: Survey,
+    spill: RowSpill,
+) -> None:
+    """Plan and write the surveyed rows, batch by batch, from where the job stands."""
+    job_id = job.id
+    if found.total == 0:
+        raise BulkportError(
+            "The file has a header row but no customers below it. Add one customer per "
+            "row under the header and upload it again."
+        )
+    with ctx.engine.begin() as conn:
+        job_rows.record_plan(
+            conn, job_id, token,
+            total=found.total, mapping=found.mapping.as_labels(),
+            ignored_columns=found.mapping.ignored, source=found.source(),
+        )  # fmt: skip
+    if options.backup and not options.dry_run:
+        _back_up(ctx, job, token)
+    planner = BatchPlanner(
+        store_id=job.store_id,
+        mapping=found.mapping,
+        options=options,
+        date_order=found.date_order,
+        complete_rows=found.info.format is FileFormat.CSV,
+    )
+    with ExitStack() as stack:
+        if spill.usable:
+            rows = spill.rows()
+        else:
+            sheet, _ = stack.enter_context(open_upload(upload, options, limits, found.info))
+            rows = sheet.rows
+        checkpoint = job.checkpoint
+        for committed in _batches(islice(rows, checkpoint), ctx.settings.batch_size):
+            planner.remember(committed)  # committed before a restart
+        _run_batches(ctx, job_id, token, planner, rows, checkpoint, options.dry_run)
 
 
 def _back_up(ctx: Context, job: job_rows.Job, token: str) -> None:

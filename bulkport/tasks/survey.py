@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from bulkport.spreadsheets.mapping import (
     resolve_override,
 )
 from bulkport.spreadsheets.sources import ReadOptions, Sheet, SheetInfo, open_sheet
+from bulkport.spreadsheets.spill import RowSpill
+
+# Rows the survey reads before it hands them to the spill together.
+SPILL_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -80,16 +85,27 @@ def vote(votes: DateOrderVotes, cells: list[str], columns: list[int]) -> None:
 
 
 def survey(
-    path: Path, options: ImportOptions, store_date_order: DateOrder, limits: ReadLimits
+    path: Path,
+    options: ImportOptions,
+    store_date_order: DateOrder,
+    limits: ReadLimits,
+    spill: RowSpill | None = None,
 ) -> Survey:
-    """Read the whole file once: every unreadable row fails here, before anything is written."""
+    """Read the whole file once: every unreadable row fails here, before anything is written.
+
+    The rows read go to ``spill``, when given, so that the job need not read the file again.
+    """
     with open_upload(path, options, limits) as (sheet, mapping):
         columns = date_columns(mapping)
         votes = DateOrderVotes()
         total = 0
-        for _, cells in sheet.rows:
-            total += 1
-            vote(votes, cells, columns)
+        rows = sheet.rows
+        while chunk := list(islice(rows, SPILL_CHUNK)):
+            total += len(chunk)
+            for _, cells in chunk:
+                vote(votes, cells, columns)
+            if spill is not None:
+                spill.keep(chunk)
         info = sheet.info
     order = options.date_order or votes.decide(store_date_order)
     return Survey(info=info, mapping=mapping, total=total, date_order=order)

@@ -18,6 +18,7 @@ from support import (
 )
 
 from bulkport.schemas.jobs import JobStatus
+from bulkport.spreadsheets import spill
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks import imports
@@ -550,3 +551,28 @@ def test_a_batch_planned_again_while_later_batches_are_prepared_keeps_their_repe
     assert errors_of(ctx, job_id) == errors_of(ctx, clean.id) == repeats
     assert (job.counts.created, job.counts.updated, job.counts.failed) == (247, 1, 2)
     assert_counts_add_up(job)
+
+
+def test_an_import_whose_rows_cannot_be_kept_on_disk_reads_its_file_again(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = csv_text([HEADER, *people(2600), ["", "", "bad@", "", "", "", ""], *people(30)])
+    clean = import_now(ctx, admin, content, dry_run=True)
+    kept: list[int] = []
+    keep = spill.RowSpill.keep
+
+    def disk_fills_up(self: spill.RowSpill, chunk: list[tuple[int, list[str]]]) -> None:
+        kept.append(len(chunk))
+        if len(kept) == 2:  # the second chunk finds the disk full
+            self.close()
+            self.given_up = True
+            return
+        keep(self, chunk)
+
+    monkeypatch.setattr(spill.RowSpill, "keep", disk_fills_up)
+    job = import_now(ctx, admin, content)
+    assert kept == [1000, 1000, 631]
+    assert job.status is JobStatus.READY
+    assert job.counts == clean.counts
+    assert errors_of(ctx, job.id) == errors_of(ctx, clean.id)
+    assert len(stored_customers(ctx, admin)) == 2600
