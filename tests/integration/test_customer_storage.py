@@ -60,3 +60,36 @@ def test_look_ups_find_exactly_the_customers_named_whatever_the_keys_hold(
         by_id = customers.by_ids(conn, admin.store_id, [*ids, 999_999], ["first_name"])
         assert sorted(row["first_name"] for row in by_id.values()) == ["Ann", "Bob"]
         assert customers.by_email_keys(conn, admin.store_id, []) == {}
+
+
+def test_text_that_looks_like_copy_syntax_is_stored_as_written(ctx: Context, admin: User) -> None:
+    # PostgreSQL takes new customers through COPY's text format, built by bulkport itself:
+    # backslashes, tabs, line ends and a literal \N must arrive as the file had them.
+    tricky = [
+        "back\\slash",
+        "\\N",
+        "tab\there",
+        "line\nbreak",
+        "carriage\rreturn",
+        "windows\r\nline",
+        "\\t not a tab",
+        "ünïcödé 😀",
+        "",
+    ]
+    records: list[dict[str, Any]] = [
+        {
+            "email": f"c{i}@example.com",
+            "notes": text,
+            "first_name": text or None,
+            "date_of_birth": date(1990, 1, 1 + i),
+            "accepts_marketing": i % 2 == 0,
+            "tax_exempt": None,
+        }
+        for i, text in enumerate(tricky)
+    ]
+    with ctx.engine.begin() as conn:
+        customers.insert_many(conn, admin.store_id, records)
+    stored = {r["email"]: r for r in stored_customers(ctx, admin)}
+    for record in records:
+        row = stored[record["email"]]
+        assert {key: row[key] for key in record} == record
