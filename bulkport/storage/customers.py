@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -219,7 +220,7 @@ def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) 
     stamp = _moment_for(conn, now())
     if conn.dialect.name == "postgresql":
         for fields, rows in groups.items():
-            _update_from_arrays(conn, store_id, fields, rows, stamp)
+            _update_from_json(conn, store_id, fields, rows, stamp)
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for fields, rows in groups.items():
@@ -239,45 +240,52 @@ def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) 
         conn.exec_driver_sql(sql, params)
 
 
-_ARRAY_TYPES = {FieldKind.BOOL: "boolean[]", FieldKind.DATE: "date[]"}
+_SQL_TYPES = {FieldKind.BOOL: "boolean", FieldKind.DATE: "date"}
 
 
-def _update_from_arrays(
+def _json_value(value: object) -> str:
+    """What ``json.dumps`` cannot write itself: dates (and moments), as ISO text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"no JSON for a {type(value).__name__}")
+
+
+def _update_from_json(
     conn: Connection,
     store_id: int,
     fields: tuple[str, ...],
     rows: list[dict[str, Any]],
     stamp: object,
 ) -> None:
-    """One UPDATE for rows changing the same fields: ids and values go as arrays, unnested.
+    """One UPDATE for rows changing the same fields: the rows go as one JSON document.
 
     PostgreSQL parses and plans it once per batch instead of once per row; that was measured
     at about half the time of a pipelined executemany of one UPDATE per row (and a COPY into
     a temporary table followed by ``UPDATE … FROM`` lost to both: a table per batch costs).
+    The rows travel as JSON (``json.dumps`` writes them in C) rather than as one array per
+    field, which psycopg builds in Python, testing each text with a regular expression.
     """
     columns = [*fields, "email_key"] if "email" in fields else list(fields)
-    arrays: list[list[Any]] = [[row["id"] for row in rows]]
-    for key in fields:
-        arrays.append([row[key] for row in rows])
     if "email" in fields:
-        arrays.append([email_key(row["email"]) for row in rows])
+        rows = [{**row, "email_key": email_key(row["email"])} for row in rows]
     types = [
-        _ARRAY_TYPES.get(FIELDS_BY_KEY[c].kind, "text[]") if c in FIELDS_BY_KEY else "text[]"
+        _SQL_TYPES.get(FIELDS_BY_KEY[c].kind, "text") if c in FIELDS_BY_KEY else "text"
         for c in columns
     ]
-    unnest = ", ".join(["%s::bigint[]", *(f"%s::{t}" for t in types)])
+    shape = ", ".join(["id bigint", *(f"{c} {t}" for c, t in zip(columns, types, strict=True))])
     setting = ", ".join([*(f"{c} = v.{c}" for c in columns), "updated_at = %s"])
     # Column names come from the field catalogue, never from a file.
     sql = (
         f"UPDATE customers AS c SET {setting} "  # noqa: S608
-        f"FROM unnest({unnest}) AS v(id, {', '.join(columns)}) "
+        f"FROM json_to_recordset(%s::json) AS v({shape}) "
         "WHERE c.id = v.id AND c.store_id = %s"
     )
+    document = json.dumps(rows, default=_json_value, ensure_ascii=False, check_circular=False)
     # An index probe per id; never a scan of the whole table for a thousand rows.
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
     conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
-    conn.exec_driver_sql(sql, (stamp, *arrays, store_id))
+    conn.exec_driver_sql(sql, (stamp, document, store_id))
 
 
 class GrowthWatch:

@@ -93,3 +93,33 @@ def test_text_that_looks_like_copy_syntax_is_stored_as_written(ctx: Context, adm
     for record in records:
         row = stored[record["email"]]
         assert {key: row[key] for key in record} == record
+
+
+def test_updates_store_every_kind_of_value_exactly(ctx: Context, admin: User) -> None:
+    # On PostgreSQL a batch's updates travel as one JSON document: quotes, backslashes,
+    # line ends, accents, dates, booleans and cleared fields must all arrive as given.
+    with ctx.engine.begin() as conn:
+        customers.insert_many(
+            conn,
+            admin.store_id,
+            [{"email": f"u{i}@example.com", "first_name": "Old", "notes": "old"} for i in range(4)],
+        )
+        found = customers.by_email_keys(
+            conn, admin.store_id, [f"u{i}@example.com" for i in range(4)]
+        )
+        ids = {r["email"]: r["id"] for r in found.values()}
+    odd = 'say "hi"\\now\n\tthen \u00e9\U0001f600'
+    changes: list[dict[str, Any]] = [
+        {"id": ids["u0@example.com"], "notes": odd, "first_name": None},
+        {"id": ids["u1@example.com"], "notes": "", "first_name": "Ann"},
+        {"id": ids["u2@example.com"], "date_of_birth": date(1990, 2, 3), "accepts_marketing": True},
+        {"id": ids["u3@example.com"], "email": "New.Address@Example.com", "tax_exempt": False},
+    ]  # fmt: skip
+    with ctx.engine.begin() as conn:
+        customers.update_many(conn, admin.store_id, changes)
+    stored = {r["id"]: r for r in stored_customers(ctx, admin)}
+    for change in changes:
+        row = stored[change["id"]]
+        assert {key: row[key] for key in change} == change
+    assert stored[ids["u3@example.com"]]["email_key"] == "new.address@example.com"
+    assert stored[ids["u2@example.com"]]["notes"] == "old"  # fields not named stay
