@@ -89,10 +89,7 @@ def test_text_that_looks_like_copy_syntax_is_stored_as_written(ctx: Context, adm
     ]
     with ctx.engine.begin() as conn:
         customers.insert_many(conn, admin.store_id, records)
-    stored = {r["email"]: r for r in stored_customers(ctx, admin)}
-    for record in records:
-        row = stored[record["email"]]
-        assert {key: row[key] for key in record} == record
+    _assert_stored_as_given(ctx, admin, records, "email")
 
 
 def test_updates_store_every_kind_of_value_exactly(ctx: Context, admin: User) -> None:
@@ -117,9 +114,17 @@ def test_updates_store_every_kind_of_value_exactly(ctx: Context, admin: User) ->
     ]  # fmt: skip
     with ctx.engine.begin() as conn:
         customers.update_many(conn, admin.store_id, changes)
-    stored = {r["id"]: r for r in stored_customers(ctx, admin)}
-    for change in changes:
-        row = stored[change["id"]]
-        assert {key: row[key] for key in change} == change
+    stored = _assert_stored_as_given(ctx, admin, changes, "id")
     assert stored[ids["u3@example.com"]]["email_key"] == "new.address@example.com"
     assert stored[ids["u2@example.com"]]["notes"] == "old"  # fields not named stay
+
+
+def _assert_stored_as_given(
+    ctx: Context, admin: User, given: list[dict[str, Any]], key: str
+) -> dict[object, dict[str, object]]:
+    """Each given record's fields read back from the store as given; the stored rows by key."""
+    stored = {r[key]: r for r in stored_customers(ctx, admin)}
+    for record in given:
+        row = stored[record[key]]
+        assert {field: row[field] for field in record} == record
+    return stored
