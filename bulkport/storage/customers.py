@@ -69,8 +69,7 @@ def _lookup(
         # A thousand keys out of millions: one index probe each. Left to itself the planner
         # may scan the table or a bitmap and test every row against the whole key list.
         # SET LOCAL lasts until the batch's transaction ends.
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
         keys_sql, keys_param = _key_list(column, keys)
         sql = f"{select_sql} WHERE {condition.format(mark='%s')} = ANY({keys_sql})"
         # Past SQLAlchemy's result rows: psycopg builds the tuples in C, once per batch.
@@ -282,9 +281,11 @@ def _update_from_json(
     )
     document = json.dumps(rows, default=_json_value, ensure_ascii=False, check_circular=False)
     # An index probe per id; never a scan of the whole table for a thousand rows.
-    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
-    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    # One round trip for the three settings: a thread waits for each answer.
+    conn.exec_driver_sql(
+        "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "
+        "SET LOCAL enable_mergejoin = off"
+    )
     conn.exec_driver_sql(sql, (stamp, document, store_id))
 
 

@@ -11,6 +11,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.errors import BulkportError, UnreadableFile
@@ -291,26 +292,58 @@ def _run_overlapped(
     that write: the result is exactly that of running the batches one after another.
     """
 
+    looker_conn = _HeldConnection(ctx.engine)
+
     def look_up(prepared: Prepared) -> Found:
-        with reading(ctx.engine) as conn:
+        conn = looker_conn.get()
+        with conn.begin():
             return planner.look_up(conn, prepared)
 
     state = _Pipeline(ctx, job_id, token, planner, checkpoint, dry_run, growth)
-    with (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-look-up") as looker,
-    ):
-        state.writer = writer
-        looking: _LookingUp | None = None
-        for batch in batches:
-            prepared = planner.prepare(batch)
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-look-up") as looker,
+        ):
+            state.writer = writer
+            looking: _LookingUp | None = None
+            for batch in batches:
+                prepared = planner.prepare(batch)
+                if looking is not None:
+                    prepared = state.send(looking, prepared) or prepared
+                looking = _LookingUp(batch, prepared, looker.submit(look_up, prepared))
             if looking is not None:
-                prepared = state.send(looking, prepared) or prepared
-            looking = _LookingUp(batch, prepared, looker.submit(look_up, prepared))
-        if looking is not None:
-            state.send(looking, None)
-        if state.flight is not None:
-            state.land(state.flight.batch[-1][0])
+                state.send(looking, None)
+            if state.flight is not None:
+                state.land(state.flight.batch[-1][0])
+    finally:
+        looker_conn.close()
+        state.writer_conn.close()
+
+
+class _HeldConnection:
+    """A connection one pipeline thread keeps for the whole job, opened on its first batch.
+
+    Taking one from the pool for every batch cost a round trip (the pool's liveness ping)
+    and a few hundred microseconds of Python on a thread that must answer quickly; each
+    batch is still its own transaction. Closed (back to the pool) once the threads are done.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    def get(self) -> Connection:
+        """The held connection, opened on first use."""
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        return self.conn
+
+    def close(self) -> None:
+        """Give the connection back."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 class _Pipeline:
@@ -330,6 +363,7 @@ class _Pipeline:
         self.checkpoint, self.dry_run, self.growth = checkpoint, dry_run, growth
         self.flight: _InFlight | None = None
         self.writer: ThreadPoolExecutor | None = None
+        self.writer_conn = _HeldConnection(ctx.engine)
 
     def send(self, looking: _LookingUp, upcoming: Prepared | None) -> Prepared | None:
         """Decide ``looking``, wait for the batch before it, and send it to the writer.
@@ -352,7 +386,7 @@ class _Pipeline:
         written = self.writer.submit(
             _write_batch,
             self.ctx, self.job_id, self.token, planner.store_id, plan, self.checkpoint,
-            len(batch), self.dry_run,
+            len(batch), self.dry_run, self.writer_conn,
         )  # fmt: skip
         self.flight = _InFlight(batch, plan, self.checkpoint, written)
         self.checkpoint += len(batch)
@@ -387,10 +421,16 @@ def _write_batch(
     checkpoint: int,
     rows: int,
     dry_run: bool,
+    held: _HeldConnection | None = None,
 ) -> int:
-    """Write a planned batch with its errors, counters and checkpoint in one transaction;
-    returns the number of customers it created."""
-    with ctx.engine.begin() as conn:
+    """Write a planned batch with its errors, counters and checkpoint in one transaction (on
+    ``held`` when given); returns the number of customers it created."""
+    with ExitStack() as stack:
+        if held is None:
+            conn = stack.enter_context(ctx.engine.begin())
+        else:
+            conn = held.get()
+            stack.enter_context(conn.begin())
         if not dry_run:
             write_plan(conn, store_id, plan)
         job_rows.add_row_errors(conn, job_id, plan.errors)
