@@ -407,6 +407,17 @@ def stream_matching(
 _NEEDS_APOSTROPHE = r"^([=+@\t\r-]|'([=+@\t\r'0-9-]|$))"
 
 
+# The characters either rule above can start with (their code points).
+_RULE_STARTS = tuple(ord(c) for c in "=+@\t\r-'")
+
+
+def _starts_like(column: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
+    """``column ~ pattern``, with the regular expression run only for text that starts with
+    one of the characters the rules look at: a code-point test is far cheaper than a match,
+    and almost every value fails it (the CSV export ran 30 matches a customer)."""
+    return func.ascii(column).in_(_RULE_STARTS) & column.op("~")(pattern)
+
+
 def _as_export_text(key: str) -> ColumnElement[Any] | None:
     """Record ids and booleans: the same text in every export format."""
     column = customers.c[key]
@@ -426,7 +437,7 @@ def _csv_expression(key: str) -> ColumnElement[Any]:
         return func.to_char(column, "YYYY-MM-DD")
     if key in ("created_at", "updated_at"):
         return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS")
-    return case((column.op("~")(_NEEDS_APOSTROPHE), literal("'") + column), else_=column)
+    return case((_starts_like(column, _NEEDS_APOSTROPHE), literal("'") + column), else_=column)
 
 
 # Text the importer would take for shielded by a spreadsheet gets a second apostrophe: the
@@ -443,7 +454,7 @@ def _xlsx_expression(key: str) -> ColumnElement[Any]:
         return column
     if key in ("created_at", "updated_at"):
         return func.timezone("UTC", column)
-    kept = case((column.op("~")(_OWN_APOSTROPHE), literal("'") + column), else_=column)
+    kept = case((_starts_like(column, _OWN_APOSTROPHE), literal("'") + column), else_=column)
     return func.nullif(kept, "")
 
 

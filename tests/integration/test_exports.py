@@ -14,6 +14,8 @@ from support import csv_text, import_now, stored_customers
 
 from bulkport.schemas.exports import ExportFilters, ExportRequest
 from bulkport.schemas.jobs import JobStatus
+from bulkport.spreadsheets.cells import keep_apostrophe, safe_cell
+from bulkport.storage import customers as customer_rows
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
@@ -307,3 +309,25 @@ def test_the_xlsx_export_job_writes_the_cells_the_generic_writer_would(
 
     assert len(cells(data)) == len(awkward) + 1
     assert cells(data) == cells(generic.getvalue())
+
+
+# Every character the escaping rules look at, at the start, alone and before what could follow.
+_STARTS = ["=", "+", "-", "@", "\t", "\r", "'", "''", "'0", "'=", "'x", "'-", "'@", "'\t", "x", "0"]
+
+
+def test_exports_escape_each_note_exactly_as_the_python_rules_do(ctx: Context, admin: User) -> None:
+    # On PostgreSQL the database applies the rules (a code-point test, then the regular
+    # expression); its cells must be the ones the Python rules give, value for value.
+    notes = sorted({f"{start}{tail}" for start in _STARTS for tail in ("", "1", "a b", "'")})
+    records = [{"email": f"n{i}@example.com", "notes": n} for i, n in enumerate(notes)]
+    with ctx.engine.begin() as conn:
+        customer_rows.insert_many(conn, admin.store_id, records)
+    _, data = export(ctx, admin, columns=["Email", "Notes"])
+    got = {email: note for email, note in csv_rows(data)[1:]}
+    assert got == {r["email"]: safe_cell(r["notes"]) for r in records}
+    _, book = export(ctx, admin, format="xlsx", columns=["Email", "Notes"])
+    sheet = load_workbook(io.BytesIO(book)).worksheets[0]
+    cells = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
+    # A carriage return is written as the escape _x000D_, which openpyxl leaves as it is.
+    cells = {email: (cell or "").replace("_x000D_", "\r") or None for email, cell in cells.items()}
+    assert cells == {r["email"]: keep_apostrophe(r["notes"]) or None for r in records}
