@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # A batch that hits a unique email another job wrote meanwhile is planned again this often.
 PLAN_ATTEMPTS = 3
+# Seconds a thread may hold the interpreter lock while another waits, during the pipeline.
+PIPELINE_SWITCH_INTERVAL = 0.001
 UNEXPECTED = (
     "The job stopped on an unexpected error. Rows counted as processed were saved; "
     "upload the file again to finish, or contact your administrator."
@@ -300,6 +303,11 @@ def _run_overlapped(
             return planner.look_up(conn, prepared)
 
     state = _Pipeline(ctx, job_id, token, planner, checkpoint, dry_run, growth)
+    # Each answer from PostgreSQL needs the interpreter lock back, which the busy main thread
+    # gives up only every switch interval (5 ms by default): at 1 ms the batches were 7 %
+    # faster end to end (four paired runs of 100,000 rows; 0.3 ms cost more than it gave).
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(PIPELINE_SWITCH_INTERVAL)
     try:
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer,
@@ -317,6 +325,7 @@ def _run_overlapped(
             if state.flight is not None:
                 state.land(state.flight.batch[-1][0])
     finally:
+        sys.setswitchinterval(switch_interval)
         looker_conn.close()
         state.writer_conn.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from typing import Any
 
 import pytest
@@ -576,3 +577,24 @@ def test_an_import_whose_rows_cannot_be_kept_on_disk_reads_its_file_again(
     assert job.counts == clean.counts
     assert errors_of(ctx, job.id) == errors_of(ctx, clean.id)
     assert len(stored_customers(ctx, admin)) == 2600
+
+
+def test_the_pipeline_hands_the_interpreter_lock_over_sooner_and_restores_the_default(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[float] = []
+    real_write = imports._write_batch
+
+    def write(*args: Any, **kwargs: Any) -> int:
+        seen.append(sys.getswitchinterval())
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_write_batch", write)
+    before = sys.getswitchinterval()
+    job = import_now(ctx, admin, csv_text([HEADER, *people(120)]))
+    assert job.status is JobStatus.READY
+    assert sys.getswitchinterval() == before
+    if ctx.engine.dialect.name == "postgresql":  # SQLite writes batches one by one, as before
+        assert seen and set(seen) == {imports.PIPELINE_SWITCH_INTERVAL}
+    else:
+        assert set(seen) == {before}
