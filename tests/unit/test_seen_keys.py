@@ -55,6 +55,7 @@ def test_the_compact_memory_answers_like_a_dict(
 ) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batches, "FREEZE_AT", 4)  # freeze and merge levels all the time
+        patch.setattr(batches, "LEVEL_CAP", 12)  # and leave some levels unmerged
         seen, reference = SeenKeys(), Reference()
         starts: list[int] = []  # the first row of each batch planned so far
         row, index = 2, 0
@@ -95,3 +96,24 @@ def test_a_key_first_used_long_ago_names_its_first_row(monkeypatch: pytest.Monke
         "Email person999@example.com",
         1001,
     )
+
+
+def test_frozen_levels_stay_under_the_cap_and_keys_are_still_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batches, "FREEZE_AT", 100)
+    monkeypatch.setattr(batches, "LEVEL_CAP", 300)
+    seen = SeenKeys()
+    emails = [f"person{i}@example.com" for i in range(3000)]
+    for start in range(0, 3000, 50):
+        part = [(None, email) for email in emails[start : start + 50]]
+        seen.prefetch(part)
+        for offset, (_, email) in enumerate(part):
+            assert seen.claim(start + offset + 2, None, email) is None
+    sizes = [len(keys) for keys, _ in seen.emails.levels]
+    assert max(sizes) <= 300 and sum(sizes) + len(seen.emails.recent) == 3000
+    again = [(None, email.upper()) for email in emails[::97]]
+    seen.prefetch(again)
+    for number, (_, email) in enumerate(again):
+        first = emails.index(email.lower()) + 2
+        assert seen.claim(10_000 + number, None, email) == (f"Email {email}", first)
