@@ -106,8 +106,11 @@ def tune_collector() -> None:
     collector's sight for good, and young collections run every 10,000 allocations instead
     of 700. Measured on a 20,000-row import: 3.4 % fewer instructions in all. Reference
     counting still frees what is not in a cycle at once.
+
+    No collection first: in a child just forked, a collection writes to every object it
+    inherited and so copies the parent's memory (an idle worker measured 149 MB instead of
+    about 100); freezing only moves the collector's lists.
     """
-    gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
