@@ -79,10 +79,6 @@ class _KeyIndex:
                     return int(level_rows[at])
         return row
 
-    def add(self, key: int, row: int) -> None:
-        """Remember a key no earlier row used."""
-        self.recent[key] = row
-
     def forget(self, first_row: int, last_row: int) -> None:
         """Drop the keys rows ``first_row``–``last_row`` added."""
         for key in [k for k, row in self.recent.items() if first_row <= row <= last_row]:
