@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from bulkport.tasks.context import Context
 from bulkport.tasks.exports import submit_export
 from bulkport.tasks.imports import submit_import, upload_key
 
+from . import data
 from .data import KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -482,3 +485,29 @@ def run_job(
     run = JobRun(seconds, sampler.peak_tree, sampler.peak_pss, sampler.peak_process, idle, job)
     run.extra.update(waited, **cpu.figures, rss_samples=sampler.samples)
     return run
+
+
+@contextlib.contextmanager
+def staged_import(
+    services: Services, backend: str, rows: int, fmt: str, label: str
+) -> Iterator[tuple[Store, str]]:
+    """A store preloaded as in the measured lines (its own PostgreSQL database, or SQLite
+    under ``services.work``) with the scenario's import staged, for running a job inline;
+    the database and the folder are dropped afterwards."""
+    databases = Databases(services)
+    scenario = data.scenario(rows, fmt)
+    try:
+        if backend == "pg":
+            url = databases.create(label)
+        else:
+            services.work.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{(services.work / 'bulkport.db').resolve()}"
+        store = Store.open(services, services.work / "home", url, "bench")
+        store.preload(scenario.preload_csv)
+        try:
+            yield store, store.stage_import(scenario.import_path, f"customers.{fmt}")
+        finally:
+            store.close()
+    finally:
+        databases.drop_all()
+        shutil.rmtree(services.work, ignore_errors=True)

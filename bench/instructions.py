@@ -101,8 +101,7 @@ def _count(sides: dict[str, Path], args: argparse.Namespace) -> dict[str, int]:
 
 def _run_one(args: argparse.Namespace) -> None:
     """One import inline, as ``bench.profiling`` runs it, without a profiler."""
-    from bench import data
-    from bench.harness import Databases, Services, Store
+    from bench.harness import Services, staged_import
     from bulkport.tasks.imports import run_import
 
     work = Path(tempfile.gettempdir()) / f"bulkport-instructions-{uuid.uuid4().hex[:6]}"
@@ -113,24 +112,11 @@ def _run_one(args: argparse.Namespace) -> None:
         logs=work / "logs",
         batch_size=1000,
     )
-    databases = Databases(services)
-    scenario = data.scenario(args.rows, args.fmt)
-    try:
-        if args.backend == "pg":
-            url = databases.create("instructions")
-        else:
-            work.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{(work / 'bulkport.db').resolve()}"
-        store = Store.open(services, work / "home", url, "bench")
-        store.preload(scenario.preload_csv)
-        job_id = store.stage_import(scenario.import_path, f"customers.{args.fmt}")
+    with staged_import(services, args.backend, args.rows, args.fmt, "instructions") as staged:
+        store, job_id = staged
         run_import(store.ctx, job_id)
         job = store.job(job_id)
         print(job.status.value, job.counts.model_dump())
-        store.close()
-    finally:
-        databases.drop_all()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,11 @@ import argparse
 import cProfile
 import io
 import pstats
-import shutil
 import time
 import uuid
 from pathlib import Path
 
-from . import data
-from .harness import Databases, Services, Store
+from .harness import Services, staged_import
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -51,18 +49,8 @@ def main() -> None:
         logs=OUT / "logs",
         batch_size=args.batch_size,
     )
-    databases = Databases(services)
     source = "csv" if args.job == "export" else args.fmt
-    scenario = data.scenario(args.rows, source)
-    try:
-        if args.backend == "pg":
-            url = databases.create("profile")
-        else:
-            work.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{(work / 'bulkport.db').resolve()}"
-        store = Store.open(services, work / "home", url, "bench")
-        store.preload(scenario.preload_csv)
-        job_id = store.stage_import(scenario.import_path, f"customers.{source}")
+    with staged_import(services, args.backend, args.rows, source, "profile") as (store, job_id):
         if args.job == "export":
             run_import(store.ctx, job_id)
             job_id = store.stage_export(args.fmt)
@@ -74,10 +62,6 @@ def main() -> None:
         profiler.disable()
         seconds = time.perf_counter() - started
         job = store.job(job_id)
-        store.close()
-    finally:
-        databases.drop_all()
-        shutil.rmtree(work, ignore_errors=True)
     saved = OUT / f"profile-{args.job}-{args.backend}-{args.fmt}-{args.rows}.pstats"
     profiler.dump_stats(saved)
     print(

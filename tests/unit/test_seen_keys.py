@@ -82,11 +82,7 @@ def test_a_key_first_used_long_ago_names_its_first_row(monkeypatch: pytest.Monke
     monkeypatch.setattr(batches, "FREEZE_AT", 100)
     seen = SeenKeys()
     emails = [f"person{i}@example.com" for i in range(1000)]
-    for start in range(0, 1000, 50):
-        part = [(None, email) for email in emails[start : start + 50]]
-        seen.prefetch(part)
-        for offset, (_, email) in enumerate(part):
-            assert seen.claim(start + offset + 2, None, email) is None
+    _claim_all_once(seen, emails)
     assert len(seen.emails.levels) < 5  # frozen and merged, not a level per freeze
     seen.prefetch([(None, "PERSON7@example.com"), (None, "new@example.com")])
     assert seen.claim(5000, None, "PERSON7@example.com") == ("Email PERSON7@example.com", 9)
@@ -105,11 +101,7 @@ def test_frozen_levels_stay_under_the_cap_and_keys_are_still_found(
     monkeypatch.setattr(batches, "LEVEL_CAP", 300)
     seen = SeenKeys()
     emails = [f"person{i}@example.com" for i in range(3000)]
-    for start in range(0, 3000, 50):
-        part = [(None, email) for email in emails[start : start + 50]]
-        seen.prefetch(part)
-        for offset, (_, email) in enumerate(part):
-            assert seen.claim(start + offset + 2, None, email) is None
+    _claim_all_once(seen, emails)
     sizes = [len(keys) for keys, _ in seen.emails.levels]
     assert max(sizes) <= 300 and sum(sizes) + len(seen.emails.recent) == 3000
     again = [(None, email.upper()) for email in emails[::97]]
@@ -117,3 +109,12 @@ def test_frozen_levels_stay_under_the_cap_and_keys_are_still_found(
     for number, (_, email) in enumerate(again):
         first = emails.index(email.lower()) + 2
         assert seen.claim(10_000 + number, None, email) == (f"Email {email}", first)
+
+
+def _claim_all_once(seen: SeenKeys, emails: list[str]) -> None:
+    """Claim each email on its own row (row 2 onwards), in batches of 50: none is a repeat."""
+    for start in range(0, len(emails), 50):
+        part = [(None, email) for email in emails[start : start + 50]]
+        seen.prefetch(part)
+        for offset, (_, email) in enumerate(part):
+            assert seen.claim(start + offset + 2, None, email) is None
