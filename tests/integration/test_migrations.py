@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.schema import CreateTable
 
 from bulkport.storage.db import make_engine
 from bulkport.storage.tables import metadata
@@ -30,3 +31,17 @@ def test_every_migration_goes_down_and_up_again(database_url: str) -> None:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_customers_pages_keep_room_for_updates_on_postgresql(postgres_url: str) -> None:
+    from bulkport.storage.tables import CUSTOMERS_FILLFACTOR, customers
+
+    engine = make_engine(postgres_url)
+    with engine.connect() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'customers'"
+        ).scalar_one()
+        created = str(CreateTable(customers).compile(dialect=conn.dialect))
+    engine.dispose()
+    assert options == [f"fillfactor={CUSTOMERS_FILLFACTOR}"]
+    assert f"fillfactor = {CUSTOMERS_FILLFACTOR}" in created  # the tables in code say the same
