@@ -46,6 +46,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, default=OUT / "results.json", help="results file")
     parser.add_argument("--quick", action="store_true", help="every case at 1/10 size")
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=3,
+        help="times each export line runs its job and its floor, in turns (best of each)",
+    )
     parser.add_argument("--batch-size", type=int, default=1000, help="BULKPORT_BATCH_SIZE")
     parser.add_argument(
         "--pg-url",
@@ -111,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{facts['cpu_model']}, {facts['memory_gib']} GiB, PostgreSQL {facts['postgresql']}"
     )
     flush_redis(args.redis_url)
-    session = Session(services, databases, args.rows, args.dj_rows, log, args.quiet_wait)
+    session = Session(
+        services, databases, args.rows, args.dj_rows, log, args.quiet_wait, args.turns
+    )
     results: list[CaseResult] = []
     try:
         for name in args.names:
@@ -136,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "dj_rows": args.dj_rows,
         "batch_size": args.batch_size,
         "quick": args.quick,
+        "turns": args.turns,
         "quiet_wait": args.quiet_wait,
         "lines": args.names,
         "seconds": round(time.monotonic() - started, 1),

@@ -96,8 +96,10 @@ class Session:
         dj_rows: int,
         log: Callable[[str], None],
         quiet: float = 0,
+        turns: int = 3,
     ) -> None:
         self.services = services
+        self.turns = turns
         self.databases = databases
         self.rows = rows
         self.dj_rows = dj_rows
@@ -183,27 +185,47 @@ class Session:
         imported = self.import_(rows, source_fmt)
         key = (rows, fmt, source_fmt)
         if key not in self.exports:
-            store = imported.store
-            label = f"export-{fmt}-{rows}"
-            job_id = store.stage_export(fmt)
-            self.checkpoint()
-            self.log(f"[{label}] export job {job_id} …")
-            with self.worker(store, label) as worker:
-                run = run_job(store, worker, job_id, "export", self.timeout(rows), self.quiet)
-            expect_ready(run)
-            if run.job.counts.succeeded != rows or run.job.counts.total != rows:
-                raise RuntimeError(f"the export wrote {run.job.counts} rows, not {rows:,}")
-            output = run.job.output_file
-            if output is None or not store.ctx.files.exists(output):
-                raise RuntimeError("the export is READY but has no file")
-            run.extra.update(rows=rows, bytes=store.ctx.files.size(output))
-            self.log(
-                f"[{label}] READY in {run.seconds:.2f} s ({rate(rows, run.seconds)}), "
-                f"worker peak {run.peak_pss_tree / MB:.0f} MB PSS "
-                f"(child RSS {run.peak_rss_process / MB:.0f} MB); {others(run)}"
-            )
-            self.exports[key] = run
+            self.exports[key] = self.export_again(imported, rows, fmt)
         return imported, self.exports[key]
+
+    def export_again(self, imported: Imported, rows: int, fmt: str) -> JobRun:
+        """One more export job of every customer of ``imported``'s store, on a fresh worker."""
+        store = imported.store
+        label = f"export-{fmt}-{rows}"
+        job_id = store.stage_export(fmt)
+        self.checkpoint()
+        self.log(f"[{label}] export job {job_id} …")
+        with self.worker(store, label) as worker:
+            run = run_job(store, worker, job_id, "export", self.timeout(rows), self.quiet)
+        expect_ready(run)
+        if run.job.counts.succeeded != rows or run.job.counts.total != rows:
+            raise RuntimeError(f"the export wrote {run.job.counts} rows, not {rows:,}")
+        output = run.job.output_file
+        if output is None or not store.ctx.files.exists(output):
+            raise RuntimeError("the export is READY but has no file")
+        run.extra.update(rows=rows, bytes=store.ctx.files.size(output))
+        self.log(
+            f"[{label}] READY in {run.seconds:.2f} s ({rate(rows, run.seconds)}), "
+            f"worker peak {run.peak_pss_tree / MB:.0f} MB PSS "
+            f"(child RSS {run.peak_rss_process / MB:.0f} MB); {others(run)}"
+        )
+        return run
+
+    def in_turns(
+        self, rows: int, fmt: str, source_fmt: str, floor: Callable[[Imported], float]
+    ) -> tuple[Imported, list[JobRun], list[float]]:
+        """The export job and its floor, each measured ``turns`` times, one after the other.
+
+        The same code here took from 11 to 16.5 s for the same rows minutes apart (other
+        tenants of the host, not this VM's processes): one job against one floor made the
+        ratio move by a third. Each side's best time is the one least disturbed.
+        """
+        imported, first = self.export(rows, fmt, source_fmt)
+        runs, floor_seconds = [first], [floor(imported)]
+        for _ in range(self.turns - 1):
+            runs.append(self.export_again(imported, rows, fmt))
+            floor_seconds.append(floor(imported))
+        return imported, runs, floor_seconds
 
     def csv_parse(self, path: Path) -> tuple[float, int]:
         """``csv.reader`` over a file (once per run)."""
@@ -320,56 +342,79 @@ def _export_keys() -> list[str]:
 
 
 def csv_export(s: Session) -> CaseResult:
-    """CSV export from PostgreSQL vs COPY TO of the same rows."""
+    """CSV export from PostgreSQL vs COPY TO of the same rows (best of ``s.turns`` each)."""
     rows = s.rows
-    imported, run = s.export(rows, "csv")
     out = s.services.work / "copy-to.csv"
-    conninfo = s.services.libpq(imported.database_url)
-    copy_s, copied = floors.pg_copy_to(conninfo, imported.store.store_id, _export_keys(), out)
-    out.unlink()
+    copied = 0
+
+    def copy_to(imported: Imported) -> float:
+        nonlocal copied
+        conninfo = s.services.libpq(imported.database_url)
+        seconds, copied = floors.pg_copy_to(conninfo, imported.store.store_id, _export_keys(), out)
+        out.unlink()
+        return seconds
+
+    _, runs, copies = s.in_turns(rows, "csv", "csv", copy_to)
+    run, copy_s = min(runs, key=lambda r: r.seconds), min(copies)
     ratio = run.seconds / copy_s
     return CaseResult(
         name="csv-export",
         what=f"CSV export, {rows:,} rows from PostgreSQL, formula-safe",
-        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
-        floor=f"COPY TO {secs(copy_s)}",
+        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)}){_turns(runs)}",
+        floor=f"COPY TO {secs(copy_s)}{_turns(copies)}",
         ratio=f"{ratio:.2f}×",
         target="≤ 4.0× floor",
         passed=ratio <= 4.0,
         figures={
             "export": run.as_json(),
+            "export_seconds_each": [round(r.seconds, 3) for r in runs],
             "copy_to_seconds": round(copy_s, 3),
+            "copy_to_seconds_each": [round(c, 3) for c in copies],
             "copy_to_bytes": copied,
             "ratio": round(ratio, 3),
         },
     )
 
 
+def _turns(seconds: list[JobRun] | list[float]) -> str:
+    """ ", best of 3.1 s, 2.9 s, …" when a side was measured more than once."""
+    if len(seconds) < 2:
+        return ""
+    each = [x.seconds if isinstance(x, JobRun) else x for x in seconds]
+    return f", best of {', '.join(secs(x) for x in each)}"
+
+
 def xlsx_export(s: Session) -> CaseResult:
-    """XLSX export vs xlsxwriter alone writing the same rows."""
+    """XLSX export vs xlsxwriter alone writing the same rows (best of ``s.turns`` each)."""
     rows = s.xlsx_rows
-    imported, run = s.export(rows, "xlsx", source_fmt="xlsx")
     keys = _export_keys()
-    fetched = floors.fetch_rows(
-        s.services.libpq(imported.database_url), imported.store.store_id, keys
-    )
-    out = s.services.work / "xlsxwriter-alone.xlsx"
     header = [FIELDS_BY_KEY[key].label for key in keys]
-    write_s = floors.xlsxwriter_alone(fetched, header, out)
-    out.unlink()
-    del fetched
+    out = s.services.work / "xlsxwriter-alone.xlsx"
+
+    def write_alone(imported: Imported) -> float:
+        fetched = floors.fetch_rows(
+            s.services.libpq(imported.database_url), imported.store.store_id, keys
+        )
+        seconds = floors.xlsxwriter_alone(fetched, header, out)
+        out.unlink()
+        return seconds
+
+    _, runs, writes = s.in_turns(rows, "xlsx", "xlsx", write_alone)
+    run, write_s = min(runs, key=lambda r: r.seconds), min(writes)
     ratio = run.seconds / write_s
     return CaseResult(
         name="xlsx-export",
         what=f"XLSX export, {rows:,} rows",
-        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
-        floor=f"xlsxwriter alone {secs(write_s)}",
+        bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)}){_turns(runs)}",
+        floor=f"xlsxwriter alone {secs(write_s)}{_turns(writes)}",
         ratio=f"{ratio:.2f}×",
         target="≤ 1.3× floor",
         passed=ratio <= 1.3,
         figures={
             "export": run.as_json(),
+            "export_seconds_each": [round(r.seconds, 3) for r in runs],
             "xlsxwriter_seconds": round(write_s, 3),
+            "xlsxwriter_seconds_each": [round(w, 3) for w in writes],
             "ratio": round(ratio, 3),
         },
     )
