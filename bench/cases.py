@@ -266,16 +266,29 @@ def pg_import(s: Session) -> CaseResult:
     copy_s, copied = floors.pg_parse_and_copy(scenario.import_path, s.services.libpq(floor_db))
     if parsed != rows or copied != rows:
         raise RuntimeError(f"the floors read {parsed:,}/{copied:,} rows, not {rows:,}")
-    s.log(f"[floor] csv parse {parse_s:.2f} s, parse + COPY FROM {copy_s:.2f} s")
+    real_db = s.databases.create("floorreal")
+    real_s, real_rows = floors.pg_parse_and_copy_into_customers(
+        scenario.import_path, s.services.libpq(real_db)
+    )
+    if real_rows != rows:
+        raise RuntimeError(f"the customers-table floor read {real_rows:,} rows, not {rows:,}")
+    s.log(
+        f"[floor] csv parse {parse_s:.2f} s, parse + COPY FROM {copy_s:.2f} s; into the "
+        f"customers table {real_s:.2f} s"
+    )
     imported = s.import_(rows, "csv")
     run = imported.run
     ratio = run.seconds / copy_s
+    real_ratio = run.seconds / real_s
     return CaseResult(
         name="pg-import",
         what=f"CSV import, {rows:,} rows into PostgreSQL (half new, half updates)",
         bulkport=f"{secs(run.seconds)} ({rate(rows, run.seconds)})",
-        floor=f"parse {secs(parse_s)} + COPY {secs(copy_s - parse_s)} = {secs(copy_s)}",
-        ratio=f"{ratio:.2f}×",
+        floor=(
+            f"parse {secs(parse_s)} + COPY {secs(copy_s - parse_s)} = {secs(copy_s)}; "
+            f"into the customers table as it is {secs(real_s)}"
+        ),
+        ratio=f"{ratio:.2f}× ({real_ratio:.2f}× the customers table)",
         target="≤ 2.0× floor",
         passed=ratio <= 2.0,
         figures={
@@ -283,6 +296,8 @@ def pg_import(s: Session) -> CaseResult:
             "csv_parse_seconds": round(parse_s, 3),
             "parse_and_copy_seconds": round(copy_s, 3),
             "copy_seconds": round(copy_s - parse_s, 3),
+            "parse_and_copy_into_customers_seconds": round(real_s, 3),
+            "ratio_to_customers_table": round(real_ratio, 3),
             "ratio": round(ratio, 3),
             "file_bytes": scenario.import_path.stat().st_size,
         },
