@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,10 @@ PG_ADMIN = os.environ.get(
 )
 # Set before bulkport is imported: the Celery app reads its broker from the settings once.
 os.environ["BULKPORT_BROKER_URL"] = TEST_REDIS
-os.environ.setdefault("BULKPORT_HOME", tempfile.mkdtemp(prefix="bulkport-test-home-"))
+# A home for settings made without one; removed when the run ends (pytest_unconfigure).
+_MADE_HOME: str | None = None
+if "BULKPORT_HOME" not in os.environ:
+    _MADE_HOME = os.environ["BULKPORT_HOME"] = tempfile.mkdtemp(prefix="bulkport-test-home-")
 
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
@@ -35,6 +39,13 @@ from bulkport.storage.tables import metadata  # noqa: E402
 from bulkport.tasks.context import Context  # noqa: E402
 
 IN_CI = bool(os.environ.get("CI"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's own home folder goes with the run."""
+    if _MADE_HOME is not None:
+        shutil.rmtree(_MADE_HOME, ignore_errors=True)
+
 
 # Property tests explore new examples on a developer's machine; in CI they replay the same
 # ones, so that a run's verdict never depends on chance.
