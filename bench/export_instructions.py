@@ -16,19 +16,16 @@ side's work is its count less its baseline's.
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 from .harness import Databases, Services
+from .instructions import callgrind_counts
 
 ROOT = Path(__file__).resolve().parent.parent
-_COLLECTED = re.compile(r"Collected : (\d+)")
 SIDES = ("export", "floor")
 
 
@@ -89,25 +86,9 @@ def _fill(services: Services, url: str, rows: int) -> None:
 
 def _count(url: str, side: str, pg_url: str) -> dict[tuple[str, str], int]:
     """One side's work and baseline under callgrind, at the same time (one core each)."""
-    runs = {}
-    for mode in ("work", "baseline"):
-        command = [
-            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-            sys.executable, "-m", "bench.export_instructions", "--pg-url", pg_url,
-            "--child", url, side, mode,
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        runs[mode] = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-    counts = {}
-    for mode, run in runs.items():
-        out, err = run.communicate()
-        found = _COLLECTED.search(err)
-        if run.returncode != 0 or found is None or "done" not in out:
-            sys.exit(f"{side} {mode}: the counted run failed\n{out}\n{err[-2000:]}")
-        counts[side, mode] = int(found.group(1))
-    return counts
+    arguments = ["-m", "bench.export_instructions", "--pg-url", pg_url, "--child", url, side]
+    runs = {(side, mode): ([*arguments, mode], ROOT) for mode in ("work", "baseline")}
+    return callgrind_counts(runs, "done")
 
 
 def _run_one(services: Services, url: str, side: str, work: bool) -> None:

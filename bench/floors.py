@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import Copy
 from sqlalchemy.dialects import postgresql
 
 from bulkport.storage.tables import customers
@@ -47,18 +50,13 @@ def pg_parse_and_copy(path: Path, conninfo: str) -> tuple[float, int]:
         conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
         conn.execute(f"CREATE TABLE {FLOOR_TABLE} ({columns})")
         conn.commit()
+        statement = f"COPY {FLOOR_TABLE} ({', '.join(KEYS)}) FROM STDIN"
         rows = 0
         started = time.perf_counter()
-        with path.open(encoding="utf-8", newline="") as handle, conn.cursor() as cur:
-            reader = csv.reader(handle)
-            if tuple(next(reader)) != HEADER:
-                raise RuntimeError(f"{path} does not have the bench's columns")
-            statement = f"COPY {FLOOR_TABLE} ({', '.join(KEYS)}) FROM STDIN"
-            with cur.copy(statement) as copy:
-                for cells in reader:
-                    copy.write_row([cell or None for cell in cells])
-                    rows += 1
-        conn.commit()
+        with _copy_from_csv(conn, path, statement) as (reader, copy):
+            for cells in reader:
+                copy.write_row([cell or None for cell in cells])
+                rows += 1
         seconds = time.perf_counter() - started
         conn.execute(f"DROP TABLE {FLOOR_TABLE}")
         conn.commit()
@@ -86,21 +84,30 @@ def pg_parse_and_copy_into_customers(path: Path, conninfo: str) -> tuple[float, 
         assert store_id is not None
         extra = ["store_id", "email_key", "created_at", "updated_at"]
         statement = f"COPY customers ({', '.join([*KEYS, *extra])}) FROM STDIN"
+        store = store_id[0]
         rows = 0
         started = time.perf_counter()
-        with path.open(encoding="utf-8", newline="") as handle, conn.cursor() as cur:
-            reader = csv.reader(handle)
-            if tuple(next(reader)) != HEADER:
-                raise RuntimeError(f"{path} does not have the bench's columns")
-            with cur.copy(statement) as copy:
-                for cells in reader:
-                    values = [cell or None for cell in cells]
-                    key = cells[email].lower() or None
-                    copy.write_row([*values, store_id[0], key, moment, moment])
-                    rows += 1
-        conn.commit()
-        seconds = time.perf_counter() - started
-    return seconds, rows
+        with _copy_from_csv(conn, path, statement) as (reader, copy):
+            for cells in reader:
+                values = [cell or None for cell in cells]
+                copy.write_row([*values, store, cells[email].lower() or None, moment, moment])
+                rows += 1
+        return time.perf_counter() - started, rows
+
+
+@contextmanager
+def _copy_from_csv(
+    conn: psycopg.Connection[Any], path: Path, statement: str
+) -> Iterator[tuple[Iterator[list[str]], Copy]]:
+    """The bench CSV's data rows and a COPY by ``statement`` to write them to; committed when
+    the block ends. The loop stays with the caller: a call per row would slow the floor."""
+    with path.open(encoding="utf-8", newline="") as handle, conn.cursor() as cur:
+        reader = csv.reader(handle)
+        if tuple(next(reader)) != HEADER:
+            raise RuntimeError(f"{path} does not have the bench's columns")
+        with cur.copy(statement) as copy:
+            yield reader, copy
+    conn.commit()
 
 
 def openpyxl_read(path: Path) -> tuple[float, int]:

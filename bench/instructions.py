@@ -23,9 +23,11 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 _COLLECTED = re.compile(r"Collected : (\d+)")
+K = TypeVar("K")
 
 
 def main() -> None:
@@ -75,26 +77,42 @@ def main() -> None:
 
 def _count(sides: dict[str, Path], args: argparse.Namespace) -> dict[str, int]:
     """Run every side under callgrind at once; their instruction counts."""
-    runs = {}
-    for name, source in sides.items():
+    runs = {
+        # This file's child, whatever the side: a revision may predate it.
+        name: (
+            [
+                str(Path(__file__).resolve()), "--child",
+                "--rows", str(args.rows), "--backend", args.backend, "--fmt", args.fmt,
+                "--pg-url", args.pg_url,
+            ],
+            source,
+        )
+        for name, source in sides.items()
+    }  # fmt: skip
+    return callgrind_counts(runs, "READY")
+
+
+def callgrind_counts(runs: dict[K, tuple[list[str], Path]], done: str) -> dict[K, int]:
+    """Run each ``python <arguments>`` in its folder under callgrind, all at once (one core
+    each); their instruction counts. PYTHONPATH is the folder, so that its own bulkport and
+    bench are the ones imported. A run that fails, or does not print ``done``, ends the
+    program with its output."""
+    started = {}
+    for name, (arguments, folder) in runs.items():
         command = [
             "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-            # This file's child, whatever the side: a revision may predate it. PYTHONPATH
-            # makes the side's own bulkport and bench harness the ones imported.
-            sys.executable, str(Path(__file__).resolve()), "--child",
-            "--rows", str(args.rows), "--backend", args.backend, "--fmt", args.fmt,
-            "--pg-url", args.pg_url,
+            sys.executable, *arguments,
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(source)}
-        runs[name] = subprocess.Popen(
-            command, cwd=source, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        env = {**os.environ, "PYTHONPATH": str(folder)}
+        started[name] = subprocess.Popen(
+            command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
     counts = {}
-    for name, run in runs.items():
+    for name, run in started.items():
         out, err = run.communicate()
         found = _COLLECTED.search(err)
-        if run.returncode != 0 or found is None or "READY" not in out:
-            sys.exit(f"{name}: the counted import failed\n{out}\n{err[-2000:]}")
+        if run.returncode != 0 or found is None or done not in out:
+            sys.exit(f"{name}: the counted run failed\n{out}\n{err[-2000:]}")
         counts[name] = int(found.group(1))
     return counts
 
