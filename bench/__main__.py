@@ -18,8 +18,10 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+from . import growth
 from .cases import CASES, CaseResult, Session, failed
 from .harness import Databases, Services, flush_redis
 from .report import machine, table, write_json
@@ -71,6 +73,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a line misses its target"
     )
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="also run each sized line at a tenth of the rows, and show how its figure moved",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rows = max(100, args.rows // 10)
@@ -121,17 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         services, databases, args.rows, args.dj_rows, log, args.quiet_wait, args.turns
     )
     results: list[CaseResult] = []
+    small: list[CaseResult] = []
     try:
-        for name in args.names:
-            log(f"== {name}")
-            try:
-                result = CASES[name](session)
-            except Exception as exc:
-                (services.logs / f"error-{name}.txt").write_text(traceback.format_exc())
-                log(f"{name}: ERROR {type(exc).__name__}: {exc}")
-                result = failed(name, exc)
-            results.append(result)
-            log(f"{name}: {result.bulkport} | {result.floor} | {result.ratio} | {result.target}")
+        if args.growth:
+            tenth = session.tenth()
+            sized = [n for n in args.names if n not in growth.UNSIZED]
+            log(f"-- first at a tenth of the rows: {', '.join(sized)}")
+            small = _run_lines(tenth, sized, services, log, suffix="-tenth")
+            log(f"-- then at the full size ({args.rows:,} rows)")
+        results = _run_lines(session, args.names, services, log)
     finally:
         session.close()
         databases.drop_all()
@@ -147,17 +152,44 @@ def main(argv: list[str] | None = None) -> int:
         "turns": args.turns,
         "quiet_wait": args.quiet_wait,
         "lines": args.names,
+        "growth": args.growth,
         "seconds": round(time.monotonic() - started, 1),
     }
-    write_json(args.json, facts, options, results)
+    growths = growth.compare(small, results) if args.growth else None
+    write_json(args.json, facts, options, results, small, growths)
     print()
     print(table(results))
+    if growths is not None:
+        print("\nAs the rows grow tenfold (each line also run at a tenth of its rows):\n")
+        print(growth.table(growths))
     print(f"\nwritten to {args.json}")
-    if any(r.error for r in results):
+    if any(r.error for r in [*small, *results]):
         return 1
     if args.strict and not all(r.passed for r in results):
         return 1
     return 0
+
+
+def _run_lines(
+    session: Session,
+    names: list[str],
+    services: Services,
+    log: Callable[[str], None],
+    suffix: str = "",
+) -> list[CaseResult]:
+    """Run ``names`` on ``session``; a line whose measurement breaks fails with its reason."""
+    results = []
+    for name in names:
+        log(f"== {name}{suffix}")
+        try:
+            result = CASES[name](session)
+        except Exception as exc:
+            (services.logs / f"error-{name}{suffix}.txt").write_text(traceback.format_exc())
+            log(f"{name}: ERROR {type(exc).__name__}: {exc}")
+            result = failed(name, exc)
+        results.append(result)
+        log(f"{name}: {result.bulkport} | {result.floor} | {result.ratio} | {result.target}")
+    return results
 
 
 if __name__ == "__main__":

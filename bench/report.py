@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .cases import CaseResult
+from .growth import Growth
+from .growth import table as growth_table
 from .harness import ROOT
 
 
@@ -91,14 +93,24 @@ def table(results: list[CaseResult]) -> str:
 
 
 def write_json(
-    path: Path, facts: dict[str, Any], options: dict[str, Any], results: list[CaseResult]
+    path: Path,
+    facts: dict[str, Any],
+    options: dict[str, Any],
+    results: list[CaseResult],
+    small: list[CaseResult] | None = None,
+    growths: list[Growth] | None = None,
 ) -> None:
-    """results.json: the machine, the options of the run and every line with its figures."""
+    """results.json: the machine, the options of the run and every line with its figures
+    (with ``--growth``, also each line at a tenth of the rows and the comparison)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
+    document: dict[str, Any] = {
         "machine": facts,
         "options": options,
         "results": [r.as_json() for r in results],
         "table": table(results),
     }
+    if growths is not None:
+        document["results_at_a_tenth"] = [r.as_json() for r in small or []]
+        document["growth"] = [g.as_json() for g in growths]
+        document["growth_table"] = growth_table(growths)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
