@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import growth
 from .cases import CASES, CaseResult, Session, failed
-from .harness import Databases, Services, flush_redis
+from .harness import BENCH_REDIS, Databases, Services, flush_redis
 from .report import machine, table, write_json
 
 HERE = Path(__file__).resolve().parent
@@ -60,7 +60,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
         help="a database on the server where the bench creates its own",
     )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--redis-url", default=BENCH_REDIS)
     parser.add_argument(
         "--quiet-wait",
         type=float,

@@ -37,13 +37,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, metavar=("URL", "SIDE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(tempfile.gettempdir()) / f"bulkport-export-instructions-{uuid.uuid4().hex[:6]}"
-    services = Services(
-        pg_admin_url=args.pg_url,
-        redis_url="redis://127.0.0.1:6379/12",
-        work=work,
-        logs=work / "logs",
-        batch_size=1000,
-    )
+    services = Services.inline(args.pg_url, work)
     if args.child:
         url, side, mode = args.child
         _run_one(services, url, side, mode == "work")

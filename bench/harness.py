@@ -48,6 +48,10 @@ MB = 1024 * 1024
 DB_PREFIX = "bulkport_bench_"
 
 
+# The bench's Redis database (flushed before and after a run).
+BENCH_REDIS = "redis://127.0.0.1:6379/12"
+
+
 @dataclass(frozen=True)
 class Services:
     """Where PostgreSQL and Redis are, and the folder the run works in."""
@@ -57,6 +61,19 @@ class Services:
     work: Path  # homes, file stores and databases of SQLite; removed after the run
     logs: Path  # worker, API and django logs; kept
     batch_size: int = 1000
+
+    @classmethod
+    def inline(
+        cls, pg_admin_url: str, work: Path, logs: Path | None = None, batch_size: int = 1000
+    ) -> Services:
+        """The services of a tool that runs its job in its own process (no worker)."""
+        return cls(
+            pg_admin_url=pg_admin_url,
+            redis_url=BENCH_REDIS,
+            work=work,
+            logs=work / "logs" if logs is None else logs,
+            batch_size=batch_size,
+        )
 
     def pg_url(self, name: str) -> str:
         """SQLAlchemy URL of the database ``name`` on the same server."""

@@ -123,13 +123,7 @@ def _run_one(args: argparse.Namespace) -> None:
     from bulkport.tasks.imports import run_import
 
     work = Path(tempfile.gettempdir()) / f"bulkport-instructions-{uuid.uuid4().hex[:6]}"
-    services = Services(
-        pg_admin_url=args.pg_url,
-        redis_url="redis://127.0.0.1:6379/12",
-        work=work,
-        logs=work / "logs",
-        batch_size=1000,
-    )
+    services = Services.inline(args.pg_url, work)
     with staged_import(services, args.backend, args.rows, args.fmt, "instructions") as staged:
         store, job_id = staged
         run_import(store.ctx, job_id)

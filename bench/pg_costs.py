@@ -176,12 +176,8 @@ def main() -> None:
     if 2 * args.batches * BATCH > args.rows:
         parser.error("--rows must hold twice --batches batches of 1,000")
 
-    services = Services(
-        pg_admin_url=args.pg_url,
-        redis_url="redis://127.0.0.1:6379/12",
-        work=OUT / f"pg-costs-{uuid.uuid4().hex[:6]}",
-        logs=OUT / "logs",
-        batch_size=BATCH,
+    services = Services.inline(
+        args.pg_url, OUT / f"pg-costs-{uuid.uuid4().hex[:6]}", OUT / "logs", BATCH
     )
     scenario = data.scenario(args.rows, "csv")
     with staged_import(services, "pg", args.rows, "csv", "pgcosts") as (store, _):

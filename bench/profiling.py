@@ -42,13 +42,7 @@ def main() -> None:
     from bulkport.tasks.imports import run_import
 
     work = OUT / f"profile-work-{uuid.uuid4().hex[:6]}"
-    services = Services(
-        pg_admin_url=args.pg_url,
-        redis_url="redis://127.0.0.1:6379/12",
-        work=work,
-        logs=OUT / "logs",
-        batch_size=args.batch_size,
-    )
+    services = Services.inline(args.pg_url, work, OUT / "logs", args.batch_size)
     source = "csv" if args.job == "export" else args.fmt
     with staged_import(services, args.backend, args.rows, source, "profile") as (store, job_id):
         if args.job == "export":

@@ -56,12 +56,8 @@ def main() -> None:
     from bulkport.storage import jobs as job_rows
     from bulkport.tasks import batches, imports
 
-    services = Services(
-        pg_admin_url=args.pg_url,
-        redis_url="redis://127.0.0.1:6379/12",
-        work=OUT / f"stages-work-{uuid.uuid4().hex[:6]}",
-        logs=OUT / "logs",
-        batch_size=1000,
+    services = Services.inline(
+        args.pg_url, OUT / f"stages-work-{uuid.uuid4().hex[:6]}", OUT / "logs"
     )
     noted: list[Stage] = []
     with staged_import(services, args.backend, args.rows, "csv", "stages") as (store, job_id):
