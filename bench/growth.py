@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .markdown import markdown_table
+
 
 class Measured(Protocol):
     """What this module reads of a line's result (``bench.cases.CaseResult``)."""
@@ -137,11 +139,4 @@ def table(growths: list[Growth]) -> str:
         )
         for g in growths
     ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    return "\n".join(
-        [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
-    )
+    return markdown_table(head, rows)

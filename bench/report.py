@@ -15,6 +15,7 @@ from .cases import CaseResult
 from .growth import Growth
 from .growth import table as growth_table
 from .harness import ROOT
+from .markdown import markdown_table
 
 
 def _cpu_model() -> str:
@@ -81,15 +82,7 @@ def table(results: list[CaseResult]) -> str:
         )
         for r in results
     ]
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(COLUMNS)]
-    widths[0] = min(widths[0], 90)
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    out = [line(COLUMNS), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [line(row) for row in rows]
-    return "\n".join(out)
+    return markdown_table(COLUMNS, rows, first_width=90)
 
 
 def write_json(
