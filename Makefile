@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The modules setup.py compiles with mypyc (its COMPILED list), and the stamp of their build.
+COMPILED := $(shell sed -n 's/^    "\(bulkport\/.*\.py\)",$$/\1/p' setup.py)
+BUILT := $(VENV)/.compiled
 
-.PHONY: run test lint typecheck unit integration e2e clean lock bench bench-quick
+.PHONY: run test lint typecheck unit integration e2e clean lock bench bench-quick compiled pure
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,12 +16,23 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
+## Compile the import's hot modules with mypyc (C extensions beside their .py files); again
+## whenever one of them changes. The .py files run wherever no build was made.
+compiled: $(BUILT)
+$(BUILT): $(STAMP) setup.py $(COMPILED)
+	BULKPORT_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace
+	touch $(BUILT)
+
+## Remove the compiled modules: bulkport runs as pure Python again.
+pure:
+	rm -f $(BUILT) $(COMPILED:.py=.cpython-*.so) $(COMPILED:.py=__mypyc.cpython-*.so)
+
 ## Start everything: API + docs on :8000, a worker, Flower on :5555, Redis and SQLite if none set.
-run: $(STAMP)
+run: $(BUILT)
 	$(BIN)/bulkport up
 
 ## Lint, type-check and run every test (unit, integration, end to end).
-test: lint typecheck
+test: lint typecheck $(BUILT)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -28,24 +42,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy bulkport tests examples
 
-unit: $(STAMP)
+unit: $(BUILT)
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(STAMP)
+integration: $(BUILT)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(STAMP)
+e2e: $(BUILT)
 	$(BIN)/python -m pytest tests/e2e
 
 ## Benchmarks beside their floors (bench/README in docs/performance.md); BENCH_ARGS="--only pg-import".
-bench: $(STAMP)
+bench: $(BUILT)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-quick: $(STAMP)
+bench-quick: $(BUILT)
 	$(BIN)/python -m bench --quick
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var build .mypy_cache .ruff_cache .pytest_cache
+	rm -f $(COMPILED:.py=.cpython-*.so) $(COMPILED:.py=__mypyc.cpython-*.so)
 
 ## Re-pin every installed package after changing pyproject.toml.
 lock: $(STAMP)

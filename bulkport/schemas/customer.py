@@ -9,12 +9,12 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from bulkport.schemas.countries import country_code
 from bulkport.schemas.dates import DateOrder, parse_date_text, plausible_birth_date
 from bulkport.schemas.fields import FIELDS_BY_KEY, IDENTITY_KEYS, FieldKind
+from bulkport.schemas.problems import CellProblem
 from bulkport.spreadsheets.cells import unshield
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
@@ -206,16 +206,6 @@ class _Memoized:
         return hit
 
 
-class CellProblem(BaseModel):
-    """A field of one row that could not be taken, before it is tied to a spreadsheet row."""
-
-    model_config = ConfigDict(frozen=True)
-
-    field: str | None
-    code: str
-    message: str
-
-
 # Field kinds whose cells repeat down a column: their parsing is remembered per cell.
 _REPEATING = frozenset({FieldKind.DATE, FieldKind.BOOL, FieldKind.CHOICE, FieldKind.COUNTRY})
 
@@ -312,26 +302,29 @@ class RowParser:
                 values[key] = None
         for index, key, parser, limit, seen in self._typed:
             cell = cells[index]
+            # Not ``value``: that name holds text above, and compiled (mypyc) a name keeps
+            # one type, checked when it is assigned.
+            got: Any
             if not cell:
                 values[key] = None
                 continue
             if seen is not None:  # a remembered cell, without calling the parser
-                value = seen.get(cell, _MISS)
-                if value is _MISS:
-                    value = parser(cell)
+                got = seen.get(cell, _MISS)
+                if got is _MISS:
+                    got = parser(cell)
             else:
                 try:
-                    value = parser(cell)
+                    got = parser(cell)
                 except PydanticCustomError as exc:
                     problems.append(CellProblem(field=key, code=exc.type, message=exc.message()))
                     continue
-            if value.__class__ is _Refused:
-                problems.append(CellProblem(field=key, code=value.code, message=value.message))
+            if got.__class__ is _Refused:
+                problems.append(CellProblem(field=key, code=got.code, message=got.message))
                 continue
-            if value.__class__ is str and len(value) > limit:
+            if got.__class__ is str and len(got) > limit:
                 problems.append(_too_long(key, limit))
                 continue
-            values[key] = value
+            values[key] = got
         if len(problems) > 1:
             problems.sort(key=lambda problem: self._order[problem.field or ""])
         return values, problems

@@ -40,6 +40,8 @@ from decimal import Decimal
 from typing import IO, Any, NoReturn
 from xml.parsers import expat
 
+from mypy_extensions import mypyc_attr
+
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
 from bulkport.spreadsheets.limits import ReadLimits
 
@@ -829,6 +831,8 @@ def _sheet_head(archive: zipfile.ZipFile, part: str, *, exact: bool) -> None:
         raise
 
 
+# A subclass of str: compiled by mypyc, it must stay a plain Python class.
+@mypyc_attr(native_class=False)
 class _Deferred(str):
     """A cell text openpyxl fails to produce (its style's number format is missing): the
     row is refused as damaged, but only if the cell is still in the row once it is read."""

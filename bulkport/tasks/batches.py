@@ -10,15 +10,11 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from bulkport.schemas.customer import (
-    RECORD_RULE_KEYS,
-    CellProblem,
-    RowParser,
-    record_problems,
-)
+from bulkport.schemas.customer import RECORD_RULE_KEYS, RowParser, record_problems
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.fields import WRITABLE_KEYS
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn, RowErrorView
+from bulkport.schemas.problems import CellProblem
 from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.spreadsheets.sources import blank_row
 from bulkport.storage import customers

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkport.schemas.customer import CellProblem, parse_cells, record_problems
+from bulkport.schemas.customer import parse_cells, record_problems
+from bulkport.schemas.problems import CellProblem
 
 
 def parsed(field: str, cell: object) -> Any:

@@ -1,0 +1,46 @@
+"""Which of bulkport's modules run compiled by mypyc (setup.py, ``make compiled``).
+
+A compiled module sits beside its ``.py`` file and is what Python imports; so a ``.py``
+edited after the build does not run until the build is made again. The tests and the
+bench check for that before they start.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def builds(package: Path = PACKAGE) -> dict[Path, Path]:
+    """Each compiled module under ``package``, by the ``.py`` file it was built from."""
+    found = {}
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        for built in package.rglob(f"*{suffix}"):
+            source = built.with_name(built.name.removesuffix(suffix) + ".py")
+            if source.is_file():
+                found[source] = built
+    return found
+
+
+def stale(package: Path = PACKAGE) -> list[Path]:
+    """The ``.py`` files changed since their compiled module was built."""
+    return sorted(
+        source
+        for source, built in builds(package).items()
+        if source.stat().st_mtime > built.stat().st_mtime
+    )
+
+
+def running() -> list[str]:
+    """The bulkport modules imported so far that run compiled."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith("bulkport.")
+        and not name.endswith("__mypyc")  # the C a compiled module's code sits in
+        and str(getattr(module, "__file__", "")).endswith(suffixes)
+    )
