@@ -11,7 +11,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 RUN --mount=type=bind,source=.,target=/src,rw \
-    pip install --no-cache-dir -c /src/requirements.lock /src mypy \
+    pip install --no-cache-dir -c /src/requirements.lock /src mypy setuptools==84.2.1 \
     && cd /src && BULKPORT_COMPILE=1 pip wheel --no-build-isolation --no-deps -w /wheels .
 
 FROM python:3.11-slim
