@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 ## whenever one of them changes. The .py files run wherever no build was made.
 compiled: $(BUILT)
 $(BUILT): $(STAMP) setup.py $(COMPILED)
-	BULKPORT_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace
+	BULKPORT_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace --parallel 2
 	touch $(BUILT)
 
 ## Remove the compiled modules: bulkport runs as pure Python again.

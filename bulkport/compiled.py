@@ -26,7 +26,11 @@ def builds(package: Path = PACKAGE) -> dict[Path, Path]:
 
 
 def stale(package: Path = PACKAGE) -> list[Path]:
-    """The ``.py`` files changed since their compiled module was built."""
+    """The ``.py`` files changed since their compiled module was built.
+
+    Meant for a source checkout, where ``make compiled`` builds in place; in an installed
+    wheel the files carry whatever times the installer gave them.
+    """
     return sorted(
         source
         for source, built in builds(package).items()
