@@ -34,8 +34,20 @@ def stale(package: Path = PACKAGE) -> list[Path]:
     return sorted(
         source
         for source, built in builds(package).items()
-        if source.stat().st_mtime > built.stat().st_mtime
+        if source.stat().st_mtime > _built_at(built)
     )
+
+
+def _built_at(built: Path) -> float:
+    """When a module was last built. mypyc (``separate=True``) puts its code in a library
+    beside it, ``<name>__mypyc``, and leaves the module itself a stub that a rebuild only
+    rewrites when the stub's own C changes: the newer of the two is the build's time."""
+    name, _, suffix = built.name.partition(".")
+    library = built.with_name(f"{name}__mypyc.{suffix}")
+    times = [built.stat().st_mtime]
+    if library.is_file():
+        times.append(library.stat().st_mtime)
+    return max(times)
 
 
 def running() -> list[str]:

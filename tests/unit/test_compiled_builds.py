@@ -38,6 +38,22 @@ def test_a_source_edited_after_its_build_is_stale_and_a_rebuild_clears_it(tmp_pa
     assert compiled.stale(package) == []
 
 
+def test_a_rebuild_that_rewrote_only_the_code_library_is_not_stale(tmp_path: Path) -> None:
+    # mypyc leaves the module a stub it rewrites only when the stub changes; the code is in
+    # <name>__mypyc beside it (the bench once refused a fresh build for this).
+    package = _package(tmp_path)
+    source, stub = package / "sub/fast.py", package / f"sub/fast{SUFFIX}"
+    library = package / f"sub/fast__mypyc{SUFFIX}"
+    library.write_bytes(b"\x7fELF")
+    os.utime(stub, (1_000, 1_000))
+    os.utime(source, (2_000, 2_000))
+    os.utime(library, (3_000, 3_000))
+    assert compiled.stale(package) == []
+    assert compiled.builds(package) == {source: stub}  # the library is no module of its own
+    os.utime(source, (4_000, 4_000))
+    assert compiled.stale(package) == [source]
+
+
 def test_sources_without_a_build_are_never_stale(tmp_path: Path) -> None:
     package = _package(tmp_path)
     os.utime(package / "sub/plain.py", (9_000, 9_000))
