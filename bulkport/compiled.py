@@ -8,7 +8,6 @@ bench check for that before they start.
 from __future__ import annotations
 
 import importlib.machinery
-import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -48,15 +47,3 @@ def _built_at(built: Path) -> float:
     if library.is_file():
         times.append(library.stat().st_mtime)
     return max(times)
-
-
-def running() -> list[str]:
-    """The bulkport modules imported so far that run compiled."""
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    return sorted(
-        name
-        for name, module in list(sys.modules.items())
-        if name.startswith("bulkport.")
-        and not name.endswith("__mypyc")  # the C a compiled module's code sits in
-        and str(getattr(module, "__file__", "")).endswith(suffixes)
-    )

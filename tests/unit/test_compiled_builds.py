@@ -58,11 +58,3 @@ def test_sources_without_a_build_are_never_stale(tmp_path: Path) -> None:
     package = _package(tmp_path)
     os.utime(package / "sub/plain.py", (9_000, 9_000))
     assert compiled.stale(package) == []
-
-
-def test_the_modules_running_compiled_are_those_loaded_from_a_build() -> None:
-    import bulkport.tasks.batches as batches
-
-    loaded_built = str(batches.__file__).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
-    assert ("bulkport.tasks.batches" in compiled.running()) is loaded_built
-    assert "bulkport.compiled" not in compiled.running()
