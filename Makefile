@@ -58,9 +58,8 @@ bench: $(BUILT)
 bench-quick: $(BUILT)
 	$(BIN)/python -m bench --quick
 
-clean:
+clean: pure
 	rm -rf $(VENV) var build .mypy_cache .ruff_cache .pytest_cache
-	rm -f $(COMPILED:.py=.cpython-*.so) $(COMPILED:.py=__mypyc.cpython-*.so)
 
 ## Re-pin every installed package after changing pyproject.toml.
 lock: $(STAMP)
