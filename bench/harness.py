@@ -411,11 +411,16 @@ class Worker:
 
 
 def _cpu_of(procs: list[psutil.Process]) -> dict[int, float]:
+    """Each process's CPU seconds, with those of its children that ended (and were waited
+    for): a PostgreSQL backend whose connection closes mid-job hands its time to the
+    postmaster, where it is still counted."""
     seconds: dict[int, float] = {}
     for proc in procs:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             times = proc.cpu_times()
-            seconds[proc.pid] = times.user + times.system
+            seconds[proc.pid] = (
+                times.user + times.system + times.children_user + times.children_system
+            )
     return seconds
 
 
@@ -458,8 +463,9 @@ class CpuWatch:
         )
         busy = (sum(end) - sum(self.system)) - idle
         worker1, pg1, me1 = self._ours()
-        worker = sum(t - self.worker0.get(pid, 0.0) for pid, t in worker1.items())
-        pg = sum(t - self.pg0.get(pid, 0.0) for pid, t in pg1.items())
+        # Whole sums: a process gone by now left its time to its parent (``_cpu_of``).
+        worker = sum(worker1.values()) - sum(self.worker0.values())
+        pg = sum(pg1.values()) - sum(self.pg0.values())
         me = me1 - self.me0
         cores = psutil.cpu_count() or 1
         self.figures = {
