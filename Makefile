@@ -23,9 +23,11 @@ $(BUILT): $(STAMP) setup.py $(COMPILED)
 	BULKPORT_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace --parallel 2
 	touch $(BUILT)
 
-## Remove the compiled modules: bulkport runs as pure Python again.
+## Remove the compiled modules: bulkport runs as pure Python again. The build folder goes too:
+## setuptools would copy its old libraries back with their old times, older than a source
+## touched meanwhile, and the stale-build check would refuse them.
 pure:
-	rm -f $(BUILT) $(COMPILED:.py=.cpython-*.so) $(COMPILED:.py=__mypyc.cpython-*.so)
+	rm -rf $(BUILT) $(COMPILED:.py=.cpython-*.so) $(COMPILED:.py=__mypyc.cpython-*.so) build
 
 ## Start everything: API + docs on :8000, a worker, Flower on :5555, Redis and SQLite if none set.
 run: $(BUILT)
@@ -59,7 +61,7 @@ bench-quick: $(BUILT)
 	$(BIN)/python -m bench --quick
 
 clean: pure
-	rm -rf $(VENV) var build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
 
 ## Re-pin every installed package after changing pyproject.toml.
 lock: $(STAMP)
