@@ -163,9 +163,16 @@ def _amount(size: int) -> str:
 
 @contextmanager
 def open_xlsx(
-    path: Path, *, sheet: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
+    path: Path,
+    *,
+    sheet: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    check_elsewhere: bool = False,
 ) -> Iterator[XlsxRows]:
-    """Open one sheet of a workbook for streaming; refusals are ``BulkportError`` in words."""
+    """Open one sheet of a workbook for streaming; refusals are ``BulkportError`` in words.
+
+    ``check_elsewhere``: see ``xlsxstream.sheet_rows`` (for a read that any failure ends).
+    """
     check_zip(path, limits)
     with ExitStack() as stack:
         try:
@@ -174,7 +181,7 @@ def open_xlsx(
             raise UnreadableFile(NOT_A_WORKBOOK) from None
         book = read_book(archive)
         index = _sheet_index(book.sheet_names, sheet, book.hidden)
-        rows = sheet_rows(archive, book, index, limits)
+        rows = sheet_rows(archive, book, index, limits, check_elsewhere=check_elsewhere)
         stack.callback(rows.close)
         # The declared dimension may claim A1:XFD1048576; only the cells that exist are read.
         yield XlsxRows(book.sheet_names[index], book.sheet_names, rows)

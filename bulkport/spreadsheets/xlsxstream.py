@@ -33,11 +33,13 @@ import datetime as dt
 import math
 import posixpath
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, Protocol
 from xml.parsers import expat
 
 from mypy_extensions import mypyc_attr
@@ -848,7 +850,12 @@ class _NotPlain(Exception):
 
 
 def sheet_rows(
-    archive: zipfile.ZipFile, book: Book, index: int, limits: ReadLimits
+    archive: zipfile.ZipFile,
+    book: Book,
+    index: int,
+    limits: ReadLimits,
+    *,
+    check_elsewhere: bool = False,
 ) -> Generator[tuple[int, list[str]], None, None]:
     """Rows that hold cells, with their Excel row numbers; blank rows only if data follows.
 
@@ -861,11 +868,38 @@ def sheet_rows(
     Sheets as spreadsheet programs write them are read by the fast path (``_plain_rows``);
     the first thing it does not recognise sends the sheet to the exact reader
     (``_exact_rows``), which skips the rows already given.
+
+    ``check_elsewhere``: for a reader that gives up the whole read on any failure (an
+    import's survey). A big sheet's XML is then checked by expat in another process, on the
+    other core, while this one reads the rows (``ElsewhereCheck``); rows may come from bytes
+    not yet checked. Unless that check passes, the sheet is read again the usual way,
+    skipping the rows already given, so that the failure is the one it always was.
     """
     part = book.sheet_parts[index]
     given = 0
+    check = None
+    if (
+        check_elsewhere
+        and archive.filename
+        and _inflated_size(archive, part) >= CHECK_ELSEWHERE_BYTES
+    ):
+        check = check_starter(archive.filename, part)
     try:
+        if check is not None:
+            try:
+                for row in _plain_rows(archive, part, book, limits, check):
+                    yield row
+                    given += 1
+                return
+            except _Unverified:
+                pass  # read again below, checked here
+            finally:
+                check.close()
+        skip = given
         for row in _plain_rows(archive, part, book, limits):
+            if skip:
+                skip -= 1
+                continue
             yield row
             given += 1
         return
@@ -876,6 +910,68 @@ def sheet_rows(
             given -= 1
         else:
             yield row
+
+
+# A sheet part is checked in another process from this size on (about 8,000 rows of 22
+# columns): starting that process costs about a tenth of a second.
+CHECK_ELSEWHERE_BYTES = 8 * 1024 * 1024
+
+
+def _inflated_size(archive: zipfile.ZipFile, part: str) -> int:
+    """The part's declared size; 0 for a part the zip lacks (the reader refuses it)."""
+    info = archive.NameToInfo.get(part)
+    return 0 if info is None else info.file_size
+
+
+class _Unverified(Exception):
+    """The check in another process did not pass: read the sheet again, checked here."""
+
+
+class Check(Protocol):
+    """A check of a part's XML running elsewhere."""
+
+    def passed(self) -> bool:
+        """Wait for the check: whether the part is well formed and plain to expat."""
+
+    def close(self) -> None:
+        """Stop the check if it still runs."""
+
+
+class ElsewhereCheck:
+    """expat's check of one part, as ``_plain_rows`` makes it, run in another process
+    (``python -m bulkport.spreadsheets.xmlcheck``): expat holds the interpreter lock, so a
+    thread would not run beside the reading. About a fifth of reading a plain sheet."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+
+    @classmethod
+    def start(cls, path: str, part: str) -> ElsewhereCheck | None:
+        """The check started; None where no process can be started (checked here then)."""
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bulkport.spreadsheets.xmlcheck", path, part],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
+        return cls(process)
+
+    def passed(self) -> bool:
+        """Wait for the check: whether the part is well formed and plain to expat."""
+        return self.process.wait() == 0
+
+    def close(self) -> None:
+        """Stop the check if it still runs (the reading ended early)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+# How ``sheet_rows`` starts a check (tests run it in-process instead).
+check_starter: Callable[[str, str], Check | None] = ElsewhereCheck.start
 
 
 class _Rows:
@@ -1236,10 +1332,38 @@ class _PlainRegion:
         self.row_number = row_number
 
 
+def _no_doctype(*_: object) -> NoReturn:
+    raise _NotPlain
+
+
+def _utf8_only(_version: str, encoding: str | None, _standalone: int) -> None:
+    if encoding is not None and encoding.casefold() != "utf-8":
+        raise _NotPlain
+
+
+def plain_parser() -> expat.XMLParserType:
+    """expat as the plain reader checks a sheet: ``_parser``'s refusals, and ``_NotPlain``
+    for a document type or an encoding other than UTF-8 (the exact reader reads those)."""
+    parser = _parser()
+    parser.StartDoctypeDeclHandler = _no_doctype
+    parser.XmlDeclHandler = _utf8_only
+    with contextlib.suppress(AttributeError):  # expat 2.6+: parse every byte it is given
+        parser.SetReparseDeferralEnabled(False)
+    return parser
+
+
 def _plain_rows(
-    archive: zipfile.ZipFile, part: str, book: Book, limits: ReadLimits
+    archive: zipfile.ZipFile,
+    part: str,
+    book: Book,
+    limits: ReadLimits,
+    elsewhere: Check | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """A plain sheet's rows; ``_NotPlain`` as soon as something is not plain.
+
+    With ``elsewhere``, expat here parses only up to ``<sheetData>``; the rest is read as it
+    comes, and ``_Unverified`` ends the read (instead of its end or failure) unless the
+    check elsewhere passed.
 
     expat parses each chunk first, with no element handlers: only bytes it has accepted are
     read as rows, so a damaged sheet gives the rows before the damage, as openpyxl does.
@@ -1249,15 +1373,8 @@ def _plain_rows(
     rows = _Rows(book, limits)
     out = rows.out
     region_reader = _PlainRegion(rows)
-    parser = _parser()
+    parser = plain_parser()
     sheet_data_at = -1
-
-    def no_doctype(*_: object) -> NoReturn:
-        raise _NotPlain
-
-    def declaration(_version: str, encoding: str | None, _standalone: int) -> None:
-        if encoding is not None and encoding.casefold() != "utf-8":
-            raise _NotPlain
 
     def head(name: str, _attrs: dict[str, str]) -> None:
         nonlocal sheet_data_at
@@ -1267,11 +1384,7 @@ def _plain_rows(
             sheet_data_at = parser.CurrentByteIndex
             parser.StartElementHandler = None  # from here on expat only checks the XML
 
-    parser.StartDoctypeDeclHandler = no_doctype
-    parser.XmlDeclHandler = declaration
     parser.StartElementHandler = head
-    with contextlib.suppress(AttributeError):  # expat 2.6+: parse every byte it is given
-        parser.SetReparseDeferralEnabled(False)
 
     buffer = b""
     base = 0  # the part's offset of buffer[0]
@@ -1288,7 +1401,8 @@ def _plain_rows(
             while True:
                 final = not chunk
                 try:
-                    parser.Parse(chunk, final)
+                    if elsewhere is None or position < 0:
+                        parser.Parse(chunk, final)
                     checked = fed + len(chunk)  # the part's bytes expat has accepted
                 except expat.ExpatError as exc:
                     failure = exc
@@ -1359,6 +1473,8 @@ def _plain_rows(
         failure = exc
     yield from out
     out.clear()
+    if elsewhere is not None and not elsewhere.passed():
+        raise _Unverified
     if failure is not None:
         raise _refusal(failure, rows.number) from failure
 

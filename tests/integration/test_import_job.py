@@ -20,9 +20,10 @@ from support import (
     stage_import,
     stored_customers,
 )
+from xlsx_parts import Parts, Sheet, sheet_xml
 
 from bulkport.schemas.jobs import JobStatus
-from bulkport.spreadsheets import spill
+from bulkport.spreadsheets import spill, xlsxstream
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks import imports
@@ -616,3 +617,54 @@ def test_the_pipeline_hands_the_interpreter_lock_over_sooner_and_restores_the_de
         assert seen and set(seen) == {imports.PIPELINE_SWITCH_INTERVAL}
     else:
         assert set(seen) == {before}
+
+
+BOOK = "customers.xlsx"
+
+
+def _workbook(rows: list[list[str]], damage_row: int | None = None) -> bytes:
+    """A plain sheet of inline strings; a control character (which only expat refuses, not
+    the plain reader's patterns) in spreadsheet row ``damage_row``."""
+
+    def cell(column: int, number: int, text: str) -> str:
+        text = text + chr(1) if number == damage_row and column == 0 else text
+        return f'<c r="{chr(65 + column)}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+    xml = "".join(
+        f'<row r="{n}">' + "".join(cell(c, n, text) for c, text in enumerate(row)) + "</row>"
+        for n, row in enumerate(rows, 1)
+    )
+    return Parts([Sheet("Customers", sheet_xml(xml))]).bytes()
+
+
+def test_a_workbook_checked_in_another_process_imports_and_fails_as_before(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The survey has a big workbook's XML checked by expat in another process while it reads
+    the rows (here every workbook, however small): the import is the same, and damage only
+    expat sees fails the job with the words it always had."""
+    damaged = _workbook([HEADER, *people(150)], damage_row=120)
+    # Under the size: checked in this process, as before.
+    unchecked = import_now(ctx, admin, damaged, filename=BOOK)
+    assert unchecked.status is JobStatus.FAILED and unchecked.error
+
+    started: list[xlsxstream.Check] = []
+    real_start = xlsxstream.check_starter
+
+    def start(path: str, part: str) -> xlsxstream.Check | None:
+        check = real_start(path, part)
+        assert check is not None
+        started.append(check)
+        return check
+
+    monkeypatch.setattr(xlsxstream, "CHECK_ELSEWHERE_BYTES", 0)
+    monkeypatch.setattr(xlsxstream, "check_starter", start)
+    failed = import_now(ctx, admin, damaged, filename=BOOK)
+    assert (failed.status, failed.error) == (JobStatus.FAILED, unchecked.error)
+    assert stored_customers(ctx, admin) == []  # nothing written, as before
+
+    job = import_now(ctx, admin, _workbook([HEADER, *people(150)]), filename=BOOK)
+    assert job.status is JobStatus.READY
+    assert (job.counts.created, job.counts.failed) == (150, 0)
+    assert len(stored_customers(ctx, admin)) == 150
+    assert len(started) == 2

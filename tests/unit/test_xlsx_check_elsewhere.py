@@ -1,0 +1,134 @@
+"""A big sheet's XML is checked in another process while the survey reads its rows.
+
+The reading itself is compared with the usual one on every generated workbook in
+``test_xlsx_stream.py`` (there the check runs in-process); these tests run the real process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from xlsx_parts import Parts, Sheet, sheet_xml
+
+from bulkport.errors import BulkportError
+from bulkport.spreadsheets import xlsxstream
+from bulkport.spreadsheets.xlsxfile import open_xlsx
+
+PART = "xl/worksheets/sheet1.xml"
+
+
+def workbook(path: Path, rows: int, damage_at: int | None = None) -> Path:
+    """A plain sheet of ``rows`` rows; a control character (which only expat refuses) in
+    row ``damage_at``."""
+    xml = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>'
+        f"{'bad' + chr(1) if n == damage_at else f'name {n}'}</t></is></c>"
+        f'<c r="B{n}"><v>{n}</v></c></row>'
+        for n in range(1, rows + 1)
+    )
+    return Parts([Sheet("Customers", sheet_xml(xml))]).write(path)
+
+
+started: list[xlsxstream.ElsewhereCheck] = []
+
+
+def real_check(path: str, part: str) -> xlsxstream.Check | None:
+    check = xlsxstream.ElsewhereCheck.start(path, part)
+    assert isinstance(check, xlsxstream.ElsewhereCheck)
+    started.append(check)
+    return check
+
+
+@contextmanager
+def every_sheet_checked_elsewhere() -> Iterator[None]:
+    saved = xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter
+    xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter = 0, real_check
+    started.clear()
+    try:
+        yield
+    finally:
+        xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter = saved
+
+
+def read(path: Path, *, check_elsewhere: bool) -> tuple[list[tuple[int, list[str]]], str | None]:
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        with open_xlsx(path, check_elsewhere=check_elsewhere) as sheet:
+            rows.extend(sheet.rows)
+    except BulkportError as exc:
+        return rows, str(exc)
+    return rows, None
+
+
+def check_status(*args: str) -> int:
+    command = [sys.executable, "-m", "bulkport.spreadsheets.xmlcheck", *args]
+    return subprocess.run(command, capture_output=True, check=False).returncode
+
+
+def test_the_check_passes_a_plain_sheet_and_fails_a_damaged_one(tmp_path: Path) -> None:
+    assert check_status(str(workbook(tmp_path / "good.xlsx", 50)), PART) == 0
+    assert check_status(str(workbook(tmp_path / "bad.xlsx", 50, damage_at=30)), PART) == 1
+    assert check_status(str(tmp_path / "missing.xlsx"), PART) == 1
+    assert check_status() == 2
+
+
+def test_a_sheet_checked_elsewhere_reads_the_same_rows(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "book.xlsx", 3000)
+    expected = read(path, check_elsewhere=False)
+    with every_sheet_checked_elsewhere():
+        got = read(path, check_elsewhere=True)
+    assert got == expected
+    assert len(got[0]) == 3000
+    assert [check.process.returncode for check in started] == [0]
+
+
+def test_damage_only_expat_sees_fails_the_read_as_it_always_did(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "book.xlsx", 3000, damage_at=2000)
+    expected_rows, expected_refusal = read(path, check_elsewhere=False)
+    assert expected_refusal is not None and len(expected_rows) < 2000
+    with every_sheet_checked_elsewhere():
+        rows, refusal = read(path, check_elsewhere=True)
+    assert refusal == expected_refusal
+    assert rows[: len(expected_rows)] == expected_rows
+    assert [check.process.returncode for check in started] == [1]
+
+
+def test_a_read_ended_early_stops_its_check(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "book.xlsx", 3000)
+    with every_sheet_checked_elsewhere(), open_xlsx(path, check_elsewhere=True) as sheet:
+        first = next(sheet.rows)
+    assert first[0] == 1
+    (check,) = started
+    assert check.process.returncode is not None  # stopped and waited for
+
+
+def test_small_sheets_and_other_reads_are_checked_here(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "book.xlsx", 100)
+    saved = xlsxstream.check_starter
+    xlsxstream.check_starter = real_check
+    started.clear()
+    try:
+        assert read(path, check_elsewhere=True) == read(path, check_elsewhere=False)
+    finally:
+        xlsxstream.check_starter = saved
+    assert started == []  # under CHECK_ELSEWHERE_BYTES: not worth a process
+
+
+def test_a_check_that_cannot_start_leaves_the_checking_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = workbook(tmp_path / "book.xlsx", 200, damage_at=150)
+    expected = read(path, check_elsewhere=False)
+
+    def no_process(*_: object, **__: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    with every_sheet_checked_elsewhere():
+        xlsxstream.check_starter = xlsxstream.ElsewhereCheck.start
+        assert read(path, check_elsewhere=True) == expected
