@@ -948,9 +948,14 @@ class ElsewhereCheck:
     @classmethod
     def start(cls, path: str, part: str) -> ElsewhereCheck | None:
         """The check started; None where no process can be started (checked here then)."""
+        # None or empty in an embedded interpreter: nothing to start. (Read untyped: compiled,
+        # ``sys.executable`` would be checked as the ``str`` its stub says it is.)
+        python: object = getattr(sys, "executable", None)
+        if not isinstance(python, str) or not python:
+            return None
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "bulkport.spreadsheets.xmlcheck", path, part],
+                [python, "-m", "bulkport.spreadsheets.xmlcheck", path, part],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -132,3 +132,9 @@ def test_a_check_that_cannot_start_leaves_the_checking_here(
     with every_sheet_checked_elsewhere():
         xlsxstream.check_starter = xlsxstream.ElsewhereCheck.start
         assert read(path, check_elsewhere=True) == expected
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "executable", None)  # embedded: no interpreter to start
+    assert xlsxstream.ElsewhereCheck.start(str(path), PART) is None
+    with every_sheet_checked_elsewhere():
+        xlsxstream.check_starter = xlsxstream.ElsewhereCheck.start
+        assert read(path, check_elsewhere=True) == expected
