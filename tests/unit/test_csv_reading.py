@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bulkport.errors import BulkportError
-from bulkport.spreadsheets.csvfile import CsvFormat, write_csv_rows
+from bulkport.errors import BulkportError, LimitExceeded
+from bulkport.spreadsheets.csvfile import CsvFormat, read_csv_rows, write_csv_rows
+from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.spreadsheets.mapping import header_score
 from bulkport.spreadsheets.sources import open_sheet
 
@@ -240,6 +241,21 @@ def test_an_oversized_cell_is_refused_at_its_row_in_plain_words(tmp_path: Path) 
     message = refusal(path)
     assert message.startswith("Row 3 ")
     assert "field limit" not in message  # the csv module's words, not the person's
+
+
+def test_a_cell_is_refused_for_its_own_length_not_its_rows(tmp_path: Path) -> None:
+    """Rows longer in all than a cell may be pass when no one cell is."""
+    limits = ReadLimits(max_cell_chars=5)
+    fmt = CsvFormat("utf-8", ",")
+    wide = upload(tmp_path, "a,b,c\r\nabcde,fghij,klmno\r\n12345,,x\r\n")
+    assert list(read_csv_rows(wide, fmt, limits)) == [
+        (1, ["a", "b", "c"]),
+        (2, ["abcde", "fghij", "klmno"]),
+        (3, ["12345", "", "x"]),
+    ]
+    long = upload(tmp_path, "a,b\r\nab,cd\r\nabcde,abcdef\r\n")
+    with pytest.raises(LimitExceeded, match=r"^Row 3 has a cell of 6 characters; at most 5 "):
+        list(read_csv_rows(long, fmt, limits))
 
 
 # --- writing --------------------------------------------------------------------------------
