@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,25 +32,28 @@ def workbook(path: Path, rows: int, damage_at: int | None = None) -> Path:
     return Parts([Sheet("Customers", sheet_xml(xml))]).write(path)
 
 
-started: list[xlsxstream.ElsewhereCheck] = []
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[xlsxstream.ElsewhereCheck]:
+    """Every check ``sheet_rows`` starts: real processes, recorded."""
+    started: list[xlsxstream.ElsewhereCheck] = []
+
+    def real_check(path: str, part: str) -> xlsxstream.Check | None:
+        check = xlsxstream.ElsewhereCheck.start(path, part)
+        assert isinstance(check, xlsxstream.ElsewhereCheck)
+        started.append(check)
+        return check
+
+    monkeypatch.setattr(xlsxstream, "check_starter", real_check)
+    return started
 
 
-def real_check(path: str, part: str) -> xlsxstream.Check | None:
-    check = xlsxstream.ElsewhereCheck.start(path, part)
-    assert isinstance(check, xlsxstream.ElsewhereCheck)
-    started.append(check)
-    return check
-
-
-@contextmanager
-def every_sheet_checked_elsewhere() -> Iterator[None]:
-    saved = xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter
-    xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter = 0, real_check
-    started.clear()
-    try:
-        yield
-    finally:
-        xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter = saved
+@pytest.fixture
+def started(
+    recorded: list[xlsxstream.ElsewhereCheck], monkeypatch: pytest.MonkeyPatch
+) -> list[xlsxstream.ElsewhereCheck]:
+    """As ``recorded``, with every sheet, however small, checked elsewhere."""
+    monkeypatch.setattr(xlsxstream, "CHECK_ELSEWHERE_BYTES", 0)
+    return recorded
 
 
 def read(path: Path, *, check_elsewhere: bool) -> tuple[list[tuple[int, list[str]]], str | None]:
@@ -77,48 +78,55 @@ def test_the_check_passes_a_plain_sheet_and_fails_a_damaged_one(tmp_path: Path) 
     assert check_status() == 2
 
 
-def test_a_sheet_checked_elsewhere_reads_the_same_rows(tmp_path: Path) -> None:
+def test_a_sheet_checked_elsewhere_reads_the_same_rows(
+    tmp_path: Path, started: list[xlsxstream.ElsewhereCheck]
+) -> None:
     path = workbook(tmp_path / "book.xlsx", 3000)
     expected = read(path, check_elsewhere=False)
-    with every_sheet_checked_elsewhere():
-        got = read(path, check_elsewhere=True)
+    got = read(path, check_elsewhere=True)
     assert got == expected
     assert len(got[0]) == 3000
     assert [check.process.returncode for check in started] == [0]
 
 
-def test_damage_only_expat_sees_fails_the_read_as_it_always_did(tmp_path: Path) -> None:
+def test_damage_only_expat_sees_fails_the_read_as_it_always_did(
+    tmp_path: Path, started: list[xlsxstream.ElsewhereCheck]
+) -> None:
     path = workbook(tmp_path / "book.xlsx", 3000, damage_at=2000)
     expected_rows, expected_refusal = read(path, check_elsewhere=False)
     assert expected_refusal is not None and len(expected_rows) < 2000
-    with every_sheet_checked_elsewhere():
-        rows, refusal = read(path, check_elsewhere=True)
+    rows, refusal = read(path, check_elsewhere=True)
     assert refusal == expected_refusal
     assert rows[: len(expected_rows)] == expected_rows
     assert [check.process.returncode for check in started] == [1]
 
 
-def test_a_read_ended_early_stops_its_check(tmp_path: Path) -> None:
+def test_a_read_ended_early_stops_its_check(
+    tmp_path: Path, started: list[xlsxstream.ElsewhereCheck]
+) -> None:
     path = workbook(tmp_path / "book.xlsx", 3000)
-    with every_sheet_checked_elsewhere(), open_xlsx(path, check_elsewhere=True) as sheet:
+    with open_xlsx(path, check_elsewhere=True) as sheet:
         first = next(sheet.rows)
     assert first[0] == 1
     (check,) = started
     assert check.process.returncode is not None  # stopped and waited for
 
 
-def test_small_sheets_and_other_reads_are_checked_here(tmp_path: Path) -> None:
+def test_small_sheets_and_other_reads_are_checked_here(
+    tmp_path: Path, recorded: list[xlsxstream.ElsewhereCheck]
+) -> None:
     path = workbook(tmp_path / "book.xlsx", 100)
-    saved = xlsxstream.check_starter
-    xlsxstream.check_starter = real_check
-    started.clear()
-    try:
-        assert read(path, check_elsewhere=True) == read(path, check_elsewhere=False)
-    finally:
-        xlsxstream.check_starter = saved
-    assert started == []  # under CHECK_ELSEWHERE_BYTES: not worth a process
+    assert read(path, check_elsewhere=True) == read(path, check_elsewhere=False)
+    assert recorded == []  # under CHECK_ELSEWHERE_BYTES: not worth a process
 
 
+@pytest.fixture
+def every_sheet_checked_by_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(xlsxstream, "CHECK_ELSEWHERE_BYTES", 0)
+    monkeypatch.setattr(xlsxstream, "check_starter", xlsxstream.ElsewhereCheck.start)
+
+
+@pytest.mark.usefixtures("every_sheet_checked_by_a_process")
 def test_a_check_that_cannot_start_leaves_the_checking_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,12 +137,15 @@ def test_a_check_that_cannot_start_leaves_the_checking_here(
         raise OSError("no more processes")
 
     monkeypatch.setattr(subprocess, "Popen", no_process)
-    with every_sheet_checked_elsewhere():
-        xlsxstream.check_starter = xlsxstream.ElsewhereCheck.start
-        assert read(path, check_elsewhere=True) == expected
-    monkeypatch.undo()
+    assert read(path, check_elsewhere=True) == expected
+
+
+@pytest.mark.usefixtures("every_sheet_checked_by_a_process")
+def test_an_interpreter_without_an_executable_leaves_the_checking_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = workbook(tmp_path / "book.xlsx", 200, damage_at=150)
+    expected = read(path, check_elsewhere=False)
     monkeypatch.setattr(sys, "executable", None)  # embedded: no interpreter to start
     assert xlsxstream.ElsewhereCheck.start(str(path), PART) is None
-    with every_sheet_checked_elsewhere():
-        xlsxstream.check_starter = xlsxstream.ElsewhereCheck.start
-        assert read(path, check_elsewhere=True) == expected
+    assert read(path, check_elsewhere=True) == expected
