@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import IO
 
 from bulkport.spreadsheets.sources import Rows
 
@@ -28,12 +28,27 @@ log = logging.getLogger(__name__)
 _SIZE = struct.Struct("<I")
 
 
+def write_chunk(file: IO[bytes], chunk: list[tuple[int, list[str]]]) -> None:
+    """Append a chunk of rows to a file of chunks (``marshal`` data, each behind its size)."""
+    blob = marshal.dumps(chunk)
+    file.write(_SIZE.pack(len(blob)))
+    file.write(blob)
+
+
+def read_chunks(file: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a file of chunks, from where it stands to its end."""
+    while head := file.read(_SIZE.size):
+        (size,) = _SIZE.unpack(head)
+        # Only a file this process, or the check it started, wrote, which no one else opens.
+        yield from marshal.loads(file.read(size))  # noqa: S302
+
+
 class RowSpill:
     """Rows written once (``keep`` a chunk at a time), then read back once (``rows``)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.file: BinaryIO | None = None
+        self.file: IO[bytes] | None = None
         self.given_up = False
 
     def __enter__(self) -> RowSpill:
@@ -51,9 +66,7 @@ class RowSpill:
         try:
             if self.file is None:
                 self.file = tempfile.TemporaryFile(dir=self.folder, prefix=".rows-")  # noqa: SIM115  closed by close()
-            blob = marshal.dumps(chunk)
-            self.file.write(_SIZE.pack(len(blob)))
-            self.file.write(blob)
+            write_chunk(self.file, chunk)
         except OSError as exc:
             log.warning("rows not kept on disk (%s); the file will be read again", exc)
             self.close()
@@ -75,10 +88,7 @@ class RowSpill:
         assert file is not None
         file.flush()
         file.seek(0)
-        while head := file.read(_SIZE.size):
-            (size,) = _SIZE.unpack(head)
-            # Only this object's own writes are read back, from a file no one else can open.
-            yield from marshal.loads(file.read(size))  # noqa: S302
+        yield from read_chunks(file)
 
     def close(self) -> None:
         """Drop the kept rows (the file was never named: nothing stays on disk)."""

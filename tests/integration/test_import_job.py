@@ -24,6 +24,7 @@ from xlsx_parts import Parts, Sheet, sheet_xml
 
 from bulkport.schemas.jobs import JobStatus
 from bulkport.spreadsheets import spill, xlsxstream
+from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks import imports
@@ -641,8 +642,9 @@ def test_a_workbook_checked_in_another_process_imports_and_fails_as_before(
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The survey has a big workbook's XML checked by expat in another process while it reads
-    the rows (here every workbook, however small): the import is the same, and damage only
-    expat sees fails the job with the words it always had."""
+    the rows, and the sheet's last rows read there too (here every workbook, however small,
+    from its middle on): the import is the same, and damage only expat sees fails the job
+    with the words it always had."""
     damaged = _workbook([HEADER, *people(150)], damage_row=120)
     # Under the size: checked in this process, as before.
     unchecked = import_now(ctx, admin, damaged, filename=BOOK)
@@ -651,13 +653,18 @@ def test_a_workbook_checked_in_another_process_imports_and_fails_as_before(
     started: list[xlsxstream.Check] = []
     real_start = xlsxstream.check_starter
 
-    def start(path: str, part: str) -> xlsxstream.Check | None:
-        check = real_start(path, part)
+    def start(
+        path: str, part: str, split: xlsxstream.Tail | None, limits: ReadLimits
+    ) -> xlsxstream.Check | None:
+        assert split is not None
+        check = real_start(path, part, split, limits)
         assert check is not None
         started.append(check)
         return check
 
     monkeypatch.setattr(xlsxstream, "CHECK_ELSEWHERE_BYTES", 0)
+    monkeypatch.setattr(xlsxstream, "TAIL_ELSEWHERE_BYTES", 0)
+    monkeypatch.setattr(xlsxstream, "TAIL_SHARE", 0.5)
     monkeypatch.setattr(xlsxstream, "check_starter", start)
     failed = import_now(ctx, admin, damaged, filename=BOOK)
     assert (failed.status, failed.error) == (JobStatus.FAILED, unchecked.error)
@@ -667,4 +674,4 @@ def test_a_workbook_checked_in_another_process_imports_and_fails_as_before(
     assert job.status is JobStatus.READY
     assert (job.counts.created, job.counts.failed) == (150, 0)
     assert len(stored_customers(ctx, admin)) == 150
-    assert len(started) == 2
+    assert [getattr(check, "status", None) for check in started] == [1, 0]  # a tail was read

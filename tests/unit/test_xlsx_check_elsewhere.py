@@ -14,7 +14,8 @@ import pytest
 from xlsx_parts import Parts, Sheet, sheet_xml
 
 from bulkport.errors import BulkportError
-from bulkport.spreadsheets import xlsxstream
+from bulkport.spreadsheets import spill, xlsxstream
+from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.spreadsheets.xlsxfile import open_xlsx
 
 PART = "xl/worksheets/sheet1.xml"
@@ -37,8 +38,10 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[xlsxstream.ElsewhereCheck]
     """Every check ``sheet_rows`` starts: real processes, recorded."""
     started: list[xlsxstream.ElsewhereCheck] = []
 
-    def real_check(path: str, part: str) -> xlsxstream.Check | None:
-        check = xlsxstream.ElsewhereCheck.start(path, part)
+    def real_check(
+        path: str, part: str, split: xlsxstream.Tail | None, limits: ReadLimits
+    ) -> xlsxstream.Check | None:
+        check = xlsxstream.ElsewhereCheck.start(path, part, split, limits)
         assert isinstance(check, xlsxstream.ElsewhereCheck)
         started.append(check)
         return check
@@ -86,7 +89,69 @@ def test_a_sheet_checked_elsewhere_reads_the_same_rows(
     got = read(path, check_elsewhere=True)
     assert got == expected
     assert len(got[0]) == 3000
-    assert [check.process.returncode for check in started] == [0]
+    assert [check.status for check in started] == [0]
+
+
+def tail_status(path: Path, after: int, rows_file: Path) -> tuple[int, str]:
+    """The check's exit status and report when it reads the tail past byte ``after`` too."""
+    with rows_file.open("wb") as out:
+        fd = out.fileno()
+        limits = ReadLimits()
+        command = [
+            sys.executable, "-m", "bulkport.spreadsheets.xmlcheck", str(path), PART,
+            str(after), str(fd), str(limits.max_rows), str(limits.max_columns),
+            str(limits.max_cell_chars),
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, check=False, pass_fds=(fd,))
+    return done.returncode, done.stdout.decode()
+
+
+def test_the_check_reads_a_tail_only_from_a_row_and_only_of_a_sound_sheet(
+    tmp_path: Path,
+) -> None:
+    good = workbook(tmp_path / "good.xlsx", 50)
+    status, report = tail_status(good, 1000, tmp_path / "rows")
+    start, first_row, seen = map(int, report.split())
+    assert (status, first_row, seen) == (0, 51 - seen, seen)
+    assert 0 < seen < 50 and start > 1000
+    with (tmp_path / "rows").open("rb") as rows:
+        assert [n for n, _ in spill.read_chunks(rows)] == list(range(first_row, 51))
+    assert tail_status(good, 10**9, tmp_path / "none")[0] == 3  # past every row
+    bad = workbook(tmp_path / "bad.xlsx", 50, damage_at=10)
+    assert tail_status(bad, 1000, tmp_path / "bad-rows")[0] == 1  # damage before the tail
+    assert check_status(str(good), PART, "1000", "x", "1", "1", "1") == 2
+
+
+@pytest.fixture
+def tails(started: list[xlsxstream.ElsewhereCheck], monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ``started``, with every sheet's last half read by the check's process."""
+    monkeypatch.setattr(xlsxstream, "TAIL_ELSEWHERE_BYTES", 0)
+    monkeypatch.setattr(xlsxstream, "TAIL_SHARE", 0.5)
+
+
+@pytest.mark.usefixtures("tails")
+def test_a_tail_read_by_the_process_gives_the_same_rows(
+    tmp_path: Path, started: list[xlsxstream.ElsewhereCheck]
+) -> None:
+    path = workbook(tmp_path / "book.xlsx", 3000)
+    assert read(path, check_elsewhere=True) == read(path, check_elsewhere=False)
+    (check,) = started
+    assert check.status == 0
+    first_row, seen = map(int, check.report.split()[1:])
+    assert first_row > 1000 and seen == 3001 - first_row
+    assert check.rows_file is None  # closed: nothing stays
+
+
+@pytest.mark.usefixtures("tails")
+def test_damage_in_a_tail_read_by_the_process_fails_as_it_always_did(
+    tmp_path: Path, started: list[xlsxstream.ElsewhereCheck]
+) -> None:
+    path = workbook(tmp_path / "book.xlsx", 3000, damage_at=2500)
+    expected_rows, expected_refusal = read(path, check_elsewhere=False)
+    rows, refusal = read(path, check_elsewhere=True)
+    assert expected_refusal is not None and refusal == expected_refusal
+    assert rows[: len(expected_rows)] == expected_rows
+    assert [check.status for check in started] == [1]
 
 
 def test_damage_only_expat_sees_fails_the_read_as_it_always_did(
@@ -98,7 +163,7 @@ def test_damage_only_expat_sees_fails_the_read_as_it_always_did(
     rows, refusal = read(path, check_elsewhere=True)
     assert refusal == expected_refusal
     assert rows[: len(expected_rows)] == expected_rows
-    assert [check.process.returncode for check in started] == [1]
+    assert [check.status for check in started] == [1]
 
 
 def test_a_read_ended_early_stops_its_check(

@@ -10,6 +10,7 @@ two paths (plain sheets, read fast; anything else, read exactly) are compared as
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -76,33 +77,68 @@ def paths(path: Path, limits: ReadLimits) -> tuple[Outcome | None, Outcome]:
 
 
 class InProcessCheck:
-    """The check ``xlsxstream.sheet_rows`` runs in another process, run here when asked."""
+    """The check ``xlsxstream.sheet_rows`` runs in another process, and its reading of the
+    sheet's tail, run here when asked; counts the tail's rows the reader took."""
 
-    def __init__(self, path: str, part: str) -> None:
-        self.path, self.part = path, part
+    taken = 0  # tail rows taken by readers, across every check
+
+    def __init__(
+        self,
+        path: str,
+        part: str,
+        split: xlsxstream.Tail | None = None,
+        limits: ReadLimits | None = None,
+    ) -> None:
+        self.path, self.part, self.limits = path, part, limits or ReadLimits()
+        self.rows_file: Any = None
 
     def passed(self) -> bool:
         return xmlcheck.well_formed(self.path, self.part)
 
+    def tail(self, split: xlsxstream.Tail) -> Iterator[tuple[int, list[str]]] | None:
+        theirs = xlsxstream.Tail(after=split.after)
+        self.rows_file = tempfile.TemporaryFile()  # noqa: SIM115  closed by close()
+        status = xmlcheck.read_tail(self.path, self.part, theirs, self.limits, self.rows_file)
+        if status != xlsxstream.TAIL_READ:
+            return None
+        rows = split.join(theirs, self.rows_file)
+        return None if rows is None else self._counted(rows)
+
+    def _counted(self, rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+        for row in rows:
+            InProcessCheck.taken += 1
+            yield row
+
     def close(self) -> None:
-        pass
+        if self.rows_file is not None:
+            self.rows_file.close()
 
 
 @contextmanager
-def checked_elsewhere(starter: Any = InProcessCheck) -> Iterator[None]:
-    """Every sheet, however small, read with its XML checked by ``starter``'s checks."""
-    saved = xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter
-    xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter = 0, starter
+def checked_elsewhere(starter: Any = InProcessCheck, tail_share: float = 0.0) -> Iterator[None]:
+    """Every sheet, however small, read with its XML checked by ``starter``'s checks; with a
+    ``tail_share``, the last share of its bytes read by the check too."""
+    names = ("CHECK_ELSEWHERE_BYTES", "TAIL_ELSEWHERE_BYTES", "TAIL_SHARE", "check_starter")
+    saved = [getattr(xlsxstream, name) for name in names]
+    tail_bytes = 0 if tail_share else 1 << 62
+    for name, value in zip(names, (0, tail_bytes, tail_share, starter), strict=True):
+        setattr(xlsxstream, name, value)
     try:
         yield
     finally:
-        xlsxstream.CHECK_ELSEWHERE_BYTES, xlsxstream.check_starter = saved
+        for name, value in zip(names, saved, strict=True):
+            setattr(xlsxstream, name, value)
+
+
+# Where the tail read by the check starts: none, and past a fifth, half and most of the sheet.
+TAIL_SHARES = (0.0, 0.8, 0.5, 0.15)
 
 
 def assert_same(path: Path, **options: Any) -> Outcome:
     """Both readers agree on the workbook; so do the fast and exact paths. Read with its
-    XML checked elsewhere (as the survey reads), it fails the same way, after the same rows
-    or more (rows from bytes not yet checked), and gives the same rows when it reads."""
+    XML checked elsewhere (as the survey reads), and its tail read there too from several
+    places, it fails the same way, after the same rows or more (rows from bytes not yet
+    checked), and gives the same rows when it reads."""
     expected = outcome(reference_open_xlsx, path, **options)
     got = outcome(open_xlsx, path, **options)
     assert got == expected
@@ -110,12 +146,13 @@ def assert_same(path: Path, **options: Any) -> Outcome:
         plain, exact = paths(path, options.get("limits", ReadLimits()))
         if plain is not None:
             assert plain == exact
-    with checked_elsewhere():
-        head, rows, refusal = outcome(open_xlsx, path, check_elsewhere=True, **options)
-    assert (head, refusal) == (got[0], got[2])
-    assert rows[: len(got[1])] == got[1]
-    if refusal is None:
-        assert rows == got[1]
+    for share in TAIL_SHARES:
+        with checked_elsewhere(tail_share=share):
+            head, rows, refusal = outcome(open_xlsx, path, check_elsewhere=True, **options)
+        assert (head, refusal) == (got[0], got[2]), share
+        assert rows[: len(got[1])] == got[1], share
+        if refusal is None:
+            assert rows == got[1], share
     return got
 
 
@@ -798,6 +835,96 @@ def test_a_fallback_after_rows_gives_each_row_once(tmp_path: Path) -> None:
     path = parts(plain + odd).write(tmp_path / "book.xlsx")
     got = assert_same(path)
     assert [number for number, _ in got[1]] == list(range(1, 3001))
+
+
+# --- the tail read by the check ---------------------------------------------------------------
+
+
+def share_from(path: Path, marker: bytes) -> float:
+    """The tail share that makes the check's reading start at ``marker`` in the sheet."""
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    return (len(sheet) - sheet.index(marker) + 0.5) / len(sheet)
+
+
+def read_with_tail(path: Path, share: float, **options: Any) -> tuple[Outcome, int]:
+    """The workbook read as the survey reads it, its tail read by the check from ``share``;
+    and how many of the tail's rows were taken."""
+    taken = InProcessCheck.taken
+    with checked_elsewhere(tail_share=share):
+        got = outcome(open_xlsx, path, check_elsewhere=True, **options)
+    return got, InProcessCheck.taken - taken
+
+
+def numbered(first: int, last: int) -> str:
+    return "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(first, last))
+
+
+def test_a_tail_read_by_the_check_is_taken_where_it_joins(tmp_path: Path) -> None:
+    from bench import data
+
+    path = tmp_path / "bench.xlsx"
+    data._write_xlsx(path, data.import_rows(2000))
+    expected = outcome(open_xlsx, path)
+    got, taken = read_with_tail(path, share_from(path, b'<row r="1500"'))
+    assert got == expected
+    assert taken == 2001 - 1499
+
+
+def test_a_blank_row_before_the_tail_keeps_the_tail_here(tmp_path: Path) -> None:
+    # Row 50 has an empty cell: it is given only because a row with data follows it.
+    blank = '<row r="50"><c r="A50" t="inlineStr"><is><t></t></is></c></row>'
+    path = parts(numbered(1, 50) + blank + numbered(51, 100)).write(tmp_path / "book.xlsx")
+    got, taken = read_with_tail(path, share_from(path, b'<row r="51"'))
+    assert got == assert_same(path)
+    assert (50, []) in got[1]
+    assert taken == 0
+
+
+def test_a_tail_starting_at_a_row_read_already_stays_here(tmp_path: Path) -> None:
+    # openpyxl skips a row numbered at or below one it read: the second row 30 goes.
+    again = '<row r="30"><c r="A30" t="inlineStr"><is><t>again</t></is></c></row>'
+    path = parts(numbered(1, 41) + again + numbered(41, 60)).write(tmp_path / "book.xlsx")
+    got, taken = read_with_tail(path, share_from(path, again.encode()))
+    assert got == assert_same(path)
+    assert ["again"] not in [cells for _, cells in got[1]]
+    assert taken == 0
+
+
+def test_a_tail_past_the_row_limit_fails_as_before(tmp_path: Path) -> None:
+    limits = ReadLimits(max_rows=80)
+    path = parts(numbered(1, 100)).write(tmp_path / "book.xlsx")
+    got, taken = read_with_tail(path, share_from(path, b'<row r="60"'), limits=limits)
+    assert got == assert_same(path, limits=limits)
+    assert got[2] is not None and got[2][0] == "LimitExceeded"
+    assert taken == 0
+
+
+def test_a_tail_that_is_not_plain_is_read_here(tmp_path: Path) -> None:
+    # A comment in the tail: the check reads no tail, and this reading hands over exactly.
+    odd = '<row r="70"><!-- note --><c r="A70"><v>70</v></c></row>'
+    path = parts(numbered(1, 70) + odd + numbered(71, 90)).write(tmp_path / "book.xlsx")
+    got, taken = read_with_tail(path, share_from(path, b'<row r="60"'))
+    assert got == assert_same(path)
+    assert taken == 0
+
+
+def test_damage_in_the_tail_fails_as_before(tmp_path: Path) -> None:
+    damaged = '<row r="70"><c r="A70" t="inlineStr"><is><t>a\x01b</t></is></c></row>'
+    path = parts(numbered(1, 70) + damaged + numbered(71, 90)).write(tmp_path / "book.xlsx")
+    got, taken = read_with_tail(path, share_from(path, b'<row r="60"'))
+    assert got == assert_same(path)
+    assert got[2] is not None
+    assert taken == 0
+
+
+def test_rows_not_naming_themselves_first_leave_no_tail(tmp_path: Path) -> None:
+    unnamed = "".join(f'<row spans="1:1"><c><v>{n}</v></c></row>' for n in range(1, 60))
+    path = parts(unnamed).write(tmp_path / "book.xlsx")
+    got, taken = read_with_tail(path, 0.5)
+    assert got == assert_same(path)
+    assert len(got[1]) == 59
+    assert taken == 0
 
 
 # --- hostile workbooks ------------------------------------------------------------------------
