@@ -966,7 +966,8 @@ class Tail:
         if found < 0:
             self.searched = max(self.searched, base + end - len(_TAIL_ROW) + 1)
             return False
-        number = _TAIL_ROW_NUMBER.match(buffer, found, end)
+        # The number follows within a few bytes, at most to the end of what was searched.
+        number = _TAIL_ROW_NUMBER.match(buffer, found, end + len(_TAIL_ROW) + 8)
         self.start = base + found
         self.first_row = int(number.group(1)) if number else -1
         return True
