@@ -461,6 +461,35 @@ def test_a_batch_written_beside_one_that_fails_is_written_again_after_it(
         assert writes.outcomes(100) == ["_Behind", "written"]
 
 
+def test_the_table_is_analysed_only_for_look_ups_still_to_come(ctx: Context, admin: User) -> None:
+    """PostgreSQL's statistics are renewed when an import has doubled the customers table
+    (``customers.GrowthWatch``), so that the look-ups after it stay index probes; an import
+    whose table doubles only with its last batches skips that ANALYZE: no look-up is left to
+    use it (autovacuum analyses the table soon after)."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no planner statistics to renew")
+
+    def estimated_rows() -> float:
+        with ctx.engine.connect() as conn:
+            query = "SELECT reltuples FROM pg_class WHERE relname = 'customers'"
+            return float(conn.exec_driver_sql(query).scalar_one())
+
+    with ctx.engine.begin() as conn:  # no analysis but the import's own during the test
+        conn.exec_driver_sql("ALTER TABLE customers SET (autovacuum_enabled = false)")
+    try:
+        # 10,000 customers into an empty table: doubled (past 10,000) with the last batch.
+        job = import_now(ctx, admin, csv_text([HEADER, *people(10_000)]))
+        assert job.counts.created == 10_000
+        assert estimated_rows() <= 0  # never analysed
+        # 12,000 more: past 10,000 created with 2,000 rows still to look up.
+        job = import_now(ctx, admin, csv_text([HEADER, *people(12_000, 10_000)]))
+        assert job.counts.created == 12_000
+        assert estimated_rows() >= 20_000
+    finally:
+        with ctx.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE customers RESET (autovacuum_enabled)")
+
+
 def test_a_resumed_job_finds_the_same_repeats_as_one_that_never_stopped(
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
