@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,3 +149,29 @@ class Parts:
             for name, content in self.extra.items():
                 book.writestr(name, content)
         return out.getvalue()
+
+
+def patch_directory(path: Path, part: str, **fields: int) -> None:
+    """Overwrite a part's flags, CRC or sizes where the zip declares them (both headers)."""
+    data = bytearray(path.read_bytes())
+    name = part.encode()
+    # Where each header keeps (flags, crc, size, name length), and where its name starts.
+    layouts = {b"PK\x03\x04": (6, 14, 22, 26, 30), b"PK\x01\x02": (8, 16, 24, 28, 46)}
+    found = 0
+    for signature, (flags, crc, size, name_length_at, name_offset) in layouts.items():
+        for match in re.finditer(re.escape(signature), data):
+            start = match.start()
+            (name_length,) = struct.unpack_from("<H", data, start + name_length_at)
+            name_at = start + name_offset
+            if bytes(data[name_at : name_at + name_length]) != name:
+                continue
+            found += 1
+            if "flags" in fields:
+                (old,) = struct.unpack_from("<H", data, start + flags)
+                struct.pack_into("<H", data, start + flags, old | fields["flags"])
+            if "crc" in fields:
+                struct.pack_into("<I", data, start + crc, fields["crc"])
+            if "size" in fields:
+                struct.pack_into("<I", data, start + size, fields["size"])
+    assert found == 2, f"{part} not found in both headers"
+    path.write_bytes(bytes(data))

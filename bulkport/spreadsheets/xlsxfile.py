@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,7 +36,7 @@ from bulkport.spreadsheets.xlsxstream import DAMAGED as DAMAGED
 from bulkport.spreadsheets.xlsxstream import ENTITIES as ENTITIES
 from bulkport.spreadsheets.xlsxstream import EXACT_INTEGER_LIMIT as EXACT_INTEGER_LIMIT
 from bulkport.spreadsheets.xlsxstream import EXCEL_ROWS as EXCEL_ROWS
-from bulkport.spreadsheets.xlsxstream import read_book, sheet_rows
+from bulkport.spreadsheets.xlsxstream import checked_elsewhere, read_book, sheet_rows
 from bulkport.spreadsheets.xlsxstream import value_text as value_text
 
 DEFAULT_LIMITS = ReadLimits()
@@ -79,8 +80,9 @@ class XlsxRows:
     rows: Iterator[tuple[int, list[str]]]
 
 
-def check_zip(path: Path, limits: ReadLimits) -> None:
-    """Refuse a file that is not an xlsx zip or would inflate past the limits, before parsing."""
+def check_zip(path: Path, limits: ReadLimits, *, inflate: bool = True) -> None:
+    """Refuse a file that is not an xlsx zip or would inflate past the limits, before parsing
+    (``inflate=False``: all but inflating each part, which ``_check_inflated`` does)."""
     with path.open("rb") as raw:
         head = raw.read(len(OLE2_SIGNATURE))
     if head.startswith(OLE2_SIGNATURE):
@@ -94,7 +96,8 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
         _check_declared(parts, limits)
         if WORKBOOK_PART not in archive.NameToInfo:
             raise UnreadableFile(OTHER_ZIP)
-        _check_inflated(archive, parts, limits)
+        if inflate:
+            _check_inflated(archive, parts, limits)
 
 
 def _check_declared(parts: list[zipfile.ZipInfo], limits: ReadLimits) -> None:
@@ -173,15 +176,35 @@ def open_xlsx(
 
     ``check_elsewhere``: see ``xlsxstream.sheet_rows`` (for a read that any failure ends).
     """
-    check_zip(path, limits)
+    # A sheet checked in another process is inflated there to its end, which fails as the
+    # zip's own check would (a damaged stream, a wrong checksum): that check is left to it
+    # (``sheet_rows``'s ``verify``). The rest of the zip is checked first, as always; so that
+    # no other refusal comes before the one the whole check would give, the workbook is
+    # checked whole before any refusal of the workbook's own parts.
+    check_zip(path, limits, inflate=not check_elsewhere)
     with ExitStack() as stack:
         try:
             archive = stack.enter_context(zipfile.ZipFile(path))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
             raise UnreadableFile(NOT_A_WORKBOOK) from None
-        book = read_book(archive)
-        index = _sheet_index(book.sheet_names, sheet, book.hidden)
-        rows = sheet_rows(archive, book, index, limits, check_elsewhere=check_elsewhere)
+        parts = archive.infolist()
+        try:
+            book = read_book(archive)
+            index = _sheet_index(book.sheet_names, sheet, book.hidden)
+        except Exception:
+            if check_elsewhere:
+                _check_inflated(archive, parts, limits)
+            raise
+        verify = None
+        if check_elsewhere:
+            part = archive.NameToInfo.get(book.sheet_parts[index])
+            later = [part] if part is not None and checked_elsewhere(archive, part) else []
+            _check_inflated(archive, [p for p in parts if p not in later], limits)
+            if later:
+                verify = partial(_check_inflated, archive, later, limits)
+        rows = sheet_rows(
+            archive, book, index, limits, check_elsewhere=check_elsewhere, verify=verify
+        )
         stack.callback(rows.close)
         # The declared dimension may claim A1:XFD1048576; only the cells that exist are read.
         yield XlsxRows(book.sheet_names[index], book.sheet_names, rows)

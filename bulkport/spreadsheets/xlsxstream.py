@@ -859,6 +859,7 @@ def sheet_rows(
     limits: ReadLimits,
     *,
     check_elsewhere: bool = False,
+    verify: Callable[[], None] | None = None,
 ) -> Generator[tuple[int, list[str]], None, None]:
     """Rows that hold cells, with their Excel row numbers; blank rows only if data follows.
 
@@ -879,17 +880,23 @@ def sheet_rows(
     skipping the rows already given, so that the failure is the one it always was. A very
     big sheet's last rows are read by that process too (``Tail``), and taken from it only
     where its reading joins this one's exactly.
+
+    ``verify``: the zip's own check of the sheet part (its stream and checksum), left to the
+    check elsewhere, which inflates the part to its end (``checked_elsewhere``); it runs
+    here before the sheet is read here, when that check cannot start or did not pass.
     """
     part = book.sheet_parts[index]
     given = 0
     check = None
     split = None
-    if check_elsewhere and archive.filename:
-        size = _inflated_size(archive, part)
-        if size >= CHECK_ELSEWHERE_BYTES:
-            if size >= TAIL_ELSEWHERE_BYTES:
-                split = Tail(after=size - int(size * TAIL_SHARE))
-            check = check_starter(archive.filename, part, split, limits)
+    info = archive.NameToInfo.get(part)
+    if check_elsewhere and info is not None and checked_elsewhere(archive, info):
+        if info.file_size >= TAIL_ELSEWHERE_BYTES:
+            split = Tail(after=info.file_size - int(info.file_size * TAIL_SHARE))
+        check = check_starter(archive.filename or "", part, split, limits)
+    if check is None and verify is not None:
+        verify()  # checked here after all, before any row
+        verify = None
     try:
         if check is not None:
             try:
@@ -901,6 +908,9 @@ def sheet_rows(
                 pass  # read again below, checked here
             finally:
                 check.close()
+            if verify is not None:
+                verify()
+                verify = None
         skip = given
         for row in _plain_rows(archive, part, book, limits):
             if skip:
@@ -911,6 +921,8 @@ def sheet_rows(
         return
     except _NotPlain:
         pass
+    if verify is not None:
+        verify()
     for row in _exact_rows(archive, part, book, limits):
         if given:
             given -= 1
@@ -936,10 +948,9 @@ _TAIL_ROW_NUMBER = re.compile(rb'<row r="([0-9]{1,7})"')
 _TAIL_SEEK_BYTES = 1024 * 1024
 
 
-def _inflated_size(archive: zipfile.ZipFile, part: str) -> int:
-    """The part's declared size; 0 for a part the zip lacks (the reader refuses it)."""
-    info = archive.NameToInfo.get(part)
-    return 0 if info is None else info.file_size
+def checked_elsewhere(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> bool:
+    """Whether a sheet part read with ``check_elsewhere`` is checked in another process."""
+    return bool(archive.filename) and part.file_size >= CHECK_ELSEWHERE_BYTES
 
 
 @dataclass

@@ -6,12 +6,15 @@ The reading itself is compared with the usual one on every generated workbook in
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from xlsx_parts import Parts, Sheet, sheet_xml
+from xlsx_parts import Parts, Sheet, patch_directory, sheet_xml
 
 from bulkport.errors import BulkportError
 from bulkport.spreadsheets import spill, xlsxstream
@@ -152,6 +155,98 @@ def test_damage_in_a_tail_read_by_the_process_fails_as_it_always_did(
     assert expected_refusal is not None and refusal == expected_refusal
     assert rows[: len(expected_rows)] == expected_rows
     assert [check.status for check in started] == [1]
+
+
+def damage_packed(path: Path, part: str = PART) -> Path:
+    """Flip bytes in the middle of a part's packed data: the zip's own check refuses it."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(part)
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    middle = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
+    for at in range(middle, middle + 64):
+        data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def with_part(path: Path, part: str, content: bytes) -> Path:
+    """The workbook with one part's content replaced."""
+    with zipfile.ZipFile(path) as old:
+        parts = {info.filename: old.read(info) for info in old.infolist()}
+    parts[part] = content
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, data in parts.items():
+            new.writestr(name, data)
+    return path
+
+
+def wrong_checksum(path: Path) -> Path:
+    """The sheet's data intact, its checksum wrong: only inflating it to its end shows it."""
+    with zipfile.ZipFile(path) as archive:
+        crc = archive.getinfo(PART).CRC
+    patch_directory(path, PART, crc=crc ^ 1)
+    return path
+
+
+@pytest.mark.parametrize("tail_share", [0.0, 0.5], ids=["check only", "tail too"])
+@pytest.mark.parametrize("damage", [damage_packed, wrong_checksum], ids=["stream", "checksum"])
+def test_a_damaged_zip_part_in_a_sheet_checked_elsewhere_is_refused_as_before(
+    tmp_path: Path,
+    started: list[xlsxstream.ElsewhereCheck],
+    monkeypatch: pytest.MonkeyPatch,
+    tail_share: float,
+    damage: Callable[[Path], Path],
+) -> None:
+    """The zip's own check leaves a sheet checked elsewhere to that check, which inflates it
+    to its end; a damaged stream or checksum fails the read with the zip check's words all
+    the same."""
+    if tail_share:
+        monkeypatch.setattr(xlsxstream, "TAIL_ELSEWHERE_BYTES", 0)
+        monkeypatch.setattr(xlsxstream, "TAIL_SHARE", tail_share)
+    path = damage(workbook(tmp_path / "book.xlsx", 3000))
+    expected_rows, expected_refusal = read(path, check_elsewhere=False)
+    assert (expected_rows, expected_refusal) == ([], xlsxstream.DAMAGED)
+    assert read(path, check_elsewhere=True)[1] == expected_refusal
+    assert len(started) == 1  # (failed, or stopped when the damage sent the read elsewhere)
+
+
+@pytest.mark.usefixtures("every_sheet_checked_by_a_process")
+def test_a_damaged_zip_stream_is_refused_before_any_row_when_no_check_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = damage_packed(workbook(tmp_path / "book.xlsx", 3000))
+
+    def no_process(*_: object, **__: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    assert read(path, check_elsewhere=True) == ([], xlsxstream.DAMAGED)
+
+
+@pytest.mark.usefixtures("started")
+def test_damage_in_another_part_is_refused_before_any_row(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "book.xlsx", 3000)
+    part = "docProps/app.xml"
+    damage_packed(with_part(path, part, bytes(range(256)) * 64), part)
+    expected = read(path, check_elsewhere=False)
+    assert expected == ([], xlsxstream.DAMAGED)
+    assert read(path, check_elsewhere=True) == expected
+
+
+@pytest.mark.usefixtures("started")
+def test_a_damaged_sheet_is_refused_before_a_sheet_name_that_is_not_there(
+    tmp_path: Path,
+) -> None:
+    """The zip's check came before the sheet is chosen, and still does when it leaves the
+    sheet to the check elsewhere: a refusal of the workbook's own parts waits for it."""
+    path = damage_packed(workbook(tmp_path / "book.xlsx", 3000))
+    for check_elsewhere in (False, True):
+        with (
+            pytest.raises(BulkportError, match="damaged"),
+            open_xlsx(path, sheet="Nowhere", check_elsewhere=check_elsewhere),
+        ):
+            pass
 
 
 def test_damage_only_expat_sees_fails_the_read_as_it_always_did(

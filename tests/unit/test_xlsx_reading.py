@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import os
 import re
-import struct
 import tracemalloc
 import zipfile
 import zlib
@@ -17,6 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.styles import Font
+from xlsx_parts import patch_directory
 from xlsx_reference import assert_reads_as_before
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
@@ -537,32 +537,6 @@ def test_a_workbook_with_too_many_parts_is_refused(
     forbid_inflating(monkeypatch)
     message = refusal(path, LimitExceeded, limits=ReadLimits(max_entries=5))
     assert "more than 5 parts" in message
-
-
-def patch_directory(path: Path, part: str, **fields: int) -> None:
-    """Overwrite a part's flags, CRC or sizes where the zip declares them (both headers)."""
-    data = bytearray(path.read_bytes())
-    name = part.encode()
-    # Where each header keeps (flags, crc, size, name length), and where its name starts.
-    layouts = {b"PK\x03\x04": (6, 14, 22, 26, 30), b"PK\x01\x02": (8, 16, 24, 28, 46)}
-    found = 0
-    for signature, (flags, crc, size, name_length_at, name_offset) in layouts.items():
-        for match in re.finditer(re.escape(signature), data):
-            start = match.start()
-            (name_length,) = struct.unpack_from("<H", data, start + name_length_at)
-            name_at = start + name_offset
-            if bytes(data[name_at : name_at + name_length]) != name:
-                continue
-            found += 1
-            if "flags" in fields:
-                (old,) = struct.unpack_from("<H", data, start + flags)
-                struct.pack_into("<H", data, start + flags, old | fields["flags"])
-            if "crc" in fields:
-                struct.pack_into("<I", data, start + crc, fields["crc"])
-            if "size" in fields:
-                struct.pack_into("<I", data, start + size, fields["size"])
-    assert found == 2, f"{part} not found in both headers"
-    path.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize("crc_matches", [False, True], ids=["crc as packed", "crc of the lie"])
