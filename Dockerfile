@@ -3,17 +3,6 @@
 #   docker build -t bulkport .
 #   docker run --rm -p 8000:8000 -e BULKPORT_DATABASE_URL=… -e BULKPORT_BROKER_URL=… bulkport
 
-# Stage 1: a wheel of bulkport with its import's hot modules compiled by mypyc (setup.py).
-# mypyc type-checks what it compiles, so the dependencies (and mypy, from the lock) are
-# installed here first; gcc builds the C. Nothing of this stage but the wheel is kept.
-FROM python:3.11-slim AS wheel
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
-    && rm -rf /var/lib/apt/lists/*
-RUN --mount=type=bind,source=.,target=/src,rw \
-    pip install --no-cache-dir -c /src/requirements.lock /src mypy setuptools==84.2.1 \
-    && cd /src && BULKPORT_COMPILE=1 pip wheel --no-build-isolation --no-deps -w /wheels .
-
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,11 +18,10 @@ RUN groupadd --system --gid 10001 bulkport \
         --shell /usr/sbin/nologin bulkport \
     && install -d -o bulkport -g bulkport -m 0750 /data
 
-# Install the compiled wheel and its runtime dependencies (no dev extras), held to the
-# versions of requirements.lock. The lock is bind-mounted for this step only.
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
-    --mount=type=bind,source=requirements.lock,target=/tmp/requirements.lock \
-    pip install -c /tmp/requirements.lock /wheels/bulkport-*.whl
+# Install bulkport and its runtime dependencies (no dev extras), held to the versions of
+# requirements.lock. The source is bind-mounted for this step only.
+RUN --mount=type=bind,source=.,target=/src,rw \
+    pip install -c /src/requirements.lock /src
 
 USER bulkport
 WORKDIR /data

@@ -3,11 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The modules setup.py compiles with mypyc (its COMPILED list), and the stamp of their build.
-COMPILED := $(shell sed -n 's/^    "\(bulkport\/.*\.py\)",$$/\1/p' setup.py)
-BUILT := $(VENV)/.compiled
 
-.PHONY: run test lint typecheck unit integration e2e clean lock bench bench-quick compiled pure
+.PHONY: run test lint typecheck unit integration e2e clean lock bench bench-quick
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,25 +13,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
-## Compile the import's hot modules with mypyc (C extensions beside their .py files); again
-## whenever one of them changes. The .py files run wherever no build was made.
-compiled: $(BUILT)
-$(BUILT): $(STAMP) setup.py $(COMPILED)
-	BULKPORT_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace --parallel 2
-	touch $(BUILT)
-
-## Remove the compiled modules: bulkport runs as pure Python again. The build folder goes too:
-## setuptools would copy its old libraries back with their old times, older than a source
-## touched meanwhile, and the stale-build check would refuse them.
-pure:
-	rm -rf $(BUILT) $(COMPILED:.py=.cpython-*.so) $(COMPILED:.py=__mypyc.cpython-*.so) build
-
 ## Start everything: API + docs on :8000, a worker, Flower on :5555, Redis and SQLite if none set.
-run: $(BUILT)
+run: $(STAMP)
 	$(BIN)/bulkport up
 
 ## Lint, type-check and run every test (unit, integration, end to end).
-test: lint typecheck $(BUILT)
+test: lint typecheck $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -44,24 +28,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy bulkport tests examples
 
-unit: $(BUILT)
+unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(BUILT)
+integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(BUILT)
+e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
 
 ## Benchmarks beside their floors (bench/README in docs/performance.md); BENCH_ARGS="--only pg-import".
-bench: $(BUILT)
+bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-quick: $(BUILT)
+bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
 
-clean: pure
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+clean:
+	rm -rf build $(VENV) var .mypy_cache .ruff_cache .pytest_cache
 
 ## Re-pin every installed package after changing pyproject.toml.
 lock: $(STAMP)

@@ -21,8 +21,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from bulkport import compiled
-
 from . import growth
 from .cases import CASES, CaseResult, Session, failed
 from .harness import BENCH_REDIS, Databases, Services, flush_redis
@@ -95,14 +93,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen lines; print the table; write the JSON. Exit 1 if a line broke."""
     args = _arguments(argv)
-    changed = compiled.stale()
-    if changed:
-        print(
-            f"bench: {', '.join(path.name for path in changed)} changed after the compiled "
-            "modules were built; run `make compiled` (or `make pure`) first.",
-            file=sys.stderr,
-        )
-        return 2
     # SIGTERM ends the run like Ctrl-C: workers stopped, databases dropped, Redis flushed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # The bench process sends tasks through bulkport's own Celery app, which reads its broker
@@ -131,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     log(
         f"bench: lines {', '.join(args.names)}; rows {args.rows:,} (XLSX {args.rows // 10:,}), "
         f"django {args.dj_rows:,}; batch {args.batch_size}; {facts['cpu_count']} × "
-        f"{facts['cpu_model']}, {facts['memory_gib']} GiB, PostgreSQL {facts['postgresql']}; "
-        f"{len(facts['compiled_modules'])} modules compiled (mypyc)"
+        f"{facts['cpu_model']}, {facts['memory_gib']} GiB, PostgreSQL {facts['postgresql']}"
     )
     flush_redis(args.redis_url)
     session = Session(

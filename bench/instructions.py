@@ -43,11 +43,6 @@ def main() -> None:
     if args.child:
         _run_one(args)
         return
-    if args.against:
-        from bulkport import compiled
-
-        if compiled.builds():  # the other revision's worktree has no build
-            sys.exit("--against counts the other revision as pure Python: `make pure` first.")
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt install valgrind)")
     from bench import data

@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bulkport import compiled
-
 from .cases import CaseResult
 from .growth import Growth
 from .growth import table as growth_table
@@ -65,10 +63,6 @@ def machine(pg_version: str) -> dict[str, Any]:
         "postgresql": pg_version,
         "commit": _git("rev-parse", "--short", "HEAD"),
         "bulkport_uncommitted_changes": bool(dirty) if dirty != "?" else None,
-        # Modules built by mypyc (make compiled), which the worker imports instead of the .py.
-        "compiled_modules": sorted(
-            str(source.relative_to(compiled.PACKAGE.parent)) for source in compiled.builds()
-        ),
     }
 
 

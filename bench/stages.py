@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import threading
 import time
 import uuid
@@ -53,16 +52,9 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    from bulkport import compiled
     from bulkport.storage import customers
     from bulkport.storage import jobs as job_rows
     from bulkport.tasks import batches, imports
-
-    if compiled.builds():
-        sys.exit(
-            "bench.stages times the pipeline by wrapping its methods, which compiled classes "
-            "do not allow: run `make pure` first (and `make compiled` after)."
-        )
 
     services = Services.inline(
         args.pg_url, OUT / f"stages-work-{uuid.uuid4().hex[:6]}", OUT / "logs"

@@ -29,7 +29,6 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bulkport import compiled  # noqa: E402
 from bulkport.api.app import create_app  # noqa: E402
 from bulkport.config import Settings  # noqa: E402
 from bulkport.schemas.accounts import Role  # noqa: E402
@@ -63,19 +62,6 @@ def unavailable(what: str, why: object) -> None:
     if IN_CI:
         pytest.fail(message + " (CI needs it)", pytrace=False)
     pytest.skip(message)
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Refuse to test a compiled module older than its source: Python imports the build, so
-    the tests would pass or fail on code that is no longer there."""
-    changed = compiled.stale()
-    if changed:
-        names = ", ".join(str(path.relative_to(compiled.PACKAGE.parent)) for path in changed)
-        pytest.exit(
-            f"{names} changed after `make compiled` built them, and Python imports the built "
-            "modules: run `make compiled` again (or `make pure` to run without them).",
-            returncode=3,
-        )
 
 
 @pytest.fixture(scope="session")

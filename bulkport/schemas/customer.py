@@ -302,8 +302,6 @@ class RowParser:
                 values[key] = None
         for index, key, parser, limit, seen in self._typed:
             cell = cells[index]
-            # Not ``value``: that name holds text above, and compiled (mypyc) a name keeps
-            # one type, checked when it is assigned.
             got: Any
             if not cell:
                 values[key] = None

@@ -1,8 +1,4 @@
-"""A problem found in one cell of a row.
-
-A pydantic model, so it lives apart from the modules mypyc compiles (setup.py): pydantic
-builds a model from its class's annotations, which a compiled class does not carry.
-"""
+"""A problem found in one cell of a row."""
 
 from __future__ import annotations
 

@@ -44,8 +44,6 @@ from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 from xml.parsers import expat
 
-from mypy_extensions import mypyc_attr
-
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
 from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.spreadsheets.spill import read_chunks
@@ -836,8 +834,6 @@ def _sheet_head(archive: zipfile.ZipFile, part: str, *, exact: bool) -> None:
         raise
 
 
-# A subclass of str: compiled by mypyc, it must stay a plain Python class.
-@mypyc_attr(native_class=False)
 class _Deferred(str):
     """A cell text openpyxl fails to produce (its style's number format is missing): the
     row is refused as damaged, but only if the cell is still in the row once it is read."""
@@ -1035,8 +1031,7 @@ class ElsewhereCheck:
     ) -> ElsewhereCheck | None:
         """The check started (reading the tail past ``split`` too, when given); None where
         no process can be started (checked here then)."""
-        # None or empty in an embedded interpreter: nothing to start. (Read untyped: compiled,
-        # ``sys.executable`` would be checked as the ``str`` its stub says it is.)
+        # None or empty in an embedded interpreter: nothing to start.
         python: object = getattr(sys, "executable", None)
         if not isinstance(python, str) or not python:
             return None

@@ -19,7 +19,6 @@ from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.spreadsheets.sources import blank_row
 from bulkport.storage import customers
 from bulkport.storage.customers import email_key
-from bulkport.tasks import turns
 
 VALUE_LIMIT = 200
 _RULE_KEYS = frozenset(RECORD_RULE_KEYS)
@@ -279,9 +278,7 @@ class BatchPlanner:
         plan = prepared.plan
         plan.counts["processed"] = len(rows)
         read = []
-        for index, (_, cells) in enumerate(rows):
-            if not index & turns.EVERY:
-                turns.give_way()  # compiled, this loop would keep the lock (tasks/turns.py)
+        for _, cells in rows:
             read.append(self._read(cells))
         ids_are_keys = self.ids_are_keys
         self.seen.prefetch(
@@ -322,9 +319,7 @@ class BatchPlanner:
         decide_one, by_id, by_email = self._decide, found.by_id, found.by_email
         creates, updates = len(plan.creates), len(plan.updates)
         succeeded = 0
-        for index, item in enumerate(prepared.parsed):
-            if not index & turns.EVERY:
-                turns.give_way()
+        for item in prepared.parsed:
             succeeded += decide_one(plan, item, by_id, by_email)
         creates, updates = len(plan.creates) - creates, len(plan.updates) - updates
         counts = plan.counts

@@ -683,7 +683,6 @@ def test_an_import_whose_rows_cannot_be_kept_on_disk_reads_its_file_again(
         opened.append(_DiskFillsUp(handle))
         return opened[-1]
 
-    # The file, not RowSpill.keep: compiled (make compiled), the survey calls keep directly.
     monkeypatch.setattr(tempfile, "TemporaryFile", spill_file)
     monkeypatch.setattr(_DiskFillsUp, "room", 2)
     with caplog.at_level(logging.WARNING, logger=spill.__name__):

@@ -557,8 +557,6 @@ def test_a_part_lying_about_its_size_is_never_inflated_past_it(
 def test_the_inflated_size_is_counted_not_only_declared(tmp_path: Path) -> None:
     path = bomb(tmp_path)
     # Should the directory's sizes be missed, the bytes counted while inflating still stop it.
-    # (Called directly, not by patching out the declared check: compiled by mypyc, check_zip
-    # calls that check without looking it up in the module.)
     limits = ReadLimits(max_entry_bytes=10 * 1024 * 1024, max_ratio=10**6)
     with zipfile.ZipFile(path) as archive, pytest.raises(LimitExceeded, match="larger than"):
         xlsxfile._check_inflated(archive, archive.infolist(), limits)
