@@ -1,19 +1,29 @@
-"""The `bulkport` command: run the whole stack or one part, manage users, import from a shell."""
+"""The `bulkport` command: run the whole stack or one part, manage users, import from a shell.
+
+Every command starts with a umask of 077, so that whatever it writes under the home is
+readable by its owner only, and ends an expected failure (a database or queue that does not
+answer, a port in use, a missing file, an unknown store) with one line and exit code 1.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import Engine
 
-from bulkport.config import get_settings
+from bulkport import stack
+from bulkport.config import Settings, get_settings
+from bulkport.errors import BulkportError, PortInUse
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
@@ -23,11 +33,70 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import migrate as migrate_database
 from bulkport.storage.db import reading
 
+if TYPE_CHECKING:
+    from bulkport.tasks.context import Context
 
-@click.group()
+# Seconds to wait for a worker's answer before saying that none reads the queue.
+PING_SECONDS = 2.0
+
+
+class Commands(click.Group):
+    """The command group: expected failures end in one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            message = one_line(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+def one_line(exc: Exception) -> str | None:
+    """The sentence for an expected failure, or None for a defect (shown with its traceback)."""
+    from kombu.exceptions import OperationalError as QueueError
+    from redis import RedisError
+    from sqlalchemy.exc import OperationalError as DatabaseError
+
+    if isinstance(exc, BulkportError):
+        return str(exc)
+    settings = get_settings()
+    if isinstance(exc, DatabaseError):
+        return (
+            f"The database cannot be reached ({hide_password(settings.database)}): "
+            f"{_first_line(exc.orig or exc)}"
+        )
+    if isinstance(exc, QueueError | RedisError):
+        return f"The job queue cannot be reached ({_broker(settings)}): {_first_line(exc)}"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or _first_line(exc)}{where}"
+    return None
+
+
+def _first_line(exc: object) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _broker(settings: Settings) -> str:
+    from bulkport.worker.app import DEFAULT_BROKER
+
+    return hide_password(settings.broker_url or DEFAULT_BROKER)
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="bulkport")
 def main() -> None:
-    """bulkport: a store's bulk customer imports, exports and deletions, run as jobs."""
+    """bulkport: a store's bulk customer imports and exports, run as background jobs."""
+    # Before anything is created: the database and its WAL, Redis's files, uploads, reports,
+    # logs and secrets are the owner's alone (0600 files in 0700 folders).
+    os.umask(0o077)
+    # Warnings reach the user as the one line a command ends with, not also as a log line;
+    # the API and the worker configure their own logging.
+    logging.getLogger("bulkport").addHandler(logging.NullHandler())
 
 
 @main.command()
@@ -37,10 +106,36 @@ def up(port: int | None) -> None:
     from bulkport import services
 
     settings = get_settings()
-    home = settings.home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home = settings.home
+    running = stack.running(home)
+    if running is not None:
+        raise click.ClickException(
+            f"bulkport up already runs for {home} (process {running.pid}, API {running.api_url})."
+        )
+    api_port = port or settings.api_port
+    if not services.port_free(settings.api_host, api_port):
+        raise PortInUse(
+            f"The API's port {api_port} on {settings.api_host} is in use: stop what uses it, "
+            "or choose another with --port or BULKPORT_API_PORT."
+        )
+    flower_port = settings.flower_port
+    if not services.port_free(settings.flower_host, flower_port):
+        flower_port = services.free_port(settings.flower_host)
+        click.echo(
+            f"Flower's port {settings.flower_port} is in use; using {flower_port} "
+            "(BULKPORT_FLOWER_PORT chooses another)."
+        )
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    click.echo(f"Home:         {home} (BULKPORT_HOME)")
+    if home.stat().st_mode & 0o077:
+        click.echo(
+            f"Warning: {home} is open to other users "
+            f"(mode {home.stat().st_mode & 0o777:o}); `chmod 700 {home}` makes it private.",
+            err=True,
+        )
     migrate_database(settings.database)
     supervisor = services.Supervisor()
+    private: services.PrivateRedis | None = None
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -52,19 +147,22 @@ def up(port: int | None) -> None:
     try:
         broker = settings.broker_url
         if broker and services.redis_reachable(broker):
-            click.echo(f"Redis: {_hide_password(broker)}")
+            click.echo(f"Redis:        {hide_password(broker)}")
         else:
             if broker:
                 click.echo(
-                    f"Redis at {_hide_password(broker)} does not answer; starting a private one."
+                    f"Redis at {hide_password(broker)} does not answer; starting a private one."
                 )
-            broker = services.start_private_redis(supervisor, home / "redis")
-            click.echo(f"Redis: private server at {broker} (data in {home / 'redis'})")
-        api_port = port or settings.api_port
+            private = services.start_private_redis(supervisor, home / "redis")
+            broker = private.url
+            click.echo(f"Redis:        private server on {private.socket} (no TCP port)")
+        api_url = f"http://{settings.api_host}:{api_port}"
+        flower_url = f"http://{settings.flower_host}:{flower_port}"
         env = services.child_env(
             BULKPORT_HOME=str(home),
             BULKPORT_BROKER_URL=broker,
             BULKPORT_API_PORT=str(api_port),
+            BULKPORT_FLOWER_PORT=str(flower_port),
             FLOWER_BASIC_AUTH=f"{settings.flower_user}:{settings.flower_secret()}",
             FLOWER_UNAUTHENTICATED_API="false",
         )
@@ -81,11 +179,15 @@ def up(port: int | None) -> None:
             env,
         )
         supervisor.start("flower", [python, "-m", "bulkport", "flower"], env)
-        click.echo(f"API and docs: http://{settings.api_host}:{api_port}/docs")
+        stack.record(home, stack.Stack(os.getpid(), broker, api_url, flower_url))
+        click.echo(f"API and docs: {api_url}/docs")
+        password = (
+            "BULKPORT_FLOWER_PASSWORD"
+            if settings.flower_password is not None
+            else home / "flower-password"
+        )
         click.echo(
-            f"Flower:       http://127.0.0.1:{settings.flower_port} "
-            f"(user {settings.flower_user}, password in {home / 'flower-password'} "
-            "unless BULKPORT_FLOWER_PASSWORD is set)"
+            f"Flower:       {flower_url} (user {settings.flower_user}, password in {password})"
         )
         click.echo("Create a user: bulkport users create --store NAME --email EMAIL --role admin")
         click.echo("Press Ctrl-C to stop.")
@@ -99,9 +201,13 @@ def up(port: int | None) -> None:
     finally:
         click.echo("Stopping…")
         supervisor.stop()
+        stack.forget(home, os.getpid())
+        if private is not None:
+            services.remove_socket_dir(private)
 
 
-def _hide_password(url: str) -> str:
+def hide_password(url: str) -> str:
+    """A URL fit to print: its password replaced by stars."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -117,14 +223,17 @@ def api(host: str | None, port: int | None) -> None:
     """Run the HTTP API."""
     import uvicorn
 
+    from bulkport import services
+
     settings = get_settings()
-    uvicorn.run(
-        "bulkport.api.app:create_app",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_level="info",
-    )
+    host = host or settings.api_host
+    port = port or settings.api_port
+    if not services.port_free(host, port):
+        raise PortInUse(
+            f"The API's port {port} on {host} is in use: stop what uses it, "
+            "or choose another with --port or BULKPORT_API_PORT."
+        )
+    uvicorn.run("bulkport.api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
 @main.command()
@@ -135,14 +244,16 @@ def worker(concurrency: int | None, beat: bool) -> None:
     from bulkport.worker.app import app
 
     settings = get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     argv = [
         "worker",
         "--loglevel=INFO",
         f"--concurrency={concurrency or settings.worker_concurrency}",
         "--events",
     ]
-    app.worker_main([*argv, "--beat"] if beat else argv)
+    # The schedule's files go into the home, not into the folder the command runs in.
+    schedule = f"--schedule={settings.home / 'celerybeat-schedule'}"
+    app.worker_main([*argv, "--beat", schedule] if beat else argv)
 
 
 @main.command()
@@ -150,14 +261,22 @@ def beat() -> None:
     """Run the schedule on its own (one per deployment): the hourly file clean-up."""
     from bulkport.worker.app import app
 
-    get_settings().home.mkdir(parents=True, exist_ok=True)
-    app.start(["beat", "--loglevel=INFO"])
+    settings = get_settings()
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    app.start(["beat", "--loglevel=INFO", f"--schedule={settings.home / 'celerybeat-schedule'}"])
 
 
 @main.command()
 def flower() -> None:
     """Run Flower with basic auth (on 127.0.0.1 unless BULKPORT_FLOWER_HOST says otherwise)."""
+    from bulkport import services
+
     settings = get_settings()
+    if not services.port_free(settings.flower_host, settings.flower_port):
+        raise PortInUse(
+            f"Flower's port {settings.flower_port} on {settings.flower_host} is in use: "
+            "choose another with BULKPORT_FLOWER_PORT."
+        )
     os.environ.setdefault("FLOWER_BASIC_AUTH", f"{settings.flower_user}:{settings.flower_secret()}")
     from bulkport.worker.app import app
 
@@ -198,6 +317,7 @@ def users_create(store_name: str, email: str, role: str) -> None:
     from bulkport.tasks.context import Context
 
     settings = get_settings()
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     migrate_database(settings.database)
     ctx = Context.from_settings(settings)
     with ctx.engine.begin() as conn:
@@ -243,13 +363,10 @@ def import_file(
     """Import customers from FILE (CSV or XLSX)."""
     from pydantic import ValidationError
 
-    from bulkport.tasks.context import Context
     from bulkport.tasks.imports import resolve_options, run_import, submit_import, upload_key
 
-    settings = get_settings()
-    migrate_database(settings.database)
-    ctx = Context.from_settings(settings)
-    store_id = _store_id(ctx.engine, store_name)
+    ctx = _context(get_settings())
+    store_id = _store_id(ctx, store_name)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
     given = {
@@ -277,7 +394,7 @@ def import_file(
         else:
             from bulkport.worker.app import enqueue_import
 
-            enqueue_import(job_id)
+            _send(ctx, job_id, enqueue_import, waiting=wait)
     if wait or inline or not queued:
         job = _wait(ctx.engine, store_id, job_id)
         _show(ctx.engine, job)
@@ -310,13 +427,10 @@ def export_file(
     """Export customers to CSV or XLSX, showing progress, and save the file."""
     from pydantic import ValidationError
 
-    from bulkport.tasks.context import Context
     from bulkport.tasks.exports import run_export, submit_export
 
-    settings = get_settings()
-    migrate_database(settings.database)
-    ctx = Context.from_settings(settings)
-    store_id = _store_id(ctx.engine, store_name)
+    ctx = _context(get_settings())
+    store_id = _store_id(ctx, store_name)
     try:
         request = ExportRequest.model_validate(
             {
@@ -334,7 +448,7 @@ def export_file(
     else:
         from bulkport.worker.app import enqueue_export
 
-        enqueue_export(job_id)
+        _send(ctx, job_id, enqueue_export, waiting=True)
     job = _wait(ctx.engine, store_id, job_id, bar=True)
     if job.status is not JobStatus.READY or job.output_file is None:
         raise click.ClickException(f"The export {job.status}: {job.error or 'no file'}")
@@ -343,12 +457,46 @@ def export_file(
     click.echo(f"{job.counts.succeeded:,} customers written to {target}")
 
 
-def _store_id(engine: Engine, store_name: str | None) -> int:
-    with engine.connect() as conn:
+def _context(settings: Settings) -> Context:
+    """The home's database and file store; a SQLite file that is not there is an error, never
+    a new empty database in whatever folder the command runs in."""
+    from sqlalchemy.engine import make_url
+
+    from bulkport.tasks.context import Context
+
+    url = make_url(settings.database)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise click.ClickException(
+            f"No database at {url.database}: start `bulkport up` (or `bulkport users create`) "
+            "for this home first, or set BULKPORT_HOME to the folder that holds it."
+        )
+    migrate_database(settings.database)
+    return Context.from_settings(settings)
+
+
+def _send(ctx: Context, job_id: str, send: Callable[[str], None], *, waiting: bool) -> None:
+    """Queue the job as the API does (FAILED if the queue does not take it); when the caller
+    will wait for it, make sure a worker reads that queue first."""
+    from bulkport.tasks.dispatch import dispatch
+    from bulkport.worker.app import app
+
+    dispatch(ctx, job_id, send)
+    if waiting and not app.control.inspect(timeout=PING_SECONDS, limit=1).ping():
+        raise click.ClickException(
+            f"Job {job_id} is queued, but no worker reads the queue at {_broker(ctx.settings)}: "
+            f"start `bulkport up` with BULKPORT_HOME={ctx.settings.home} (or `bulkport worker`), "
+            "or use --inline."
+        )
+
+
+def _store_id(ctx: Context, store_name: str | None) -> int:
+    with ctx.engine.connect() as conn:
         if store_name:
             found = accounts.store_id_by_name(conn, store_name)
             if found is None:
-                raise click.ClickException(f"No store is named {store_name!r}.")
+                raise click.ClickException(
+                    f"No store is named {store_name!r} in {hide_password(ctx.settings.database)}."
+                )
             return found
         names = accounts.store_names(conn)
         if len(names) != 1:
@@ -357,7 +505,8 @@ def _store_id(engine: Engine, store_name: str | None) -> int:
                 + (
                     f" (one of: {', '.join(names)})."
                     if names
-                    else "; create one with `bulkport users create`."
+                    else f"; {hide_password(ctx.settings.database)} has none yet: create one "
+                    "with `bulkport users create`."
                 )
             )
         found = accounts.store_id_by_name(conn, names[0])

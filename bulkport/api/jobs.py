@@ -12,12 +12,14 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from bulkport.api.deps import ContextDep, Staff, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.errors import QueueUnreachable
 from bulkport.schemas.jobs import JobKind, JobStatus, JobView, Problem, RowErrorView
 from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
+from bulkport.tasks.dispatch import dispatch
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
@@ -178,18 +180,8 @@ def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
 def enqueue_or_fail(ctx: Context, job_id: str, send: Callable[[str], None]) -> None:
     """Send the job to the workers after its row is committed; never '202 then lost'."""
     try:
-        send(job_id)
-    except Exception:
-        log.exception("job %s: could not reach the job queue", job_id)
-        with ctx.engine.begin() as conn:
-            job_rows.finish(
-                conn,
-                job_id,
-                None,
-                JobStatus.FAILED,
-                error="The job queue could not be reached, so the job never ran. "
-                "Start it again in a moment.",
-            )
+        dispatch(ctx, job_id, send)
+    except QueueUnreachable:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "The job queue cannot be reached right now, so the job was not started. "
