@@ -58,11 +58,16 @@ class Commands(click.Group):
 def one_line(exc: Exception) -> str | None:
     """The sentence for an expected failure, or None for a defect (shown with its traceback)."""
     from kombu.exceptions import OperationalError as QueueError
+    from pydantic import ValidationError
     from redis import RedisError
     from sqlalchemy.exc import OperationalError as DatabaseError
 
     if isinstance(exc, BulkportError):
         return str(exc)
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return "; ".join(
+            f"BULKPORT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
     settings = get_settings()
     if isinstance(exc, DatabaseError):
         return (

@@ -8,9 +8,11 @@ import click
 import pytest
 from click.testing import CliRunner
 from kombu.exceptions import OperationalError as QueueError
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from bulkport.cli import Commands, one_line
+from bulkport.config import Settings
 from bulkport.errors import PortInUse
 from bulkport.services import free_port, port_free
 
@@ -43,6 +45,14 @@ def test_an_expected_failure_is_one_line_and_exit_code_1(exc: Exception, starts:
     assert result.output.startswith(f"Error: {starts}")
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_a_setting_that_is_not_valid_is_named_in_one_line() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(api_port="eighty")
+    assert one_line(caught.value) == (
+        "BULKPORT_API_PORT: Input should be a valid integer, unable to parse string as an integer"
+    )
 
 
 def test_a_defect_is_not_dressed_up_as_an_expected_failure() -> None:
