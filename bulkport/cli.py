@@ -131,13 +131,10 @@ def up(port: int | None) -> None:
             "(BULKPORT_FLOWER_PORT chooses another)."
         )
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    click.echo(f"Home:         {home} (BULKPORT_HOME)")
-    if home.stat().st_mode & 0o077:
-        click.echo(
-            f"Warning: {home} is open to other users "
-            f"(mode {home.stat().st_mode & 0o777:o}); `chmod 700 {home}` makes it private.",
-            err=True,
-        )
+    click.echo(f"Home:         {home} ({_home_origin(settings)})")
+    warning = open_home_warning(home)
+    if warning:
+        click.echo(warning, err=True)
     migrate_database(settings.database)
     supervisor = services.Supervisor()
     private: services.PrivateRedis | None = None
@@ -204,11 +201,31 @@ def up(port: int | None) -> None:
                 raise SystemExit(1)
             time.sleep(0.5)
     finally:
-        click.echo("Stopping…")
-        supervisor.stop()
-        stack.forget(home, os.getpid())
-        if private is not None:
-            services.remove_socket_dir(private)
+        try:
+            click.echo("Stopping…")
+        finally:  # even when the terminal is gone
+            supervisor.stop()
+            stack.forget(home, os.getpid())
+            if private is not None:
+                services.remove_socket_dir(private)
+
+
+def open_home_warning(home: Path) -> str | None:
+    """One line when other users may read or enter the home, else None."""
+    mode = home.stat().st_mode & 0o777
+    if not mode & 0o077:
+        return None
+    return f"Warning: {home} is open to other users (mode {mode:o}); `chmod 700 {home}` closes it."
+
+
+def _home_origin(settings: Settings) -> str:
+    """Why the home is where it is, for the banner."""
+    from bulkport.config import CHECKOUT
+
+    if "home" in settings.model_fields_set:
+        return "BULKPORT_HOME"
+    where = "the checkout's var/" if settings.home == CHECKOUT / "var" else "the per-user default"
+    return f"{where}; BULKPORT_HOME chooses another"
 
 
 def hide_password(url: str) -> str:

@@ -1,8 +1,12 @@
-"""Expected failures end a command in one line with exit code 1; defects keep their traceback."""
+"""Expected failures end a command in one line with exit code 1; defects keep their traceback.
+
+Also the one-line checks `bulkport up` makes before it starts: ports and the home's mode.
+"""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import click
 import pytest
@@ -11,7 +15,7 @@ from kombu.exceptions import OperationalError as QueueError
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
-from bulkport.cli import Commands, one_line
+from bulkport.cli import Commands, one_line, open_home_warning
 from bulkport.config import Settings
 from bulkport.errors import PortInUse
 from bulkport.services import free_port, port_free
@@ -59,6 +63,15 @@ def test_a_defect_is_not_dressed_up_as_an_expected_failure() -> None:
     assert one_line(ValueError("a bug")) is None
     result = CliRunner().invoke(failing(ValueError("a bug")), ["boom"])
     assert isinstance(result.exception, ValueError)
+
+
+def test_up_warns_in_one_line_when_the_home_is_open_to_others(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    assert open_home_warning(tmp_path) == (
+        f"Warning: {tmp_path} is open to other users (mode 755); `chmod 700 {tmp_path}` closes it."
+    )
+    tmp_path.chmod(0o700)
+    assert open_home_warning(tmp_path) is None
 
 
 def test_a_port_someone_listens_on_is_not_free() -> None:
