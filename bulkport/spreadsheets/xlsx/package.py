@@ -297,14 +297,22 @@ def _content_types(package: Package) -> tuple[list[tuple[str, str]], set[str]]:
 
 def _workbook_part(package: Package, overrides: list[tuple[str, str]], defaults: set[str]) -> str:
     """The workbook part: the one the content types name (a template or macro workbook
-    reads too), else the package relationships' main document, else ``xl/workbook.xml``."""
+    reads too), else the package relationships' main document unless the content types
+    give it another type, else ``xl/workbook.xml``."""
     for workbook_type in _WORKBOOK_TYPES:
         for part, content_type in overrides:
             if content_type == workbook_type and package.find(part) is not None:
                 return part.replace("\\", "/").lstrip("/")
     if package.find("_rels/.rels") is not None:
+        typed = {_key(part): content_type for part, content_type in overrides}
         for relationship in _relationships(package, "_rels/.rels").values():
-            if relationship.type in _OFFICE_DOCUMENT and package.find(relationship.target):
+            # The main document of a Word or PowerPoint file has its own type.
+            content_type = typed.get(_key(relationship.target), _WORKBOOK_TYPES[0])
+            if (
+                relationship.type in _OFFICE_DOCUMENT
+                and content_type in _WORKBOOK_TYPES
+                and package.find(relationship.target)
+            ):
                 return relationship.target
     if defaults & set(_WORKBOOK_TYPES) and package.find(WORKBOOK_PART) is not None:
         return WORKBOOK_PART
