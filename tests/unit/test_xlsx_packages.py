@@ -37,8 +37,14 @@ SHARED = (
     "<si><t>Ann</t></si></sst>"
 )
 EXPECTED = [(1, ["Name", "Date of Birth", "Postal Code"]), (2, ["Ann", "2024-03-05", "01234"])]
-STYLES_RELATIONSHIP = (
-    f'<Relationship Id="rIdStyles" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>'
+RELATED = (
+    f'<Relationship Id="rIdStyles" Type="{REL_NS}/styles" Target="styles.xml"/>'
+    f'<Relationship Id="rIdStrings" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
+    "</Relationships>"
+)
+SHARED_STRINGS_OVERRIDE = (
+    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.sharedStrings+xml"/>'
 )
 
 
@@ -130,21 +136,21 @@ def test_a_workbook_part_named_otherwise_is_found_through_the_content_types(
 def test_a_workbook_outside_xl_is_found_through_the_package_relationships(
     tmp_path: Path,
 ) -> None:
-    """Every part under ``sheets/`` instead of ``xl/``, the content types naming no workbook
-    part: only ``_rels/.rels`` says where the workbook is; its styles come through its own
-    relationships. Never called "a Word document" for it."""
+    """Every part under ``sheets/`` instead of ``xl/``, the content types naming neither the
+    workbook part nor its shared strings: only ``_rels/.rels`` says where the workbook is,
+    and its relationships where its shared strings and styles are. Never called "a Word
+    document" for it."""
 
     def edit(name: str, data: bytes) -> bytes:
         data = replaced(
             "[Content_Types].xml",
             ('<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
              'officedocument.spreadsheetml.sheet.main+xml"/>', ""),
+            (SHARED_STRINGS_OVERRIDE, ""),
             ("/xl/", "/sheets/"),
         )(name, data)  # fmt: skip
         data = replaced("_rels/.rels", ("xl/workbook.xml", "sheets/workbook.xml"))(name, data)
-        return replaced("xl/_rels/workbook.xml.rels", ("</Relationships>", STYLES_RELATIONSHIP))(
-            name, data
-        )
+        return replaced("xl/_rels/workbook.xml.rels", ("</Relationships>", RELATED))(name, data)
 
     path = repacked(tmp_path, lambda name: name.replace("xl/", "sheets/"), edit)
     with zipfile.ZipFile(path) as archive:

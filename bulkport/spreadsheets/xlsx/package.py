@@ -18,7 +18,6 @@ import datetime as dt
 import posixpath
 import zipfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -232,29 +231,36 @@ def read_book(package: Package) -> Book:
 
 def _read_book(package: Package) -> Book:
     overrides, defaults = _content_types(package)
-    strings: list[str] = []
-    for part, content_type in overrides:
-        if content_type == _SHARED_STRINGS_TYPE:
-            with package.open(part) as stream:
-                strings = read_shared_strings(stream)
-            break
+    shared_strings = next((p for p, kind in overrides if kind == _SHARED_STRINGS_TYPE), None)
+    strings = _shared_strings(package, shared_strings) if shared_strings else None
     workbook_part = _workbook_part(package, overrides, defaults)
     sheets, epoch = _workbook(package.tree(workbook_part))
     for properties in ("docProps/core.xml", "docProps/custom.xml"):
         if package.find(properties) is not None:
             package.check(properties)
+    relationships_part = _relationships_part(workbook_part)
     found: dict[str | None, _Relationship] | None = None
 
     def relationships() -> dict[str | None, _Relationship]:
         nonlocal found
         if found is None:
-            found = _relationships(package, _relationships_part(workbook_part))
+            found = _relationships(package, relationships_part)
         return found
 
-    styles = Styles()
-    styles_part = _styles_part(package, relationships)
-    if styles_part is not None:
-        styles = read_styles(package.tree(styles_part))
+    def related(kind: str) -> str | None:
+        """The workbook's part of that kind, as its relationships name it."""
+        if package.find(relationships_part) is None:
+            return None
+        for relationship in relationships().values():
+            if relationship.type.endswith(f"/{kind}") and package.find(relationship.target):
+                return relationship.target
+        return None
+
+    if strings is None:
+        shared_strings = related("sharedStrings")
+        strings = _shared_strings(package, shared_strings) if shared_strings else []
+    styles_part = STYLES_PART if package.find(STYLES_PART) is not None else related("styles")
+    styles = read_styles(package.tree(styles_part)) if styles_part else Styles()
     sheet_names: list[str] = []
     sheet_parts: list[str] = []
     hidden: set[int] = set()
@@ -319,16 +325,9 @@ def _workbook_part(package: Package, overrides: list[tuple[str, str]], defaults:
     raise ValueError("no workbook part")
 
 
-def _styles_part(
-    package: Package, relationships: Callable[[], dict[str | None, _Relationship]]
-) -> str | None:
-    """The stylesheet: ``xl/styles.xml``, else the one the workbook's relationships name."""
-    if package.find(STYLES_PART) is not None:
-        return STYLES_PART
-    for relationship in relationships().values():
-        if relationship.type == f"{REL_NS}/styles" and package.find(relationship.target):
-            return relationship.target
-    return None
+def _shared_strings(package: Package, part: str) -> list[str]:
+    with package.open(part) as stream:
+        return read_shared_strings(stream)
 
 
 def _workbook(root: safexml.Node) -> tuple[list[tuple[str, str | None, str]], dt.datetime]:
