@@ -1,8 +1,10 @@
 """The openpyxl-based XLSX reader bulkport used before its own reader, kept as the reference.
 
 The streaming reader must give exactly what this one gives (rows, cell texts, refusals and
-their words) for every workbook; the equivalence tests compare the two. This is the code
-that shipped, unchanged but for living here: keep it so, or the comparison proves nothing.
+their words) for every workbook this one reads, and refuse in the same words what it
+refuses, except workbooks Excel reads (``test_xlsx_packages.py``); the equivalence tests
+compare the two. This is the code that shipped, unchanged but for living here (and for the
+zip check, which is bulkport's): keep it so, or the comparison proves nothing.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ row (and the workbook's shared strings).
 
 A failure comes after the rows read before it, in words: the XML breaking after row N, a
 limit of ``ReadLimits``, entity declarations (refused by the parser, never expanded).
+
+Where openpyxl reads a sheet, the rows, texts and refusals are the ones it gives (the
+tests compare the two on many workbooks), which is why some comments name it.
 """
 
 from __future__ import annotations
