@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bulkport.errors import MappingError
 from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
+from bulkport.spreadsheets.xlsxstream import column_letter
 
 # Words that, as the target of a mapping, mean "leave this column out".
 IGNORE_WORDS = frozenset({"", "ignore", "skip", "none", "-"})
@@ -30,6 +31,24 @@ class ColumnMapping:
     def as_labels(self) -> dict[str, str]:
         """Header as written → field label, for showing the person what was matched."""
         return {self.headers[i]: FIELDS_BY_KEY[key].label for i, key in self.columns.items()}
+
+    def shared_fields(self) -> dict[str, list[int]]:
+        """Field key → its columns in file order, for each field more than one column feeds.
+
+        Such columns are read together: a row may fill any of them, and where several are
+        filled they must agree (else the row fails with ``conflicting_columns``).
+        """
+        by_field: dict[str, list[int]] = {}
+        for index, key in sorted(self.columns.items()):
+            by_field.setdefault(key, []).append(index)
+        return {key: indexes for key, indexes in by_field.items() if len(indexes) > 1}
+
+
+def column_name(headers: Sequence[str], index: int) -> str:
+    """A column as the person sees it: its header as written and its letter."""
+    letter = column_letter(index + 1)
+    header = headers[index].strip() if index < len(headers) else ""
+    return f"'{header}' (column {letter})" if header else f"column {letter}"
 
 
 def field_for(name: str) -> str | None:
@@ -79,23 +98,22 @@ def guess_mapping(
 ) -> ColumnMapping:
     """Map each header to a field: the person's mapping first, else by label or alias.
 
-    Unknown columns, read-only ones (Archived, Created At, Updated At), columns the mapping
-    says to ignore and a second column for a field already taken are listed, never an error.
+    Unknown columns, read-only ones (Archived, Created At, Updated At) and columns the mapping
+    says to ignore are listed, never an error. Several columns may feed one field (the same
+    header twice, or ``Email`` and ``E-mail``): each row reads them together (``RowParser``).
     """
     override = override or {}
     columns: dict[int, str] = {}
     ignored: list[str] = []
-    taken: set[str] = set()
     for index, header in enumerate(headers):
         if not header.strip():
             continue
         folded = fold_header(header)
         key = override[folded] if folded in override else HEADER_INDEX.get(folded)
-        if key is None or key in taken or FIELDS_BY_KEY[key].kind is FieldKind.READ_ONLY:
+        if key is None or FIELDS_BY_KEY[key].kind is FieldKind.READ_ONLY:
             ignored.append(header)
             continue
         columns[index] = key
-        taken.add(key)
     if not columns:
         shown = ", ".join(repr(h) for h in headers[:8] if h.strip()) or "nothing"
         raise MappingError(

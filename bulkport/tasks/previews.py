@@ -9,6 +9,7 @@ from typing import Any
 from bulkport.schemas.dates import DateOrder, DateOrderVotes
 from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions
+from bulkport.spreadsheets.mapping import column_name
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.storage import accounts
 from bulkport.storage.db import reading
@@ -62,6 +63,15 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
         ],
         "mapping": mapping.as_labels(),
         "ignored_columns": mapping.ignored,
+        "shared_fields": [
+            {
+                "field": key,
+                "label": FIELDS_BY_KEY[key].label,
+                "columns": [sheet.header[i] for i in indexes],
+                "message": _shared_message(sheet.header, indexes, FIELDS_BY_KEY[key].label),
+            }
+            for key, indexes in mapping.shared_fields().items()
+        ],
         "fields": [
             {"field": f.key, "label": f.label} for f in FIELDS if f.kind is not FieldKind.READ_ONLY
         ],
@@ -75,3 +85,14 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
             for number, cells in rows
         ],
     }
+
+
+def _shared_message(headers: list[str], indexes: list[int], label: str) -> str:
+    """What it means that several columns give one field, in plain words."""
+    names = [column_name(headers, i) for i in indexes]
+    listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    every = "both" if len(names) == 2 else "all"
+    return (
+        f"{listed} {every} give {label}: a row may fill any of them, and where more than one "
+        "is filled they must hold the same value, else the row fails."
+    )
