@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import PydanticCustomError
 
@@ -224,14 +224,16 @@ class RowParser:
         columns: Mapping[int, str],
         date_order: DateOrder = DateOrder.DMY,
         headers: Sequence[str] = (),
+        fallback: Collection[int] = (),
     ) -> None:
-        """``headers``: the header row as written, to name columns in problems."""
+        """``headers``: the header row as written, to name columns in problems. ``fallback``:
+        columns that only fill their field where its other columns are blank."""
         self._steps: list[tuple[int, str, Callable[[object], Any] | None, int]] = []
-        # Further columns for a field an earlier column already feeds, with that first column.
-        self._extra: list[tuple[int, str, Callable[[object], Any] | None, int, int]] = []
+        # Further columns for a field that an earlier column already feeds, fallbacks last.
+        self._extra: list[_Extra] = []
         self._headers = headers
         first: dict[str, int] = {}
-        for index, key in sorted(columns.items()):
+        for index, key in sorted(columns.items(), key=lambda item: (item[0] in fallback, item)):
             field = FIELDS_BY_KEY[key]
             if field.kind is FieldKind.READ_ONLY:
                 continue
@@ -241,7 +243,8 @@ class RowParser:
             if field.kind in _REPEATING:
                 parser = _Memoized(parser)  # type: ignore[arg-type]
             if key in first:
-                self._extra.append((index, key, parser, field.max_length, first[key]))
+                extra = _Extra(index, key, parser, field.max_length, first[key], index in fallback)
+                self._extra.append(extra)
                 continue
             first[key] = index
             self._steps.append((index, key, parser, field.max_length))
@@ -252,7 +255,7 @@ class RowParser:
             for i, k, p, limit in self._steps
             if p is not None
         ]
-        indexes = [step[0] for step in self._steps] + [extra[0] for extra in self._extra]
+        indexes = [step[0] for step in self._steps] + [extra.column for extra in self._extra]
         self._width = max(indexes, default=-1) + 1
         self._order = {key: n for n, (_, key, _, _) in enumerate(self._steps)}
 
@@ -355,11 +358,14 @@ class RowParser:
         A filled cell fills the field the earlier columns left blank; two filled cells must
         agree once normalised (emails case-insensitively, as the store compares them), else
         the row fails with ``conflicting_columns``. The earliest filled column's value is kept.
+        A fallback column is read only where the field is still blank, so it never conflicts.
         """
         width = len(cells)
         source: dict[str, int] = {}
         added = False
-        for index, key, parser, limit, first in self._extra:
+        for index, key, parser, limit, first, only_blank in self._extra:
+            if only_blank and (key not in values or values[key] is not None):
+                continue
             cell = cells[index] if index < width else None
             got = _cell_value(cell, key, parser, limit)
             if got is None:
@@ -395,6 +401,17 @@ class RowParser:
             added = True
         if added and len(problems) > 1:
             problems.sort(key=lambda problem: self._order[problem.field or ""])
+
+
+class _Extra(NamedTuple):
+    """A further column of a field: how to read it, and the field's first column."""
+
+    column: int
+    key: str
+    parser: Callable[[object], Any] | None
+    limit: int
+    first: int
+    only_blank: bool  # a fallback: read only where the field is still blank
 
 
 def _cell_value(cell: object, key: str, parser: Callable[[object], Any] | None, limit: int) -> Any:

@@ -6,11 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bulkport.errors import MappingError
+from bulkport.schemas.aliases import FALLBACK_HEADERS
 from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
 from bulkport.spreadsheets.xlsxstream import column_letter
 
 # Words that, as the target of a mapping, mean "leave this column out".
 IGNORE_WORDS = frozenset({"", "ignore", "skip", "none", "-"})
+_FALLBACK = frozenset(map(fold_header, FALLBACK_HEADERS))
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class ColumnMapping:
     columns: dict[int, str]  # column index → field key
     headers: list[str]
     ignored: list[str]
+    # Columns that only fill their field where its other columns are blank (FALLBACK_HEADERS).
+    fallback: frozenset[int] = frozenset()
 
     def index_of(self, field: str | None) -> int | None:
         """The index of the column that feeds ``field``, if one does."""
@@ -101,10 +105,12 @@ def guess_mapping(
     Unknown columns, read-only ones (Archived, Created At, Updated At) and columns the mapping
     says to ignore are listed, never an error. Several columns may feed one field (the same
     header twice, or ``Email`` and ``E-mail``): each row reads them together (``RowParser``).
+    A guessed column of ``FALLBACK_HEADERS`` beside another column for its field is a fallback.
     """
     override = override or {}
     columns: dict[int, str] = {}
     ignored: list[str] = []
+    guessed_fallback: set[int] = set()
     for index, header in enumerate(headers):
         if not header.strip():
             continue
@@ -114,6 +120,8 @@ def guess_mapping(
             ignored.append(header)
             continue
         columns[index] = key
+        if folded in _FALLBACK and folded not in override:
+            guessed_fallback.add(index)
     if not columns:
         shown = ", ".join(repr(h) for h in headers[:8] if h.strip()) or "nothing"
         raise MappingError(
@@ -121,4 +129,7 @@ def guess_mapping(
             f"{shown}). The header row must name columns such as First Name, "
             "Last Name, Email or Phone, or the import must say which column is which."
         )
-    return ColumnMapping(columns=columns, headers=list(headers), ignored=ignored)
+    # A fallback only where another column feeds its field: alone, it is the field's column.
+    primary = {key for index, key in columns.items() if index not in guessed_fallback}
+    fallback = frozenset(i for i in guessed_fallback if columns[i] in primary)
+    return ColumnMapping(columns=columns, headers=list(headers), ignored=ignored, fallback=fallback)

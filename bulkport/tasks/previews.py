@@ -68,7 +68,10 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
                 "field": key,
                 "label": FIELDS_BY_KEY[key].label,
                 "columns": [sheet.header[i] for i in indexes],
-                "message": _shared_message(sheet.header, indexes, FIELDS_BY_KEY[key].label),
+                "fallback_columns": [sheet.header[i] for i in indexes if i in mapping.fallback],
+                "message": _shared_message(
+                    sheet.header, indexes, mapping.fallback, FIELDS_BY_KEY[key].label
+                ),
             }
             for key, indexes in mapping.shared_fields().items()
         ],
@@ -87,12 +90,30 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
     }
 
 
-def _shared_message(headers: list[str], indexes: list[int], label: str) -> str:
+def _shared_message(
+    headers: list[str], indexes: list[int], fallback: frozenset[int], label: str
+) -> str:
     """What it means that several columns give one field, in plain words."""
-    names = [column_name(headers, i) for i in indexes]
-    listed = f"{', '.join(names[:-1])} and {names[-1]}"
-    every = "both" if len(names) == 2 else "all"
-    return (
-        f"{listed} {every} give {label}: a row may fill any of them, and where more than one "
-        "is filled they must hold the same value, else the row fails."
-    )
+    main = _listed(headers, [i for i in indexes if i not in fallback])
+    if len(main) == 1:
+        said = f"{main[0]} gives {label}."
+    else:
+        every = "both" if len(main) == 2 else "all"
+        said = (
+            f"{_joined(main)} {every} give {label}: a row may fill any of them, and where more "
+            "than one is filled they must hold the same value, else the row fails."
+        )
+    spare = _listed(headers, [i for i in indexes if i in fallback])
+    if spare:
+        verb = "is" if len(spare) == 1 else "are"
+        where = "that column is" if len(main) == 1 else "those are"
+        said += f" {_joined(spare)} {verb} read only in rows where {where} empty."
+    return said
+
+
+def _listed(headers: list[str], indexes: list[int]) -> list[str]:
+    return [column_name(headers, i) for i in indexes]
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

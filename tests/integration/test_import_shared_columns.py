@@ -122,6 +122,7 @@ def test_the_preview_names_the_columns_that_share_a_field_and_the_rows_where_the
             "field": "email",
             "label": "Email",
             "columns": ["Email", "E-mail"],
+            "fallback_columns": [],
             "message": "'Email' (column A) and 'E-mail' (column C) both give Email: a row may "
             "fill any of them, and where more than one is filled they must hold the same "
             "value, else the row fails.",
@@ -135,4 +136,34 @@ def test_the_preview_names_the_columns_that_share_a_field_and_the_rows_where_the
         "E-mail",
         "conflicting_columns",
         CONFLICT,
+    )
+
+
+def test_a_platform_export_with_a_code_beside_a_name_imports_without_conflicts(
+    ctx: Context, admin: User, client: TestClient, auth: dict[str, str]
+) -> None:
+    rows = [
+        ["first_name", "last_name", "email", "billing_first_name", "billing_state",
+         "billing_state_code"],
+        ["Ann", "Aalbers", "ann@example.com", "Anna", "Ontario", "ON"],
+        ["", "Bakker", "bo@example.com", "Bo", "", "QC"],
+    ]  # fmt: skip
+    job = import_now(ctx, admin, csv_text(rows))
+    assert (job.counts.created, job.counts.failed) == (2, 0)
+    assert [(c["first_name"], c["invoice_region"]) for c in stored_customers(ctx, admin)] == [
+        ("Ann", "Ontario"),
+        ("Bo", "QC"),
+    ]
+    found = client.post(
+        "/api/v1/imports/preview",
+        headers=auth,
+        files={"file": ("woo.csv", csv_text(rows).encode())},
+    ).json()
+    assert [(f["field"], f["fallback_columns"]) for f in found["shared_fields"]] == [
+        ("first_name", ["billing_first_name"]),
+        ("invoice_region", ["billing_state_code"]),
+    ]
+    assert found["shared_fields"][1]["message"] == (
+        "'billing_state' (column E) gives Region/State. 'billing_state_code' (column F) is read "
+        "only in rows where that column is empty."
     )

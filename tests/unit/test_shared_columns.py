@@ -163,6 +163,59 @@ _CELLS = ["", " ", "'", "ann@example.com", "ANN@example.com ", "bob@example.com"
 @given(rows=st.lists(st.lists(st.sampled_from(_CELLS), max_size=5), min_size=1, max_size=6))
 def test_the_fast_path_reads_shared_columns_as_the_general_one(rows: list[list[str]]) -> None:
     columns = {0: "email", 1: "first_name", 2: "email", 3: "first_name", 4: "email"}
-    general, fast = RowParser(columns), RowParser(columns)
-    for cells in rows:
-        assert fast.parse_texts(cells) == general.parse(cells)
+    for fallback in (set(), {2}, {1, 4}):
+        general = RowParser(columns, fallback=fallback)
+        fast = RowParser(columns, fallback=fallback)
+        for cells in rows:
+            assert fast.parse_texts(cells) == general.parse(cells)
+
+
+# --- a platform's second form of a field only fills blanks ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "cells", "value"),
+    [
+        (["Province", "Province Code"], ["Ontario", "ON"], "Ontario"),
+        (["Province", "Province Code"], ["", "ON"], "ON"),
+        (["Province Code", "Province"], ["ON", "Ontario"], "Ontario"),
+        (["first_name", "billing_first_name"], ["Ann", "Anna"], "Ann"),
+        (["billing_first_name", "first_name"], ["Anna", ""], "Anna"),
+    ],
+)
+def test_a_platforms_second_form_of_a_field_only_fills_where_the_first_is_blank(
+    headers: list[str], cells: list[str], value: str
+) -> None:
+    mapping = guess_mapping(headers)
+    assert len(mapping.fallback) == 1
+    values, problems = RowParser(mapping.columns, headers=headers, fallback=mapping.fallback).parse(
+        cells
+    )
+    assert problems == []
+    assert list(values.values()) == [value]
+
+
+def test_a_second_form_header_alone_or_twice_is_an_ordinary_column() -> None:
+    assert guess_mapping(["Last Name", "Province Code"]).fallback == frozenset()
+    twice = guess_mapping(["Province Code", "Province Code"])
+    assert twice.fallback == frozenset()
+    parser = RowParser(twice.columns, headers=twice.headers, fallback=twice.fallback)
+    assert [p.code for p in parser.parse_texts(["ON", "QC"])[1]] == ["conflicting_columns"]
+
+
+def test_a_mapping_given_by_hand_makes_no_column_a_fallback() -> None:
+    headers = ["Province", "Province Code"]
+    override = resolve_override({"Province Code": "Region/State"})
+    mapping = guess_mapping(headers, override)
+    assert mapping.fallback == frozenset()
+    parser = RowParser(mapping.columns, headers=headers, fallback=mapping.fallback)
+    assert [p.code for p in parser.parse_texts(["Ontario", "ON"])[1]] == ["conflicting_columns"]
+
+
+def test_a_fallback_cell_that_is_not_used_is_not_checked() -> None:
+    headers = ["Last Name", "billing_last_name"]
+    mapping = guess_mapping(headers)
+    parser = RowParser(mapping.columns, headers=headers, fallback=mapping.fallback)
+    assert parser.parse_texts(["Jansen", "x" * 300]) == ({"last_name": "Jansen"}, [])
+    _, problems = parser.parse_texts(["", "x" * 300])
+    assert [(p.code, p.column) for p in problems] == [("too_long", 1)]
