@@ -255,6 +255,8 @@ def users_tokens(email: str, store_name: str | None) -> None:
         found = accounts.tokens_of(conn, user.id)
     if not found:
         click.echo(f"{user.email} has no tokens.")
+        return
+    click.echo("id\tname\tcreated\texpires\tlast used\tstate (times in UTC)")
     moment = now()
     for token in found:
         state = (
@@ -266,8 +268,8 @@ def users_tokens(email: str, store_name: str | None) -> None:
         )
         used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
         click.echo(
-            f"{token.id}\t{token.name}\tcreated {token.created_at:%Y-%m-%d %H:%M}\t"
-            f"expires {token.expires_at:%Y-%m-%d %H:%M}\tlast used {used}\t{state}"
+            f"{token.id}\t{token.name}\t{token.created_at:%Y-%m-%d %H:%M}\t"
+            f"{token.expires_at:%Y-%m-%d %H:%M}\t{used}\t{state}"
         )
 
 

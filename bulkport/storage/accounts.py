@@ -157,8 +157,8 @@ def user_for_token(conn: Connection, token: str) -> User | None:
 
 
 def note_use(conn: Connection, token_id: int, moment: datetime) -> None:
-    """Record that a token was used, unless that was done less than a minute ago (by this
-    request's twin, say): the condition keeps it to one write a minute."""
+    """Record that a token was used, unless another request did less than a minute ago: the
+    condition keeps it to one write a minute however many requests arrive together."""
     conn.execute(
         update(api_tokens)
         .where(
