@@ -40,7 +40,8 @@ class ColumnMapping:
         """Field key → its columns in file order, for each field more than one column feeds.
 
         Such columns are read together: a row may fill any of them, and where several are
-        filled they must agree (else the row fails with ``conflicting_columns``).
+        filled they must agree (else the row fails with ``conflicting_columns``); a fallback
+        column is read only where the others are blank.
         """
         by_field: dict[str, list[int]] = {}
         for index, key in sorted(self.columns.items()):
