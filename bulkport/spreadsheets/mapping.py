@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bulkport.errors import MappingError
 from bulkport.schemas.aliases import FALLBACK_HEADERS
 from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
-from bulkport.spreadsheets.xlsxstream import column_letter
+from bulkport.spreadsheets.xlsx.coordinates import column_letter
 
 # Words that, as the target of a mapping, mean "leave this column out".
 IGNORE_WORDS = frozenset({"", "ignore", "skip", "none", "-"})
