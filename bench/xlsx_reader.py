@@ -3,15 +3,15 @@
 ``python -m bench.xlsx_reader [ROWS]`` (default 100,000) reads the benchmark's import file
 (22 columns, written by xlsxwriter in constant-memory mode: inline strings) with:
 
-* (a) openpyxl read-only, through the rows function bulkport used before ``xlsxstream``
+* (a) openpyxl read-only, through the rows function bulkport used before its own reader
   (kept in ``tests/xlsx_reference.py``);
-* (b) ``xlsxstream``: the workbook parts, then the sheet's rows (the zip pre-check
-  ``check_zip``, which runs before either reader, is timed on its own);
+* (b) bulkport's reader (``spreadsheets/xlsx``): the workbook parts, then the sheet's rows
+  (the zip pre-check ``check_zip``, which runs before either reader, is timed on its own);
 * (c) expat parsing the sheet part with no handlers at all, the floor for any expat reader;
 
-then the exact path alone (what sheets that are not plain get), the same rows saved with
-shared strings (as Excel saves), and the new reader's peak memory (tracemalloc). Each time
-is the best of ``--repeat`` runs.
+then how many times faster (b) is than (a), (b) on the same rows saved with shared strings
+(as Excel saves), and (b)'s peak memory (tracemalloc). Each time is the best of
+``--repeat`` runs; openpyxl's too unless ``--skip-openpyxl``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ import sys
 import time
 import tracemalloc
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from xml.parsers import expat
 
-from bulkport.spreadsheets import xlsxstream
 from bulkport.spreadsheets.limits import ReadLimits
-from bulkport.spreadsheets.xlsxfile import check_zip
+from bulkport.spreadsheets.xlsx.package import Package, check_zip, read_book
+from bulkport.spreadsheets.xlsx.rows import sheet_rows
+from bulkport.spreadsheets.xlsx.safexml import CHUNK
 
 from .data import DATA_DIR, HEADER, import_rows, scenario
 
@@ -49,22 +50,19 @@ def openpyxl_rows(path: Path) -> int:
         book.close()
 
 
-def stream_rows(
-    path: Path, rows: Callable[..., Iterator[tuple[int, list[str]]]] | None = None
-) -> int:
-    """(b) xlsxstream: workbook parts, then every row (``rows`` picks one path)."""
+def stream_rows(path: Path) -> int:
+    """(b) bulkport's reader: workbook parts, then every row."""
     with zipfile.ZipFile(path) as archive:
-        book = xlsxstream.read_book(archive)
-        if rows is None:
-            return sum(1 for _ in xlsxstream.sheet_rows(archive, book, 0, LIMITS))
-        return sum(1 for _ in rows(archive, book.sheet_parts[0], book, LIMITS))
+        package = Package(archive)
+        book = read_book(package)
+        return sum(1 for _ in sheet_rows(package, book, 0, LIMITS))
 
 
 def bare_expat(path: Path) -> int:
     """(c) expat over the sheet part, no handlers: every byte parsed, nothing kept."""
     with zipfile.ZipFile(path) as archive, archive.open("xl/worksheets/sheet1.xml") as part:
         parser = expat.ParserCreate(namespace_separator="}")
-        while chunk := part.read(xlsxstream.CHUNK):
+        while chunk := part.read(CHUNK):
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
     return 0
@@ -126,14 +124,20 @@ def main() -> None:
         return rows
 
     line("zip pre-check (check_zip)", *timed(pre_check, 1))
+    reference = 0.0
     if not args.skip_openpyxl:
-        line("(a) openpyxl read-only + former _rows", *timed(lambda: openpyxl_rows(path), 1))
-    line("(b) xlsxstream (fast path)", *timed(lambda: stream_rows(path), args.repeat))
-    seconds, _ = timed(lambda: bare_expat(path), args.repeat)
-    line("(c) bare expat, no handlers", seconds, rows)
-    exact = xlsxstream._exact_rows
-    line("    xlsxstream, exact path only", *timed(lambda: stream_rows(path, exact), args.repeat))
-    line("    xlsxstream, shared strings copy", *timed(lambda: stream_rows(shared), args.repeat))
+        reference, read = timed(lambda: openpyxl_rows(path), args.repeat)
+        line("(a) openpyxl read-only + former _rows", reference, read)
+    seconds, read = timed(lambda: stream_rows(path), args.repeat)
+    line("(b) bulkport's reader", seconds, read)
+    floor, _ = timed(lambda: bare_expat(path), args.repeat)
+    line("(c) bare expat, no handlers", floor, rows)
+    if reference:
+        print(f"(b) is {reference / seconds:.1f}x openpyxl read-only (a)")
+    line(
+        "(b) bulkport's reader, shared strings copy",
+        *timed(lambda: stream_rows(shared), args.repeat),
+    )
     tracemalloc.start()
     stream_rows(path)
     _, peak = tracemalloc.get_traced_memory()

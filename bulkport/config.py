@@ -113,6 +113,13 @@ class Settings(BaseSettings):
         default=300, ge=10, le=86_400, description="How long a signed download link works."
     )
 
+    token_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days an API token works after it is created; then it must be replaced.",
+    )
+
     @field_validator("database_url", "broker_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

@@ -1,8 +1,10 @@
-"""The openpyxl-based XLSX reader bulkport used before ``xlsxstream``, kept as the reference.
+"""The openpyxl-based XLSX reader bulkport used before its own reader, kept as the reference.
 
 The streaming reader must give exactly what this one gives (rows, cell texts, refusals and
-their words) for every workbook; the equivalence tests compare the two. This is the code
-that shipped, unchanged but for living here: keep it so, or the comparison proves nothing.
+their words) for every workbook this one reads, and refuse in the same words what it
+refuses, except workbooks Excel reads (``test_xlsx_packages.py``); the equivalence tests
+compare the two. This is the code that shipped, unchanged but for living here (and for the
+zip check, which is bulkport's): keep it so, or the comparison proves nothing.
 """
 
 from __future__ import annotations
@@ -18,18 +20,14 @@ from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.spreadsheets.limits import ReadLimits
-from bulkport.spreadsheets.xlsxfile import (
-    _SAVE_AGAIN,
-    DAMAGED,
-    DEFAULT_LIMITS,
-    ENTITIES,
-    EXCEL_ROWS,
-    XlsxRows,
-    _sheet_index,
-    check_zip,
-    value_text,
-)
+from bulkport.spreadsheets.limits import DEFAULT_LIMITS, ReadLimits
+from bulkport.spreadsheets.xlsx.package import check_zip
+from bulkport.spreadsheets.xlsx.reader import XlsxRows
+from bulkport.spreadsheets.xlsx.reader import choose_sheet as _sheet_index
+from bulkport.spreadsheets.xlsx.refusals import DAMAGED, ENTITIES
+from bulkport.spreadsheets.xlsx.refusals import SAVE_AGAIN as _SAVE_AGAIN
+from bulkport.spreadsheets.xlsx.rows import EXCEL_ROWS
+from bulkport.spreadsheets.xlsx.values import value_text
 
 Rows = list[tuple[int, list[str]]]
 Outcome = tuple[tuple[str, list[str]] | None, Rows, tuple[str, str] | None]
@@ -53,7 +51,7 @@ def outcome(
 
 def assert_reads_as_before(path: Path, **options: Any) -> Outcome:
     """``open_xlsx`` reads the workbook exactly as the openpyxl reader did."""
-    from bulkport.spreadsheets.xlsxfile import open_xlsx
+    from bulkport.spreadsheets.xlsx.reader import open_xlsx
 
     got = outcome(open_xlsx, path, **options)
     assert got == outcome(reference_open_xlsx, path, **options)

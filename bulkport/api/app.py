@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bulkport import __version__
-from bulkport.api import audit, downloads, exports, imports, jobs, mappings
+from bulkport.api import audit, downloads, exports, imports, jobs, mappings, tokens
 from bulkport.api.errors import validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.tasks.context import Context
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(downloads.router)
     app.include_router(audit.router)
+    app.include_router(tokens.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import accounts
 from bulkport.storage.accounts import User
-from bulkport.storage.db import reading
+from bulkport.storage.db import now, reading
 from bulkport.tasks.context import Context
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `bulkport users create`.")
@@ -29,18 +29,23 @@ def get_user(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The caller; 401 without a valid token."""
-    user = None
+    """The caller; 401 without a token that works (known, not revoked or expired, of a user
+    who is not disabled)."""
+    found = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
+        moment = now()
         with reading(ctx.engine) as conn:
-            user = accounts.user_for_token(conn, credentials.credentials)
-    if user is None:
+            found = accounts.authenticate(conn, credentials.credentials, moment)
+        if found is not None and found.use_to_note and found.user.token_id is not None:
+            with ctx.engine.begin() as conn:
+                accounts.note_use(conn, found.user.token_id, moment)
+    if found is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "A valid API token is needed: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return user
+    return found.user
 
 
 UserDep = Annotated[User, Depends(get_user)]

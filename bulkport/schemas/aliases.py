@@ -58,9 +58,9 @@ from __future__ import annotations
 
 # Field key -> extra spellings. Comments say which platform writes each and why it is mapped.
 PLATFORM_ALIASES: dict[str, tuple[str, ...]] = {
-    # WooCommerce has a customer-level first_name/last_name, which comes first in its export and
-    # wins (the mapper keeps the first column for a field). The billing contact's name is the
-    # fallback for files that only carry billing columns (guest customers, user exports): our
+    # WooCommerce has a customer-level first_name/last_name, which wins (these two are in
+    # FALLBACK_HEADERS). The billing contact's name is the fallback for rows and files that
+    # only carry billing columns (guest customers, user exports): our
     # record has no billing-contact name of its own (Attention is one cell, not first + last).
     # Shipping recipients (shipping_first_name, Magento _address_firstname, BigCommerce "Address
     # First Name - 1") are left out: they may be someone else.
@@ -183,6 +183,22 @@ PLATFORM_ALIASES: dict[str, tuple[str, ...]] = {
         "Opmerking",
     ),
 }
+
+# Headers that platforms write beside another column for the same field, holding a second form
+# of it (a code beside a name) or another person's value (the billing contact beside the
+# customer). Where a file has such a column and another for its field, it only fills the field
+# in rows where the other is blank: two different values there are no conflict to report.
+FALLBACK_HEADERS: tuple[str, ...] = (
+    "billing_first_name",  # WooCommerce, beside first_name
+    "billing_last_name",  # WooCommerce, beside last_name
+    "billing_state_code",  # WooCommerce, beside billing_state
+    "shipping_state_code",  # WooCommerce, beside shipping_state
+    "Province Code",  # Shopify, older export, beside Province
+    "Default Address Province Code",  # Shopify
+    "Country Code",  # Shopify, older export, beside Country
+    "Default Address Country Code",  # Shopify
+    "_address_vat_id",  # Magento composite, beside taxvat
+)
 
 # Columns seen in those exports that are no customer field of ours. They must stay unmapped
 # (an import lists them as ignored); tests/unit/test_platform_headers.py checks that they are.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import PydanticCustomError
 
@@ -16,6 +16,7 @@ from bulkport.schemas.dates import DateOrder, parse_date_text, plausible_birth_d
 from bulkport.schemas.fields import FIELDS_BY_KEY, IDENTITY_KEYS, FieldKind
 from bulkport.schemas.problems import CellProblem
 from bulkport.spreadsheets.cells import unshield
+from bulkport.spreadsheets.mapping import column_name
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
 # grammar accepts addresses no shop can mail; this is fast and what people expect.
@@ -218,9 +219,21 @@ class RowParser:
     the import's hot path, so it avoids building a model per row.
     """
 
-    def __init__(self, columns: Mapping[int, str], date_order: DateOrder = DateOrder.DMY) -> None:
+    def __init__(
+        self,
+        columns: Mapping[int, str],
+        date_order: DateOrder = DateOrder.DMY,
+        headers: Sequence[str] = (),
+        fallback: Collection[int] = (),
+    ) -> None:
+        """``headers``: the header row as written, to name columns in problems. ``fallback``:
+        columns that only fill their field where its other columns are blank."""
         self._steps: list[tuple[int, str, Callable[[object], Any] | None, int]] = []
-        for index, key in sorted(columns.items()):
+        # Further columns for a field that an earlier column already feeds, fallbacks last.
+        self._extra: list[_Extra] = []
+        self._headers = headers
+        first: dict[str, int] = {}
+        for index, key in sorted(columns.items(), key=lambda item: (item[0] in fallback, item)):
             field = FIELDS_BY_KEY[key]
             if field.kind is FieldKind.READ_ONLY:
                 continue
@@ -229,6 +242,11 @@ class RowParser:
                 parser = partial(parse_date, order=date_order)
             if field.kind in _REPEATING:
                 parser = _Memoized(parser)  # type: ignore[arg-type]
+            if key in first:
+                extra = _Extra(index, key, parser, field.max_length, first[key], index in fallback)
+                self._extra.append(extra)
+                continue
+            first[key] = index
             self._steps.append((index, key, parser, field.max_length))
         # For ``parse_texts``: plain text columns, then typed ones; and the width they need.
         self._texts = [(i, k, limit) for i, k, parser, limit in self._steps if parser is None]
@@ -237,7 +255,8 @@ class RowParser:
             for i, k, p, limit in self._steps
             if p is not None
         ]
-        self._width = max((index + 1 for index, *_ in self._steps), default=0)
+        indexes = [step[0] for step in self._steps] + [extra.column for extra in self._extra]
+        self._width = max(indexes, default=-1) + 1
         self._order = {key: n for n, (_, key, _, _) in enumerate(self._steps)}
 
     def parse(self, cells: Sequence[object]) -> tuple[dict[str, Any], list[CellProblem]]:
@@ -274,6 +293,8 @@ class RowParser:
                 problems.append(_too_long(key, limit))
                 continue
             values[key] = value
+        if self._extra:
+            self._merge_extra(cells, values, problems)
         return values, problems
 
     def parse_texts(self, cells: list[str]) -> tuple[dict[str, Any], list[CellProblem]]:
@@ -323,9 +344,103 @@ class RowParser:
                 problems.append(_too_long(key, limit))
                 continue
             values[key] = got
+        if self._extra:
+            self._merge_extra(cells, values, problems)
         if len(problems) > 1:
             problems.sort(key=lambda problem: self._order[problem.field or ""])
         return values, problems
+
+    def _merge_extra(
+        self, cells: Sequence[object], values: dict[str, Any], problems: list[CellProblem]
+    ) -> None:
+        """Fold in the further columns of a field that more than one column feeds.
+
+        A filled cell fills the field the earlier columns left blank; two filled cells must
+        agree once normalised (emails case-insensitively, as the store compares them), else
+        the row fails with ``conflicting_columns``. The earliest filled column's value is kept.
+        A fallback column is read only where the field is still blank, so it never conflicts.
+        """
+        width = len(cells)
+        source: dict[str, int] = {}
+        added = False
+        for index, key, parser, limit, first, only_blank in self._extra:
+            if only_blank and (key not in values or values[key] is not None):
+                continue
+            cell = cells[index] if index < width else None
+            got = _cell_value(cell, key, parser, limit)
+            if got is None:
+                continue
+            if got.__class__ is CellProblem:
+                problems.append(got.model_copy(update={"column": index}))
+                values.pop(key, None)
+                added = True
+                continue
+            if key not in values:  # an earlier column's cell was refused: the row fails
+                continue
+            held = values[key]
+            if held is None:
+                values[key] = got
+                source[key] = index
+                continue
+            if _same_value(key, held, got):
+                continue
+            earlier = source.get(key, first)
+            names = column_name(self._headers, earlier), column_name(self._headers, index)
+            problems.append(
+                CellProblem(
+                    field=key,
+                    code="conflicting_columns",
+                    column=index,
+                    message=f"{names[0]} and {names[1]} hold "
+                    f"different values for {FIELDS_BY_KEY[key].label}: "
+                    f"{_shown(cells[earlier])} and {_shown(cell)}. "
+                    "Empty one of them or make them the same.",
+                )
+            )
+            del values[key]
+            added = True
+        if added and len(problems) > 1:
+            problems.sort(key=lambda problem: self._order[problem.field or ""])
+
+
+class _Extra(NamedTuple):
+    """A further column of a field: how to read it, and the field's first column."""
+
+    column: int
+    key: str
+    parser: Callable[[object], Any] | None
+    limit: int
+    first: int
+    only_blank: bool  # a fallback: read only where the field is still blank
+
+
+def _cell_value(cell: object, key: str, parser: Callable[[object], Any] | None, limit: int) -> Any:
+    """One cell's value by its field's rules: None when blank, else the value or a
+    ``CellProblem``."""
+    if cell is None or cell == "":
+        return None
+    try:
+        value = parser(cell) if parser is not None else clean_text(cell)
+    except PydanticCustomError as exc:
+        return CellProblem(field=key, code=exc.type, message=exc.message())
+    if value.__class__ is _Refused:
+        return CellProblem(field=key, code=value.code, message=value.message)
+    if value.__class__ is str and len(value) > limit:
+        return _too_long(key, limit)
+    return value
+
+
+def _same_value(key: str, one: Any, other: Any) -> bool:
+    """Whether two normalised values of a field are the same value to the store."""
+    if FIELDS_BY_KEY[key].kind is FieldKind.EMAIL:
+        return bool(one.lower() == other.lower())  # customers.email_key
+    return bool(one == other)
+
+
+def _shown(cell: object) -> str:
+    """A cell quoted for a message, trimmed and cut short."""
+    text = str(cell).strip()
+    return repr(text if len(text) <= 100 else text[:99] + "…")
 
 
 def _too_long(key: str, limit: int) -> CellProblem:

@@ -13,3 +13,5 @@ class CellProblem(BaseModel):
     field: str | None
     code: str
     message: str
+    # The column at fault when it is not the field's first one (several columns feed it).
+    column: int | None = None

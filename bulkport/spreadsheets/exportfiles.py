@@ -14,7 +14,7 @@ from typing import BinaryIO, Protocol
 
 from bulkport.schemas.fields import FIELDS_BY_KEY, FieldKind
 from bulkport.spreadsheets.cells import keep_apostrophe, safe_cell
-from bulkport.spreadsheets.xlsxfile import sheet_title
+from bulkport.spreadsheets.xlsx.writer import sheet_title
 
 
 class ExportWriter(Protocol):

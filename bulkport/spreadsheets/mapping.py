@@ -6,10 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bulkport.errors import MappingError
+from bulkport.schemas.aliases import FALLBACK_HEADERS
 from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
+from bulkport.spreadsheets.xlsx.coordinates import column_letter
 
 # Words that, as the target of a mapping, mean "leave this column out".
 IGNORE_WORDS = frozenset({"", "ignore", "skip", "none", "-"})
+_FALLBACK = frozenset(map(fold_header, FALLBACK_HEADERS))
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,8 @@ class ColumnMapping:
     columns: dict[int, str]  # column index → field key
     headers: list[str]
     ignored: list[str]
+    # Columns that only fill their field where its other columns are blank (FALLBACK_HEADERS).
+    fallback: frozenset[int] = frozenset()
 
     def index_of(self, field: str | None) -> int | None:
         """The index of the column that feeds ``field``, if one does."""
@@ -30,6 +35,25 @@ class ColumnMapping:
     def as_labels(self) -> dict[str, str]:
         """Header as written → field label, for showing the person what was matched."""
         return {self.headers[i]: FIELDS_BY_KEY[key].label for i, key in self.columns.items()}
+
+    def shared_fields(self) -> dict[str, list[int]]:
+        """Field key → its columns in file order, for each field more than one column feeds.
+
+        Such columns are read together: a row may fill any of them, and where several are
+        filled they must agree (else the row fails with ``conflicting_columns``); a fallback
+        column is read only where the others are blank.
+        """
+        by_field: dict[str, list[int]] = {}
+        for index, key in sorted(self.columns.items()):
+            by_field.setdefault(key, []).append(index)
+        return {key: indexes for key, indexes in by_field.items() if len(indexes) > 1}
+
+
+def column_name(headers: Sequence[str], index: int) -> str:
+    """A column as the person sees it: its header as written and its letter."""
+    letter = column_letter(index + 1)
+    header = headers[index].strip() if index < len(headers) else ""
+    return f"'{header}' (column {letter})" if header else f"column {letter}"
 
 
 def field_for(name: str) -> str | None:
@@ -79,23 +103,26 @@ def guess_mapping(
 ) -> ColumnMapping:
     """Map each header to a field: the person's mapping first, else by label or alias.
 
-    Unknown columns, read-only ones (Archived, Created At, Updated At), columns the mapping
-    says to ignore and a second column for a field already taken are listed, never an error.
+    Unknown columns, read-only ones (Archived, Created At, Updated At) and columns the mapping
+    says to ignore are listed, never an error. Several columns may feed one field (the same
+    header twice, or ``Email`` and ``E-mail``): each row reads them together (``RowParser``).
+    A guessed column of ``FALLBACK_HEADERS`` beside another column for its field is a fallback.
     """
     override = override or {}
     columns: dict[int, str] = {}
     ignored: list[str] = []
-    taken: set[str] = set()
+    guessed_fallback: set[int] = set()
     for index, header in enumerate(headers):
         if not header.strip():
             continue
         folded = fold_header(header)
         key = override[folded] if folded in override else HEADER_INDEX.get(folded)
-        if key is None or key in taken or FIELDS_BY_KEY[key].kind is FieldKind.READ_ONLY:
+        if key is None or FIELDS_BY_KEY[key].kind is FieldKind.READ_ONLY:
             ignored.append(header)
             continue
         columns[index] = key
-        taken.add(key)
+        if folded in _FALLBACK and folded not in override:
+            guessed_fallback.add(index)
     if not columns:
         shown = ", ".join(repr(h) for h in headers[:8] if h.strip()) or "nothing"
         raise MappingError(
@@ -103,4 +130,7 @@ def guess_mapping(
             f"{shown}). The header row must name columns such as First Name, "
             "Last Name, Email or Phone, or the import must say which column is which."
         )
-    return ColumnMapping(columns=columns, headers=list(headers), ignored=ignored)
+    # A fallback only where another column feeds its field: alone, it is the field's column.
+    primary = {key for index, key in columns.items() if index not in guessed_fallback}
+    fallback = frozenset(i for i in guessed_fallback if columns[i] in primary)
+    return ColumnMapping(columns=columns, headers=list(headers), ignored=ignored, fallback=fallback)

@@ -109,22 +109,14 @@ def open_sheet(
     score: Callable[[list[str]], int],
     options: ReadOptions = ReadOptions(),
     limits: ReadLimits = DEFAULT_LIMITS,
-    *,
-    check_elsewhere: bool = False,
 ) -> Iterator[Sheet]:
-    """Open an upload for streaming; ``score`` tells how well a row reads as the header.
-
-    ``check_elsewhere``: a workbook's XML may be checked in another process while its rows
-    are read, for a read that any failure ends (``xlsxstream.sheet_rows``).
-    """
+    """Open an upload for streaming; ``score`` tells how well a row reads as the header."""
     with path.open("rb") as handle:
         kind = sniff_format(handle.read(SNIFF_BYTES))
     if kind is FileFormat.XLSX:
-        from bulkport.spreadsheets.xlsxfile import open_xlsx
+        from bulkport.spreadsheets.xlsx.reader import open_xlsx
 
-        with open_xlsx(
-            path, sheet=options.sheet, limits=limits, check_elsewhere=check_elsewhere
-        ) as book:
+        with open_xlsx(path, sheet=options.sheet, limits=limits) as book:
             header, number, rows = find_header(book.rows, score, options.header_row)
             info = SheetInfo(
                 format=kind,

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
-from bulkport.schemas.accounts import PERMISSIONS, Permission, Role
-from bulkport.storage.db import now
+from bulkport.schemas.accounts import PERMISSIONS, Permission, Role, TokenView
+from bulkport.storage.db import as_utc, now
 from bulkport.storage.tables import api_tokens, stores, users
 
 TOKEN_PREFIX = "bp_"  # noqa: S105 (a visible prefix, not a secret)
+DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 (a label, not a secret)
+# A token's last use is written at most this often: a write on every request would queue each
+# call behind SQLite's one write lock (and leave PostgreSQL a dead row per call) to learn
+# nothing that a minute's precision does not already tell.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,8 @@ class User:
     store_id: int
     email: str
     role: Role
+    # The token the caller presented, when found by one (not part of who the user is).
+    token_id: int | None = field(default=None, compare=False)
 
     def can(self, permission: Permission) -> bool:
         """Whether the user's role grants ``permission``."""
@@ -77,22 +85,175 @@ def ensure_user(conn: Connection, store_id: int, email: str, role: Role) -> User
     return User(id=user_id, store_id=store_id, email=email, role=role)
 
 
-def issue_token(conn: Connection, user_id: int) -> str:
-    """A new API token for the user; only its hash is kept, so this is the one time it shows."""
+def issue_token(
+    conn: Connection, user_id: int, *, name: str = DEFAULT_TOKEN_NAME, days: int = 90
+) -> str:
+    """A new API token for the user, working for ``days`` (the ``token_days`` setting); only
+    its hash is kept, so this is the one time it shows."""
+    return issue_named_token(conn, user_id, name=name, days=days)[1]
+
+
+def issue_named_token(conn: Connection, user_id: int, *, name: str, days: int) -> tuple[int, str]:
+    """``issue_token`` that also answers the new token's id (for the audit log)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        insert(api_tokens).values(user_id=user_id, token_hash=hash_token(token), created_at=now())
+    moment = now()
+    result = conn.execute(
+        insert(api_tokens).values(
+            user_id=user_id,
+            name=name,
+            token_hash=hash_token(token),
+            created_at=moment,
+            expires_at=moment + timedelta(days=days),
+        )
     )
-    return token
+    return int(result.inserted_primary_key[0]), token  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """The caller a token names, and whether its last use is due to be written."""
+
+    user: User
+    use_to_note: bool
+
+
+def authenticate(conn: Connection, token: str, moment: datetime) -> Authenticated | None:
+    """The user a bearer token belongs to, if the token is known, not revoked, not expired
+    and its user not disabled. Reads only."""
+    row = conn.execute(
+        select(
+            users.c.id,
+            users.c.store_id,
+            users.c.email,
+            users.c.role,
+            api_tokens.c.id.label("token_id"),
+            api_tokens.c.last_used_at,
+        )
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(
+            api_tokens.c.token_hash == hash_token(token),
+            api_tokens.c.revoked_at.is_(None),
+            api_tokens.c.expires_at > moment,
+            users.c.disabled_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        return None
+    user = User(
+        id=row.id,
+        store_id=row.store_id,
+        email=row.email,
+        role=Role(row.role),
+        token_id=row.token_id,
+    )
+    last_used = as_utc(row.last_used_at)
+    return Authenticated(user, last_used is None or last_used <= moment - LAST_USED_EVERY)
 
 
 def user_for_token(conn: Connection, token: str) -> User | None:
-    """The user a bearer token belongs to, if it is known and not revoked."""
+    """The user a bearer token belongs to, if it still works (see ``authenticate``)."""
+    found = authenticate(conn, token, now())
+    return None if found is None else found.user
+
+
+def note_use(conn: Connection, token_id: int, moment: datetime) -> None:
+    """Record that a token was used, unless another request did less than a minute ago: the
+    condition keeps it to one write a minute however many requests arrive together."""
+    conn.execute(
+        update(api_tokens)
+        .where(
+            api_tokens.c.id == token_id,
+            or_(
+                api_tokens.c.last_used_at.is_(None),
+                api_tokens.c.last_used_at <= moment - LAST_USED_EVERY,
+            ),
+        )
+        .values(last_used_at=moment)
+    )
+
+
+def tokens_of(conn: Connection, user_id: int) -> list[TokenView]:
+    """A user's tokens, newest first: what each is, never its secret or hash."""
+    query = (
+        select(
+            api_tokens.c.id,
+            api_tokens.c.name,
+            api_tokens.c.created_at,
+            api_tokens.c.expires_at,
+            api_tokens.c.last_used_at,
+            api_tokens.c.revoked_at,
+        )
+        .where(api_tokens.c.user_id == user_id)
+        .order_by(api_tokens.c.id.desc())
+    )
+    return [
+        TokenView(
+            id=row.id,
+            name=row.name,
+            created_at=as_utc(row.created_at),
+            expires_at=as_utc(row.expires_at),
+            last_used_at=as_utc(row.last_used_at),
+            revoked_at=as_utc(row.revoked_at),
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def token_owner(conn: Connection, token_id: int) -> User | None:
+    """The user a token (by id) belongs to."""
     row = conn.execute(
         select(users.c.id, users.c.store_id, users.c.email, users.c.role)
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
-        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
+        .where(api_tokens.c.id == token_id)
     ).first()
     if row is None:
         return None
     return User(id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role))
+
+
+def revoke_token(conn: Connection, token_id: int) -> bool:
+    """End a token now; False if there is none of that id or it was already revoked."""
+    result = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return result.rowcount == 1
+
+
+def users_by_email(conn: Connection, email: str, store_name: str | None = None) -> list[User]:
+    """The users with this email, of the named store or of every store (an email is unique
+    within a store only)."""
+    query = (
+        select(users.c.id, users.c.store_id, users.c.email, users.c.role)
+        .where(users.c.email == email.strip().lower())
+        .order_by(users.c.store_id)
+    )
+    if store_name is not None:
+        query = query.join(stores, stores.c.id == users.c.store_id).where(
+            stores.c.name == store_name
+        )
+    rows = conn.execute(query)
+    return [User(id=r.id, store_id=r.store_id, email=r.email, role=Role(r.role)) for r in rows]
+
+
+def is_disabled(conn: Connection, user_id: int) -> bool:
+    """Whether the user was disabled."""
+    found = conn.execute(select(users.c.disabled_at).where(users.c.id == user_id)).scalar()
+    return found is not None
+
+
+def disable_user(conn: Connection, user_id: int) -> int:
+    """Disable the user and revoke every token still open; answers how many were."""
+    moment = now()
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.disabled_at.is_(None))
+        .values(disabled_at=moment)
+    )
+    result = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=moment)
+    )
+    return int(result.rowcount)

@@ -54,6 +54,8 @@ users = Table(
     Column("email", String(254), nullable=False),
     Column("role", String(20), nullable=False),
     Column("created_at", Moment, nullable=False),
+    # A disabled user cannot authenticate; disabling also revokes every token.
+    Column("disabled_at", Moment),
     UniqueConstraint("store_id", "email"),
 )
 
@@ -64,7 +66,11 @@ api_tokens = Table(
     Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
     # SHA-256 of the token; the token itself is shown once and never stored.
     Column("token_hash", String(64), nullable=False, unique=True),
+    # What the owner calls it, to tell tokens apart when revoking one.
+    Column("name", String(100), nullable=False),
     Column("created_at", Moment, nullable=False),
+    Column("expires_at", Moment, nullable=False),
+    # Written at most once a minute per token (accounts.LAST_USED_EVERY).
     Column("last_used_at", Moment),
     Column("revoked_at", Moment),
 )

@@ -227,7 +227,7 @@ class BatchPlanner:
         self.match_on = options.match_on
         self.clear_blanks = options.blank_cells is BlankCells.CLEAR
         self.date_order = date_order
-        self.parser = RowParser(mapping.columns, date_order)
+        self.parser = RowParser(mapping.columns, date_order, mapping.headers, mapping.fallback)
         # What a batch must know of existing customers: the fields this file changes and
         # those the rules for a whole customer read.
         self.needed = sorted({*mapping.columns.values(), *RECORD_RULE_KEYS} & set(WRITABLE_KEYS))
@@ -485,7 +485,9 @@ class BatchPlanner:
     ) -> None:
         plan.count("failed", number)
         for problem in problems:
-            index = self.mapping.index_of(problem.field)
+            index = problem.column
+            if index is None:
+                index = self.mapping.index_of(problem.field)
             column = value = None
             if index is not None:
                 column = self.mapping.headers[index]

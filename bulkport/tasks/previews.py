@@ -9,6 +9,7 @@ from typing import Any
 from bulkport.schemas.dates import DateOrder, DateOrderVotes
 from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions
+from bulkport.spreadsheets.mapping import column_name
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.storage import accounts
 from bulkport.storage.db import reading
@@ -62,6 +63,18 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
         ],
         "mapping": mapping.as_labels(),
         "ignored_columns": mapping.ignored,
+        "shared_fields": [
+            {
+                "field": key,
+                "label": FIELDS_BY_KEY[key].label,
+                "columns": [sheet.header[i] for i in indexes],
+                "fallback_columns": [sheet.header[i] for i in indexes if i in mapping.fallback],
+                "message": _shared_message(
+                    sheet.header, indexes, mapping.fallback, FIELDS_BY_KEY[key].label
+                ),
+            }
+            for key, indexes in mapping.shared_fields().items()
+        ],
         "fields": [
             {"field": f.key, "label": f.label} for f in FIELDS if f.kind is not FieldKind.READ_ONLY
         ],
@@ -75,3 +88,32 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
             for number, cells in rows
         ],
     }
+
+
+def _shared_message(
+    headers: list[str], indexes: list[int], fallback: frozenset[int], label: str
+) -> str:
+    """What it means that several columns give one field, in plain words."""
+    main = _listed(headers, [i for i in indexes if i not in fallback])
+    if len(main) == 1:
+        said = f"{main[0]} gives {label}."
+    else:
+        every = "both" if len(main) == 2 else "all"
+        said = (
+            f"{_joined(main)} {every} give {label}: a row may fill any of them, and where more "
+            "than one is filled they must hold the same value, else the row fails."
+        )
+    spare = _listed(headers, [i for i in indexes if i in fallback])
+    if spare:
+        verb = "is" if len(spare) == 1 else "are"
+        where = "that column is" if len(main) == 1 else "those are"
+        said += f" {_joined(spare)} {verb} read only in rows where {where} empty."
+    return said
+
+
+def _listed(headers: list[str], indexes: list[int]) -> list[str]:
+    return [column_name(headers, i) for i in indexes]
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -42,7 +42,7 @@ def write_report(
     ):
         rows = _failed_rows(sheet, iter(job_rows.failed_row_messages(conn, job_id)))
         if info.format is FileFormat.XLSX:
-            from bulkport.spreadsheets.xlsxfile import write_xlsx_rows
+            from bulkport.spreadsheets.xlsx.writer import write_xlsx_rows
 
             write_xlsx_rows(out, f"Errors {info.sheet_name or ''}".strip(), rows)
         else:

@@ -59,11 +59,8 @@ def open_upload(
     options: ImportOptions,
     limits: ReadLimits,
     info: SheetInfo | None = None,
-    *,
-    check_elsewhere: bool = False,
 ) -> Iterator[tuple[Sheet, ColumnMapping]]:
-    """Open the upload as the options say (or exactly as a survey found it) and map it
-    (``check_elsewhere``: see ``sources.open_sheet``)."""
+    """Open the upload as the options say (or exactly as a survey found it) and map it."""
     override = override_of(options)
     read = ReadOptions(
         encoding=options.encoding, delimiter=options.delimiter,
@@ -74,9 +71,7 @@ def open_upload(
             encoding=info.encoding, delimiter=info.delimiter,
             sheet=info.sheet_name, header_row=info.header_row,
         )  # fmt: skip
-    with open_sheet(
-        path, header_score(override), read, limits, check_elsewhere=check_elsewhere
-    ) as sheet:
+    with open_sheet(path, header_score(override), read, limits) as sheet:
         yield sheet, guess_mapping(sheet.header, override)
 
 
@@ -102,10 +97,9 @@ def survey(
     """Read the whole file once: every unreadable row fails here, before anything is written.
 
     The rows read go to ``spill``, when given, so that the job need not read the file again.
-    Any failure fails the survey (the rows read before it are not used), so a big workbook's
-    XML is checked in another process meanwhile (``xlsxstream.sheet_rows``).
+    Any failure fails the survey (the rows read before it are not used).
     """
-    with open_upload(path, options, limits, check_elsewhere=True) as (sheet, mapping):
+    with open_upload(path, options, limits) as (sheet, mapping):
         columns = date_columns(mapping)
         votes = DateOrderVotes()
         total = 0

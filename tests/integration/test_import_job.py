@@ -25,8 +25,7 @@ from support import (
 from xlsx_parts import Parts, Sheet, sheet_xml
 
 from bulkport.schemas.jobs import JobStatus
-from bulkport.spreadsheets import spill, xlsxstream
-from bulkport.spreadsheets.limits import ReadLimits
+from bulkport.spreadsheets import spill
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks import imports
@@ -720,8 +719,8 @@ BOOK = "customers.xlsx"
 
 
 def _workbook(rows: list[list[str]], damage_row: int | None = None) -> bytes:
-    """A plain sheet of inline strings; a control character (which only expat refuses, not
-    the plain reader's patterns) in spreadsheet row ``damage_row``."""
+    """A sheet of inline strings; a control character, which XML cannot hold, in spreadsheet
+    row ``damage_row``."""
 
     def cell(column: int, number: int, text: str) -> str:
         text = text + chr(1) if number == damage_row and column == 0 else text
@@ -734,40 +733,19 @@ def _workbook(rows: list[list[str]], damage_row: int | None = None) -> bytes:
     return Parts([Sheet("Customers", sheet_xml(xml))]).bytes()
 
 
-def test_a_workbook_checked_in_another_process_imports_and_fails_as_before(
-    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+def test_a_workbook_damaged_past_its_first_rows_fails_the_import_and_writes_nothing(
+    ctx: Context, admin: User
 ) -> None:
-    """The survey has a big workbook's XML checked by expat in another process while it reads
-    the rows, and the sheet's last rows read there too (here every workbook, however small,
-    from its middle on): the import is the same, and damage only expat sees fails the job
-    with the words it always had."""
-    damaged = _workbook([HEADER, *people(150)], damage_row=120)
-    # Under the size: checked in this process, as before.
-    unchecked = import_now(ctx, admin, damaged, filename=BOOK)
-    assert unchecked.status is JobStatus.FAILED and unchecked.error
-
-    started: list[xlsxstream.Check] = []
-    real_start = xlsxstream.check_starter
-
-    def start(
-        path: str, part: str, split: xlsxstream.Tail | None, limits: ReadLimits
-    ) -> xlsxstream.Check | None:
-        assert split is not None
-        check = real_start(path, part, split, limits)
-        assert check is not None
-        started.append(check)
-        return check
-
-    monkeypatch.setattr(xlsxstream, "CHECK_ELSEWHERE_BYTES", 0)
-    monkeypatch.setattr(xlsxstream, "TAIL_ELSEWHERE_BYTES", 0)
-    monkeypatch.setattr(xlsxstream, "TAIL_SHARE", 0.5)
-    monkeypatch.setattr(xlsxstream, "check_starter", start)
-    failed = import_now(ctx, admin, damaged, filename=BOOK)
-    assert (failed.status, failed.error) == (JobStatus.FAILED, unchecked.error)
-    assert stored_customers(ctx, admin) == []  # nothing written, as before
+    """The survey reads every row before any is written: damage in row 120 fails the job
+    in plain words, and none of the 118 rows above it is imported."""
+    failed = import_now(
+        ctx, admin, _workbook([HEADER, *people(150)], damage_row=120), filename=BOOK
+    )
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None and "damaged after row" in failed.error
+    assert stored_customers(ctx, admin) == []
 
     job = import_now(ctx, admin, _workbook([HEADER, *people(150)]), filename=BOOK)
     assert job.status is JobStatus.READY
     assert (job.counts.created, job.counts.failed) == (150, 0)
     assert len(stored_customers(ctx, admin)) == 150
-    assert [getattr(check, "status", None) for check in started] == [1, 0]  # a tail was read

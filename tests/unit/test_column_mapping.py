@@ -51,12 +51,14 @@ def test_read_only_columns_are_ignored(read_only: str) -> None:
         ("Email", "Email", "email"),
     ],
 )
-def test_a_second_column_for_a_field_already_taken_is_ignored(
+def test_a_second_column_for_a_field_feeds_it_too_and_is_not_ignored(
     first: str, second: str, key: str
 ) -> None:
     mapping = guess_mapping(["Last Name", first, second])
-    assert mapping.columns == {0: "last_name", 1: key}
-    assert mapping.ignored == [second]
+    assert mapping.columns == {0: "last_name", 1: key, 2: key}
+    assert mapping.ignored == []
+    assert mapping.shared_fields() == {key: [1, 2]}
+    assert mapping.as_labels()[second] == mapping.as_labels()[first]
 
 
 def test_blank_headers_are_neither_mapped_nor_listed() -> None:

@@ -1175,3 +1175,19 @@ def test_other_platforms_own_ids_and_lookalike_columns_feed_no_field(
 ) -> None:
     assert HEADER_INDEX.get(fold_header(header)) != key_before, why
     assert field_for(header) is None, why
+
+
+@pytest.mark.parametrize("row", EXPORT_ROWS, ids=row_name)
+def test_no_export_has_two_columns_for_one_field_that_must_agree(row: ExportRow) -> None:
+    # A second form of a field (Province Code beside Province) or the billing contact beside
+    # the customer only fills blanks: otherwise every row that differs would fail.
+    from bulkport.errors import MappingError
+    from bulkport.spreadsheets.mapping import guess_mapping
+
+    try:
+        mapping = guess_mapping(list(row.headers))
+    except MappingError:
+        return
+    for key, columns in mapping.shared_fields().items():
+        main = [row.headers[i] for i in columns if i not in mapping.fallback]
+        assert len(main) == 1, (key, main)

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import os
 import re
+import struct
 import tracemalloc
 import zipfile
 import zlib
@@ -20,9 +21,11 @@ from xlsx_parts import patch_directory
 from xlsx_reference import assert_reads_as_before
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.spreadsheets import xlsxfile
 from bulkport.spreadsheets.limits import ReadLimits
-from bulkport.spreadsheets.xlsxfile import XlsxRows, check_zip, open_xlsx, value_text
+from bulkport.spreadsheets.xlsx.package import check_inflated, check_zip
+from bulkport.spreadsheets.xlsx.reader import XlsxRows, open_xlsx
+from bulkport.spreadsheets.xlsx.refusals import DAMAGED
+from bulkport.spreadsheets.xlsx.values import value_text
 
 Rows = list[tuple[int, list[str]]]
 SHEET = "xl/worksheets/sheet1.xml"
@@ -559,7 +562,7 @@ def test_the_inflated_size_is_counted_not_only_declared(tmp_path: Path) -> None:
     # Should the directory's sizes be missed, the bytes counted while inflating still stop it.
     limits = ReadLimits(max_entry_bytes=10 * 1024 * 1024, max_ratio=10**6)
     with zipfile.ZipFile(path) as archive, pytest.raises(LimitExceeded, match="larger than"):
-        xlsxfile._check_inflated(archive, archive.infolist(), limits)
+        check_inflated(archive, archive.infolist(), limits)
 
 
 def test_the_first_visible_sheet_is_read_when_none_is_named(tmp_path: Path) -> None:
@@ -579,3 +582,59 @@ def test_the_first_visible_sheet_is_read_when_none_is_named(tmp_path: Path) -> N
     with open_xlsx(path) as opened:
         assert opened.sheet_name == "Customers"
         assert [cells for _, cells in opened.rows] == [["First Name"], ["Ann"]]
+
+
+def damage_packed(path: Path, part: str = SHEET) -> Path:
+    """Flip bytes in the middle of a part's packed data: the zip's own check refuses it."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(part)
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    middle = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
+    for at in range(middle, middle + 64):
+        data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def wrong_checksum(path: Path) -> Path:
+    """The sheet's data intact, its checksum wrong: only inflating it to its end shows it."""
+    with zipfile.ZipFile(path) as archive:
+        crc = archive.getinfo(SHEET).CRC
+    patch_directory(path, SHEET, crc=crc ^ 1)
+    return path
+
+
+def many_rows(tmp_path: Path) -> Path:
+    """A workbook of 3,000 rows."""
+
+    def fill(book: Any) -> None:
+        for n in range(3000):
+            book.active.append([f"name {n}", n])
+
+    return workbook(tmp_path, setup=fill)
+
+
+@pytest.mark.parametrize("damage", [damage_packed, wrong_checksum], ids=["stream", "checksum"])
+def test_a_damaged_sheet_in_the_zip_is_refused_before_any_row(
+    tmp_path: Path, damage: Callable[[Path], Path]
+) -> None:
+    path = damage(many_rows(tmp_path))
+    rows: Rows = []
+    with pytest.raises(UnreadableFile) as caught, open_xlsx(path) as sheet:
+        rows.extend(sheet.rows)
+    assert (rows, str(caught.value)) == ([], DAMAGED)
+
+
+def test_damage_in_a_part_no_row_comes_from_is_refused_before_any_row(tmp_path: Path) -> None:
+    path = many_rows(tmp_path)
+    rewrite_parts(path, {"docProps/app.xml": bytes(range(256)) * 64})
+    damage_packed(path, "docProps/app.xml")
+    with pytest.raises(UnreadableFile, match="damaged"), open_xlsx(path) as sheet:
+        list(sheet.rows)
+
+
+def test_a_damaged_zip_is_refused_before_a_sheet_name_that_is_not_there(tmp_path: Path) -> None:
+    path = damage_packed(many_rows(tmp_path))
+    with pytest.raises(UnreadableFile, match="damaged"), open_xlsx(path, sheet="Nowhere"):
+        pass

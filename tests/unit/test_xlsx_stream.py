@@ -1,10 +1,11 @@
-"""The streaming XLSX reader gives exactly what the openpyxl-based reader gave.
+"""The streaming XLSX reader gives what the openpyxl-based reader gave, wherever that read.
 
-Every workbook here is read twice, by ``open_xlsx`` (``xlsxstream``) and by the openpyxl
-reference kept in ``tests/xlsx_reference.py``; the sheet names, every row, and the refusal
-(its kind and its words) must be the same. Workbooks come from openpyxl, from xlsxwriter,
-and from XML written by hand or generated at random, well formed or damaged. The reader's
-two paths (plain sheets, read fast; anything else, read exactly) are compared as well.
+Every workbook here is read twice, by ``open_xlsx`` and by the openpyxl reference kept in
+``tests/xlsx_reference.py``; the sheet names, every row, and the refusal (its kind and its
+words) must be the same. Workbooks come from openpyxl, from xlsxwriter, and from XML
+written by hand or generated at random, well formed or damaged. Workbooks that Excel reads
+and openpyxl refuses are read too; those are tested on their own, against the rows Excel
+shows (``test_xlsx_packages.py`` and the empty style here).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,131 +33,24 @@ from xlsx_parts import (
     sheet_xml,
     styles_xml,
 )
-from xlsx_reference import Outcome, Rows, outcome, reference_open_xlsx
+from xlsx_reference import Outcome, outcome, reference_open_xlsx
 
-from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.spreadsheets import xlsxstream, xmlcheck
+from bulkport.errors import LimitExceeded, UnreadableFile
 from bulkport.spreadsheets.limits import ReadLimits
-from bulkport.spreadsheets.xlsxfile import XlsxRows, open_xlsx
+from bulkport.spreadsheets.xlsx import coordinates, styles
+from bulkport.spreadsheets.xlsx import values as cell_values
+from bulkport.spreadsheets.xlsx.reader import open_xlsx
 
-Opener = Callable[..., AbstractContextManager[XlsxRows]]
 EXAMPLES = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
-def paths(path: Path, limits: ReadLimits) -> tuple[Outcome | None, Outcome]:
-    """The first visible sheet read by the fast path (None when it hands over) and by the
-    exact path alone."""
-    with zipfile.ZipFile(path) as archive:
-        try:
-            book = xlsxstream.read_book(archive)
-        except BulkportError:
-            return None, (None, [], None)
-        visible = [i for i in range(len(book.sheet_names)) if i not in book.hidden] or [0]
-        if not book.sheet_names:
-            return None, (None, [], None)
-        part = book.sheet_parts[visible[0]]
-
-        def collect(rows: Iterator[tuple[int, list[str]]]) -> Outcome:
-            got: Rows = []
-            try:
-                got.extend(rows)
-            except BulkportError as exc:
-                return None, got, (type(exc).__name__, str(exc))
-            return None, got, None
-
-        exact = collect(xlsxstream._exact_rows(archive, part, book, limits))
-        try:
-            plain = collect(xlsxstream._plain_rows(archive, part, book, limits))
-        except xlsxstream._NotPlain:
-            return None, exact
-        return plain, exact
-
-
-class InProcessCheck:
-    """The check ``xlsxstream.sheet_rows`` runs in another process, and its reading of the
-    sheet's tail, run here when asked; counts the tail's rows the reader took."""
-
-    taken = 0  # tail rows taken by readers, across every check
-
-    def __init__(
-        self,
-        path: str,
-        part: str,
-        split: xlsxstream.Tail | None = None,
-        limits: ReadLimits | None = None,
-    ) -> None:
-        self.path, self.part, self.limits = path, part, limits or ReadLimits()
-        self.rows_file: Any = None
-
-    def passed(self) -> bool:
-        return xmlcheck.well_formed(self.path, self.part)
-
-    def tail(self, split: xlsxstream.Tail) -> Iterator[tuple[int, list[str]]] | None:
-        theirs = xlsxstream.Tail(after=split.after)
-        self.rows_file = tempfile.TemporaryFile()  # noqa: SIM115  closed by close()
-        status = xmlcheck.read_tail(self.path, self.part, theirs, self.limits, self.rows_file)
-        if status != xlsxstream.TAIL_READ:
-            return None
-        rows = split.join(theirs, self.rows_file)
-        return None if rows is None else self._counted(rows)
-
-    def _counted(self, rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
-        for row in rows:
-            InProcessCheck.taken += 1
-            yield row
-
-    def close(self) -> None:
-        if self.rows_file is not None:
-            self.rows_file.close()
-
-
-@contextmanager
-def checked_elsewhere(starter: Any = InProcessCheck, tail_share: float = 0.0) -> Iterator[None]:
-    """Every sheet, however small, read with its XML checked by ``starter``'s checks; with a
-    ``tail_share``, the last share of its bytes read by the check too."""
-    names = ("CHECK_ELSEWHERE_BYTES", "TAIL_ELSEWHERE_BYTES", "TAIL_SHARE", "check_starter")
-    saved = [getattr(xlsxstream, name) for name in names]
-    tail_bytes = 0 if tail_share else 1 << 62
-    for name, value in zip(names, (0, tail_bytes, tail_share, starter), strict=True):
-        setattr(xlsxstream, name, value)
-    try:
-        yield
-    finally:
-        for name, value in zip(names, saved, strict=True):
-            setattr(xlsxstream, name, value)
-
-
-# Where the tail read by the check starts: none, and past a fifth, half and most of the sheet.
-TAIL_SHARES = (0.0, 0.8, 0.5, 0.15)
-
-
 def assert_same(path: Path, **options: Any) -> Outcome:
-    """Both readers agree on the workbook; so do the fast and exact paths. Read with its
-    XML checked elsewhere (as the survey reads), and its tail read there too from several
-    places, it fails the same way, after the same rows or more (rows from bytes not yet
-    checked), and gives the same rows when it reads."""
-    expected = outcome(reference_open_xlsx, path, **options)
+    """Both readers agree on the workbook: sheet names, rows, and the refusal in words."""
     got = outcome(open_xlsx, path, **options)
-    assert got == expected
-    if "sheet" not in options:
-        plain, exact = paths(path, options.get("limits", ReadLimits()))
-        if plain is not None:
-            assert plain == exact
-    for share in TAIL_SHARES:
-        with checked_elsewhere(tail_share=share):
-            head, rows, refusal = outcome(open_xlsx, path, check_elsewhere=True, **options)
-        assert (head, refusal) == (got[0], got[2]), share
-        assert rows[: len(got[1])] == got[1], share
-        if refusal is None:
-            assert rows == got[1], share
+    assert got == outcome(reference_open_xlsx, path, **options)
     return got
-
-
-def uses_fast_path(path: Path) -> bool:
-    plain, _ = paths(path, ReadLimits())
-    return plain is not None
 
 
 # --- hand-written sheets --------------------------------------------------------------------
@@ -195,9 +87,6 @@ HAND_WRITTEN = {
     '<row r="2"><c r="A2" s="42"><v>12</v></c></row>',
     "a style out of range on text": '<row r="1"><c r="A1" s="42" t="str"><v>12</v></c></row>',
     "a negative style": '<row r="1"><c r="A1" s="-7"><v>12</v></c></row>',
-    "an empty style": '<row r="1"><c r="A1" s=""><v>12</v></c><c r="B1" s=""><v>1.5</v></c></row>',
-    "an empty style on a whole number": '<row r="1"><c r="A1" s="" t="str"><v>a</v></c>'
-    '</row><row r="2"><c r="A2" s=""><v>12</v></c></row>',
     "cells out of order": '<row r="5"><c r="C5"><v>3</v></c><c r="A5"><v>1</v></c></row>'
     '<row r="6"><c r="A6"><v>1</v></c><c r="C6"><v>3</v></c><c r="B6"><v>2</v></c><c><v>9</v>'
     "</c></row>",
@@ -272,12 +161,21 @@ def test_a_prefixed_namespace_reads_the_same(tmp_path: Path, name: str) -> None:
     _, rows, error = assert_same(path)
     assert rows
     assert error is None
-    assert not uses_fast_path(path)
 
 
-def test_a_plain_sheet_takes_the_fast_path(tmp_path: Path) -> None:
-    for name in ("styled numbers", "rows out of order", "entities and line ends", "blank rows"):
-        assert uses_fast_path(parts(HAND_WRITTEN[name]).write(tmp_path / "book.xlsx")), name
+def test_cells_with_an_empty_style_read_as_unstyled_cells(tmp_path: Path) -> None:
+    """Excel reads ``s=""`` as the default style; openpyxl refuses such a workbook as damaged,
+    so this is compared with the same sheet written without the attribute."""
+    rows_xml = (
+        '<row r="1"><c r="A1" s=""><v>12</v></c><c r="B1" s=""><v>1.5</v></c>'
+        '<c r="C1" s="" t="str"><v>a</v></c></row><row r="2"><c r="A2" s=""><v>31612345601</v>'
+        "</c></row>"
+    )
+    path = parts(rows_xml).write(tmp_path / "empty.xlsx")
+    unstyled = parts(rows_xml.replace(' s=""', "")).write(tmp_path / "unstyled.xlsx")
+    got = outcome(open_xlsx, path)
+    assert got == assert_same(unstyled)
+    assert got[1:] == ([(1, ["12", "1.5", "a"]), (2, ["31612345601"])], None)
 
 
 def test_a_sheet_without_dimension_is_checked_through_to_its_end(tmp_path: Path) -> None:
@@ -428,7 +326,6 @@ def test_a_doctype_without_entities_is_read(tmp_path: Path) -> None:
     xml = sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>', head="<!DOCTYPE worksheet>")
     path = Parts([Sheet("S", xml)]).write(tmp_path / "book.xlsx")
     assert assert_same(path)[1] == [(1, ["1"])]
-    assert not uses_fast_path(path)
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "iso-8859-1"])
@@ -488,7 +385,7 @@ VALUES: dict[str | None, tuple[list[str], list[str]]] = {
 VALUES["n"] = VALUES[None]
 KINDS = [None, None, "n", "s", "s", "str", "inlineStr", "inlineStr", "b", "e", "d", "x"]
 STYLE_CHOICES = [None, None, None, None, "0", "1", "2", "3", "4", "5", "6", "7", "1", "2", "3"]
-ODD_STYLES = ["", "8", "42", "-1", "x"]
+ODD_STYLES = ["8", "42", "-1", "x"]
 
 
 def sometimes(draw: st.DrawFn, clean: bool, usual: list[Any], odd: list[Any]) -> Any:
@@ -513,7 +410,7 @@ def cells(draw: st.DrawFn, row: int, column: int, clean: bool) -> tuple[str, int
         column = draw(st.integers(1, column))
     elif reference_style != "none":
         column += draw(st.sampled_from([0, 0, 0, 1, 2]))
-    letters = xlsxstream.column_letter(column)
+    letters = coordinates.column_letter(column)
     reference = {
         "plain": f' r="{letters}{row}"',
         "back": f' r="{letters}{row}"',
@@ -656,7 +553,7 @@ def test_generated_sheets_read_as_openpyxl_reads_them(
             "<!-- -->",
             "é",
             "\r",
-            # Damage only expat sees: what the plain reader may read before its check.
+            # Damage only an XML parser sees, in characters and references.
             "\x01",
             "&#1;",
             "&bogus;",
@@ -753,18 +650,17 @@ def test_workbooks_written_by_xlsxwriter(
     assert_same(path)
 
 
-def test_the_benchmark_workbook_reads_the_same_on_the_fast_path(tmp_path: Path) -> None:
+def test_the_benchmark_workbook_reads_as_openpyxl_reads_it(tmp_path: Path) -> None:
     from bench import data
 
     path = tmp_path / "bench.xlsx"
     data._write_xlsx(path, data.import_rows(2000))
     got = assert_same(path)
     assert len(got[1]) == 2001
-    assert uses_fast_path(path)
 
 
 def test_builtin_formats_are_openpyxls() -> None:
-    assert xlsxstream.BUILTIN_FORMATS == BUILTIN_FORMATS
+    assert styles.BUILTIN_FORMATS == BUILTIN_FORMATS
 
 
 @pytest.mark.parametrize(
@@ -775,8 +671,8 @@ def test_builtin_formats_are_openpyxls() -> None:
 def test_date_formats_are_recognised_as_openpyxl_does(code: str | None) -> None:
     from openpyxl.styles.numbers import is_date_format, is_timedelta_format
 
-    assert xlsxstream.is_date_format(code) == is_date_format(code)
-    assert xlsxstream.is_duration_format(code) == is_timedelta_format(code)
+    assert styles.is_date_format(code) == is_date_format(code)
+    assert styles.is_duration_format(code) == is_timedelta_format(code)
 
 
 @given(
@@ -799,7 +695,7 @@ def test_serial_numbers_convert_as_openpyxl_converts_them(
     except (OverflowError, ValueError) as exc:
         expected = type(exc)
     try:
-        got: object = xlsxstream.from_excel(value, epoch, duration)
+        got: object = cell_values.from_excel(value, epoch, duration)
     except (OverflowError, ValueError) as exc:
         got = type(exc)
     assert got == expected
@@ -814,7 +710,7 @@ def test_iso_dates_convert_as_openpyxl_converts_them(text: str) -> None:
     except (ValueError, TypeError, OverflowError) as exc:
         expected = type(exc)
     try:
-        got: object = xlsxstream.from_iso8601(text)
+        got: object = cell_values.from_iso8601(text)
     except (ValueError, TypeError, OverflowError) as exc:
         got = type(exc)
     assert got == expected
@@ -829,104 +725,14 @@ def test_refusals_are_bulkport_errors(tmp_path: Path) -> None:
         list(sheet.rows)
 
 
-def test_a_fallback_after_rows_gives_each_row_once(tmp_path: Path) -> None:
-    plain = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(1, 3000))
-    odd = '<row r="3000">\n<c r="A3000"><v>3000</v></c></row>'
-    path = parts(plain + odd).write(tmp_path / "book.xlsx")
+def test_a_sheet_whose_layout_changes_after_many_rows_gives_each_row_once(
+    tmp_path: Path,
+) -> None:
+    compact = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(1, 3000))
+    indented = '<row r="3000">\n<c r="A3000"><v>3000</v></c></row>'
+    path = parts(compact + indented).write(tmp_path / "book.xlsx")
     got = assert_same(path)
     assert [number for number, _ in got[1]] == list(range(1, 3001))
-
-
-# --- the tail read by the check ---------------------------------------------------------------
-
-
-def share_from(path: Path, marker: bytes) -> float:
-    """The tail share that makes the check's reading start at ``marker`` in the sheet."""
-    with zipfile.ZipFile(path) as archive:
-        sheet = archive.read("xl/worksheets/sheet1.xml")
-    return (len(sheet) - sheet.index(marker) + 0.5) / len(sheet)
-
-
-def read_with_tail(path: Path, share: float, **options: Any) -> tuple[Outcome, int]:
-    """The workbook read as the survey reads it, its tail read by the check from ``share``;
-    and how many of the tail's rows were taken."""
-    taken = InProcessCheck.taken
-    with checked_elsewhere(tail_share=share):
-        got = outcome(open_xlsx, path, check_elsewhere=True, **options)
-    return got, InProcessCheck.taken - taken
-
-
-def numbered(first: int, last: int) -> str:
-    return "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(first, last))
-
-
-def test_a_tail_read_by_the_check_is_taken_where_it_joins(tmp_path: Path) -> None:
-    from bench import data
-
-    path = tmp_path / "bench.xlsx"
-    data._write_xlsx(path, data.import_rows(2000))
-    expected = outcome(open_xlsx, path)
-    got, taken = read_with_tail(path, share_from(path, b'<row r="1500"'))
-    assert got == expected
-    assert taken == 2001 - 1499
-
-
-def test_a_blank_row_before_the_tail_keeps_the_tail_here(tmp_path: Path) -> None:
-    # Row 50 has an empty cell: it is given only because a row with data follows it.
-    blank = '<row r="50"><c r="A50" t="inlineStr"><is><t></t></is></c></row>'
-    path = parts(numbered(1, 50) + blank + numbered(51, 100)).write(tmp_path / "book.xlsx")
-    got, taken = read_with_tail(path, share_from(path, b'<row r="51"'))
-    assert got == assert_same(path)
-    assert (50, []) in got[1]
-    assert taken == 0
-
-
-def test_a_tail_starting_at_a_row_read_already_stays_here(tmp_path: Path) -> None:
-    # openpyxl skips a row numbered at or below one it read: the second row 30 goes.
-    again = '<row r="30"><c r="A30" t="inlineStr"><is><t>again</t></is></c></row>'
-    path = parts(numbered(1, 41) + again + numbered(41, 60)).write(tmp_path / "book.xlsx")
-    got, taken = read_with_tail(path, share_from(path, again.encode()))
-    assert got == assert_same(path)
-    assert ["again"] not in [cells for _, cells in got[1]]
-    assert taken == 0
-
-
-def test_a_tail_past_the_row_limit_fails_as_before(tmp_path: Path) -> None:
-    limits = ReadLimits(max_rows=80)
-    path = parts(numbered(1, 100)).write(tmp_path / "book.xlsx")
-    got, taken = read_with_tail(path, share_from(path, b'<row r="60"'), limits=limits)
-    assert got == assert_same(path, limits=limits)
-    assert got[2] is not None and got[2][0] == "LimitExceeded"
-    assert taken == 0
-
-
-@pytest.mark.parametrize(
-    ("row_70", "refused"),
-    [
-        # A comment: the check reads no tail, and this reading hands over exactly.
-        ('<row r="70"><!-- note --><c r="A70"><v>70</v></c></row>', False),
-        # A control character only expat refuses: the check fails, the sheet is read again.
-        ('<row r="70"><c r="A70" t="inlineStr"><is><t>a\x01b</t></is></c></row>', True),
-    ],
-    ids=["not plain", "damaged"],
-)
-def test_a_tail_the_check_cannot_read_is_read_here(
-    tmp_path: Path, row_70: str, refused: bool
-) -> None:
-    path = parts(numbered(1, 70) + row_70 + numbered(71, 90)).write(tmp_path / "book.xlsx")
-    got, taken = read_with_tail(path, share_from(path, b'<row r="60"'))
-    assert got == assert_same(path)
-    assert (got[2] is not None) is refused
-    assert taken == 0
-
-
-def test_rows_not_naming_themselves_first_leave_no_tail(tmp_path: Path) -> None:
-    unnamed = "".join(f'<row spans="1:1"><c><v>{n}</v></c></row>' for n in range(1, 60))
-    path = parts(unnamed).write(tmp_path / "book.xlsx")
-    got, taken = read_with_tail(path, 0.5)
-    assert got == assert_same(path)
-    assert len(got[1]) == 59
-    assert taken == 0
 
 
 # --- hostile workbooks ------------------------------------------------------------------------
@@ -950,8 +756,8 @@ def test_a_20_mb_cell_is_refused_for_its_length(tmp_path: Path) -> None:
 def test_20000_columns_are_refused_for_their_number(tmp_path: Path, referenced: bool) -> None:
     # Cells may name columns up to ZZZ (18,278); past that only unnamed cells go on.
     def cell(column: int) -> str:
-        if referenced and column <= xlsxstream.LAST_COLUMN:
-            return f'<c r="{xlsxstream.column_letter(column)}1"><v>{column}</v></c>'
+        if referenced and column <= coordinates.LAST_COLUMN:
+            return f'<c r="{coordinates.column_letter(column)}1"><v>{column}</v></c>'
         return f"<c><v>{column}</v></c>"
 
     rows_xml = '<row r="1">' + "".join(cell(n) for n in range(1, 20_001)) + "</row>"
@@ -974,9 +780,8 @@ any_text = st.text(st.characters(blacklist_categories=("Cs", "Co")), max_size=12
 @given(rows=st.lists(st.lists(any_text, max_size=5), max_size=6))
 @settings(max_examples=100, deadline=None)
 def test_exports_read_back_as_before(rows: list[list[str]]) -> None:
-    import tempfile
 
-    from bulkport.spreadsheets.xlsxfile import write_xlsx_rows
+    from bulkport.spreadsheets.xlsx.writer import write_xlsx_rows
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.xlsx"

@@ -11,12 +11,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from bulkport.spreadsheets.xlsxfile import (
-    EXCEL_CELL_CHARS,
-    open_xlsx,
-    sheet_title,
-    write_xlsx_rows,
-)
+from bulkport.spreadsheets.xlsx.reader import open_xlsx
+from bulkport.spreadsheets.xlsx.writer import EXCEL_CELL_CHARS, sheet_title, write_xlsx_rows
 
 SHEET = "xl/worksheets/sheet1.xml"
 

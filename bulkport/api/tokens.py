@@ -1,0 +1,37 @@
+"""The caller's own API tokens: list them, and revoke the one in use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from bulkport.api.deps import ContextDep, UserDep
+from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.schemas.accounts import TokenView
+from bulkport.storage import accounts, audit
+from bulkport.storage.db import reading
+
+router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=list[TokenView])
+def list_tokens(ctx: ContextDep, user: UserDep) -> list[TokenView]:
+    """The caller's own tokens, newest first: name, created, expires, last used, revoked;
+    never a token's secret."""
+    with reading(ctx.engine) as conn:
+        return accounts.tokens_of(conn, user.id)
+
+
+@router.delete("/current", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_current(ctx: ContextDep, user: UserDep) -> Response:
+    """Revoke the token this request is made with; the next call with it answers 401."""
+    assert user.token_id is not None  # a caller is always found by a token
+    with ctx.engine.begin() as conn:
+        accounts.revoke_token(conn, user.token_id)
+        audit.record(
+            conn,
+            store_id=user.store_id,
+            user_id=user.id,
+            action="token.revoke",
+            detail={"token_id": user.token_id},
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
