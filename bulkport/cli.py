@@ -390,9 +390,8 @@ def users_tokens(email: str, store_name: str | None) -> None:
     from contextlib import closing
 
     from bulkport.storage.db import now
-    from bulkport.tasks.context import Context
 
-    with closing(Context.from_settings(get_settings())) as ctx, reading(ctx.engine) as conn:
+    with closing(_context(get_settings())) as ctx, reading(ctx.engine) as conn:
         user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
         found = accounts.tokens_of(conn, user.id)
     if not found:
@@ -422,9 +421,8 @@ def users_revoke_token(token_id: int) -> None:
     from contextlib import closing
 
     from bulkport.storage import audit
-    from bulkport.tasks.context import Context
 
-    with closing(Context.from_settings(get_settings())) as ctx, ctx.engine.begin() as conn:
+    with closing(_context(get_settings())) as ctx, ctx.engine.begin() as conn:
         owner = accounts.token_owner(conn, token_id)
         if owner is None or not accounts.revoke_token(conn, token_id):
             raise click.ClickException(f"No token {token_id} is open to revoke.")
@@ -446,9 +444,8 @@ def users_disable(email: str, store_name: str | None) -> None:
     from contextlib import closing
 
     from bulkport.storage import audit
-    from bulkport.tasks.context import Context
 
-    with closing(Context.from_settings(get_settings())) as ctx, ctx.engine.begin() as conn:
+    with closing(_context(get_settings())) as ctx, ctx.engine.begin() as conn:
         user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
         revoked = accounts.disable_user(conn, user.id)
         audit.record(
