@@ -118,11 +118,7 @@ def up(port: int | None) -> None:
             f"bulkport up already runs for {home} (process {running.pid}, API {running.api_url})."
         )
     api_port = port or settings.api_port
-    if not services.port_free(settings.api_host, api_port):
-        raise PortInUse(
-            f"The API's port {api_port} on {settings.api_host} is in use: stop what uses it, "
-            "or choose another with --port or BULKPORT_API_PORT."
-        )
+    _check_api_port(settings.api_host, api_port)
     flower_port = settings.flower_port
     if not services.port_free(settings.flower_host, flower_port):
         flower_port = services.free_port(settings.flower_host)
@@ -210,6 +206,16 @@ def up(port: int | None) -> None:
                 services.remove_socket_dir(private)
 
 
+def _check_api_port(host: str, port: int) -> None:
+    from bulkport import services
+
+    if not services.port_free(host, port):
+        raise PortInUse(
+            f"The API's port {port} on {host} is in use: stop what uses it, "
+            "or choose another with --port or BULKPORT_API_PORT."
+        )
+
+
 def open_home_warning(home: Path) -> str | None:
     """One line when other users may read or enter the home, else None."""
     mode = home.stat().st_mode & 0o777
@@ -245,16 +251,10 @@ def api(host: str | None, port: int | None) -> None:
     """Run the HTTP API."""
     import uvicorn
 
-    from bulkport import services
-
     settings = get_settings()
     host = host or settings.api_host
     port = port or settings.api_port
-    if not services.port_free(host, port):
-        raise PortInUse(
-            f"The API's port {port} on {host} is in use: stop what uses it, "
-            "or choose another with --port or BULKPORT_API_PORT."
-        )
+    _check_api_port(host, port)
     uvicorn.run("bulkport.api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
