@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -40,9 +39,6 @@ T = TypeVar("T")
 PLAN_ATTEMPTS = 3
 # Seconds a thread may hold the interpreter lock while another waits, during the pipeline.
 PIPELINE_SWITCH_INTERVAL = 0.001
-# Batches written at once on PostgreSQL, each in its own transaction on its own connection,
-# committed in order (see ``_run_overlapped``).
-WRITERS = 2
 UNEXPECTED = (
     "The job stopped on an unexpected error. Rows counted as processed were saved; "
     "upload the file again to finish, or contact your administrator."
@@ -262,7 +258,7 @@ def _run_batches(
 
 @dataclass
 class _InFlight:
-    """A planned batch being written on a writer thread."""
+    """A planned batch being written on the writer thread."""
 
     batch: list[tuple[int, list[str]]]
     plan: BatchPlan
@@ -272,18 +268,11 @@ class _InFlight:
 
 @dataclass
 class _LookingUp:
-    """A prepared batch whose customers are being looked up on the look-up thread, and the
-    batches that were being written when the look-up started (it may miss their writes)."""
+    """A prepared batch whose customers are being looked up on the look-up thread."""
 
     batch: list[tuple[int, list[str]]]
     prepared: Prepared
     found: Future[Found]
-    unsure: list[_InFlight]
-
-
-class _Behind(Exception):
-    """The batch written before this one failed: this one was rolled back, to be planned
-    and written again after it."""
 
 
 def _run_overlapped(
@@ -296,19 +285,14 @@ def _run_overlapped(
     dry_run: bool,
     growth: customers.GrowthWatch,
 ) -> None:
-    """Batches at once, each at its own stage: batches N-1 and N are written (two writer
-    threads, two connections) while batch N+1's customers are looked up (look-up thread) and
-    batch N+2 is parsed (this thread). Batches are still decided one at a time, in order,
-    and committed in order: a batch's transaction waits for the one before it to commit
-    before it adds its counters and checkpoint, and rolls back if that one failed.
+    """Three batches at once, each at its own stage: batch N is written (writer thread) while
+    batch N+1's customers are looked up (look-up thread) and batch N+2 is parsed (this
+    thread). Batches are still decided and committed one at a time, in order.
 
-    A look-up may miss the writes of the batches being written when it started. When one of
-    them changed a customer the batch read (or created customers while the batch missed a
-    record id), the batch waits for every write before it and is planned again: the result
-    is exactly that of running the batches one after another. Otherwise the batch changes no
-    customer those batches change (a customer it would change is one it read), and creates
-    no email they create or take (a repeated email is an error on the later row), so the
-    two transactions never wait for each other's rows, and PostgreSQL writes both at once.
+    A look-up starts only once the batch two before it is committed, so it can miss at most
+    the writes of the batch just before it. When that batch changed a customer this one read
+    (or created customers while this one missed a record id), this one is planned again after
+    that write: the result is exactly that of running the batches one after another.
     """
 
     looker_conn = _HeldConnection(ctx.engine)
@@ -326,7 +310,7 @@ def _run_overlapped(
     sys.setswitchinterval(PIPELINE_SWITCH_INTERVAL)
     try:
         with (
-            ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="bulkport-writer") as writer,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-writer") as writer,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-look-up") as looker,
         ):
             state.writer = writer
@@ -335,17 +319,16 @@ def _run_overlapped(
                 prepared = planner.prepare(batch)
                 if looking is not None:
                     prepared = state.send(looking, prepared) or prepared
-                found = looker.submit(look_up, prepared)
-                looking = _LookingUp(batch, prepared, found, list(state.flights))
+                looking = _LookingUp(batch, prepared, looker.submit(look_up, prepared))
             if looking is not None:
                 state.looked_up = True
                 state.send(looking, None)
-            state.land_all()
+            if state.flight is not None:
+                state.land(state.flight.batch[-1][0])
     finally:
         sys.setswitchinterval(switch_interval)
         looker_conn.close()
-        for held in state.writer_conns:
-            held.close()
+        state.writer_conn.close()
 
 
 class _HeldConnection:
@@ -374,7 +357,7 @@ class _HeldConnection:
 
 
 class _Pipeline:
-    """The batches in flight of ``_run_overlapped``, and how one moves to a writer."""
+    """The batches in flight of ``_run_overlapped``, and how one moves to the writer."""
 
     def __init__(
         self,
@@ -388,56 +371,47 @@ class _Pipeline:
     ) -> None:
         self.ctx, self.job_id, self.token, self.planner = ctx, job_id, token, planner
         self.checkpoint, self.dry_run, self.growth = checkpoint, dry_run, growth
-        self.flights: deque[_InFlight] = deque()
+        self.flight: _InFlight | None = None
         self.writer: ThreadPoolExecutor | None = None
-        # One connection a writer: batch k on connection k % WRITERS, which the batch
-        # WRITERS before it has given back (it is landed before batch k is sent).
-        self.writer_conns = [_HeldConnection(ctx.engine) for _ in range(WRITERS)]
-        self.sent = 0
+        self.writer_conn = _HeldConnection(ctx.engine)
         self.looked_up = False  # every batch's look-up has been sent
 
     def send(self, looking: _LookingUp, upcoming: Prepared | None) -> Prepared | None:
-        """Decide ``looking``, make room among the writers, and send it to one.
+        """Decide ``looking``, wait for the batch before it, and send it to the writer.
 
         ``upcoming`` (the batch prepared after it, its keys claimed) is prepared again when
         ``looking`` had to be planned again; returns it as it now stands.
         """
         planner, batch = self.planner, looking.batch
         plan = planner.decide(looking.prepared, looking.found.result())
-        last = (upcoming.rows if upcoming is not None else batch)[-1][0]
-        redone = False
-        while len(self.flights) >= WRITERS:
-            redone = self.land(last) or redone
-        if redone or any(plan.stale_after(flight.plan) for flight in looking.unsure):
-            while self.flights:
-                self.land(last)
-            planner.seen.forget(batch[0][0], last)
-            with reading(self.ctx.engine) as conn:
-                plan = planner.plan(conn, batch)
-            if upcoming is not None:
-                upcoming = planner.prepare(upcoming.rows)
+        if self.flight is not None:
+            last = (upcoming.rows if upcoming is not None else batch)[-1][0]
+            redone = self.land(last)
+            if redone or plan.stale_after(self.flight.plan):
+                planner.seen.forget(batch[0][0], last)
+                with reading(self.ctx.engine) as conn:
+                    plan = planner.plan(conn, batch)
+                if upcoming is not None:
+                    upcoming = planner.prepare(upcoming.rows)
         assert self.writer is not None
-        before = self.flights[-1].written if self.flights else None
-        held = self.writer_conns[self.sent % WRITERS]
         written = self.writer.submit(
             _write_batch,
             self.ctx, self.job_id, self.token, planner.store_id, plan, self.checkpoint,
-            len(batch), self.dry_run, held, before,
+            len(batch), self.dry_run, self.writer_conn,
         )  # fmt: skip
-        self.flights.append(_InFlight(batch, plan, self.checkpoint, written))
+        self.flight = _InFlight(batch, plan, self.checkpoint, written)
         self.checkpoint += len(batch)
-        self.sent += 1
         return upcoming
 
     def land(self, last_claimed: int) -> bool:
-        """Wait for the oldest batch being written. Returns True when it had to be planned
-        and written again (another job wrote one of its emails meanwhile, or the batch
-        before it was): every batch prepared after it, up to row ``last_claimed``, is then
-        stale, and the batch being written after it is rolled back, to be written again."""
-        flight = self.flights.popleft()
+        """Wait for the batch being written. Returns True when it had to be planned and
+        written again (another job wrote one of its emails meanwhile): every batch prepared
+        after it, up to row ``last_claimed``, is then stale."""
+        flight = self.flight
+        assert flight is not None
         try:
             created = flight.written.result()
-        except (IntegrityError, _Behind):
+        except IntegrityError:
             self.planner.seen.forget(flight.batch[0][0], last_claimed)
             created = _apply_batch(
                 self.ctx, self.job_id, self.token, self.planner, flight.batch,
@@ -452,16 +426,11 @@ class _Pipeline:
         """Count created customers towards the next ANALYZE (``customers.GrowthWatch``).
 
         The statistics serve the look-ups still to come: once every batch's look-up has been
-        sent, an ANALYZE (0.2-0.3 s for 100,000 customers) would only make the job end later,
-        and autovacuum analyses a table that changed this much soon after anyway.
+        sent, an ANALYZE would only make the job end later, and autovacuum analyses a table
+        that changed this much soon after anyway.
         """
         if not self.looked_up:
             self.growth.created(created)
-
-    def land_all(self) -> None:
-        """Wait for every batch being written, in order."""
-        while self.flights:
-            self.land(self.flights[-1].batch[-1][0])
 
 
 def _write_batch(
@@ -474,12 +443,9 @@ def _write_batch(
     rows: int,
     dry_run: bool,
     held: _HeldConnection | None = None,
-    before: Future[int] | None = None,
 ) -> int:
     """Write a planned batch with its errors, counters and checkpoint in one transaction (on
-    ``held`` when given); returns the number of customers it created. With ``before`` (the
-    batch before it, written at the same time), the counters and checkpoint wait for that
-    batch to commit, and ``_Behind`` rolls this one back if it failed.
+    ``held`` when given); returns the number of customers it created.
 
     On PostgreSQL the commit does not wait for the disk (``synchronous_commit = off``; a
     fifth off a batch's insert, measured): a server crash can lose the last batches
@@ -498,11 +464,6 @@ def _write_batch(
         if not dry_run:
             write_plan(conn, store_id, plan)
         job_rows.add_row_errors(conn, job_id, plan.errors)
-        if before is not None:
-            try:
-                before.result()
-            except BaseException as exc:  # a worker dying there stops this one too
-                raise _Behind from exc
         job_rows.advance(
             conn, job_id, token,
             expected_checkpoint=checkpoint, rows=rows, counts=plan.counts,

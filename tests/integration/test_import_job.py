@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import errno
 import io
-import itertools
 import logging
 import sys
 import tempfile
-import time
 from typing import Any
 
 import pytest
@@ -53,6 +51,14 @@ def test_new_rows_are_created_and_counted(ctx: Context, admin: User) -> None:
     assert rows[0]["email"] == "person0@example.com"
     assert rows[0]["phone"] == "+31612340000"
     assert job.mapping == {h: h for h in HEADER}
+
+
+def test_record_ids_follow_the_order_of_the_file(ctx: Context, admin: User) -> None:
+    """New customers get their Customer Record IDs in the order their rows stand in the file,
+    across batches."""
+    import_now(ctx, admin, csv_text([HEADER, *people(230)]))
+    emails = [row["email"] for row in stored_customers(ctx, admin)]  # in id order
+    assert emails == [f"person{i}@example.com" for i in range(230)]
 
 
 def test_reimporting_the_same_file_changes_nothing(ctx: Context, admin: User) -> None:
@@ -392,73 +398,6 @@ def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
     assert len(stored) == 120
     person60 = next(r for r in stored if r["email"] == "person60@example.com")
     assert person60["first_name"] == "First60"
-
-
-class _Writes:
-    """Every batch write of an import: its checkpoint, when it ran, and how it ended."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, pause: float = 0.1) -> None:
-        self.calls: list[tuple[int, float, float, str]] = []
-        real_write = imports._write_batch
-
-        def write(*args: Any, **kwargs: Any) -> int:
-            started = time.monotonic()
-            time.sleep(pause)  # the next batch is surely sent meanwhile
-            try:
-                created = real_write(*args, **kwargs)
-            except BaseException as exc:
-                self.calls.append((args[5], started, time.monotonic(), type(exc).__name__))
-                raise
-            self.calls.append((args[5], started, time.monotonic(), "written"))
-            return created
-
-        monkeypatch.setattr(imports, "_write_batch", write)
-
-    def overlapping(self) -> bool:
-        """Whether some write started before the one sent before it had ended."""
-        spans = sorted((start, end) for _, start, end, _ in self.calls)
-        return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
-
-    def outcomes(self, checkpoint: int) -> list[str]:
-        return [how for at, _, _, how in sorted(self.calls, key=lambda c: c[1]) if at == checkpoint]
-
-
-def test_batches_written_at_once_are_committed_in_order(
-    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL two batches are written at once, each in its own transaction; the job
-    ends as if they were written one after another."""
-    import_now(ctx, admin, csv_text([HEADER, *people(100)]))
-    writes = _Writes(monkeypatch)
-    changed = [[*row[:6], "changed"] for row in people(100)]  # half updates, half new
-    job = import_now(ctx, admin, csv_text([HEADER, *changed[:100:2], *people(150, 100)]))
-    assert job.status is JobStatus.READY
-    assert (job.counts.created, job.counts.updated, job.counts.failed) == (150, 50, 0)
-    assert_counts_add_up(job)
-    assert job.checkpoint == 200
-    assert len(stored_customers(ctx, admin)) == 250
-    assert writes.overlapping() is (ctx.engine.dialect.name == "postgresql")
-
-
-def test_a_batch_written_beside_one_that_fails_is_written_again_after_it(
-    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another job takes an email of the second batch while the third is being written
-    beside it: the second is planned and written again, and the third, rolled back because
-    the one before it failed, after it."""
-    job_id = stage_import(ctx, admin, csv_text([HEADER, *people(200)]))
-    raced = _another_job_writes_person60_first(ctx, admin, monkeypatch)
-    writes = _Writes(monkeypatch)
-    run_import(ctx, job_id)
-    assert raced["done"]
-    job = get_job(ctx, admin, job_id)
-    assert job.status is JobStatus.READY
-    assert (job.counts.created, job.counts.updated, job.counts.failed) == (199, 1, 0)
-    assert_counts_add_up(job)
-    assert len(stored_customers(ctx, admin)) == 200
-    if ctx.engine.dialect.name == "postgresql":
-        assert writes.outcomes(50) == ["IntegrityError", "written"]  # planned again
-        assert writes.outcomes(100) == ["_Behind", "written"]
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has none
