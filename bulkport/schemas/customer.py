@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from bulkport.schemas.apostrophes import unshield
 from bulkport.schemas.countries import country_code
 from bulkport.schemas.dates import DateOrder, parse_date_text, plausible_birth_date
 from bulkport.schemas.fields import FIELDS_BY_KEY, IDENTITY_KEYS, FieldKind
 from bulkport.schemas.problems import CellProblem
-from bulkport.spreadsheets.cells import unshield
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
 # grammar accepts addresses no shop can mail; this is fast and what people expect.
@@ -330,15 +330,6 @@ class RowParser:
 
 def _too_long(key: str, limit: int) -> CellProblem:
     return CellProblem(field=key, code="too_long", message=f"Too long: at most {limit} characters.")
-
-
-def parse_cells(
-    cells: Mapping[str, object], date_order: DateOrder = DateOrder.DMY
-) -> tuple[dict[str, Any], list[CellProblem]]:
-    """Parse one row given as field → cell (a convenience over ``RowParser``)."""
-    keys = list(cells)
-    values, problems = RowParser(dict(enumerate(keys)), date_order).parse(list(cells.values()))
-    return ({} if problems else values), problems
 
 
 # The fields ``record_problems`` reads.

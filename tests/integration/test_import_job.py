@@ -8,6 +8,7 @@ import io
 import logging
 import sys
 import tempfile
+import time
 from typing import Any
 
 import pytest
@@ -22,12 +23,12 @@ from support import (
 )
 from xlsx_parts import Parts, Sheet, sheet_xml
 
+from bulkport.limits import ReadLimits
 from bulkport.schemas.jobs import JobStatus
 from bulkport.spreadsheets import spill, xlsxstream
-from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
-from bulkport.tasks import imports
+from bulkport.tasks import pipeline
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
 
@@ -274,15 +275,15 @@ def killed_at_batch(
 ) -> None:
     """Run the import until the batch that starts at ``checkpoint``, kill it there as a
     SIGKILL would (nothing may catch it), and let its lease run out, as after a worker died."""
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def dies(*args: Any, **kwargs: Any) -> int:
-        if args[5] == checkpoint:
+        if args[2] == checkpoint:
             raise WorkerKilled
         return real_write(*args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(imports, "_write_batch", dies)
+        patch.setattr(pipeline, "_write_batch", dies)
         with pytest.raises(WorkerKilled):
             run_import(ctx, job_id)
     expire_lease(ctx, job_id)
@@ -366,19 +367,21 @@ def _another_job_writes_person60_first(
 ) -> dict[str, bool]:
     """Just before the second batch (rows 52-101) is written, another job stores
     person60@example.com; returns a flag that says it happened."""
-    from bulkport.storage import customers
+    from bulkport.storage import customer_writes
 
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
     raced = {"done": False}
 
     def another_job_gets_there_first(*args: Any, **kwargs: Any) -> int:
-        if args[5] == 50 and not raced["done"]:  # the second batch, planned but not written
+        if args[2] == 50 and not raced["done"]:  # the second batch, planned but not written
             raced["done"] = True
             with ctx.engine.begin() as conn:
-                customers.insert_many(conn, admin.store_id, [{"email": "person60@example.com"}])
+                customer_writes.insert_many(
+                    conn, admin.store_id, [{"email": "person60@example.com"}]
+                )
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_write_batch", another_job_gets_there_first)
+    monkeypatch.setattr(pipeline, "_write_batch", another_job_gets_there_first)
     return raced
 
 
@@ -403,7 +406,7 @@ def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has none
 def test_the_table_is_analysed_only_for_look_ups_still_to_come(ctx: Context, admin: User) -> None:
     """PostgreSQL's statistics are renewed when an import has doubled the customers table
-    (``customers.GrowthWatch``), so that the look-ups after it stay index probes; an import
+    (``customer_writes.GrowthWatch``), so that the look-ups after it stay index probes; an import
     whose table doubles only with its last batches skips that ANALYZE: no look-up is left to
     use it (autovacuum analyses the table soon after)."""
 
@@ -505,15 +508,14 @@ def test_updates_changing_different_fields_each_change_only_their_own(
 def _slow_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each batch's write waits a little first: on PostgreSQL the next batch is then surely
     planned before the previous one is written (the case the overlap must get right)."""
-    import time
 
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def slow_write(*args: Any, **kwargs: Any) -> int:
         time.sleep(0.2)
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_write_batch", slow_write)
+    monkeypatch.setattr(pipeline, "_write_batch", slow_write)
 
 
 def test_a_customer_changed_in_one_batch_is_seen_changed_by_the_next(
@@ -638,19 +640,19 @@ def test_the_pipeline_hands_the_interpreter_lock_over_sooner_and_restores_the_de
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[float] = []
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def write(*args: Any, **kwargs: Any) -> int:
         seen.append(sys.getswitchinterval())
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_write_batch", write)
+    monkeypatch.setattr(pipeline, "_write_batch", write)
     before = sys.getswitchinterval()
     job = import_now(ctx, admin, csv_text([HEADER, *people(120)]))
     assert job.status is JobStatus.READY
     assert sys.getswitchinterval() == before
     if ctx.engine.dialect.name == "postgresql":  # SQLite writes batches one by one, as before
-        assert seen and set(seen) == {imports.PIPELINE_SWITCH_INTERVAL}
+        assert seen and set(seen) == {pipeline.PIPELINE_SWITCH_INTERVAL}
     else:
         assert set(seen) == {before}
 
