@@ -276,7 +276,7 @@ class RowParser:
             values[key] = value
         return values, problems
 
-    def parse_texts(self, cells: list[str]) -> tuple[dict[str, Any], list[CellProblem]]:
+    def parse_texts(self, cells: list[str]) -> tuple[dict[str, Any], list[CellProblem]]:  # noqa: C901, PLR0912  the hottest loop, kept in one frame
         """``parse`` for a row of text cells (what the CSV and XLSX readers give), faster.
 
         The import's hottest loop: text columns first, each a strip and two tests, then the

@@ -47,23 +47,32 @@ def matching(store_id: int, filters: ExportFilters) -> list[ColumnElement[bool]]
         where.append(or_(*(func.lower(col).like(pattern, escape="\\") for col in searched)))
     if filters.customer_type:
         where.append(c.customer_type == filters.customer_type)
+    if filters.ids is not None:
+        where.append(c.id.in_(filters.ids))
+    return [*where, *_flags(filters), *_ranges(filters)]
+
+
+def _flags(filters: ExportFilters) -> Iterator[ColumnElement[bool]]:
+    """Tax exempt and marketing: TRUE, or FALSE (which includes never answered)."""
     for name in ("tax_exempt", "accepts_marketing"):
-        wanted = getattr(filters, name)
+        wanted, column = getattr(filters, name), customers.c[name]
         if wanted is True:
-            where.append(c[name].is_(True))
+            yield column.is_(True)
         elif wanted is False:
-            where.append(or_(c[name].is_(False), c[name].is_(None)))
+            yield or_(column.is_(False), column.is_(None))
+
+
+def _ranges(filters: ExportFilters) -> Iterator[ColumnElement[bool]]:
+    """Created and updated between the moments given."""
+    c = customers.c
     for column, low, high in (
         (c.created_at, filters.created_from, filters.created_to),
         (c.updated_at, filters.updated_from, filters.updated_to),
     ):
         if low is not None:
-            where.append(column >= low)
+            yield column >= low
         if high is not None:
-            where.append(column <= high)
-    if filters.ids is not None:
-        where.append(c.id.in_(filters.ids))
-    return where
+            yield column <= high
 
 
 def count_matching(conn: Connection, store_id: int, filters: ExportFilters) -> int:

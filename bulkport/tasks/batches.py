@@ -381,7 +381,7 @@ class BatchPlanner:
         # interpreter lock's time in an import, py-spy).
         return _new_parsed(_Parsed, (number, cells, values))
 
-    def _decide(
+    def _decide(  # noqa: C901, PLR0912  one row's whole decision, in the order the rules apply
         self,
         plan: BatchPlan,
         item: _Parsed,
