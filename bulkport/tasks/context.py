@@ -28,8 +28,9 @@ def run_here(kind: JobKind, job_id: str) -> None:
 class Context:
     """Handles shared by the API, the worker and the CLI; one per process.
 
-    ``enqueue`` is handed in by whoever builds the context: the API and the CLI send to the
-    Celery workers (``bulkport.worker.app.enqueue``); nothing in ``tasks`` knows the queue.
+    ``enqueue`` is handed in by whoever builds the context: the API, the worker and the CLI
+    send to the Celery workers (``bulkport.worker.app.enqueue``); nothing in ``tasks`` knows
+    the queue.
     """
 
     settings: Settings
