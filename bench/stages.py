@@ -52,9 +52,9 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    from bulkport.storage import customers
+    from bulkport.storage import customer_writes
     from bulkport.storage import jobs as job_rows
-    from bulkport.tasks import batches, imports
+    from bulkport.tasks import batches, imports, pipeline
 
     services = Services.inline(
         args.pg_url, OUT / f"stages-work-{uuid.uuid4().hex[:6]}", OUT / "logs"
@@ -67,10 +67,10 @@ def main() -> None:
             _wrapped(batches.BatchPlanner, "prepare", "prepare", noted),
             _wrapped(batches.BatchPlanner, "look_up", "look-up", noted),
             _wrapped(batches.BatchPlanner, "decide", "decide", noted),
-            _wrapped(imports._Pipeline, "land", "wait for writer", noted),
-            _wrapped(imports, "_write_batch", "write", noted),
-            _wrapped(customers, "insert_many", "  insert", noted),
-            _wrapped(customers, "update_many", "  update", noted),
+            _wrapped(pipeline._Pipeline, "land", "wait for writer", noted),
+            _wrapped(pipeline, "_write_batch", "write", noted),
+            _wrapped(customer_writes, "insert_many", "  insert", noted),
+            _wrapped(customer_writes, "update_many", "  update", noted),
             _wrapped(job_rows, "advance", "  counters", noted),
         ]
         wall, cpu = time.perf_counter(), time.process_time()

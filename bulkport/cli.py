@@ -9,11 +9,13 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import Engine
 
-from bulkport.config import get_settings
+from bulkport.config import Settings, get_settings
+from bulkport.errors import QueueUnreachable
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
@@ -22,6 +24,10 @@ from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import migrate as migrate_database
 from bulkport.storage.db import reading
+from bulkport.tasks.context import Enqueue, run_here
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 @click.group()
@@ -119,7 +125,7 @@ def api(host: str | None, port: int | None) -> None:
 
     settings = get_settings()
     uvicorn.run(
-        "bulkport.api.app:create_app",
+        "bulkport.cli:api_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
@@ -127,14 +133,35 @@ def api(host: str | None, port: int | None) -> None:
     )
 
 
+def api_app() -> FastAPI:
+    """The API, sending its jobs to the Celery workers (uvicorn's factory for ``api``)."""
+    from bulkport.api.app import create_app
+    from bulkport.worker.app import configure, enqueue
+
+    settings = get_settings()
+    configure(settings)
+    return create_app(settings, enqueue=enqueue)
+
+
+def _queue(settings: Settings, inline: bool) -> Enqueue:
+    """Where the command's job goes: nowhere when it runs here, else to the Celery workers."""
+    if inline:
+        return run_here
+    from bulkport.worker.app import configure, enqueue
+
+    configure(settings)
+    return enqueue
+
+
 @main.command()
 @click.option("--concurrency", type=int, default=None, help="Worker processes.")
 @click.option("--beat", is_flag=True, help="Also run the schedule (hourly file clean-up).")
 def worker(concurrency: int | None, beat: bool) -> None:
     """Run a Celery worker that processes jobs."""
-    from bulkport.worker.app import app
+    from bulkport.worker.app import configure
 
     settings = get_settings()
+    app = configure(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     argv = [
         "worker",
@@ -148,9 +175,11 @@ def worker(concurrency: int | None, beat: bool) -> None:
 @main.command()
 def beat() -> None:
     """Run the schedule on its own (one per deployment): the hourly file clean-up."""
-    from bulkport.worker.app import app
+    from bulkport.worker.app import configure
 
-    get_settings().home.mkdir(parents=True, exist_ok=True)
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    app = configure(settings)
     app.start(["beat", "--loglevel=INFO"])
 
 
@@ -159,9 +188,9 @@ def flower() -> None:
     """Run Flower with basic auth (on 127.0.0.1 unless BULKPORT_FLOWER_HOST says otherwise)."""
     settings = get_settings()
     os.environ.setdefault("FLOWER_BASIC_AUTH", f"{settings.flower_user}:{settings.flower_secret()}")
-    from bulkport.worker.app import app
+    from bulkport.worker.app import configure
 
-    app.start(
+    configure(settings).start(
         [
             "flower",
             f"--address={settings.flower_host}",
@@ -370,7 +399,7 @@ def import_file(
 
     settings = get_settings()
     migrate_database(settings.database)
-    ctx = Context.from_settings(settings)
+    ctx = Context.from_settings(settings, _queue(settings, inline))
     store_id = _store_id(ctx.engine, store_name)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
@@ -389,17 +418,15 @@ def import_file(
         raise click.ClickException(str(exc)) from None
     with file.open("rb") as source, ctx.files.writer(key) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
-    queued = submit_import(
-        ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
-    )
+    try:
+        queued = submit_import(
+            ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
+        )
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"Job {job_id}: {exc}") from None
     click.echo(f"Job {job_id}")
-    if queued:
-        if inline:
-            run_import(ctx, job_id)
-        else:
-            from bulkport.worker.app import enqueue_import
-
-            enqueue_import(job_id)
+    if queued and inline:
+        run_import(ctx, job_id)
     if wait or inline or not queued:
         job = _wait(ctx.engine, store_id, job_id)
         _show(ctx.engine, job)
@@ -437,7 +464,7 @@ def export_file(
 
     settings = get_settings()
     migrate_database(settings.database)
-    ctx = Context.from_settings(settings)
+    ctx = Context.from_settings(settings, _queue(settings, inline))
     store_id = _store_id(ctx.engine, store_name)
     try:
         request = ExportRequest.model_validate(
@@ -449,14 +476,13 @@ def export_file(
         )
     except ValidationError as exc:
         raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
-    job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
+    try:
+        job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
+    except QueueUnreachable as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Job {job_id}", err=True)
     if inline:
         run_export(ctx, job_id)
-    else:
-        from bulkport.worker.app import enqueue_export
-
-        enqueue_export(job_id)
     job = _wait(ctx.engine, store_id, job_id, bar=True)
     if job.status is not JobStatus.READY or job.output_file is None:
         raise click.ClickException(f"The export {job.status}: {job.error or 'no file'}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bulkport.spreadsheets.limits import ReadLimits
+from bulkport.limits import ReadLimits
 
 
 class Settings(BaseSettings):

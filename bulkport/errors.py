@@ -3,7 +3,8 @@
     BulkportError
     ├── UnreadableFile   the file is not a spreadsheet bulkport can read
     ├── LimitExceeded    the file is larger than a configured limit allows
-    └── MappingError     no column could be matched to a customer field
+    ├── MappingError     no column could be matched to a customer field
+    └── QueueUnreachable the job was created but could not be sent to the workers
 
 Problems a person can fix row by row are not exceptions but row errors (data).
 """
@@ -25,3 +26,7 @@ class LimitExceeded(BulkportError):
 
 class MappingError(BulkportError):
     """The header row matches no customer field."""
+
+
+class QueueUnreachable(BulkportError):
+    """The job queue could not be reached: the job was ended FAILED, never silently lost."""

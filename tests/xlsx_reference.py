@@ -97,7 +97,7 @@ def _refused_xml(exc: BaseException | None) -> bool:
     return False
 
 
-def _rows(worksheet: Any, limits: ReadLimits) -> Iterator[tuple[int, list[str]]]:
+def _rows(worksheet: Any, limits: ReadLimits) -> Iterator[tuple[int, list[str]]]:  # noqa: C901  a reference stays one plain loop
     """Rows that hold cells, with their Excel row numbers; blank rows only if data follows."""
     pending_blank = array("q")
     seen = 0
