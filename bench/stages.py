@@ -7,8 +7,7 @@ customers as in the measured lines), with the pipeline's stages wrapped to note,
 they run, the wall time and the CPU time of the thread running them
 (``time.thread_time``). A stage whose wall time is far above its CPU time waited: on the
 database, or for the interpreter lock while another thread held it. A profiler cannot tell
-those apart; this is how the fifth session found the writer thread spending a third of each
-batch waiting for the lock.
+those apart.
 """
 
 from __future__ import annotations
