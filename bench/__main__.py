@@ -1,4 +1,4 @@
-"""``python -m bench``: measure every line of the performance issue's targets table.
+"""``python -m bench``: measure every line of the performance table beside its floor.
 
     python -m bench                         # all lines, 1,000,000 rows (XLSX: 100,000)
     python -m bench --quick                 # every line at a tenth of the size (smoke run)
@@ -32,7 +32,7 @@ OUT = HERE / "out"
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench", description="bulkport's benchmark against the issue's targets."
+        prog="python -m bench", description="bulkport's benchmark, each line beside its floor."
     )
     parser.add_argument(
         "--rows", type=int, default=1_000_000, help="rows of the big cases (XLSX: a tenth)"

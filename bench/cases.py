@@ -1,4 +1,4 @@
-"""The issue's targets, one function per line of its table; each returns a ``CaseResult``.
+"""The benchmark's lines, one function per line of its table; each returns a ``CaseResult``.
 
 Scenarios (a store loaded and a job run) are memoised in ``Session``, so the RSS line reuses
 the 1M-row import and export the import and export lines measured, and an export line runs on

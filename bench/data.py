@@ -7,7 +7,7 @@ hashes), so a file depends only on its size, its seed and ``VERSION``; files are
 The "half new, half updates" scenario of ``n`` rows is two files:
 
 * ``preload``: customers ``0 … n/2-1`` as they are stored before the measured job (loaded
-  untimed, through ``bulkport.storage.customers.insert_many``);
+  untimed, through ``bulkport.storage.customer_writes.insert_many``);
 * ``import``: those ``n/2`` again with a changed Notes cell (real updates) plus customers
   ``n/2 … n-1`` (new), in a shuffled order.
 """

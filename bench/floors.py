@@ -82,7 +82,7 @@ def pg_parse_and_copy_into_customers(path: Path, conninfo: str) -> tuple[float, 
     """Seconds to parse the CSV and COPY its rows into bulkport's own customers table of a
     migrated, empty database (committed); rows.
 
-    Not the issue's floor, which copies into a bare table: this one pays what any import of
+    Not the line's floor, which copies into a bare table: this one pays what any import of
     customers pays the database, the unique email index, the (store, id) index, the primary
     key and the store's foreign key, with nothing of bulkport's checking, looking up or
     deciding. Each row gets the store, its email lower-cased and a moment, as the table

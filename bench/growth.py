@@ -1,8 +1,8 @@
 """Whether each line's figure holds when the rows grow tenfold (``python -m bench --growth``).
 
-The issue judges the lines at their size and asks that "the ratios stay when the row count
-grows tenfold". The memory line measures both sizes itself; for the others the bench runs
-each line a second time at a tenth of the rows and this module sets the two side by side.
+A line's figure should hold when the row count grows tenfold. The memory line measures both
+sizes itself; for the others the bench runs each line a second time at a tenth of the rows
+and this module sets the two side by side.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from typing import Any
 
 import psutil  # bench-only need (installed in the project's venv, not a runtime dependency)
 import psycopg
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bulkport.config import Settings
@@ -32,7 +33,7 @@ from bulkport.schemas.accounts import Role
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import ImportOptions
-from bulkport.storage import accounts, customers
+from bulkport.storage import accounts, customer_writes
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import migrate as migrate_schema
 from bulkport.storage.db import reading
@@ -175,7 +176,7 @@ class Store:
         """Store the scenario's existing customers (untimed setup); returns the seconds taken.
 
         Each row goes through bulkport's own row parser (so it is stored exactly as an import
-        would store it) and ``customers.insert_many`` in batches.
+        would store it) and ``customer_writes.insert_many`` in batches.
         """
         from bulkport.schemas.customer import RowParser
 
@@ -205,12 +206,13 @@ class Store:
     def _insert(self, records: list[dict[str, Any]]) -> None:
         if records:
             with self.ctx.engine.begin() as conn:
-                customers.insert_many(conn, self.store_id, records)
+                customer_writes.insert_many(conn, self.store_id, records)
 
     def count(self) -> int:
         """The store's customers."""
+        query = text("SELECT count(*) FROM customers WHERE store_id = :s AND deleted_at IS NULL")
         with reading(self.ctx.engine) as conn:
-            return customers.count(conn, self.store_id)
+            return int(conn.execute(query, {"s": self.store_id}).scalar_one())
 
     def stage_import(self, path: Path, filename: str) -> str:
         """Store ``path`` as an upload and create its QUEUED import job; returns the job id."""

@@ -29,10 +29,10 @@ from typing import Any
 import psutil
 from sqlalchemy import Connection, Engine
 
+from bulkport.limits import ReadLimits
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.jobs import ImportOptions
-from bulkport.spreadsheets.limits import ReadLimits
-from bulkport.storage import customers
+from bulkport.storage import customer_writes
 from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.survey import survey
 
@@ -105,9 +105,9 @@ def _written(
             transaction = conn.begin()
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             with _measured(clock, totals, "COPY of created customers"):
-                customers.insert_many(conn, planner.store_id, plan.creates)
+                customer_writes.insert_many(conn, planner.store_id, plan.creates)
             with _measured(clock, totals, "UPDATE of changed customers"):
-                customers.update_many(conn, planner.store_id, plan.updates)
+                customer_writes.update_many(conn, planner.store_id, plan.updates)
             with _measured(clock, totals, "commit"):
                 transaction.commit()
         conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
@@ -145,7 +145,7 @@ def _insert_cost(engine: Engine, store_id: int, records: list[dict[str, Any]]) -
         for start in range(0, len(records), BATCH // 2):
             transaction = conn.begin()
             before = clock()
-            customers.insert_many(conn, store_id, records[start : start + BATCH // 2])
+            customer_writes.insert_many(conn, store_id, records[start : start + BATCH // 2])
             spent += clock() - before
             transaction.rollback()
     return spent / len(records)

@@ -7,8 +7,7 @@ customers as in the measured lines), with the pipeline's stages wrapped to note,
 they run, the wall time and the CPU time of the thread running them
 (``time.thread_time``). A stage whose wall time is far above its CPU time waited: on the
 database, or for the interpreter lock while another thread held it. A profiler cannot tell
-those apart; this is how the fifth session found the writer thread spending a third of each
-batch waiting for the lock.
+those apart.
 """
 
 from __future__ import annotations
@@ -52,9 +51,9 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    from bulkport.storage import customers
+    from bulkport.storage import customer_writes
     from bulkport.storage import jobs as job_rows
-    from bulkport.tasks import batches, imports
+    from bulkport.tasks import batches, imports, pipeline
 
     services = Services.inline(
         args.pg_url, OUT / f"stages-work-{uuid.uuid4().hex[:6]}", OUT / "logs"
@@ -67,10 +66,10 @@ def main() -> None:
             _wrapped(batches.BatchPlanner, "prepare", "prepare", noted),
             _wrapped(batches.BatchPlanner, "look_up", "look-up", noted),
             _wrapped(batches.BatchPlanner, "decide", "decide", noted),
-            _wrapped(imports._Pipeline, "land", "wait for writer", noted),
-            _wrapped(imports, "_write_batch", "write", noted),
-            _wrapped(customers, "insert_many", "  insert", noted),
-            _wrapped(customers, "update_many", "  update", noted),
+            _wrapped(pipeline._Pipeline, "land", "wait for writer", noted),
+            _wrapped(pipeline, "_write_batch", "write", noted),
+            _wrapped(customer_writes, "insert_many", "  insert", noted),
+            _wrapped(customer_writes, "update_many", "  update", noted),
             _wrapped(job_rows, "advance", "  counters", noted),
         ]
         wall, cpu = time.perf_counter(), time.process_time()

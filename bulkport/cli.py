@@ -13,7 +13,6 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from sqlalchemy import Engine
 
 from bulkport import stack
 from bulkport.config import Settings, get_settings
-from bulkport.errors import BulkportError, PortInUse
+from bulkport.errors import BulkportError, PortInUse, QueueUnreachable
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
@@ -32,6 +31,12 @@ from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import migrate as migrate_database
 from bulkport.storage.db import reading
+from bulkport.tasks.context import Enqueue, run_here
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bulkport.services import PrivateRedis, Supervisor
 
 if TYPE_CHECKING:
     from bulkport.tasks.context import Context
@@ -111,6 +116,41 @@ def up(port: int | None) -> None:
     from bulkport import services
 
     settings = get_settings()
+    api_port, flower_port = _prepare_up(settings, port)
+    supervisor = services.Supervisor()
+    private: services.PrivateRedis | None = None
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        broker, private = _start_broker(settings, supervisor)
+        _start_parts(settings, supervisor, broker, api_port, flower_port)
+        while not stopping:
+            exited = supervisor.first_exited()
+            if exited is not None:
+                name, code = exited
+                click.echo(f"{name} stopped (exit code {code}); stopping the rest.", err=True)
+                raise SystemExit(1)
+            time.sleep(0.5)
+    finally:
+        try:
+            click.echo("Stopping…")
+        finally:  # even when the terminal is gone
+            supervisor.stop()
+            stack.forget(settings.home, os.getpid())
+            if private is not None:
+                services.remove_socket_dir(private)
+
+
+def _prepare_up(settings: Settings, port: int | None) -> tuple[int, int]:
+    """Everything `up` checks before it starts a process; returns the API's and Flower's ports."""
+    from bulkport import services
+
     home = settings.home
     running = stack.running(home)
     if running is not None:
@@ -132,78 +172,58 @@ def up(port: int | None) -> None:
     if warning:
         click.echo(warning, err=True)
     migrate_database(settings.database)
-    supervisor = services.Supervisor()
-    private: services.PrivateRedis | None = None
-    stopping = False
+    return api_port, flower_port
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        broker = settings.broker_url
-        if broker and services.redis_reachable(broker):
-            click.echo(f"Redis:        {hide_password(broker)}")
-        else:
-            if broker:
-                click.echo(
-                    f"Redis at {hide_password(broker)} does not answer; starting a private one."
-                )
-            private = services.start_private_redis(supervisor, home / "redis")
-            broker = private.url
-            click.echo(f"Redis:        private server on {private.socket} (no TCP port)")
-        api_url = f"http://{settings.api_host}:{api_port}"
-        flower_url = f"http://{settings.flower_host}:{flower_port}"
-        env = services.child_env(
-            BULKPORT_HOME=str(home),
-            BULKPORT_BROKER_URL=broker,
-            BULKPORT_API_PORT=str(api_port),
-            BULKPORT_FLOWER_PORT=str(flower_port),
-            FLOWER_BASIC_AUTH=f"{settings.flower_user}:{settings.flower_secret()}",
-            FLOWER_UNAUTHENTICATED_API="false",
-        )
-        python = sys.executable
-        concurrency = settings.worker_concurrency
-        supervisor.start(
-            "api",
-            [python, "-m", "bulkport", "api", "--host", settings.api_host, "--port", str(api_port)],
-            env,
-        )
-        supervisor.start(
-            "worker",
-            [python, "-m", "bulkport", "worker", "--beat", "--concurrency", str(concurrency)],
-            env,
-        )
-        supervisor.start("flower", [python, "-m", "bulkport", "flower"], env)
-        stack.record(home, stack.Stack(os.getpid(), broker, api_url, flower_url))
-        click.echo(f"API and docs: {api_url}/docs")
-        password = (
-            "BULKPORT_FLOWER_PASSWORD"
-            if settings.flower_password is not None
-            else home / "flower-password"
-        )
-        click.echo(
-            f"Flower:       {flower_url} (user {settings.flower_user}, password in {password})"
-        )
-        click.echo("Create a user: bulkport users create --store NAME --email EMAIL --role admin")
-        click.echo("Press Ctrl-C to stop.")
-        while not stopping:
-            exited = supervisor.first_exited()
-            if exited is not None:
-                name, code = exited
-                click.echo(f"{name} stopped (exit code {code}); stopping the rest.", err=True)
-                raise SystemExit(1)
-            time.sleep(0.5)
-    finally:
-        try:
-            click.echo("Stopping…")
-        finally:  # even when the terminal is gone
-            supervisor.stop()
-            stack.forget(home, os.getpid())
-            if private is not None:
-                services.remove_socket_dir(private)
+def _start_broker(settings: Settings, supervisor: Supervisor) -> tuple[str, PrivateRedis | None]:
+    """The configured Redis if it answers, else a private one on a socket in the home."""
+    from bulkport import services
+
+    broker = settings.broker_url
+    if broker and services.redis_reachable(broker):
+        click.echo(f"Redis:        {hide_password(broker)}")
+        return broker, None
+    if broker:
+        click.echo(f"Redis at {hide_password(broker)} does not answer; starting a private one.")
+    private = services.start_private_redis(supervisor, settings.home / "redis")
+    click.echo(f"Redis:        private server on {private.socket} (no TCP port)")
+    return private.url, private
+
+
+def _start_parts(
+    settings: Settings, supervisor: Supervisor, broker: str, api_port: int, flower_port: int
+) -> None:
+    """Start the API, a worker with the schedule and Flower; record the stack in its home."""
+    from bulkport import services
+
+    home = settings.home
+    api_url = f"http://{settings.api_host}:{api_port}"
+    flower_url = f"http://{settings.flower_host}:{flower_port}"
+    env = services.child_env(
+        BULKPORT_HOME=str(home),
+        BULKPORT_BROKER_URL=broker,
+        BULKPORT_API_PORT=str(api_port),
+        BULKPORT_FLOWER_PORT=str(flower_port),
+        FLOWER_BASIC_AUTH=f"{settings.flower_user}:{settings.flower_secret()}",
+        FLOWER_UNAUTHENTICATED_API="false",
+    )
+    bulkport = [sys.executable, "-m", "bulkport"]
+    concurrency = str(settings.worker_concurrency)
+    supervisor.start(
+        "api", [*bulkport, "api", "--host", settings.api_host, "--port", str(api_port)], env
+    )
+    supervisor.start("worker", [*bulkport, "worker", "--beat", "--concurrency", concurrency], env)
+    supervisor.start("flower", [*bulkport, "flower"], env)
+    stack.record(home, stack.Stack(os.getpid(), broker, api_url, flower_url))
+    password = (
+        "BULKPORT_FLOWER_PASSWORD"
+        if settings.flower_password is not None
+        else home / "flower-password"
+    )
+    click.echo(f"API and docs: {api_url}/docs")
+    click.echo(f"Flower:       {flower_url} (user {settings.flower_user}, password in {password})")
+    click.echo("Create a user: bulkport users create --store NAME --email EMAIL --role admin")
+    click.echo("Press Ctrl-C to stop.")
 
 
 def _check_api_port(host: str, port: int) -> None:
@@ -255,7 +275,27 @@ def api(host: str | None, port: int | None) -> None:
     host = host or settings.api_host
     port = port or settings.api_port
     _check_api_port(host, port)
-    uvicorn.run("bulkport.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run("bulkport.cli:api_app", factory=True, host=host, port=port, log_level="info")
+
+
+def api_app() -> FastAPI:
+    """The API, sending its jobs to the Celery workers (uvicorn's factory for ``api``)."""
+    from bulkport.api.app import create_app
+    from bulkport.worker.app import configure, enqueue
+
+    settings = get_settings()
+    configure(settings)
+    return create_app(settings, enqueue=enqueue)
+
+
+def _queue(settings: Settings, inline: bool) -> Enqueue:
+    """Where the command's job goes: nowhere when it runs here, else to the Celery workers."""
+    if inline:
+        return run_here
+    from bulkport.worker.app import configure, enqueue
+
+    configure(settings)
+    return enqueue
 
 
 @main.command()
@@ -263,9 +303,10 @@ def api(host: str | None, port: int | None) -> None:
 @click.option("--beat", is_flag=True, help="Also run the schedule (hourly file clean-up).")
 def worker(concurrency: int | None, beat: bool) -> None:
     """Run a Celery worker that processes jobs."""
-    from bulkport.worker.app import app
+    from bulkport.worker.app import configure
 
     settings = get_settings()
+    app = configure(settings)
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     argv = [
         "worker",
@@ -281,10 +322,11 @@ def worker(concurrency: int | None, beat: bool) -> None:
 @main.command()
 def beat() -> None:
     """Run the schedule on its own (one per deployment): the hourly file clean-up."""
-    from bulkport.worker.app import app
+    from bulkport.worker.app import configure
 
     settings = get_settings()
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    app = configure(settings)
     app.start(["beat", "--loglevel=INFO", f"--schedule={settings.home / 'celerybeat-schedule'}"])
 
 
@@ -300,9 +342,9 @@ def flower() -> None:
             "choose another with BULKPORT_FLOWER_PORT."
         )
     os.environ.setdefault("FLOWER_BASIC_AUTH", f"{settings.flower_user}:{settings.flower_secret()}")
-    from bulkport.worker.app import app
+    from bulkport.worker.app import configure
 
-    app.start(
+    configure(settings).start(
         [
             "flower",
             f"--address={settings.flower_host}",
@@ -506,7 +548,8 @@ def import_file(
 
     from bulkport.tasks.imports import resolve_options, run_import, submit_import, upload_key
 
-    ctx = _context(get_settings())
+    settings = get_settings()
+    ctx = _context(settings, _queue(settings, inline))
     store_id = _store_id(ctx, store_name)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
@@ -525,17 +568,17 @@ def import_file(
         raise click.ClickException(str(exc)) from None
     with file.open("rb") as source, ctx.files.writer(key) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
-    queued = submit_import(
-        ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
-    )
+    try:
+        queued = submit_import(
+            ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
+        )
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"Job {job_id}: {exc} ({_broker(settings)})") from None
     click.echo(f"Job {job_id}")
-    if queued:
-        if inline:
-            run_import(ctx, job_id)
-        else:
-            from bulkport.worker.app import enqueue_import
-
-            _send(ctx, job_id, enqueue_import, waiting=wait)
+    if queued and inline:
+        run_import(ctx, job_id)
+    elif queued and wait:
+        _expect_worker(ctx, job_id)
     if wait or inline or not queued:
         job = _wait(ctx.engine, store_id, job_id)
         _show(ctx.engine, job)
@@ -570,7 +613,8 @@ def export_file(
 
     from bulkport.tasks.exports import run_export, submit_export
 
-    ctx = _context(get_settings())
+    settings = get_settings()
+    ctx = _context(settings, _queue(settings, inline))
     store_id = _store_id(ctx, store_name)
     try:
         request = ExportRequest.model_validate(
@@ -582,14 +626,15 @@ def export_file(
         )
     except ValidationError as exc:
         raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
-    job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
+    try:
+        job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"{exc} ({_broker(settings)})") from None
     click.echo(f"Job {job_id}", err=True)
     if inline:
         run_export(ctx, job_id)
     else:
-        from bulkport.worker.app import enqueue_export
-
-        _send(ctx, job_id, enqueue_export, waiting=True)
+        _expect_worker(ctx, job_id)
     job = _wait(ctx.engine, store_id, job_id, bar=True)
     if job.status is not JobStatus.READY or job.output_file is None:
         raise click.ClickException(f"The export {job.status}: {job.error or 'no file'}")
@@ -598,7 +643,7 @@ def export_file(
     click.echo(f"{job.counts.succeeded:,} customers written to {target}")
 
 
-def _context(settings: Settings) -> Context:
+def _context(settings: Settings, enqueue: Enqueue = run_here) -> Context:
     """The home's database and file store; a SQLite file that is not there is an error, never
     a new empty database in whatever folder the command runs in."""
     from sqlalchemy.engine import make_url
@@ -612,17 +657,14 @@ def _context(settings: Settings) -> Context:
             "for this home first, or set BULKPORT_HOME to the folder that holds it."
         )
     migrate_database(settings.database)
-    return Context.from_settings(settings)
+    return Context.from_settings(settings, enqueue)
 
 
-def _send(ctx: Context, job_id: str, send: Callable[[str], None], *, waiting: bool) -> None:
-    """Queue the job as the API does (FAILED if the queue does not take it); when the caller
-    will wait for it, make sure a worker reads that queue first."""
-    from bulkport.tasks.dispatch import dispatch
-    from bulkport.worker.app import app
+def _expect_worker(ctx: Context, job_id: str) -> None:
+    """Before waiting for a queued job, make sure a worker reads that queue."""
+    from bulkport.worker.app import configure
 
-    dispatch(ctx, job_id, send)
-    if waiting and not app.control.inspect(timeout=PING_SECONDS, limit=1).ping():
+    if not configure(ctx.settings).control.inspect(timeout=PING_SECONDS, limit=1).ping():
         raise click.ClickException(
             f"Job {job_id} is queued, but no worker reads the queue at {_broker(ctx.settings)}: "
             f"start `bulkport up` with BULKPORT_HOME={ctx.settings.home} (or `bulkport worker`), "

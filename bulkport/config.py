@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bulkport import stack
-from bulkport.spreadsheets.limits import ReadLimits
+from bulkport.limits import ReadLimits
 
 # How Celery (kombu) names a Redis on a Unix socket; redis-py says unix:// instead.
 SOCKET_SCHEME = "redis+socket://"

@@ -33,7 +33,7 @@ class MappingError(BulkportError):
 
 
 class QueueUnreachable(BulkportError):
-    """The job queue did not take the job, so the job ended FAILED without running."""
+    """The job queue could not be reached: the job was ended FAILED, never silently lost."""
 
 
 class PortInUse(BulkportError):

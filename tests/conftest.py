@@ -21,9 +21,9 @@ from bulkport.services import Supervisor, free_port, redis_server_binary
 
 CONFIGURED_REDIS = os.environ.get("BULKPORT_TEST_REDIS_URL")
 CONFIGURED_PG = os.environ.get("BULKPORT_TEST_PG_URL")
-# Chosen now, started on first use: the Celery app reads its broker once, at import.
+# Chosen now, started on first use.
 TEST_REDIS = CONFIGURED_REDIS or f"redis://127.0.0.1:{free_port()}/13"
-# Set before the Celery app is imported: it reads its broker from the settings once.
+# The broker of the Celery app in this process (configured from the environment on first use).
 os.environ["BULKPORT_BROKER_URL"] = TEST_REDIS
 # A home for settings made without one; removed when the run ends (pytest_unconfigure).
 _MADE_HOME: str | None = None
@@ -33,6 +33,7 @@ if "BULKPORT_HOME" not in os.environ:
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from support import Queue  # noqa: E402
 
 from bulkport.api.app import create_app  # noqa: E402
 from bulkport.config import Settings  # noqa: E402
@@ -197,9 +198,15 @@ def admin(ctx: Context) -> User:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def queue() -> Queue:
+    """The job queue of the API under test: it notes the jobs sent, and runs none."""
+    return Queue()
+
+
+@pytest.fixture
+def client(settings: Settings, queue: Queue) -> Iterator[TestClient]:
     """The API in this process, on the database under test."""
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings, enqueue=queue)) as test_client:
         yield test_client
 
 

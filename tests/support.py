@@ -11,13 +11,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, func, select
+
 from bulkport.schemas.accounts import Role
-from bulkport.schemas.jobs import ImportOptions
-from bulkport.storage import accounts, customers
+from bulkport.schemas.jobs import ImportOptions, JobKind
+from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
+from bulkport.storage.tables import customers
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import, submit_import, upload_key
+
+
+class Queue:
+    """The job queue of in-process tests: notes what is sent; when ``down``, refuses as an
+    unreachable broker does."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.kinds: list[JobKind] = []
+        self.down = False
+
+    def __call__(self, kind: JobKind, job_id: str) -> None:
+        if self.down:
+            raise ConnectionError("redis is down")
+        self.kinds.append(kind)
+        self.ids.append(job_id)
 
 
 def csv_text(rows: Sequence[Sequence[str]], delimiter: str = ",") -> str:
@@ -74,9 +93,22 @@ def errors_of(ctx: Context, job_id: str) -> list[tuple[int, str]]:
 
 
 def stored_customers(ctx: Context, user: User) -> list[dict[str, object]]:
-    """The store's customers, oldest first."""
+    """The store's customers (not deleted), oldest first."""
+    query = (
+        select(customers)
+        .where(customers.c.store_id == user.store_id, customers.c.deleted_at.is_(None))
+        .order_by(customers.c.id)
+    )
     with ctx.engine.connect() as conn:
-        return customers.all_records(conn, user.store_id)
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def count_customers(conn: Connection, store_id: int) -> int:
+    """How many customers the store has (not deleted)."""
+    query = select(func.count()).where(
+        customers.c.store_id == store_id, customers.c.deleted_at.is_(None)
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def assert_counts_add_up(job: job_rows.Job) -> None:

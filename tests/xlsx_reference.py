@@ -20,7 +20,7 @@ from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.spreadsheets.limits import DEFAULT_LIMITS, ReadLimits
+from bulkport.limits import DEFAULT_LIMITS, ReadLimits
 from bulkport.spreadsheets.xlsx.package import check_zip
 from bulkport.spreadsheets.xlsx.reader import XlsxRows
 from bulkport.spreadsheets.xlsx.reader import choose_sheet as _sheet_index
@@ -97,7 +97,7 @@ def _refused_xml(exc: BaseException | None) -> bool:
     return False
 
 
-def _rows(worksheet: Any, limits: ReadLimits) -> Iterator[tuple[int, list[str]]]:
+def _rows(worksheet: Any, limits: ReadLimits) -> Iterator[tuple[int, list[str]]]:  # noqa: C901  a reference stays one plain loop
     """Rows that hold cells, with their Excel row numbers; blank rows only if data follows."""
     pending_blank = array("q")
     seen = 0

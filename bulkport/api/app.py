@@ -8,18 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from bulkport import __version__
 from bulkport.api import audit, downloads, exports, imports, jobs, mappings, tokens
 from bulkport.api.errors import validation_failed
 from bulkport.config import Settings, get_settings
-from bulkport.tasks.context import Context
+from bulkport.storage.db import ping
+from bulkport.tasks.context import Context, Enqueue
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API for the given settings (the environment's by default)."""
-    context = Context.from_settings(settings or get_settings())
+def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI:
+    """Build the API for the given settings (the environment's by default); ``enqueue`` sends
+    the jobs it creates to the workers (``bulkport.worker.app.enqueue`` outside tests)."""
+    context = Context.from_settings(settings or get_settings(), enqueue)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,8 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         """200 when the database answers; 503 otherwise."""
         try:
-            with context.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            ping(context.engine)
         except Exception:
             return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})

@@ -7,13 +7,13 @@ from fastapi.responses import JSONResponse
 
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.api.jobs import answer_job, enqueue_or_fail
+from bulkport.api.jobs import answer_job, queue_down
+from bulkport.errors import QueueUnreachable
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobView
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.exports import submit_export
-from bulkport.worker.app import enqueue_export
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ERROR_RESPONSES)
 
@@ -31,8 +31,10 @@ def create_export(
     user: Staff,
 ) -> JSONResponse:
     """Export customers to CSV or XLSX; `counts.succeeded` is the number of rows written."""
-    job_id = submit_export(ctx, store_id=user.store_id, user_id=user.id, request=body)
-    enqueue_or_fail(ctx, job_id, enqueue_export)
+    try:
+        job_id = submit_export(ctx, store_id=user.store_id, user_id=user.id, request=body)
+    except QueueUnreachable as exc:
+        raise queue_down(exc) from None
     with reading(ctx.engine) as conn:
         job = job_rows.get_job(conn, user.store_id, job_id)
     assert job is not None

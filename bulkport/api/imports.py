@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.api.jobs import answer_job, enqueue_or_fail, load_job
+from bulkport.api.jobs import answer_job, load_job, queue_down
 from bulkport.api.limits import Uploader
 from bulkport.api.uploads import Upload, receive_upload
-from bulkport.errors import BulkportError
+from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -23,7 +23,6 @@ from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
-from bulkport.worker.app import enqueue_import
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=ERROR_RESPONSES)
 # Room for the multipart envelope and form fields around the file itself.
@@ -189,7 +188,7 @@ def _queue(
     idempotency_key: str | None,
 ) -> JSONResponse:
     try:
-        queued = submit_import(
+        submit_import(
             ctx,
             store_id=user.store_id,
             user_id=user.id,
@@ -205,8 +204,8 @@ def _queue(
         if earlier is None:
             raise
         return answer_job(request, earlier)
-    if queued:
-        enqueue_or_fail(ctx, job_id, enqueue_import)
+    except QueueUnreachable as exc:
+        raise queue_down(exc) from None
     with reading(ctx.engine) as conn:
         job = job_rows.get_job(conn, user.store_id, job_id)
     assert job is not None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from pathlib import PurePath
 from typing import Annotated
 
@@ -19,9 +17,7 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
-from bulkport.tasks.dispatch import dispatch
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 # Past any real list; also keeps numbers within what every database can hold.
 MAX_OFFSET = 1_000_000_000
@@ -177,17 +173,11 @@ def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
     )
 
 
-def enqueue_or_fail(ctx: Context, job_id: str, send: Callable[[str], None]) -> None:
-    """Send the job to the workers after its row is committed; never '202 then lost'."""
-    try:
-        dispatch(ctx, job_id, send)
-    except QueueUnreachable:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "The job queue cannot be reached right now, so the job was not started. "
-            "Try again in a moment.",
-            headers={"Retry-After": "30"},
-        ) from None
+def queue_down(exc: QueueUnreachable) -> HTTPException:
+    """The 503 for a job the queue could not take (the job is FAILED already)."""
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}
+    )
 
 
 def answer_job(request: Request, job: job_rows.Job) -> JSONResponse:

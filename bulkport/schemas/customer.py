@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 
 from pydantic_core import PydanticCustomError
 
+from bulkport.schemas.apostrophes import unshield
+from bulkport.schemas.columns import column_name
 from bulkport.schemas.countries import country_code
 from bulkport.schemas.dates import DateOrder, parse_date_text, plausible_birth_date
 from bulkport.schemas.fields import FIELDS_BY_KEY, IDENTITY_KEYS, FieldKind
 from bulkport.schemas.problems import CellProblem
-from bulkport.spreadsheets.cells import unshield
-from bulkport.spreadsheets.mapping import column_name
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
 # grammar accepts addresses no shop can mail; this is fast and what people expect.
@@ -266,38 +266,16 @@ class RowParser:
         width = len(cells)
         for index, key, parser, limit in self._steps:
             cell = cells[index] if index < width else None
-            if cell is None or cell == "":
-                values[key] = None
-                continue
-            try:
-                if parser is not None:
-                    value = parser(cell)
-                    if value.__class__ is _Refused:
-                        problems.append(
-                            CellProblem(field=key, code=value.code, message=value.message)
-                        )
-                        continue
-                elif cell.__class__ is str:
-                    value = cell.strip()
-                    if value[:1] == "'":
-                        value = None if value == "'" else unshield(value).strip()
-                    if not value:
-                        values[key] = None
-                        continue
-                else:
-                    value = clean_text(cell)
-            except PydanticCustomError as exc:
-                problems.append(CellProblem(field=key, code=exc.type, message=exc.message()))
-                continue
-            if value.__class__ is str and len(value) > limit:
-                problems.append(_too_long(key, limit))
-                continue
-            values[key] = value
+            got = _cell_value(cell, key, parser, limit)
+            if got.__class__ is CellProblem:
+                problems.append(got)
+            else:
+                values[key] = got
         if self._extra:
             self._merge_extra(cells, values, problems)
         return values, problems
 
-    def parse_texts(self, cells: list[str]) -> tuple[dict[str, Any], list[CellProblem]]:
+    def parse_texts(self, cells: list[str]) -> tuple[dict[str, Any], list[CellProblem]]:  # noqa: C901, PLR0912  the hottest loop, kept in one frame
         """``parse`` for a row of text cells (what the CSV and XLSX readers give), faster.
 
         The import's hottest loop: text columns first, each a strip and two tests, then the
@@ -445,15 +423,6 @@ def _shown(cell: object) -> str:
 
 def _too_long(key: str, limit: int) -> CellProblem:
     return CellProblem(field=key, code="too_long", message=f"Too long: at most {limit} characters.")
-
-
-def parse_cells(
-    cells: Mapping[str, object], date_order: DateOrder = DateOrder.DMY
-) -> tuple[dict[str, Any], list[CellProblem]]:
-    """Parse one row given as field → cell (a convenience over ``RowParser``)."""
-    keys = list(cells)
-    values, problems = RowParser(dict(enumerate(keys)), date_order).parse(list(cells.values()))
-    return ({} if problems else values), problems
 
 
 # The fields ``record_problems`` reads.

@@ -154,7 +154,6 @@ WRITABLE_KEYS: tuple[str, ...] = tuple(
 )
 # The template's rule: each customer has at least one of these.
 IDENTITY_KEYS: tuple[str, ...] = ("first_name", "last_name", "email", "phone", "mobile")
-CUSTOMER_TYPES: tuple[str, ...] = ("private", "business")
 
 _PUNCTUATION = re.compile(r"[^a-z0-9]+")
 

@@ -13,16 +13,10 @@ from bulkport.schemas.dates import DateOrder
 
 
 class JobKind(StrEnum):
-    """What a job does."""
+    """What a job does; a kind is added with the code that runs it."""
 
     IMPORT = "import"
     EXPORT = "export"
-    DELETE = "delete"
-    MERGE = "merge"
-    ARCHIVE = "archive"
-    UNARCHIVE = "unarchive"
-    UNDO = "undo"
-    NOTIFY = "notify"
 
 
 class JobStatus(StrEnum):
@@ -51,6 +45,16 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),
 }
+
+
+class RowOutcome(StrEnum):
+    """What an import does with one row; each outcome is also the counter the row adds to."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 def sources_of(target: JobStatus) -> tuple[JobStatus, ...]:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from bulkport.errors import MappingError
 from bulkport.schemas.aliases import FALLBACK_HEADERS
 from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
-from bulkport.spreadsheets.xlsx.coordinates import column_letter
 
 # Words that, as the target of a mapping, mean "leave this column out".
 IGNORE_WORDS = frozenset({"", "ignore", "skip", "none", "-"})
@@ -47,13 +46,6 @@ class ColumnMapping:
         for index, key in sorted(self.columns.items()):
             by_field.setdefault(key, []).append(index)
         return {key: indexes for key, indexes in by_field.items() if len(indexes) > 1}
-
-
-def column_name(headers: Sequence[str], index: int) -> str:
-    """A column as the person sees it: its header as written and its letter."""
-    letter = column_letter(index + 1)
-    header = headers[index].strip() if index < len(headers) else ""
-    return f"'{header}' (column {letter})" if header else f"column {letter}"
 
 
 def field_for(name: str) -> str | None:

@@ -9,8 +9,8 @@ from itertools import chain, islice
 from pathlib import Path
 
 from bulkport.errors import UnreadableFile
+from bulkport.limits import DEFAULT_LIMITS, ReadLimits
 from bulkport.spreadsheets.csvfile import CsvFormat, read_csv_rows, sniff_csv
-from bulkport.spreadsheets.limits import DEFAULT_LIMITS, ReadLimits
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 
 # The header may sit below a title, a date line or blank rows; it is looked for this far down.

@@ -86,6 +86,25 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def ping(engine: Engine) -> None:
+    """Ask the database for an answer; raises when it cannot give one."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+
+
+def runs_apart(engine: Engine) -> bool:
+    """Whether the database works in a server process of its own (PostgreSQL), so that a
+    thread here waiting on it leaves this interpreter to the others; SQLite works in ours."""
+    return engine.dialect.name == "postgresql"
+
+
+def commit_lazily(conn: Connection) -> None:
+    """Let this transaction's commit return before its log reaches the disk (PostgreSQL's
+    ``synchronous_commit = off``): a database crash can lose it, but only whole."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+
 def alembic_config(url: str) -> Config:
     """Alembic's configuration for this package's migrations and the given database."""
     config = Config()

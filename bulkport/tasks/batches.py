@@ -13,12 +13,19 @@ from sqlalchemy import Connection
 from bulkport.schemas.customer import RECORD_RULE_KEYS, RowParser, record_problems
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.fields import WRITABLE_KEYS
-from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn, RowErrorView
+from bulkport.schemas.jobs import (
+    BlankCells,
+    ImportMode,
+    ImportOptions,
+    MatchOn,
+    RowErrorView,
+    RowOutcome,
+)
 from bulkport.schemas.problems import CellProblem
 from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.spreadsheets.sources import blank_row
-from bulkport.storage import customers
-from bulkport.storage.customers import email_key
+from bulkport.storage import customer_writes
+from bulkport.storage.customer_writes import email_key
 
 VALUE_LIMIT = 200
 _RULE_KEYS = frozenset(RECORD_RULE_KEYS)
@@ -160,7 +167,7 @@ class BatchPlan:
     updates: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowErrorView] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    outcomes: dict[int, str] = field(default_factory=dict)  # row → what happens to it
+    outcomes: dict[int, RowOutcome] = field(default_factory=dict)  # row → what happens to it
     # What planning read: the customers its look-ups found, and whether a record id found
     # none. A plan made before the previous batch was written is stale if that batch changed
     # one of those customers, or created customers while an id was missing.
@@ -173,11 +180,10 @@ class BatchPlan:
             return True
         return any(change["id"] in self.read_ids for change in earlier.updates)
 
-    def count(self, name: str, row: int | None = None) -> None:
-        """Add one row to a counter (and note the row's outcome)."""
-        self.counts[name] = self.counts.get(name, 0) + 1
-        if row is not None:
-            self.outcomes[row] = name
+    def count(self, outcome: RowOutcome, row: int) -> None:
+        """Note a row's outcome and add it to its counter."""
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        self.outcomes[row] = outcome
 
 
 class _Parsed(NamedTuple):
@@ -294,7 +300,7 @@ class BatchPlanner:
                 if problems:
                     self._fail(plan, number, cells, problems)
                 else:
-                    plan.count("skipped", number)
+                    plan.count(RowOutcome.SKIPPED, number)
                 continue
             item = checked(plan, number, cells, values, problems)
             if item is not None:
@@ -307,8 +313,8 @@ class BatchPlanner:
         parsed = prepared.parsed
         ids = {p.values["id"] for p in parsed if self._id_key(p.values) is not None}
         emails = {key for p in parsed if (key := email_key(p.values.get("email")))}
-        by_id = customers.by_ids(conn, self.store_id, ids, self.needed)
-        by_email = customers.by_email_keys(conn, self.store_id, emails, self.needed)
+        by_id = customer_writes.by_ids(conn, self.store_id, ids, self.needed)
+        by_email = customer_writes.by_email_keys(conn, self.store_id, emails, self.needed)
         return Found(by_id=by_id, by_email=by_email, missing_id=len(by_id) < len(ids))
 
     def decide(self, prepared: Prepared, found: Found) -> BatchPlan:
@@ -324,9 +330,9 @@ class BatchPlanner:
         creates, updates = len(plan.creates) - creates, len(plan.updates) - updates
         counts = plan.counts
         for name, rows in (
-            ("created", creates),
-            ("updated", updates),
-            ("unchanged", succeeded - creates - updates),
+            (RowOutcome.CREATED, creates),
+            (RowOutcome.UPDATED, updates),
+            (RowOutcome.UNCHANGED, succeeded - creates - updates),
             ("succeeded", succeeded),
         ):
             if rows:
@@ -375,7 +381,7 @@ class BatchPlanner:
         # interpreter lock's time in an import, py-spy).
         return _new_parsed(_Parsed, (number, cells, values))
 
-    def _decide(
+    def _decide(  # noqa: C901, PLR0912  one row's whole decision, in the order the rules apply
         self,
         plan: BatchPlan,
         item: _Parsed,
@@ -386,7 +392,7 @@ class BatchPlanner:
         values = item.values
         record_id = values.get("id") if self.ids_are_keys else None
         email = values.get("email")
-        key = email.lower() if email else None  # customers.email_key
+        key = email.lower() if email else None  # customer_writes.email_key
         target: dict[str, Any] | None
         if self._on_id and record_id is None and self._update_only:
             return self._fail_one(
@@ -435,7 +441,7 @@ class BatchPlanner:
             if self._fail_record(plan, item, record):
                 return False
             plan.creates.append(record)
-            plan.outcomes[item.row] = "created"
+            plan.outcomes[item.row] = RowOutcome.CREATED
             return True
         stored = target.get
         if self.clear_blanks:
@@ -460,9 +466,9 @@ class BatchPlanner:
             return False
         if changes:
             plan.updates.append({"id": target["id"], **changes})
-            plan.outcomes[item.row] = "updated"
+            plan.outcomes[item.row] = RowOutcome.UPDATED
         else:
-            plan.outcomes[item.row] = "unchanged"
+            plan.outcomes[item.row] = RowOutcome.UNCHANGED
         return True
 
     def _fail_record(self, plan: BatchPlan, item: _Parsed, record: dict[str, Any]) -> bool:
@@ -483,7 +489,7 @@ class BatchPlanner:
     def _fail(
         self, plan: BatchPlan, number: int, cells: Sequence[str], problems: list[CellProblem]
     ) -> None:
-        plan.count("failed", number)
+        plan.count(RowOutcome.FAILED, number)
         for problem in problems:
             index = problem.column
             if index is None:
@@ -506,5 +512,5 @@ class BatchPlanner:
 
 def write_plan(conn: Connection, store_id: int, plan: BatchPlan) -> None:
     """Write the batch's customers (its row errors and counters go with them)."""
-    customers.insert_many(conn, store_id, plan.creates)
-    customers.update_many(conn, store_id, plan.updates)
+    customer_writes.insert_many(conn, store_id, plan.creates)
+    customer_writes.update_many(conn, store_id, plan.updates)

@@ -1,31 +1,51 @@
-"""What a job needs from the outside world: the database, the file store and the settings."""
+"""What a job needs from the outside world: the database, the file store, the settings, and a
+way to send a job to the workers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Engine
 
 from bulkport.config import Settings
+from bulkport.schemas.jobs import JobKind
 from bulkport.storage.db import make_engine
 from bulkport.storage.files import FileStore
 
 
+class Enqueue(Protocol):
+    """Sends a committed job to the workers, by its id only; raises when the queue is down."""
+
+    def __call__(self, kind: JobKind, job_id: str) -> None: ...
+
+
+def run_here(kind: JobKind, job_id: str) -> None:
+    """The queue of a process that runs its jobs itself (``--inline``, tests): sends nothing."""
+
+
 @dataclass(frozen=True)
 class Context:
-    """Handles shared by the API, the worker and the CLI; one per process."""
+    """Handles shared by the API, the worker and the CLI; one per process.
+
+    ``enqueue`` is handed in by whoever builds the context: the API, the worker and the CLI
+    send to the Celery workers (``bulkport.worker.app.enqueue``); nothing in ``tasks`` knows
+    the queue.
+    """
 
     settings: Settings
     engine: Engine
     files: FileStore
+    enqueue: Enqueue = run_here
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Context:
+    def from_settings(cls, settings: Settings, enqueue: Enqueue = run_here) -> Context:
         """Open the database and file store that the settings name."""
         return cls(
             settings=settings,
             engine=make_engine(settings.database),
             files=FileStore(settings.files_root),
+            enqueue=enqueue,
         )
 
     def close(self) -> None:

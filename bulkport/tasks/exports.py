@@ -11,11 +11,10 @@ from bulkport.errors import BulkportError
 from bulkport.schemas.exports import ExportFormat, ExportRequest
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.spreadsheets.exportfiles import CsvExportWriter, ExportWriter, XlsxExportWriter
-from bulkport.storage import audit, customers
+from bulkport.storage import audit, customer_reads
 from bulkport.storage import jobs as job_rows
-from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
-from bulkport.tasks.outcomes import settled
+from bulkport.tasks.outcomes import send_or_fail, settled
 from bulkport.tasks.reaper import gave_up
 
 # Customers per COPY range: large enough for COPY's speed, small enough for live progress.
@@ -29,9 +28,13 @@ def export_key(job_id: str, fmt: ExportFormat) -> str:
 
 
 def submit_export(
-    ctx: Context, *, store_id: int, user_id: int | None, request: ExportRequest
+    ctx: Context, *, store_id: int, user_id: int | None, request: ExportRequest, queue: bool = True
 ) -> str:
-    """Create a QUEUED export job (with its audit event); returns its id."""
+    """Create a QUEUED export job with its audit event, then send it to the workers; returns
+    its id. ``queue=False`` when the caller runs it itself (an import's backup).
+
+    Raises ``QueueUnreachable`` (the job then FAILED) when the queue cannot be reached.
+    """
     with ctx.engine.begin() as conn:
         job_id = job_rows.create_job(
             conn,
@@ -48,6 +51,8 @@ def submit_export(
             job_id=job_id,
             detail={"format": request.format.value, "purpose": request.purpose},
         )
+    if queue:
+        send_or_fail(ctx, JobKind.EXPORT, job_id)
     return job_id
 
 
@@ -69,16 +74,15 @@ def run_export(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
             raise BulkportError("This job is not an export.")
         request = ExportRequest.model_validate(job.options)
         key = export_key(job_id, request.format)
-        with reading(ctx.engine) as snapshot:
-            if snapshot.dialect.name == "postgresql":
-                # One snapshot for the count and the rows: READY means processed == total.
-                snapshot.execution_options(isolation_level="REPEATABLE READ")
-            total = customers.count_matching(snapshot, job.store_id, request.filters)
+        with customer_reads.export_snapshot(ctx.engine) as snapshot:
+            total = customer_reads.count_matching(snapshot, job.store_id, request.filters)
             with ctx.engine.begin() as conn:
                 job_rows.start_over(conn, job_id, token, total=total)
             with ctx.files.writer(key) as out:
                 progress = _Progress(ctx, job_id, token)
-                if request.format is ExportFormat.CSV and snapshot.dialect.name == "postgresql":
+                if request.format is ExportFormat.CSV and customer_reads.database_writes_cells(
+                    snapshot
+                ):
                     _copy_csv(snapshot, job.store_id, request, out, progress)
                 else:
                     _stream(snapshot, job.store_id, request, out, progress, ctx.settings.batch_size)
@@ -122,15 +126,15 @@ def _stream(
     if request.format is ExportFormat.XLSX:
         xlsx = XlsxExportWriter(out, keys)
         writer: ExportWriter = xlsx
-        if snapshot.dialect.name == "postgresql":
-            rows = customers.stream_xlsx_values(snapshot, store_id, filters, keys, batch)
+        if customer_reads.database_writes_cells(snapshot):
+            rows = customer_reads.stream_xlsx_values(snapshot, store_id, filters, keys, batch)
             write = xlsx.write_prepared_rows
         else:
-            rows = customers.stream_matching(snapshot, store_id, filters, keys, batch)
+            rows = customer_reads.stream_matching(snapshot, store_id, filters, keys, batch)
             write = xlsx.write_rows
     else:
         writer = CsvExportWriter(out, keys)
-        rows = customers.stream_matching(snapshot, store_id, filters, keys, batch)
+        rows = customer_reads.stream_matching(snapshot, store_id, filters, keys, batch)
         write = writer.write_rows
     for part in rows:
         write(part)
@@ -144,7 +148,7 @@ def _copy_csv(
     """CSV on PostgreSQL: the database writes the rows (COPY TO), formula-safe, in ranges."""
     keys = request.column_keys()
     CsvExportWriter(out, keys).close()  # the byte-order mark and the header row
-    for rows, data in customers.copy_csv_matching(
+    for rows, data in customer_reads.copy_csv_matching(
         snapshot, store_id, request.filters, keys, COPY_CHUNK
     ):
         for block in data:

@@ -1,51 +1,41 @@
-"""An import job from start to end: open the file, map it, plan and write batches, report."""
+"""An import job from start to end: open the file, map it, validate and write it batch by batch,
+report the rows that failed."""
 
 from __future__ import annotations
 
 import logging
-import sys
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
-
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from bulkport.errors import BulkportError, UnreadableFile
+from bulkport.limits import ReadLimits
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
-from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.spreadsheets.spill import RowSpill
-from bulkport.storage import accounts, audit, customers, mappings
+from bulkport.storage import accounts, audit, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
-from bulkport.tasks.batches import BatchPlan, BatchPlanner, Found, Prepared, write_plan
+from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
-from bulkport.tasks.outcomes import settled
+from bulkport.tasks.outcomes import send_or_fail, settled
+from bulkport.tasks.pipeline import BatchRun, batches, write_batches
 from bulkport.tasks.reaper import gave_up
 from bulkport.tasks.reports import write_report
 from bulkport.tasks.survey import Survey, open_upload, override_of, survey
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-# A batch that hits a unique email another job wrote meanwhile is planned again this often.
-PLAN_ATTEMPTS = 3
-# Seconds a thread may hold the interpreter lock while another waits, during the pipeline.
-PIPELINE_SWITCH_INTERVAL = 0.001
-# Batches written at once on PostgreSQL, each in its own transaction on its own connection,
-# committed in order (see ``_run_overlapped``).
-WRITERS = 2
 UNEXPECTED = (
     "The job stopped on an unexpected error. Rows counted as processed were saved; "
     "upload the file again to finish, or contact your administrator."
+)
+NO_ROWS = (
+    "The file has a header row but no customers below it. Add one customer per "
+    "row under the header and upload it again."
 )
 
 
@@ -65,104 +55,23 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     with settled(ctx, job_id, token, UNEXPECTED):
         options, upload = _job_input(ctx, job)
         limits = ctx.settings.read_limits()
-        with reading(ctx.engine) as conn:
-            store_order = DateOrder(accounts.store_date_order(conn, job.store_id))
         with RowSpill(upload.parent) as spill:
-            found = survey(upload, options, store_order, limits, spill)
-            _import_rows(ctx, job, token, options, upload, limits, found, spill)
-        report = None
-        with reading(ctx.engine) as conn:
-            done = job_rows.job_for_worker(conn, job_id)
-        if done is not None and done.counts.failed:
-            report = write_report(ctx, job_id, upload, options, found.info)
+            # Open the source, map its columns, count its rows and find its date order.
+            found = survey(upload, options, _store_date_order(ctx, job), limits, spill)
+            _record_plan(ctx, job, token, found)
+            if options.backup and not options.dry_run:
+                _back_up(ctx, job, token)
+            # Validate and write the rows a batch at a time, from where the job stands.
+            planner = _planner(job, options, found)
+            with _rows(upload, options, limits, found, spill) as rows:
+                _remember_committed(planner, rows, job.checkpoint, ctx.settings.batch_size)
+                run = BatchRun(ctx, job_id, token, planner, options.dry_run)
+                write_batches(run, rows, job.checkpoint)
+        # Report the rows that failed, in the upload's own format.
+        report = _report(ctx, job_id, upload, options, found)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=report)
     return claim
-
-
-def _import_rows(
-    ctx: Context,
-    job: job_rows.Job,
-    token: str,
-    options: ImportOptions,
-    upload: Path,
-    limits: ReadLimits,
-    found: Survey,
-    spill: RowSpill,
-) -> None:
-    """Plan and write the surveyed rows, batch by batch, from where the job stands."""
-    job_id = job.id
-    if found.total == 0:
-        raise BulkportError(
-            "The file has a header row but no customers below it. Add one customer per "
-            "row under the header and upload it again."
-        )
-    with ctx.engine.begin() as conn:
-        job_rows.record_plan(
-            conn, job_id, token,
-            total=found.total, mapping=found.mapping.as_labels(),
-            ignored_columns=found.mapping.ignored, source=found.source(),
-        )  # fmt: skip
-    if options.backup and not options.dry_run:
-        _back_up(ctx, job, token)
-    planner = BatchPlanner(
-        store_id=job.store_id,
-        mapping=found.mapping,
-        options=options,
-        date_order=found.date_order,
-        complete_rows=found.info.format is FileFormat.CSV,
-    )
-    with ExitStack() as stack:
-        if spill.usable:
-            rows = spill.rows()
-        else:
-            sheet, _ = stack.enter_context(open_upload(upload, options, limits, found.info))
-            rows = sheet.rows
-        checkpoint = job.checkpoint
-        for committed in _batches(islice(rows, checkpoint), ctx.settings.batch_size):
-            planner.remember(committed)  # committed before a restart
-        _run_batches(ctx, job_id, token, planner, rows, checkpoint, options.dry_run)
-
-
-def _back_up(ctx: Context, job: job_rows.Job, token: str) -> None:
-    """Export every customer of the store before the import changes any (seed 004, step 1).
-
-    The backup is an export job of its own, linked from the import and run here, first; an
-    import resumed after a restart finds its backup done and goes on.
-    """
-    backup_id = job.backup_job_id
-    if backup_id is None:
-        request = ExportRequest(
-            format=ExportFormat.CSV,
-            filters=ExportFilters(archived=ArchivedFilter.INCLUDE),
-            purpose=f"Backup before import {job.id}",
-        )
-        backup_id = submit_export(
-            ctx, store_id=job.store_id, user_id=job.created_by, request=request
-        )
-        with ctx.engine.begin() as conn:
-            job_rows.set_backup(conn, job.id, token, backup_id)
-    run_export(ctx, backup_id)
-    with reading(ctx.engine) as conn:
-        backup = job_rows.job_for_worker(conn, backup_id)
-    if backup is None or backup.status is not JobStatus.READY:
-        why = backup.error if backup is not None and backup.error else "it did not finish"
-        raise BulkportError(f"The backup before this import failed ({why}); nothing was imported.")
-
-
-def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, Path]:
-    """The job's options and the path of its upload, or a plain reason why there is none."""
-    if job.kind is not JobKind.IMPORT or job.input_file is None:
-        raise BulkportError("This job has no uploaded file to import.")
-    try:
-        options = ImportOptions.model_validate(job.options)
-        override_of(options)
-    except ValueError as exc:
-        raise BulkportError(f"The import's options are not usable: {exc}") from None
-    upload = ctx.files.path(job.input_file)
-    if not upload.is_file():
-        raise BulkportError("The uploaded file is no longer stored; upload it again.")
-    return options, upload
 
 
 def submit_import(
@@ -175,18 +84,14 @@ def submit_import(
     options: ImportOptions,
     idempotency_key: str | None = None,
 ) -> bool:
-    """Create the import job for a stored upload, with its audit event, in one transaction.
+    """Create the import job for a stored upload, with its audit event, in one transaction;
+    then send it to the workers. Returns True when the job was QUEUED and sent.
 
-    A file whose first bytes show it is no CSV becomes a job FAILED with the reason (never a
-    lost upload); returns True when the job is QUEUED and should be sent to the workers.
+    A file whose first bytes show it is no spreadsheet becomes a job FAILED with the reason
+    (never a lost upload). Raises ``QueueUnreachable`` (the job then FAILED) when the queue
+    cannot be reached.
     """
-    with ctx.files.open(key) as handle:
-        head = handle.read(SNIFF_BYTES)
-    try:
-        sniff_format(head)
-        unreadable = None
-    except UnreadableFile as exc:
-        unreadable = str(exc)
+    unreadable = _refused_at_once(ctx, key)
     with ctx.engine.begin() as conn:
         job_rows.create_job(
             conn,
@@ -208,7 +113,10 @@ def submit_import(
         )
         if unreadable is not None:
             job_rows.finish(conn, job_id, None, JobStatus.FAILED, error=unreadable)
-    return unreadable is None
+    if unreadable is not None:
+        return False
+    send_or_fail(ctx, JobKind.IMPORT, job_id)
+    return True
 
 
 def resolve_options(ctx: Context, store_id: int, options: ImportOptions) -> ImportOptions:
@@ -233,312 +141,113 @@ def upload_key(job_id: str) -> str:
     return f"jobs/{job_id}/upload"
 
 
-def _run_batches(
-    ctx: Context,
-    job_id: str,
-    token: str,
-    planner: BatchPlanner,
-    rows: Iterable[tuple[int, list[str]]],
-    checkpoint: int,
-    dry_run: bool,
-) -> None:
-    """Apply the rows a batch at a time, in order, each batch committed with its errors,
-    counters and checkpoint.
-
-    On PostgreSQL the next batch is planned while the previous one is written (the database
-    works on the other core meanwhile); SQLite writes in this process, under the same
-    interpreter lock, so there a second thread was measured to lose and batches go one by one.
-    """
-    growth = customers.GrowthWatch(ctx.engine)
-    growth.start()
-    batches = _batches(rows, ctx.settings.batch_size)
-    if ctx.engine.dialect.name == "postgresql":
-        _run_overlapped(ctx, job_id, token, planner, batches, checkpoint, dry_run, growth)
-        return
-    for batch in batches:
-        growth.created(_apply_batch(ctx, job_id, token, planner, batch, checkpoint, dry_run))
-        checkpoint += len(batch)
-
-
-@dataclass
-class _InFlight:
-    """A planned batch being written on a writer thread."""
-
-    batch: list[tuple[int, list[str]]]
-    plan: BatchPlan
-    checkpoint: int
-    written: Future[int]
-
-
-@dataclass
-class _LookingUp:
-    """A prepared batch whose customers are being looked up on the look-up thread, and the
-    batches that were being written when the look-up started (it may miss their writes)."""
-
-    batch: list[tuple[int, list[str]]]
-    prepared: Prepared
-    found: Future[Found]
-    unsure: list[_InFlight]
-
-
-class _Behind(Exception):
-    """The batch written before this one failed: this one was rolled back, to be planned
-    and written again after it."""
-
-
-def _run_overlapped(
-    ctx: Context,
-    job_id: str,
-    token: str,
-    planner: BatchPlanner,
-    batches: Iterable[list[tuple[int, list[str]]]],
-    checkpoint: int,
-    dry_run: bool,
-    growth: customers.GrowthWatch,
-) -> None:
-    """Batches at once, each at its own stage: batches N-1 and N are written (two writer
-    threads, two connections) while batch N+1's customers are looked up (look-up thread) and
-    batch N+2 is parsed (this thread). Batches are still decided one at a time, in order,
-    and committed in order: a batch's transaction waits for the one before it to commit
-    before it adds its counters and checkpoint, and rolls back if that one failed.
-
-    A look-up may miss the writes of the batches being written when it started. When one of
-    them changed a customer the batch read (or created customers while the batch missed a
-    record id), the batch waits for every write before it and is planned again: the result
-    is exactly that of running the batches one after another. Otherwise the batch changes no
-    customer those batches change (a customer it would change is one it read), and creates
-    no email they create or take (a repeated email is an error on the later row), so the
-    two transactions never wait for each other's rows, and PostgreSQL writes both at once.
-    """
-
-    looker_conn = _HeldConnection(ctx.engine)
-
-    def look_up(prepared: Prepared) -> Found:
-        conn = looker_conn.get()
-        with conn.begin():
-            return planner.look_up(conn, prepared)
-
-    state = _Pipeline(ctx, job_id, token, planner, checkpoint, dry_run, growth)
-    # Each answer from PostgreSQL needs the interpreter lock back, which the busy main thread
-    # gives up only every switch interval (5 ms by default): at 1 ms the batches were 7 %
-    # faster end to end (four paired runs of 100,000 rows; 0.3 ms cost more than it gave).
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(PIPELINE_SWITCH_INTERVAL)
+def _refused_at_once(ctx: Context, key: str) -> str | None:
+    """Why the upload's first bytes already show it is no spreadsheet, if they do."""
+    with ctx.files.open(key) as handle:
+        head = handle.read(SNIFF_BYTES)
     try:
-        with (
-            ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="bulkport-writer") as writer,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkport-look-up") as looker,
-        ):
-            state.writer = writer
-            looking: _LookingUp | None = None
-            for batch in batches:
-                prepared = planner.prepare(batch)
-                if looking is not None:
-                    prepared = state.send(looking, prepared) or prepared
-                found = looker.submit(look_up, prepared)
-                looking = _LookingUp(batch, prepared, found, list(state.flights))
-            if looking is not None:
-                state.looked_up = True
-                state.send(looking, None)
-            state.land_all()
-    finally:
-        sys.setswitchinterval(switch_interval)
-        looker_conn.close()
-        for held in state.writer_conns:
-            held.close()
+        sniff_format(head)
+    except UnreadableFile as exc:
+        return str(exc)
+    return None
 
 
-class _HeldConnection:
-    """A connection one pipeline thread keeps for the whole job, opened on its first batch.
-
-    Taking one from the pool for every batch cost a round trip (the pool's liveness ping)
-    and a few hundred microseconds of Python on a thread that must answer quickly; each
-    batch is still its own transaction. Closed (back to the pool) once the threads are done.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.conn: Connection | None = None
-
-    def get(self) -> Connection:
-        """The held connection, opened on first use."""
-        if self.conn is None:
-            self.conn = self.engine.connect()
-        return self.conn
-
-    def close(self) -> None:
-        """Give the connection back."""
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+def _store_date_order(ctx: Context, job: job_rows.Job) -> DateOrder:
+    """The store's date order, for a file whose dates do not settle it."""
+    with reading(ctx.engine) as conn:
+        return DateOrder(accounts.store_date_order(conn, job.store_id))
 
 
-class _Pipeline:
-    """The batches in flight of ``_run_overlapped``, and how one moves to a writer."""
-
-    def __init__(
-        self,
-        ctx: Context,
-        job_id: str,
-        token: str,
-        planner: BatchPlanner,
-        checkpoint: int,
-        dry_run: bool,
-        growth: customers.GrowthWatch,
-    ) -> None:
-        self.ctx, self.job_id, self.token, self.planner = ctx, job_id, token, planner
-        self.checkpoint, self.dry_run, self.growth = checkpoint, dry_run, growth
-        self.flights: deque[_InFlight] = deque()
-        self.writer: ThreadPoolExecutor | None = None
-        # One connection a writer: batch k on connection k % WRITERS, which the batch
-        # WRITERS before it has given back (it is landed before batch k is sent).
-        self.writer_conns = [_HeldConnection(ctx.engine) for _ in range(WRITERS)]
-        self.sent = 0
-        self.looked_up = False  # every batch's look-up has been sent
-
-    def send(self, looking: _LookingUp, upcoming: Prepared | None) -> Prepared | None:
-        """Decide ``looking``, make room among the writers, and send it to one.
-
-        ``upcoming`` (the batch prepared after it, its keys claimed) is prepared again when
-        ``looking`` had to be planned again; returns it as it now stands.
-        """
-        planner, batch = self.planner, looking.batch
-        plan = planner.decide(looking.prepared, looking.found.result())
-        last = (upcoming.rows if upcoming is not None else batch)[-1][0]
-        redone = False
-        while len(self.flights) >= WRITERS:
-            redone = self.land(last) or redone
-        if redone or any(plan.stale_after(flight.plan) for flight in looking.unsure):
-            while self.flights:
-                self.land(last)
-            planner.seen.forget(batch[0][0], last)
-            with reading(self.ctx.engine) as conn:
-                plan = planner.plan(conn, batch)
-            if upcoming is not None:
-                upcoming = planner.prepare(upcoming.rows)
-        assert self.writer is not None
-        before = self.flights[-1].written if self.flights else None
-        held = self.writer_conns[self.sent % WRITERS]
-        written = self.writer.submit(
-            _write_batch,
-            self.ctx, self.job_id, self.token, planner.store_id, plan, self.checkpoint,
-            len(batch), self.dry_run, held, before,
+def _record_plan(ctx: Context, job: job_rows.Job, token: str, found: Survey) -> None:
+    """Note on the job what the survey found: the row count, the mapping, the source."""
+    if found.total == 0:
+        raise BulkportError(NO_ROWS)
+    with ctx.engine.begin() as conn:
+        job_rows.record_plan(
+            conn, job.id, token,
+            total=found.total, mapping=found.mapping.as_labels(),
+            ignored_columns=found.mapping.ignored, source=found.source(),
         )  # fmt: skip
-        self.flights.append(_InFlight(batch, plan, self.checkpoint, written))
-        self.checkpoint += len(batch)
-        self.sent += 1
-        return upcoming
-
-    def land(self, last_claimed: int) -> bool:
-        """Wait for the oldest batch being written. Returns True when it had to be planned
-        and written again (another job wrote one of its emails meanwhile, or the batch
-        before it was): every batch prepared after it, up to row ``last_claimed``, is then
-        stale, and the batch being written after it is rolled back, to be written again."""
-        flight = self.flights.popleft()
-        try:
-            created = flight.written.result()
-        except (IntegrityError, _Behind):
-            self.planner.seen.forget(flight.batch[0][0], last_claimed)
-            created = _apply_batch(
-                self.ctx, self.job_id, self.token, self.planner, flight.batch,
-                flight.checkpoint, self.dry_run,
-            )  # fmt: skip
-            self.grew(created)
-            return True
-        self.grew(created)
-        return False
-
-    def grew(self, created: int) -> None:
-        """Count created customers towards the next ANALYZE (``customers.GrowthWatch``).
-
-        The statistics serve the look-ups still to come: once every batch's look-up has been
-        sent, an ANALYZE (0.2-0.3 s for 100,000 customers) would only make the job end later,
-        and autovacuum analyses a table that changed this much soon after anyway.
-        """
-        if not self.looked_up:
-            self.growth.created(created)
-
-    def land_all(self) -> None:
-        """Wait for every batch being written, in order."""
-        while self.flights:
-            self.land(self.flights[-1].batch[-1][0])
 
 
-def _write_batch(
-    ctx: Context,
-    job_id: str,
-    token: str,
-    store_id: int,
-    plan: BatchPlan,
-    checkpoint: int,
-    rows: int,
-    dry_run: bool,
-    held: _HeldConnection | None = None,
-    before: Future[int] | None = None,
-) -> int:
-    """Write a planned batch with its errors, counters and checkpoint in one transaction (on
-    ``held`` when given); returns the number of customers it created. With ``before`` (the
-    batch before it, written at the same time), the counters and checkpoint wait for that
-    batch to commit, and ``_Behind`` rolls this one back if it failed.
+def _planner(job: job_rows.Job, options: ImportOptions, found: Survey) -> BatchPlanner:
+    return BatchPlanner(
+        store_id=job.store_id,
+        mapping=found.mapping,
+        options=options,
+        date_order=found.date_order,
+        complete_rows=found.info.format is FileFormat.CSV,
+    )
 
-    On PostgreSQL the commit does not wait for the disk (``synchronous_commit = off``; a
-    fifth off a batch's insert, measured): a server crash can lose the last batches
-    committed, but only whole, and with the checkpoint that counts them, so the job resumes
-    before them and writes them again. The job's end is committed the usual way, which makes
-    every batch before it durable too (the log is written in order).
+
+@contextmanager
+def _rows(
+    upload: Path, options: ImportOptions, limits: ReadLimits, found: Survey, spill: RowSpill
+) -> Iterator[Iterator[tuple[int, list[str]]]]:
+    """The data rows: those the survey kept on disk, else read from the upload again."""
+    if spill.usable:
+        yield iter(spill.rows())
+        return
+    with open_upload(upload, options, limits, found.info) as (sheet, _):
+        yield iter(sheet.rows)
+
+
+def _remember_committed(
+    planner: BatchPlanner, rows: Iterator[tuple[int, list[str]]], checkpoint: int, size: int
+) -> None:
+    """Take the rows committed before a restart off ``rows``, noting their keys as planning
+    them did, so that a resumed job finds the same repeats as one that never stopped."""
+    for committed in batches(islice(rows, checkpoint), size):
+        planner.remember(committed)
+
+
+def _report(
+    ctx: Context, job_id: str, upload: Path, options: ImportOptions, found: Survey
+) -> str | None:
+    """The report of the failed rows, if any row failed."""
+    with reading(ctx.engine) as conn:
+        done = job_rows.job_for_worker(conn, job_id)
+    if done is None or not done.counts.failed:
+        return None
+    return write_report(ctx, job_id, upload, options, found.info)
+
+
+def _back_up(ctx: Context, job: job_rows.Job, token: str) -> None:
+    """Export every customer of the store before the import changes any (seed 004, step 1).
+
+    The backup is an export job of its own, linked from the import and run here, first; an
+    import resumed after a restart finds its backup done and goes on.
     """
-    with ExitStack() as stack:
-        if held is None:
-            conn = stack.enter_context(ctx.engine.begin())
-        else:
-            conn = held.get()
-            stack.enter_context(conn.begin())
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        if not dry_run:
-            write_plan(conn, store_id, plan)
-        job_rows.add_row_errors(conn, job_id, plan.errors)
-        if before is not None:
-            try:
-                before.result()
-            except BaseException as exc:  # a worker dying there stops this one too
-                raise _Behind from exc
-        job_rows.advance(
-            conn, job_id, token,
-            expected_checkpoint=checkpoint, rows=rows, counts=plan.counts,
-            lease_seconds=ctx.settings.job_lease_seconds,
-        )  # fmt: skip
-    return 0 if dry_run else len(plan.creates)
+    backup_id = job.backup_job_id
+    if backup_id is None:
+        request = ExportRequest(
+            format=ExportFormat.CSV,
+            filters=ExportFilters(archived=ArchivedFilter.INCLUDE),
+            purpose=f"Backup before import {job.id}",
+        )
+        backup_id = submit_export(
+            ctx, store_id=job.store_id, user_id=job.created_by, request=request, queue=False
+        )
+        with ctx.engine.begin() as conn:
+            job_rows.set_backup(conn, job.id, token, backup_id)
+    run_export(ctx, backup_id)
+    with reading(ctx.engine) as conn:
+        backup = job_rows.job_for_worker(conn, backup_id)
+    if backup is None or backup.status is not JobStatus.READY:
+        why = backup.error if backup is not None and backup.error else "it did not finish"
+        raise BulkportError(f"The backup before this import failed ({why}); nothing was imported.")
 
 
-def _apply_batch(
-    ctx: Context,
-    job_id: str,
-    token: str,
-    planner: BatchPlanner,
-    batch: list[tuple[int, list[str]]],
-    checkpoint: int,
-    dry_run: bool,
-) -> int:
-    """Plan one batch from a read snapshot (no write lock held while Python parses), then write
-    it with its errors, counters and checkpoint in one transaction; plan again when another
-    job wrote one of its emails in between. Returns the number of customers it created."""
-    for attempt in range(PLAN_ATTEMPTS):
-        try:
-            with reading(ctx.engine) as conn:
-                plan = planner.plan(conn, batch)
-            return _write_batch(
-                ctx, job_id, token, planner.store_id, plan, checkpoint, len(batch), dry_run
-            )
-        except IntegrityError:
-            # Another job wrote one of these emails since we looked; look again.
-            planner.seen.forget(batch[0][0], batch[-1][0])
-            if attempt == PLAN_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable: the last attempt re-raises")
-
-
-def _batches(rows: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
+def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, Path]:
+    """The job's options and the path of its upload, or a plain reason why there is none."""
+    if job.kind is not JobKind.IMPORT or job.input_file is None:
+        raise BulkportError("This job has no uploaded file to import.")
+    try:
+        options = ImportOptions.model_validate(job.options)
+        override_of(options)
+    except ValueError as exc:
+        raise BulkportError(f"The import's options are not usable: {exc}") from None
+    upload = ctx.files.path(job.input_file)
+    if not upload.is_file():
+        raise BulkportError("The uploaded file is no longer stored; upload it again.")
+    return options, upload

@@ -1,4 +1,4 @@
-"""How a running job ends when something goes wrong: the same rules for every kind of job."""
+"""How a job ends when something goes wrong: the same rules for every kind of job."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import OperationalError
 
-from bulkport.errors import BulkportError
-from bulkport.schemas.jobs import JobStatus
+from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks.context import Context
 
 log = logging.getLogger(__name__)
 # Exceptions that mean "the job ran out of time"; the worker fills this in with Celery's.
 TIME_LIMIT_ERRORS: tuple[type[BaseException], ...] = ()
+NEVER_SENT = "The job queue could not be reached, so the job never ran. Start it again in a moment."
+QUEUE_DOWN = (
+    "The job queue cannot be reached right now, so the job was not started. Try again in a moment."
+)
 TIME_LIMIT = (
     "The job ran longer than its time limit and was stopped. Rows counted as processed were "
     "kept; the rest were not. Split the file, or ask your administrator to raise the limit."
@@ -55,3 +59,15 @@ def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[
             log.exception("job %s: unexpected error", job_id)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=message)
+
+
+def send_or_fail(ctx: Context, kind: JobKind, job_id: str) -> None:
+    """Send a committed job to the workers; if the queue cannot be reached, end the job FAILED
+    and raise ``QueueUnreachable``: a caller never reports a job started that is lost."""
+    try:
+        ctx.enqueue(kind, job_id)
+    except Exception:
+        log.exception("job %s: could not reach the job queue", job_id)
+        with ctx.engine.begin() as conn:
+            job_rows.finish(conn, job_id, None, JobStatus.FAILED, error=NEVER_SENT)
+        raise QueueUnreachable(QUEUE_DOWN) from None

@@ -6,10 +6,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from bulkport.schemas.columns import column_name
 from bulkport.schemas.dates import DateOrder, DateOrderVotes
 from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, FieldKind
-from bulkport.schemas.jobs import ImportOptions
-from bulkport.spreadsheets.mapping import column_name
+from bulkport.schemas.jobs import ImportOptions, RowOutcome
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.storage import accounts
 from bulkport.storage.db import reading
@@ -82,7 +82,7 @@ def preview(ctx: Context, store_id: int, path: Path, options: ImportOptions) -> 
             {
                 "row": number,
                 "cells": cells,
-                "outcome": plan.outcomes.get(number, "failed"),
+                "outcome": plan.outcomes.get(number, RowOutcome.FAILED),
                 "errors": errors.get(number, []),
             }
             for number, cells in rows

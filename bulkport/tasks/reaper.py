@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
-
-from bulkport.schemas.jobs import JobKind, JobStatus
+from bulkport.schemas.jobs import JobKind
+from bulkport.storage import upkeep
 from bulkport.storage.db import now
-from bulkport.storage.tables import jobs
 from bulkport.tasks.context import Context
 
 log = logging.getLogger(__name__)
@@ -43,43 +41,24 @@ def gave_up(attempts: int, processed: int, total: int | None) -> str:
 
 def reap(ctx: Context, moment: datetime | None = None) -> Reaped:
     """Find stalled jobs: fail those out of attempts, and list the rest to be queued again."""
-    moment = moment or now()
     settings = ctx.settings
-    quiet_since = moment - timedelta(seconds=settings.requeue_after_seconds)
-    # Stalled: the lease lapsed a lease ago and nothing happened for a while (a job sent again
-    # is touched, so it is not sent again on every round while it waits for a worker).
-    stalled = and_(
-        jobs.c.status == JobStatus.PROCESSING.value,
-        jobs.c.lease_until < moment - timedelta(seconds=settings.job_lease_seconds),
-        jobs.c.updated_at < quiet_since,
+    quiet = upkeep.Quiet(
+        moment=moment or now(),
+        lease_seconds=settings.job_lease_seconds,
+        quiet_seconds=settings.requeue_after_seconds,
     )
-    forgotten = and_(jobs.c.status == JobStatus.QUEUED.value, jobs.c.updated_at < quiet_since)
-    query = select(
-        jobs.c.id, jobs.c.kind, jobs.c.status, jobs.c.attempts, jobs.c.processed, jobs.c.total
-    ).where(or_(stalled, forgotten))
     requeue: list[tuple[str, JobKind]] = []
     failed: list[str] = []
     with ctx.engine.begin() as conn:
-        for row in conn.execute(query).all():
-            if row.status == JobStatus.PROCESSING.value and row.attempts >= settings.max_attempts:
-                ended = conn.execute(
-                    update(jobs)
-                    .where(jobs.c.id == row.id, stalled)
-                    .values(
-                        status=JobStatus.FAILED.value,
-                        error=gave_up(row.attempts, row.processed, row.total),
-                        finished_at=moment,
-                        updated_at=moment,
-                        claim_token=None,
-                        lease_until=None,
-                    )
-                ).rowcount
-                if ended:
-                    failed.append(row.id)
+        for job in upkeep.stalled_jobs(conn, quiet):
+            if job.processing and job.attempts >= settings.max_attempts:
+                error = gave_up(job.attempts, job.processed, job.total)
+                if upkeep.end_stalled(conn, job.id, quiet, error):
+                    failed.append(job.id)
                 continue
             # Touch the job so that it is not sent again on the next round.
-            conn.execute(update(jobs).where(jobs.c.id == row.id).values(updated_at=moment))
-            requeue.append((row.id, JobKind(row.kind)))
+            upkeep.touch(conn, job.id, quiet.moment)
+            requeue.append((job.id, job.kind))
     if requeue or failed:
         log.warning("reaper: %d jobs sent again, %d ended", len(requeue), len(failed))
     return Reaped(requeue=requeue, failed=failed)

@@ -6,17 +6,13 @@ import logging
 import time
 from datetime import datetime
 
-from sqlalchemy import select, update
-
-from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import upkeep
 from bulkport.storage.db import now
-from bulkport.storage.tables import jobs
 from bulkport.tasks.context import Context
 
 log = logging.getLogger(__name__)
 # A preview's upload lives for one request; anything older was left by a crash.
 PREVIEW_SECONDS = 3600
-FINISHED = [s.value for s in JobStatus if s.finished]
 
 
 def expire_files(ctx: Context, moment: datetime | None = None) -> int:
@@ -25,21 +21,13 @@ def expire_files(ctx: Context, moment: datetime | None = None) -> int:
     moment = moment or now()
     cutoff = moment - ctx.settings.file_ttl
     with ctx.engine.connect() as conn:
-        due = list(
-            conn.execute(
-                select(jobs.c.id).where(
-                    jobs.c.status.in_(FINISHED),
-                    jobs.c.finished_at < cutoff,
-                    jobs.c.files_expired_at.is_(None),
-                )
-            ).scalars()
-        )
+        due = upkeep.files_due(conn, cutoff)
     for job_id in due:
         # Files first: a crash between the two leaves a job marked live with no files, which a
         # download reports as gone, rather than files nobody will ever delete.
         ctx.files.delete_tree(f"jobs/{job_id}")
         with ctx.engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(files_expired_at=moment))
+            upkeep.mark_files_expired(conn, job_id, moment)
     _sweep_previews(ctx)
     if due:
         log.info("retention: deleted the files of %d jobs", len(due))

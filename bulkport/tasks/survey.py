@@ -9,10 +9,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from bulkport.limits import ReadLimits
 from bulkport.schemas.dates import DateOrder, DateOrderVotes
 from bulkport.schemas.fields import FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions
-from bulkport.spreadsheets.limits import ReadLimits
 from bulkport.spreadsheets.mapping import (
     ColumnMapping,
     guess_mapping,

@@ -1,6 +1,9 @@
 """The Celery app: JSON only, late acks, one task at a time per process, events for Flower.
 
-Tasks carry a job id and nothing else: no personal data goes through the broker.
+Tasks carry a job id and nothing else: no personal data goes through the broker. The app is
+configured by ``configure(settings)`` (the CLI and the API's enqueue call it); a process that
+``celery -A bulkport.worker.app`` starts reads the settings from the environment when it first
+uses the app, never at import.
 """
 
 from __future__ import annotations
@@ -74,7 +77,24 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 outcomes.TIME_LIMIT_ERRORS = (SoftTimeLimitExceeded,)
 app = Celery("bulkport")
-app.conf.update(celery_config(get_settings()))
+_configured = False
+
+
+def _from_environment() -> dict[str, Any]:
+    # Evaluated when the app's configuration is first needed, not at import.
+    return {} if _configured else celery_config(get_settings())
+
+
+app.add_defaults(_from_environment)
+
+
+def configure(settings: Settings) -> Celery:
+    """The Celery app, configured from ``settings``."""
+    global _configured
+    _configured = True
+    app.conf.update(celery_config(settings))
+    return app
+
 
 _context: Context | None = None
 
@@ -83,7 +103,7 @@ def context() -> Context:
     """This process's database and file store, opened on first use (after the fork)."""
     global _context
     if _context is None:
-        _context = Context.from_settings(get_settings())
+        _context = Context.from_settings(get_settings(), enqueue)
     return _context
 
 
@@ -161,21 +181,16 @@ def reap_jobs() -> dict[str, int]:
     """Send stalled or forgotten jobs to the queue again; end those out of attempts."""
     reaped = reap(context())
     for job_id, kind in reaped.requeue:
-        ENQUEUE[kind](job_id)
+        enqueue(kind, job_id)
     return {"requeued": len(reaped.requeue), "failed": len(reaped.failed)}
 
 
-def enqueue_import(job_id: str) -> None:
-    """Send an import job to the workers (the id only)."""
-    import_customers.apply_async(args=(job_id,))
-
-
-def enqueue_export(job_id: str) -> None:
-    """Send an export job to the workers (the id only)."""
-    export_customers.apply_async(args=(job_id,))
-
-
-ENQUEUE: dict[JobKind, Callable[[str], None]] = {
-    JobKind.IMPORT: enqueue_import,
-    JobKind.EXPORT: enqueue_export,
+TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
+    JobKind.IMPORT: import_customers,
+    JobKind.EXPORT: export_customers,
 }
+
+
+def enqueue(kind: JobKind, job_id: str) -> None:
+    """Send a job to the workers (the id only); the ``Enqueue`` of every process with a queue."""
+    TASKS[kind].apply_async(args=(job_id,))

@@ -58,8 +58,9 @@ def test_an_import_the_queue_does_not_take_is_failed_in_one_line(home: Path) -> 
     env = home_env(home, BULKPORT_BROKER_URL=broker)
     result = run_bulkport("import", str(SAMPLE), "--wait", env=env, cwd=home.parent)
     assert time.monotonic() - started < 20
-    assert "The job queue cannot be reached" in one_error_line(result)
-    job_id = result.stdout.split()[-1]
+    line = one_error_line(result)
+    assert "The job queue cannot be reached" in line and broker in line
+    job_id = line.removeprefix("Error: Job ").split(":")[0]
     ctx = Context.from_settings(Settings(home=home))
     with ctx.engine.connect() as conn:
         job = job_rows.get_job(conn, 1, job_id)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -84,6 +85,34 @@ def assert_private_files(home: Path) -> None:
     assert not loose, loose
 
 
+def import_over_http(api_port: int, token: str) -> dict[str, Any]:
+    """Upload a one-customer file to the API and wait for its job to end."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers=headers) as client:
+        job: dict[str, Any] = client.post(
+            "/api/v1/imports", files={"file": ("c.csv", b"Email\r\nann@example.com\r\n")}
+        ).json()
+        deadline = time.monotonic() + 60
+        while job["status"] not in ("READY", "FAILED"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.3)
+            job = client.get(f"/api/v1/jobs/{job['id']}").json()
+    return job
+
+
+def assert_locked_down(home: Path, children: set[int], flower_port: int) -> None:
+    """Flower asks for the generated password; Redis has no TCP port; the home is private."""
+    flower = f"http://127.0.0.1:{flower_port}/api/workers"
+    password = (home / "flower-password").read_text()
+    assert httpx.get(flower, timeout=5).status_code == 401
+    assert httpx.get(flower, auth=("admin", password), timeout=5).status_code == 200
+    (redis_server,) = [
+        psutil.Process(pid) for pid in children if "redis" in psutil.Process(pid).name()
+    ]
+    assert redis_server.net_connections(kind="inet") == []
+    assert_private_files(home)
+
+
 def test_up_serves_every_command_of_its_home_from_any_folder_then_stops_them_all(
     tmp_path: Path, taken_port: int
 ) -> None:
@@ -113,16 +142,7 @@ def test_up_serves_every_command_of_its_home_from_any_folder_then_stops_them_all
         made = run_bulkport("users", "create", "--store", "s", "--email", "a@s.example",
                         "--role", "admin", env=env, cwd=elsewhere)  # fmt: skip
         assert made.returncode == 0, made.stderr
-        headers = {"Authorization": f"Bearer {made.stdout.splitlines()[-1]}"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers=headers) as client:
-            job = client.post(
-                "/api/v1/imports", files={"file": ("c.csv", b"Email\r\nann@example.com\r\n")}
-            ).json()
-            deadline = time.monotonic() + 60
-            while job["status"] not in ("READY", "FAILED"):
-                assert time.monotonic() < deadline, job
-                time.sleep(0.3)
-                job = client.get(f"/api/v1/jobs/{job['id']}").json()
+        job = import_over_http(api_port, made.stdout.splitlines()[-1])
         assert job["status"] == "READY" and job["counts"]["created"] == 1
 
         # The CLI, run from another folder with no broker named, finds the stack's queue.
@@ -139,18 +159,9 @@ def test_up_serves_every_command_of_its_home_from_any_folder_then_stops_them_all
         assert again.returncode == 1
         assert again.stderr.startswith(f"Error: bulkport up already runs for {home}")
 
-        flower = f"http://127.0.0.1:{flower_port}/api/workers"
-        password = (home / "flower-password").read_text()
-        assert httpx.get(flower, timeout=5).status_code == 401
-        assert httpx.get(flower, auth=("admin", password), timeout=5).status_code == 200
-
         children = descendants(up.pid)
         assert len(children) >= 4  # redis, api, worker (+ its pool), flower
-        (redis_server,) = [
-            psutil.Process(pid) for pid in children if "redis" in psutil.Process(pid).name()
-        ]
-        assert redis_server.net_connections(kind="inet") == []  # no TCP port at all
-        assert_private_files(home)
+        assert_locked_down(home, children, flower_port)
         # Nothing lands in the folder the commands ran in but what was asked for.
         assert sorted(p.name for p in elsewhere.iterdir()) == ["out.csv"]
     finally:

@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
-from support import bearer, csv_text
+from support import Queue, bearer, count_customers, csv_text
 
-from bulkport.api import imports as imports_api
 from bulkport.api.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import audit, customers
+from bulkport.storage import audit
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
@@ -24,11 +23,9 @@ CSV = csv_text([["First Name", "Email"], ["Ann", "ann@example.com"], ["Bob", "bo
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def queued(queue: Queue) -> list[str]:
     """Job ids sent to the queue; the jobs are not run."""
-    sent: list[str] = []
-    monkeypatch.setattr(imports_api, "enqueue_import", sent.append)
-    return sent
+    return queue.ids
 
 
 def upload(
@@ -146,10 +143,11 @@ def test_requests_without_a_valid_token_are_refused(
 
 
 def test_uploads_over_the_limit_are_refused_and_leave_nothing(
-    settings: Settings, ctx: Context, auth: dict[str, str], queued: list[str]
+    settings: Settings, ctx: Context, auth: dict[str, str], queue: Queue
 ) -> None:
+    queued = queue.ids
     small = settings.model_copy(update={"max_upload_bytes": 1000})
-    with TestClient(create_app(small)) as client:
+    with TestClient(create_app(small, enqueue=queue)) as client:
         big = "First Name\r\n" + "x\r\n" * 600
         response = client.post("/api/v1/imports", headers=auth, files={"file": ("a.csv", big)})
         assert response.status_code == 413
@@ -213,12 +211,9 @@ def test_the_same_idempotency_key_returns_the_same_job(
 
 
 def test_an_unreachable_queue_answers_503_and_fails_the_job(
-    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    client: TestClient, auth: dict[str, str], queue: Queue
 ) -> None:
-    def broker_down(job_id: str) -> None:
-        raise ConnectionError("redis is down")
-
-    monkeypatch.setattr(imports_api, "enqueue_import", broker_down)
+    queue.down = True
     response = client.post("/api/v1/imports", headers=auth, files={"file": ("a.csv", CSV)})
     assert response.status_code == 503
     assert response.headers["retry-after"] == "30"
@@ -274,7 +269,7 @@ def test_preview_shows_what_was_found_and_what_the_first_rows_would_do(
 
 
 def stored_count(conn: Connection, admin: User) -> int:
-    return customers.count(conn, admin.store_id)
+    return count_customers(conn, admin.store_id)
 
 
 def test_preview_of_an_unreadable_file_answers_422_with_the_reason(
@@ -343,13 +338,13 @@ def test_saved_mappings_are_stored_per_store_and_used_by_name(
 
 
 def test_uploads_past_the_limit_a_minute_get_429_with_retry_after(
-    settings: Settings, auth: dict[str, str], queued: list[str], redis_url: str
+    settings: Settings, auth: dict[str, str], queue: Queue, redis_url: str
 ) -> None:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
     limited = settings.model_copy(update={"uploads_per_minute": 3})
-    with TestClient(create_app(limited)) as client:
+    with TestClient(create_app(limited, enqueue=queue)) as client:
         answers = [
             client.post("/api/v1/imports", headers=auth, files={"file": ("a.csv", CSV)})
             for _ in range(4)
@@ -357,7 +352,7 @@ def test_uploads_past_the_limit_a_minute_get_429_with_retry_after(
     assert [a.status_code for a in answers] == [202, 202, 202, 429]
     assert 1 <= int(answers[3].headers["retry-after"]) <= 60
     assert "at most 3 a minute" in answers[3].json()["detail"]
-    assert len(queued) == 3
+    assert len(queue.ids) == 3
 
 
 @pytest.mark.parametrize(
@@ -386,20 +381,20 @@ def test_cancelling_stops_a_job_and_keeps_what_it_wrote(
     admin: User,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bulkport.tasks import imports
+    from bulkport.tasks import pipeline
 
     many = csv_text([["Email"], *([f"c{i}@example.com"] for i in range(150))])
     job_id = str(upload(client, auth, many)["id"])
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def cancelled_after_the_first_batch(*args: Any, **kwargs: Any) -> int:
         written = real_write(*args, **kwargs)
-        if args[5] == 0:  # the first batch is written; now someone presses Cancel
+        if args[2] == 0:  # the first batch is written; now someone presses Cancel
             answer = client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth)
             assert answer.status_code == 200, answer.text
         return written
 
-    monkeypatch.setattr(imports, "_write_batch", cancelled_after_the_first_batch)
+    monkeypatch.setattr(pipeline, "_write_batch", cancelled_after_the_first_batch)
     run_import(ctx, job_id)
     job = client.get(f"/api/v1/jobs/{job_id}", headers=auth).json()
     assert job["status"] == "CANCELLED"

@@ -15,6 +15,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
 )
+from support import Queue
 
 from bulkport.api.app import create_app
 from bulkport.config import Settings
@@ -39,7 +40,7 @@ def api_schema(
         user = accounts.ensure_user(conn, store, "fuzz@schemathesis.example", Role.ADMIN)
         TOKEN["Authorization"] = f"Bearer {accounts.issue_token(conn, user.id)}"
     ctx.close()
-    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(config))
+    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(config, enqueue=Queue()))
 
 
 def test_generated_requests_get_no_5xx_and_answers_match_the_schema(api_schema: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from support import stored_customers
 
-from bulkport.storage import customers
+from bulkport.storage import customer_writes
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 
@@ -19,7 +19,7 @@ def test_records_holding_different_fields_are_each_written_whole(ctx: Context, a
         {"last_name": "NoEmail", "accepts_marketing": True},
     ]
     with ctx.engine.begin() as conn:
-        customers.insert_many(conn, admin.store_id, records)
+        customer_writes.insert_many(conn, admin.store_id, records)
     stored = {
         (r["email"], r["first_name"], r["last_name"], r["notes"], r["date_of_birth"])
         for r in stored_customers(ctx, admin)
@@ -43,23 +43,23 @@ def test_look_ups_find_exactly_the_customers_named_whatever_the_keys_hold(
         {"email": "b@example.com", "first_name": "Bob"},
     ]
     with ctx.engine.begin() as conn:
-        customers.insert_many(conn, admin.store_id, records)
+        customer_writes.insert_many(conn, admin.store_id, records)
         conn.exec_driver_sql(
             "UPDATE customers SET email_key = 'odd\nkey' WHERE email = 'b@example.com'"
         )
-        found = customers.by_email_keys(conn, admin.store_id, ["a@example.com", "odd"])
+        found = customer_writes.by_email_keys(conn, admin.store_id, ["a@example.com", "odd"])
         assert set(found) == {"a@example.com"}
-        found = customers.by_email_keys(conn, admin.store_id, ["odd\nkey", "key", "nobody"])
+        found = customer_writes.by_email_keys(conn, admin.store_id, ["odd\nkey", "key", "nobody"])
         assert {row["first_name"] for row in found.values()} == {"Bob"}
         ids = [
             row["id"]
-            for row in customers.by_email_keys(
+            for row in customer_writes.by_email_keys(
                 conn, admin.store_id, ["a@example.com", "odd\nkey"]
             ).values()
         ]
-        by_id = customers.by_ids(conn, admin.store_id, [*ids, 999_999], ["first_name"])
+        by_id = customer_writes.by_ids(conn, admin.store_id, [*ids, 999_999], ["first_name"])
         assert sorted(row["first_name"] for row in by_id.values()) == ["Ann", "Bob"]
-        assert customers.by_email_keys(conn, admin.store_id, []) == {}
+        assert customer_writes.by_email_keys(conn, admin.store_id, []) == {}
 
 
 def test_text_that_looks_like_copy_syntax_is_stored_as_written(ctx: Context, admin: User) -> None:
@@ -88,7 +88,7 @@ def test_text_that_looks_like_copy_syntax_is_stored_as_written(ctx: Context, adm
         for i, text in enumerate(tricky)
     ]
     with ctx.engine.begin() as conn:
-        customers.insert_many(conn, admin.store_id, records)
+        customer_writes.insert_many(conn, admin.store_id, records)
     _assert_stored_as_given(ctx, admin, records, "email")
 
 
@@ -96,12 +96,12 @@ def test_updates_store_every_kind_of_value_exactly(ctx: Context, admin: User) ->
     # On PostgreSQL a batch's updates travel as one JSON document: quotes, backslashes,
     # line ends, accents, dates, booleans and cleared fields must all arrive as given.
     with ctx.engine.begin() as conn:
-        customers.insert_many(
+        customer_writes.insert_many(
             conn,
             admin.store_id,
             [{"email": f"u{i}@example.com", "first_name": "Old", "notes": "old"} for i in range(4)],
         )
-        found = customers.by_email_keys(
+        found = customer_writes.by_email_keys(
             conn, admin.store_id, [f"u{i}@example.com" for i in range(4)]
         )
         ids = {r["email"]: r["id"] for r in found.values()}
@@ -113,7 +113,7 @@ def test_updates_store_every_kind_of_value_exactly(ctx: Context, admin: User) ->
         {"id": ids["u3@example.com"], "email": "New.Address@Example.com", "tax_exempt": False},
     ]  # fmt: skip
     with ctx.engine.begin() as conn:
-        customers.update_many(conn, admin.store_id, changes)
+        customer_writes.update_many(conn, admin.store_id, changes)
     stored = _assert_stored_as_given(ctx, admin, changes, "id")
     assert stored[ids["u3@example.com"]]["email_key"] == "new.address@example.com"
     assert stored[ids["u2@example.com"]]["notes"] == "old"  # fields not named stay

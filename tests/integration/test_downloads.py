@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
-from support import bearer, csv_text, import_now
+from support import Queue, bearer, csv_text, import_now
 
-from bulkport.api import exports as exports_api
-from bulkport.api import imports as imports_api
 from bulkport.api.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
@@ -27,11 +25,8 @@ PEOPLE = csv_text([["First Name", "Email"], ["Ann", "ann@example.com"], ["Bob", 
 
 
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    queued: list[str] = []
-    monkeypatch.setattr(exports_api, "enqueue_export", queued.append)
-    monkeypatch.setattr(imports_api, "enqueue_import", queued.append)
-    return queued
+def sent(queue: Queue) -> list[str]:
+    return queue.ids
 
 
 def ready_export(
@@ -85,7 +80,7 @@ def test_tampered_expired_and_other_store_links_are_refused(
     stranger = bearer(ctx, "south", "x@south.example", Role.STAFF)
     assert client.get(job["links"]["download_url"], headers=stranger).status_code == 404
     short = settings.model_copy(update={"download_link_seconds": 10})
-    with TestClient(create_app(short)) as later:
+    with TestClient(create_app(short, enqueue=Queue())) as later:
         import time
 
         real = time.time

@@ -15,7 +15,7 @@ from support import csv_text, import_now, stored_customers
 from bulkport.schemas.exports import ExportFilters, ExportRequest
 from bulkport.schemas.jobs import JobStatus
 from bulkport.spreadsheets.cells import keep_apostrophe, safe_cell
-from bulkport.storage import customers as customer_rows
+from bulkport.storage import customer_writes
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
@@ -278,7 +278,7 @@ def test_the_xlsx_export_job_writes_the_cells_the_generic_writer_would(
     # what the writer makes of the stored values itself (the path SQLite takes).
     from bulkport.schemas.exports import DEFAULT_COLUMNS
     from bulkport.spreadsheets.exportfiles import XlsxExportWriter
-    from bulkport.storage import customers
+    from bulkport.storage import customer_reads
     from bulkport.storage.db import reading
 
     awkward = ["'", "''", "'0612", "'=1", "'t Hart", "=1+1", "-5", "", " spaced ", "x\ny", "é"]
@@ -293,13 +293,13 @@ def test_the_xlsx_export_job_writes_the_cells_the_generic_writer_would(
         for i, text in enumerate(awkward)
     ]
     with ctx.engine.begin() as conn:
-        customers.insert_many(conn, admin.store_id, records)
+        customer_writes.insert_many(conn, admin.store_id, records)
     _, data = export(ctx, admin, format="xlsx")
     keys = list(DEFAULT_COLUMNS)
     generic = io.BytesIO()
     writer = XlsxExportWriter(generic, keys)
     with reading(ctx.engine) as conn:
-        for rows in customers.stream_matching(conn, admin.store_id, ExportFilters(), keys, 5):
+        for rows in customer_reads.stream_matching(conn, admin.store_id, ExportFilters(), keys, 5):
             writer.write_rows(rows)
     writer.close()
 
@@ -321,7 +321,7 @@ def test_exports_escape_each_note_exactly_as_the_python_rules_do(ctx: Context, a
     notes = sorted({f"{start}{tail}" for start in _STARTS for tail in ("", "1", "a b", "'")})
     records = [{"email": f"n{i}@example.com", "notes": n} for i, n in enumerate(notes)]
     with ctx.engine.begin() as conn:
-        customer_rows.insert_many(conn, admin.store_id, records)
+        customer_writes.insert_many(conn, admin.store_id, records)
     _, data = export(ctx, admin, columns=["Email", "Notes"])
     got = {email: note for email, note in csv_rows(data)[1:]}
     assert got == {r["email"]: safe_cell(r["notes"]) for r in records}

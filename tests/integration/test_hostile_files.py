@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from support import Queue
 
-from bulkport.api import imports as imports_api
 from bulkport.api.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
@@ -99,10 +99,9 @@ def zip_of(parts: dict[str, bytes]) -> bytes:
 
 
 @pytest.fixture
-def client(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(imports_api, "enqueue_import", lambda job_id: None)
+def client(settings: Settings, queue: Queue) -> Iterator[TestClient]:
     limited = settings.model_copy(update={"max_rows": 50})
-    with TestClient(create_app(limited)) as test_client:
+    with TestClient(create_app(limited, enqueue=queue)) as test_client:
         yield test_client
 
 
@@ -179,20 +178,20 @@ def test_bytes_that_break_the_declared_encoding_fail_at_their_row(
 def test_a_job_past_its_time_limit_ends_failed_with_its_rows_counted(
     client: TestClient, auth: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bulkport.tasks import imports, outcomes
+    from bulkport.tasks import outcomes, pipeline
 
     class OutOfTime(Exception):
         """Stands for Celery's SoftTimeLimitExceeded."""
 
     monkeypatch.setattr(outcomes, "TIME_LIMIT_ERRORS", (OutOfTime,))
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def slow(*args: object, **kwargs: object) -> int:
-        if args[5] == 50:  # the time limit strikes during the second batch
+        if args[2] == 50:  # the time limit strikes during the second batch
             raise OutOfTime
         return real_write(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(imports, "_write_batch", slow)
+    monkeypatch.setattr(pipeline, "_write_batch", slow)
     rows = b"Email\r\n" + b"".join(b"t%d@x.com\r\n" % i for i in range(120))
     answer = client.post("/api/v1/imports", headers=auth, files={"file": ("f.csv", rows)})
     ctx = Context.from_settings(settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import errno
 import io
-import itertools
 import logging
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from bulkport.schemas.jobs import JobStatus
 from bulkport.spreadsheets import spill
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
-from bulkport.tasks import imports
+from bulkport.tasks import pipeline
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
 
@@ -52,6 +51,14 @@ def test_new_rows_are_created_and_counted(ctx: Context, admin: User) -> None:
     assert rows[0]["email"] == "person0@example.com"
     assert rows[0]["phone"] == "+31612340000"
     assert job.mapping == {h: h for h in HEADER}
+
+
+def test_record_ids_follow_the_order_of_the_file(ctx: Context, admin: User) -> None:
+    """New customers get their Customer Record IDs in the order their rows stand in the file,
+    across batches."""
+    import_now(ctx, admin, csv_text([HEADER, *people(230)]))
+    emails = [row["email"] for row in stored_customers(ctx, admin)]  # in id order
+    assert emails == [f"person{i}@example.com" for i in range(230)]
 
 
 def test_reimporting_the_same_file_changes_nothing(ctx: Context, admin: User) -> None:
@@ -267,15 +274,15 @@ def killed_at_batch(
 ) -> None:
     """Run the import until the batch that starts at ``checkpoint``, kill it there as a
     SIGKILL would (nothing may catch it), and let its lease run out, as after a worker died."""
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def dies(*args: Any, **kwargs: Any) -> int:
-        if args[5] == checkpoint:
+        if args[2] == checkpoint:
             raise WorkerKilled
         return real_write(*args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(imports, "_write_batch", dies)
+        patch.setattr(pipeline, "_write_batch", dies)
         with pytest.raises(WorkerKilled):
             run_import(ctx, job_id)
     expire_lease(ctx, job_id)
@@ -359,19 +366,21 @@ def _another_job_writes_person60_first(
 ) -> dict[str, bool]:
     """Just before the second batch (rows 52-101) is written, another job stores
     person60@example.com; returns a flag that says it happened."""
-    from bulkport.storage import customers
+    from bulkport.storage import customer_writes
 
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
     raced = {"done": False}
 
     def another_job_gets_there_first(*args: Any, **kwargs: Any) -> int:
-        if args[5] == 50 and not raced["done"]:  # the second batch, planned but not written
+        if args[2] == 50 and not raced["done"]:  # the second batch, planned but not written
             raced["done"] = True
             with ctx.engine.begin() as conn:
-                customers.insert_many(conn, admin.store_id, [{"email": "person60@example.com"}])
+                customer_writes.insert_many(
+                    conn, admin.store_id, [{"email": "person60@example.com"}]
+                )
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_write_batch", another_job_gets_there_first)
+    monkeypatch.setattr(pipeline, "_write_batch", another_job_gets_there_first)
     return raced
 
 
@@ -393,77 +402,10 @@ def test_a_batch_whose_email_another_job_wrote_meanwhile_is_planned_again(
     assert person60["first_name"] == "First60"
 
 
-class _Writes:
-    """Every batch write of an import: its checkpoint, when it ran, and how it ended."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, pause: float = 0.1) -> None:
-        self.calls: list[tuple[int, float, float, str]] = []
-        real_write = imports._write_batch
-
-        def write(*args: Any, **kwargs: Any) -> int:
-            started = time.monotonic()
-            time.sleep(pause)  # the next batch is surely sent meanwhile
-            try:
-                created = real_write(*args, **kwargs)
-            except BaseException as exc:
-                self.calls.append((args[5], started, time.monotonic(), type(exc).__name__))
-                raise
-            self.calls.append((args[5], started, time.monotonic(), "written"))
-            return created
-
-        monkeypatch.setattr(imports, "_write_batch", write)
-
-    def overlapping(self) -> bool:
-        """Whether some write started before the one sent before it had ended."""
-        spans = sorted((start, end) for _, start, end, _ in self.calls)
-        return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
-
-    def outcomes(self, checkpoint: int) -> list[str]:
-        return [how for at, _, _, how in sorted(self.calls, key=lambda c: c[1]) if at == checkpoint]
-
-
-def test_batches_written_at_once_are_committed_in_order(
-    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL two batches are written at once, each in its own transaction; the job
-    ends as if they were written one after another."""
-    import_now(ctx, admin, csv_text([HEADER, *people(100)]))
-    writes = _Writes(monkeypatch)
-    changed = [[*row[:6], "changed"] for row in people(100)]  # half updates, half new
-    job = import_now(ctx, admin, csv_text([HEADER, *changed[:100:2], *people(150, 100)]))
-    assert job.status is JobStatus.READY
-    assert (job.counts.created, job.counts.updated, job.counts.failed) == (150, 50, 0)
-    assert_counts_add_up(job)
-    assert job.checkpoint == 200
-    assert len(stored_customers(ctx, admin)) == 250
-    assert writes.overlapping() is (ctx.engine.dialect.name == "postgresql")
-
-
-def test_a_batch_written_beside_one_that_fails_is_written_again_after_it(
-    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another job takes an email of the second batch while the third is being written
-    beside it: the second is planned and written again, and the third, rolled back because
-    the one before it failed, after it."""
-    job_id = stage_import(ctx, admin, csv_text([HEADER, *people(200)]))
-    raced = _another_job_writes_person60_first(ctx, admin, monkeypatch)
-    writes = _Writes(monkeypatch)
-    run_import(ctx, job_id)
-    assert raced["done"]
-    job = get_job(ctx, admin, job_id)
-    assert job.status is JobStatus.READY
-    assert (job.counts.created, job.counts.updated, job.counts.failed) == (199, 1, 0)
-    assert_counts_add_up(job)
-    assert len(stored_customers(ctx, admin)) == 200
-    if ctx.engine.dialect.name == "postgresql":
-        assert writes.outcomes(50) == ["IntegrityError", "written"]  # planned again
-        assert writes.outcomes(100) == ["_Behind", "written"]
-
-
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has none
 def test_the_table_is_analysed_only_for_look_ups_still_to_come(ctx: Context, admin: User) -> None:
     """PostgreSQL's statistics are renewed when an import has doubled the customers table
-    (``customers.GrowthWatch``), so that the look-ups after it stay index probes; an import
+    (``customer_writes.GrowthWatch``), so that the look-ups after it stay index probes; an import
     whose table doubles only with its last batches skips that ANALYZE: no look-up is left to
     use it (autovacuum analyses the table soon after)."""
 
@@ -565,15 +507,14 @@ def test_updates_changing_different_fields_each_change_only_their_own(
 def _slow_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each batch's write waits a little first: on PostgreSQL the next batch is then surely
     planned before the previous one is written (the case the overlap must get right)."""
-    import time
 
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def slow_write(*args: Any, **kwargs: Any) -> int:
         time.sleep(0.2)
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_write_batch", slow_write)
+    monkeypatch.setattr(pipeline, "_write_batch", slow_write)
 
 
 def test_a_customer_changed_in_one_batch_is_seen_changed_by_the_next(
@@ -698,19 +639,19 @@ def test_the_pipeline_hands_the_interpreter_lock_over_sooner_and_restores_the_de
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[float] = []
-    real_write = imports._write_batch
+    real_write = pipeline._write_batch
 
     def write(*args: Any, **kwargs: Any) -> int:
         seen.append(sys.getswitchinterval())
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_write_batch", write)
+    monkeypatch.setattr(pipeline, "_write_batch", write)
     before = sys.getswitchinterval()
     job = import_now(ctx, admin, csv_text([HEADER, *people(120)]))
     assert job.status is JobStatus.READY
     assert sys.getswitchinterval() == before
     if ctx.engine.dialect.name == "postgresql":  # SQLite writes batches one by one, as before
-        assert seen and set(seen) == {imports.PIPELINE_SWITCH_INTERVAL}
+        assert seen and set(seen) == {pipeline.PIPELINE_SWITCH_INTERVAL}
     else:
         assert set(seen) == {before}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -9,8 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkport.schemas.customer import parse_cells, record_problems
+from bulkport.schemas.customer import RowParser, record_problems
+from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.problems import CellProblem
+
+
+def parse_cells(
+    cells: Mapping[str, object], date_order: DateOrder = DateOrder.DMY
+) -> tuple[dict[str, Any], list[CellProblem]]:
+    """Parse one row given as field → cell, as an import's ``RowParser`` does."""
+    keys = list(cells)
+    values, problems = RowParser(dict(enumerate(keys)), date_order).parse(list(cells.values()))
+    return ({} if problems else values), problems
 
 
 def parsed(field: str, cell: object) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# The last column a reference can name (ZZZ).
-LAST_COLUMN = 18_278
+from bulkport.schemas.columns import LAST_COLUMN as LAST_COLUMN
+from bulkport.schemas.columns import column_letter as column_letter
+
 DIGITS = "0123456789"
 _LETTERS = {letter: position for position, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 1)}
 _RANGE = re.compile(
@@ -48,17 +49,6 @@ def coordinate_column(coordinate: str) -> int:
     if letters.isascii() and letters.isalpha():
         COLUMNS[letters] = column
     return column
-
-
-def column_letter(index: int) -> str:
-    """A column's letters from its number, 1 = "A"."""
-    if not 1 <= index <= LAST_COLUMN:
-        raise ValueError(f"Invalid column index {index}")
-    letters = ""
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def check_range(reference: str) -> None:

@@ -1,32 +1,19 @@
-"""Customer rows: looking up a batch's keys and writing a batch in few statements."""
+"""Customer rows an import writes: looking up a batch's keys and writing a batch in few
+statements."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    Row,
-    Text,
-    case,
-    cast,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.schemas.exports import ArchivedFilter, ExportFilters
 from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
 from bulkport.storage.db import now
-from bulkport.storage.tables import customers
 
 # SQLite allows 32,766 bound parameters per statement; stay well below for IN lists.
 _CHUNK = 5000
@@ -258,9 +245,8 @@ def _update_from_json(
 ) -> None:
     """One UPDATE for rows changing the same fields: the rows go as one JSON document.
 
-    PostgreSQL parses and plans it once per batch instead of once per row; that was measured
-    at about half the time of a pipelined executemany of one UPDATE per row (and a COPY into
-    a temporary table followed by ``UPDATE … FROM`` lost to both: a table per batch costs).
+    PostgreSQL parses and plans it once per batch instead of once per row, faster than a
+    pipelined executemany of one UPDATE per row or a COPY into a temporary table per batch.
     The rows travel as JSON (``json.dumps`` writes them in C) rather than as one array per
     field, which psycopg builds in Python, testing each text with a regular expression.
     """
@@ -324,199 +310,3 @@ class GrowthWatch:
                 conn.exec_driver_sql("ANALYZE customers")
             self.known += self.grown
             self.grown = 0
-
-
-def count(conn: Connection, store_id: int) -> int:
-    """How many customers the store has (not deleted)."""
-    query = select(func.count()).where(
-        customers.c.store_id == store_id, customers.c.deleted_at.is_(None)
-    )
-    return int(conn.execute(query).scalar_one())
-
-
-def all_records(conn: Connection, store_id: int) -> list[dict[str, Any]]:
-    """Every customer of a store, oldest first (small stores, tests and the CLI)."""
-    query = (
-        select(customers)
-        .where(customers.c.store_id == store_id, customers.c.deleted_at.is_(None))
-        .order_by(customers.c.id)
-    )
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def matching(store_id: int, filters: ExportFilters) -> list[ColumnElement[bool]]:
-    """The conditions that pick a store's customers for an export (deleted ones never)."""
-    c = customers.c
-    where: list[ColumnElement[bool]] = [c.store_id == store_id, c.deleted_at.is_(None)]
-    if filters.archived is ArchivedFilter.EXCLUDE:
-        where.append(c.archived.is_(False))
-    elif filters.archived is ArchivedFilter.ONLY:
-        where.append(c.archived.is_(True))
-    if filters.search:
-        pattern = _like(filters.search.strip())
-        searched = (c.first_name, c.last_name, c.email, c.phone, c.mobile, c.company)
-        where.append(or_(*(func.lower(col).like(pattern, escape="\\") for col in searched)))
-    if filters.customer_type:
-        where.append(c.customer_type == filters.customer_type)
-    for name in ("tax_exempt", "accepts_marketing"):
-        wanted = getattr(filters, name)
-        if wanted is True:
-            where.append(c[name].is_(True))
-        elif wanted is False:
-            where.append(or_(c[name].is_(False), c[name].is_(None)))
-    for column, low, high in (
-        (c.created_at, filters.created_from, filters.created_to),
-        (c.updated_at, filters.updated_from, filters.updated_to),
-    ):
-        if low is not None:
-            where.append(column >= low)
-        if high is not None:
-            where.append(column <= high)
-    if filters.ids is not None:
-        where.append(c.id.in_(filters.ids))
-    return where
-
-
-def count_matching(conn: Connection, store_id: int, filters: ExportFilters) -> int:
-    """How many customers an export will write."""
-    query = select(func.count()).select_from(customers).where(*matching(store_id, filters))
-    return int(conn.execute(query).scalar_one())
-
-
-def stream_matching(
-    conn: Connection, store_id: int, filters: ExportFilters, keys: list[str], batch: int
-) -> Iterator[Sequence[Row[Any]]]:
-    """The chosen columns of the matching customers, in id order, a batch at a time, from a
-    server-side cursor: memory does not grow with the number of customers."""
-    query = (
-        select(*(customers.c[key] for key in keys))
-        .where(*matching(store_id, filters))
-        .order_by(customers.c.id)
-    )
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-    yield from result.partitions(batch)
-
-
-# What spreadsheets would run, or what the importer would take for their escaping: the same
-# rule as bulkport.spreadsheets.cells.safe_cell, for PostgreSQL to apply while it writes.
-_NEEDS_APOSTROPHE = r"^([=+@\t\r-]|'([=+@\t\r'0-9-]|$))"
-
-
-# The characters either rule above can start with (their code points).
-_RULE_STARTS = tuple(ord(c) for c in "=+@\t\r-'")
-
-
-def _starts_like(column: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
-    """``column ~ pattern``, with the regular expression run only for text that starts with
-    one of the characters the rules look at: a code-point test is far cheaper than a match,
-    and almost every value fails it (the CSV export ran 30 matches a customer)."""
-    return func.ascii(column).in_(_RULE_STARTS) & column.op("~")(pattern)
-
-
-def _as_export_text(key: str) -> ColumnElement[Any] | None:
-    """Record ids and booleans: the same text in every export format."""
-    column = customers.c[key]
-    if key == "id":
-        return cast(column, Text)
-    if FIELDS_BY_KEY[key].kind is FieldKind.BOOL or key == "archived":
-        return case((column.is_(True), "TRUE"), (column.is_(False), "FALSE"))
-    return None
-
-
-def _csv_expression(key: str) -> ColumnElement[Any]:
-    column = customers.c[key]
-    kind = FIELDS_BY_KEY[key].kind
-    if (fixed := _as_export_text(key)) is not None:
-        return fixed
-    if kind is FieldKind.DATE:
-        return func.to_char(column, "YYYY-MM-DD")
-    if key in ("created_at", "updated_at"):
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS")
-    return case((_starts_like(column, _NEEDS_APOSTROPHE), literal("'") + column), else_=column)
-
-
-# Text the importer would take for shielded by a spreadsheet gets a second apostrophe: the
-# rule of bulkport.spreadsheets.cells.keep_apostrophe, for PostgreSQL to apply.
-_OWN_APOSTROPHE = r"^'([=+@\t\r'0-9-]|$)"
-
-
-def _xlsx_expression(key: str) -> ColumnElement[Any]:
-    column = customers.c[key]
-    kind = FIELDS_BY_KEY[key].kind
-    if (fixed := _as_export_text(key)) is not None:
-        return fixed
-    if kind is FieldKind.DATE:
-        return column
-    if key in ("created_at", "updated_at"):
-        return func.timezone("UTC", column)
-    kept = case((_starts_like(column, _OWN_APOSTROPHE), literal("'") + column), else_=column)
-    return func.nullif(kept, "")
-
-
-def stream_xlsx_values(
-    conn: Connection, store_id: int, filters: ExportFilters, keys: list[str], batch: int
-) -> Iterator[list[tuple[Any, ...]]]:
-    """The XLSX export's cells on PostgreSQL, ready to write: text (escaped as the importer
-    expects), dates, UTC moments or None; from a server-side cursor, a batch at a time.
-
-    The database does the per-value work, so Python only hands each cell to the writer.
-    """
-    where = matching(store_id, filters)
-    query = select(*(_xlsx_expression(key) for key in keys)).where(*where).order_by(customers.c.id)
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    raw = conn.connection.dbapi_connection
-    with raw.cursor(name="bulkport_xlsx_export") as cursor:  # type: ignore[union-attr]
-        cursor.itersize = batch
-        cursor.execute(str(compiled), compiled.params)
-        while rows := cursor.fetchmany(batch):
-            yield rows
-
-
-def copy_csv_matching(
-    conn: Connection, store_id: int, filters: ExportFilters, keys: list[str], chunk: int
-) -> Iterator[tuple[int, Iterator[bytes]]]:
-    """PostgreSQL writes the export's CSV rows itself (COPY TO), formula-safe, in id ranges of
-    ``chunk`` customers: yields each range's row count and its CSV data.
-
-    Python never touches a value, so the export runs at close to COPY's own speed; the ranges
-    let the job's progress move while it runs. Call inside one REPEATABLE READ transaction.
-    """
-    where = matching(store_id, filters)
-    numbered = (
-        select(customers.c.id, func.row_number().over(order_by=customers.c.id).label("n"))
-        .where(*where)
-        .subquery()
-    )
-    bounds = list(
-        conn.execute(
-            select(numbered.c.id).where(numbered.c.n % chunk == 0).order_by(numbered.c.id)
-        ).scalars()
-    )
-    total = count_matching(conn, store_id, filters)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    low: int | None = None
-    for high in [*bounds, None]:
-        ranged = list(where)
-        if low is not None:
-            ranged.append(customers.c.id > low)
-        if high is not None:
-            ranged.append(customers.c.id <= high)
-        query = (
-            select(*(_csv_expression(key) for key in keys)).where(*ranged).order_by(customers.c.id)
-        )
-        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        rows = chunk if high is not None else total - chunk * len(bounds)
-        statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)"
-
-        def blocks(statement: str = statement, params: Any = compiled.params) -> Iterator[bytes]:
-            with cursor.copy(statement, params) as copy:
-                for block in copy:
-                    yield bytes(block)
-
-        yield rows, blocks()
-        low = high
