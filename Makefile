@@ -6,12 +6,22 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit integration e2e clean lock bench bench-quick
 
+# One line per step; a step's own output goes to the log and is shown only if it fails.
+LOG := $(VENV)/install.log
+LOGGED = >>$(LOG) 2>&1 || { cat $(LOG); echo "Failed; the output above is in $(LOG)."; exit 1; }
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+
 $(STAMP): pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
-	$(BIN)/python -m pip check
-	touch $(STAMP)
+	@echo "Setting up $(VENV) (details in $(LOG))"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@: > $(LOG)
+	@echo "  pip 26.3"
+	@$(PIP) install --progress-bar off --upgrade pip==26.3 $(LOGGED)
+	@echo "  bulkport and its pinned dependencies (requirements.lock)"
+	@$(PIP) install --progress-bar off -c requirements.lock -e ".[dev]" $(LOGGED)
+	@echo "  pip check"
+	@$(PIP) check $(LOGGED)
+	@touch $(STAMP)
 
 ## Start everything: API + docs on :8000, a worker, Flower on :5555, Redis and SQLite if none set.
 run: $(STAMP)

@@ -1,3 +1,3 @@
-"""bulkport: a store's bulk customer-data work (imports, exports, deletions) as background jobs."""
+"""bulkport: a store's bulk customer imports and exports, run as background jobs."""
 
 __version__ = "0.1.0"

@@ -1,7 +1,13 @@
-"""The `bulkport` command: run the whole stack or one part, manage users, import from a shell."""
+"""The `bulkport` command: run the whole stack or one part, manage users, import from a shell.
+
+Every command starts with a umask of 077, so that whatever it writes under the home is
+readable by its owner only, and ends an expected failure (a database or queue that does not
+answer, a port in use, a missing file, an unknown store) with one line and exit code 1.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -9,13 +15,14 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import Engine
 
+from bulkport import stack
 from bulkport.config import Settings, get_settings
-from bulkport.errors import QueueUnreachable
+from bulkport.errors import BulkportError, PortInUse, QueueUnreachable
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
@@ -29,11 +36,77 @@ from bulkport.tasks.context import Enqueue, run_here
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from bulkport.services import PrivateRedis, Supervisor
 
-@click.group()
+if TYPE_CHECKING:
+    from bulkport.tasks.context import Context
+
+# Seconds to wait for a worker's answer before saying that none reads the queue.
+PING_SECONDS = 2.0
+
+
+class Commands(click.Group):
+    """The command group: expected failures end in one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            message = one_line(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+def one_line(exc: Exception) -> str | None:
+    """The sentence for an expected failure, or None for a defect (shown with its traceback)."""
+    from kombu.exceptions import OperationalError as QueueError
+    from pydantic import ValidationError
+    from redis import RedisError
+    from sqlalchemy.exc import OperationalError as DatabaseError
+
+    if isinstance(exc, BulkportError):
+        return str(exc)
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return "; ".join(
+            f"BULKPORT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+    settings = get_settings()
+    if isinstance(exc, DatabaseError):
+        return (
+            f"The database cannot be reached ({hide_password(settings.database)}): "
+            f"{_first_line(exc.orig or exc)}"
+        )
+    if isinstance(exc, QueueError | RedisError):
+        return f"The job queue cannot be reached ({_broker(settings)}): {_first_line(exc)}"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or _first_line(exc)}{where}"
+    return None
+
+
+def _first_line(exc: object) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _broker(settings: Settings) -> str:
+    from bulkport.worker.app import DEFAULT_BROKER
+
+    return hide_password(settings.broker_url or DEFAULT_BROKER)
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="bulkport")
 def main() -> None:
-    """bulkport: a store's bulk customer imports, exports and deletions, run as jobs."""
+    """bulkport: a store's bulk customer imports and exports, run as background jobs."""
+    # Before anything is created: the database and its WAL, Redis's files, uploads, reports,
+    # logs and secrets are the owner's alone (0600 files in 0700 folders).
+    os.umask(0o077)
+    # Warnings reach the user as the one line a command ends with, not also as a log line;
+    # the API and the worker configure their own logging.
+    logging.getLogger("bulkport").addHandler(logging.NullHandler())
 
 
 @main.command()
@@ -43,10 +116,9 @@ def up(port: int | None) -> None:
     from bulkport import services
 
     settings = get_settings()
-    home = settings.home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    migrate_database(settings.database)
+    api_port, flower_port = _prepare_up(settings, port)
     supervisor = services.Supervisor()
+    private: services.PrivateRedis | None = None
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -56,45 +128,8 @@ def up(port: int | None) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        broker = settings.broker_url
-        if broker and services.redis_reachable(broker):
-            click.echo(f"Redis: {_hide_password(broker)}")
-        else:
-            if broker:
-                click.echo(
-                    f"Redis at {_hide_password(broker)} does not answer; starting a private one."
-                )
-            broker = services.start_private_redis(supervisor, home / "redis")
-            click.echo(f"Redis: private server at {broker} (data in {home / 'redis'})")
-        api_port = port or settings.api_port
-        env = services.child_env(
-            BULKPORT_HOME=str(home),
-            BULKPORT_BROKER_URL=broker,
-            BULKPORT_API_PORT=str(api_port),
-            FLOWER_BASIC_AUTH=f"{settings.flower_user}:{settings.flower_secret()}",
-            FLOWER_UNAUTHENTICATED_API="false",
-        )
-        python = sys.executable
-        concurrency = settings.worker_concurrency
-        supervisor.start(
-            "api",
-            [python, "-m", "bulkport", "api", "--host", settings.api_host, "--port", str(api_port)],
-            env,
-        )
-        supervisor.start(
-            "worker",
-            [python, "-m", "bulkport", "worker", "--beat", "--concurrency", str(concurrency)],
-            env,
-        )
-        supervisor.start("flower", [python, "-m", "bulkport", "flower"], env)
-        click.echo(f"API and docs: http://{settings.api_host}:{api_port}/docs")
-        click.echo(
-            f"Flower:       http://127.0.0.1:{settings.flower_port} "
-            f"(user {settings.flower_user}, password in {home / 'flower-password'} "
-            "unless BULKPORT_FLOWER_PASSWORD is set)"
-        )
-        click.echo("Create a user: bulkport users create --store NAME --email EMAIL --role admin")
-        click.echo("Press Ctrl-C to stop.")
+        broker, private = _start_broker(settings, supervisor)
+        _start_parts(settings, supervisor, broker, api_port, flower_port)
         while not stopping:
             exited = supervisor.first_exited()
             if exited is not None:
@@ -103,11 +138,124 @@ def up(port: int | None) -> None:
                 raise SystemExit(1)
             time.sleep(0.5)
     finally:
-        click.echo("Stopping…")
-        supervisor.stop()
+        try:
+            click.echo("Stopping…")
+        finally:  # even when the terminal is gone
+            supervisor.stop()
+            stack.forget(settings.home, os.getpid())
+            if private is not None:
+                services.remove_socket_dir(private)
 
 
-def _hide_password(url: str) -> str:
+def _prepare_up(settings: Settings, port: int | None) -> tuple[int, int]:
+    """Everything `up` checks before it starts a process; returns the API's and Flower's ports."""
+    from bulkport import services
+
+    home = settings.home
+    running = stack.running(home)
+    if running is not None:
+        raise click.ClickException(
+            f"bulkport up already runs for {home} (process {running.pid}, API {running.api_url})."
+        )
+    api_port = port or settings.api_port
+    _check_api_port(settings.api_host, api_port)
+    flower_port = settings.flower_port
+    if not services.port_free(settings.flower_host, flower_port):
+        flower_port = services.free_port(settings.flower_host)
+        click.echo(
+            f"Flower's port {settings.flower_port} is in use; using {flower_port} "
+            "(BULKPORT_FLOWER_PORT chooses another)."
+        )
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    click.echo(f"Home:         {home} ({_home_origin(settings)})")
+    warning = open_home_warning(home)
+    if warning:
+        click.echo(warning, err=True)
+    migrate_database(settings.database)
+    return api_port, flower_port
+
+
+def _start_broker(settings: Settings, supervisor: Supervisor) -> tuple[str, PrivateRedis | None]:
+    """The configured Redis if it answers, else a private one on a socket in the home."""
+    from bulkport import services
+
+    broker = settings.broker_url
+    if broker and services.redis_reachable(broker):
+        click.echo(f"Redis:        {hide_password(broker)}")
+        return broker, None
+    if broker:
+        click.echo(f"Redis at {hide_password(broker)} does not answer; starting a private one.")
+    private = services.start_private_redis(supervisor, settings.home / "redis")
+    click.echo(f"Redis:        private server on {private.socket} (no TCP port)")
+    return private.url, private
+
+
+def _start_parts(
+    settings: Settings, supervisor: Supervisor, broker: str, api_port: int, flower_port: int
+) -> None:
+    """Start the API, a worker with the schedule and Flower; record the stack in its home."""
+    from bulkport import services
+
+    home = settings.home
+    api_url = f"http://{settings.api_host}:{api_port}"
+    flower_url = f"http://{settings.flower_host}:{flower_port}"
+    env = services.child_env(
+        BULKPORT_HOME=str(home),
+        BULKPORT_BROKER_URL=broker,
+        BULKPORT_API_PORT=str(api_port),
+        BULKPORT_FLOWER_PORT=str(flower_port),
+        FLOWER_BASIC_AUTH=f"{settings.flower_user}:{settings.flower_secret()}",
+        FLOWER_UNAUTHENTICATED_API="false",
+    )
+    bulkport = [sys.executable, "-m", "bulkport"]
+    concurrency = str(settings.worker_concurrency)
+    supervisor.start(
+        "api", [*bulkport, "api", "--host", settings.api_host, "--port", str(api_port)], env
+    )
+    supervisor.start("worker", [*bulkport, "worker", "--beat", "--concurrency", concurrency], env)
+    supervisor.start("flower", [*bulkport, "flower"], env)
+    stack.record(home, stack.Stack(os.getpid(), broker, api_url, flower_url))
+    password = (
+        "BULKPORT_FLOWER_PASSWORD"
+        if settings.flower_password is not None
+        else home / "flower-password"
+    )
+    click.echo(f"API and docs: {api_url}/docs")
+    click.echo(f"Flower:       {flower_url} (user {settings.flower_user}, password in {password})")
+    click.echo("Create a user: bulkport users create --store NAME --email EMAIL --role admin")
+    click.echo("Press Ctrl-C to stop.")
+
+
+def _check_api_port(host: str, port: int) -> None:
+    from bulkport import services
+
+    if not services.port_free(host, port):
+        raise PortInUse(
+            f"The API's port {port} on {host} is in use: stop what uses it, "
+            "or choose another with --port or BULKPORT_API_PORT."
+        )
+
+
+def open_home_warning(home: Path) -> str | None:
+    """One line when other users may read or enter the home, else None."""
+    mode = home.stat().st_mode & 0o777
+    if not mode & 0o077:
+        return None
+    return f"Warning: {home} is open to other users (mode {mode:o}); `chmod 700 {home}` closes it."
+
+
+def _home_origin(settings: Settings) -> str:
+    """Why the home is where it is, for the banner."""
+    from bulkport.config import CHECKOUT
+
+    if "home" in settings.model_fields_set:
+        return "BULKPORT_HOME"
+    where = "the checkout's var/" if settings.home == CHECKOUT / "var" else "the per-user default"
+    return f"{where}; BULKPORT_HOME chooses another"
+
+
+def hide_password(url: str) -> str:
+    """A URL fit to print: its password replaced by stars."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -124,13 +272,10 @@ def api(host: str | None, port: int | None) -> None:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(
-        "bulkport.cli:api_app",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_level="info",
-    )
+    host = host or settings.api_host
+    port = port or settings.api_port
+    _check_api_port(host, port)
+    uvicorn.run("bulkport.cli:api_app", factory=True, host=host, port=port, log_level="info")
 
 
 def api_app() -> FastAPI:
@@ -162,14 +307,16 @@ def worker(concurrency: int | None, beat: bool) -> None:
 
     settings = get_settings()
     app = configure(settings)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     argv = [
         "worker",
         "--loglevel=INFO",
         f"--concurrency={concurrency or settings.worker_concurrency}",
         "--events",
     ]
-    app.worker_main([*argv, "--beat"] if beat else argv)
+    # The schedule's files go into the home, not into the folder the command runs in.
+    schedule = f"--schedule={settings.home / 'celerybeat-schedule'}"
+    app.worker_main([*argv, "--beat", schedule] if beat else argv)
 
 
 @main.command()
@@ -178,15 +325,22 @@ def beat() -> None:
     from bulkport.worker.app import configure
 
     settings = get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     app = configure(settings)
-    app.start(["beat", "--loglevel=INFO"])
+    app.start(["beat", "--loglevel=INFO", f"--schedule={settings.home / 'celerybeat-schedule'}"])
 
 
 @main.command()
 def flower() -> None:
     """Run Flower with basic auth (on 127.0.0.1 unless BULKPORT_FLOWER_HOST says otherwise)."""
+    from bulkport import services
+
     settings = get_settings()
+    if not services.port_free(settings.flower_host, settings.flower_port):
+        raise PortInUse(
+            f"Flower's port {settings.flower_port} on {settings.flower_host} is in use: "
+            "choose another with BULKPORT_FLOWER_PORT."
+        )
     os.environ.setdefault("FLOWER_BASIC_AUTH", f"{settings.flower_user}:{settings.flower_secret()}")
     from bulkport.worker.app import configure
 
@@ -240,6 +394,7 @@ def users_create(store_name: str, email: str, role: str, token_name: str) -> Non
             "give 1 to 100 characters, none of them control characters", param_hint="--token-name"
         )
     settings = get_settings()
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     migrate_database(settings.database)
     with closing(Context.from_settings(settings)) as ctx, ctx.engine.begin() as conn:
         store_id = accounts.ensure_store(conn, store_name)
@@ -277,9 +432,8 @@ def users_tokens(email: str, store_name: str | None) -> None:
     from contextlib import closing
 
     from bulkport.storage.db import now
-    from bulkport.tasks.context import Context
 
-    with closing(Context.from_settings(get_settings())) as ctx, reading(ctx.engine) as conn:
+    with closing(_context(get_settings())) as ctx, reading(ctx.engine) as conn:
         user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
         found = accounts.tokens_of(conn, user.id)
     if not found:
@@ -309,9 +463,8 @@ def users_revoke_token(token_id: int) -> None:
     from contextlib import closing
 
     from bulkport.storage import audit
-    from bulkport.tasks.context import Context
 
-    with closing(Context.from_settings(get_settings())) as ctx, ctx.engine.begin() as conn:
+    with closing(_context(get_settings())) as ctx, ctx.engine.begin() as conn:
         owner = accounts.token_owner(conn, token_id)
         if owner is None or not accounts.revoke_token(conn, token_id):
             raise click.ClickException(f"No token {token_id} is open to revoke.")
@@ -333,9 +486,8 @@ def users_disable(email: str, store_name: str | None) -> None:
     from contextlib import closing
 
     from bulkport.storage import audit
-    from bulkport.tasks.context import Context
 
-    with closing(Context.from_settings(get_settings())) as ctx, ctx.engine.begin() as conn:
+    with closing(_context(get_settings())) as ctx, ctx.engine.begin() as conn:
         user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
         revoked = accounts.disable_user(conn, user.id)
         audit.record(
@@ -394,13 +546,11 @@ def import_file(
     """Import customers from FILE (CSV or XLSX)."""
     from pydantic import ValidationError
 
-    from bulkport.tasks.context import Context
     from bulkport.tasks.imports import resolve_options, run_import, submit_import, upload_key
 
     settings = get_settings()
-    migrate_database(settings.database)
-    ctx = Context.from_settings(settings, _queue(settings, inline))
-    store_id = _store_id(ctx.engine, store_name)
+    ctx = _context(settings, _queue(settings, inline))
+    store_id = _store_id(ctx, store_name)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
     given = {
@@ -423,10 +573,12 @@ def import_file(
             ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
         )
     except QueueUnreachable as exc:
-        raise click.ClickException(f"Job {job_id}: {exc}") from None
+        raise click.ClickException(f"Job {job_id}: {exc} ({_broker(settings)})") from None
     click.echo(f"Job {job_id}")
     if queued and inline:
         run_import(ctx, job_id)
+    elif queued and wait:
+        _expect_worker(ctx, job_id)
     if wait or inline or not queued:
         job = _wait(ctx.engine, store_id, job_id)
         _show(ctx.engine, job)
@@ -459,13 +611,11 @@ def export_file(
     """Export customers to CSV or XLSX, showing progress, and save the file."""
     from pydantic import ValidationError
 
-    from bulkport.tasks.context import Context
     from bulkport.tasks.exports import run_export, submit_export
 
     settings = get_settings()
-    migrate_database(settings.database)
-    ctx = Context.from_settings(settings, _queue(settings, inline))
-    store_id = _store_id(ctx.engine, store_name)
+    ctx = _context(settings, _queue(settings, inline))
+    store_id = _store_id(ctx, store_name)
     try:
         request = ExportRequest.model_validate(
             {
@@ -479,10 +629,12 @@ def export_file(
     try:
         job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
     except QueueUnreachable as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"{exc} ({_broker(settings)})") from None
     click.echo(f"Job {job_id}", err=True)
     if inline:
         run_export(ctx, job_id)
+    else:
+        _expect_worker(ctx, job_id)
     job = _wait(ctx.engine, store_id, job_id, bar=True)
     if job.status is not JobStatus.READY or job.output_file is None:
         raise click.ClickException(f"The export {job.status}: {job.error or 'no file'}")
@@ -491,12 +643,43 @@ def export_file(
     click.echo(f"{job.counts.succeeded:,} customers written to {target}")
 
 
-def _store_id(engine: Engine, store_name: str | None) -> int:
-    with engine.connect() as conn:
+def _context(settings: Settings, enqueue: Enqueue = run_here) -> Context:
+    """The home's database and file store; a SQLite file that is not there is an error, never
+    a new empty database in whatever folder the command runs in."""
+    from sqlalchemy.engine import make_url
+
+    from bulkport.tasks.context import Context
+
+    url = make_url(settings.database)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise click.ClickException(
+            f"No database at {url.database}: start `bulkport up` (or `bulkport users create`) "
+            "for this home first, or set BULKPORT_HOME to the folder that holds it."
+        )
+    migrate_database(settings.database)
+    return Context.from_settings(settings, enqueue)
+
+
+def _expect_worker(ctx: Context, job_id: str) -> None:
+    """Before waiting for a queued job, make sure a worker reads that queue."""
+    from bulkport.worker.app import configure
+
+    if not configure(ctx.settings).control.inspect(timeout=PING_SECONDS, limit=1).ping():
+        raise click.ClickException(
+            f"Job {job_id} is queued, but no worker reads the queue at {_broker(ctx.settings)}: "
+            f"start `bulkport up` with BULKPORT_HOME={ctx.settings.home} (or `bulkport worker`), "
+            "or use --inline."
+        )
+
+
+def _store_id(ctx: Context, store_name: str | None) -> int:
+    with ctx.engine.connect() as conn:
         if store_name:
             found = accounts.store_id_by_name(conn, store_name)
             if found is None:
-                raise click.ClickException(f"No store is named {store_name!r}.")
+                raise click.ClickException(
+                    f"No store is named {store_name!r} in {hide_password(ctx.settings.database)}."
+                )
             return found
         names = accounts.store_names(conn)
         if len(names) != 1:
@@ -505,7 +688,8 @@ def _store_id(engine: Engine, store_name: str | None) -> int:
                 + (
                     f" (one of: {', '.join(names)})."
                     if names
-                    else "; create one with `bulkport users create`."
+                    else f"; {hide_password(ctx.settings.database)} has none yet: create one "
+                    "with `bulkport users create`."
                 )
             )
         found = accounts.store_id_by_name(conn, names[0])

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bulkport import stack
 from bulkport.limits import ReadLimits
+
+# How Celery (kombu) names a Redis on a Unix socket; redis-py says unix:// instead.
+SOCKET_SCHEME = "redis+socket://"
+# The source checkout this package runs from, if any (an editable install or a plain clone).
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def default_home() -> Path:
+    """Where bulkport keeps its files when BULKPORT_HOME is unset.
+
+    The checkout's ``var/`` when bulkport runs from a source checkout, else the per-user data
+    folder (``$XDG_DATA_HOME/bulkport``, by default ``~/.local/share/bulkport``). Never the
+    folder a command happens to run in.
+    """
+    if (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "bulkport").is_dir():
+        return CHECKOUT / "var"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "bulkport"
 
 
 class Settings(BaseSettings):
@@ -18,16 +38,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BULKPORT_", extra="ignore")
 
     home: Path = Field(
-        default=Path("var"),
-        description="Folder for the SQLite file, the file store and the embedded Redis.",
+        default_factory=default_home,
+        description="Folder for the SQLite file, the file store, the private Redis and "
+        "generated secrets; default: var/ of the source checkout, else ~/.local/share/bulkport.",
     )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file bulkport.db under HOME."
     )
     broker_url: str | None = Field(
         default=None,
-        description="Redis URL of the Celery broker. Unset: `bulkport up` starts a private "
-        "Redis; `bulkport api` and `bulkport worker` use redis://127.0.0.1:6379/0.",
+        description="Redis URL of the Celery broker. While `bulkport up` runs, every command "
+        "of the same HOME uses that stack's broker instead. Unset: `bulkport up` starts a "
+        "private Redis; other commands use redis://127.0.0.1:6379/0.",
     )
     files_dir: Path | None = Field(
         default=None, description="Folder of the file store; default: HOME/files."
@@ -103,12 +125,27 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        # Resolved once, so that a child process or a later `cd` sees the same folder.
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _broker_of_running_stack(self) -> Settings:
+        # A command of a home where `bulkport up` runs sends its jobs where that stack's
+        # worker reads them, whatever broker this shell names.
+        running = stack.running(self.home)
+        if running is not None:
+            self.broker_url = running.broker_url
+        return self
+
     @property
     def database(self) -> str:
         """The database URL, SQLite under HOME unless one was configured."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.home / 'bulkport.db').resolve()}"
+        return f"sqlite:///{self.home / 'bulkport.db'}"
 
     @property
     def files_root(self) -> Path:
@@ -146,11 +183,19 @@ def _kept_secret(path: Path) -> str:
 
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(24)
-    path.touch(mode=0o600)
-    path.write_text(value)
+    # Created 0600 whatever the umask: the file holds a password.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(value)
     return value
+
+
+def redis_py_url(url: str) -> str:
+    """A broker URL in redis-py's spelling: Celery's ``redis+socket:///path`` is ``unix://``."""
+    if url.startswith(SOCKET_SCHEME):
+        return "unix://" + url.removeprefix(SOCKET_SCHEME)
+    return url
 
 
 @lru_cache(maxsize=1)

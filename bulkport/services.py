@@ -1,7 +1,9 @@
 """Starting the parts of bulkport as child processes, and a private Redis when none is reachable.
 
 `bulkport up` uses this to run the API, a worker and Flower on one machine. Children get
-SIGTERM if this process dies, so nothing is left running after it.
+SIGTERM if this process dies, so nothing is left running after it. The private Redis listens
+on a Unix socket only (no TCP port), in the home or, when the home's path is too long for a
+socket, in a private folder under the system's temporary folder.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,13 +23,20 @@ from pathlib import Path
 
 import redis
 
+from bulkport.config import SOCKET_SCHEME, redis_py_url
+from bulkport.errors import DidNotStart
+
 PR_SET_PDEATHSIG = 1
+# A Unix socket's path must fit in sun_path (108 bytes with its NUL on Linux).
+SOCKET_PATH_BYTES = 107
 
 
 def redis_reachable(url: str, timeout: float = 1.0) -> bool:
-    """Whether a Redis server answers PING at ``url``."""
+    """Whether a Redis server answers PING at ``url`` (Celery's or redis-py's spelling)."""
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client = redis.Redis.from_url(
+            redis_py_url(url), socket_connect_timeout=timeout, socket_timeout=timeout
+        )
         try:
             return bool(client.ping())
         finally:
@@ -50,6 +60,22 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (as uvicorn and Flower bind it)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            return False
+    return True
 
 
 def _die_with_parent() -> None:
@@ -91,14 +117,35 @@ class Supervisor:
                 child.wait()
 
 
-def start_private_redis(supervisor: Supervisor, data_dir: Path) -> str:
-    """Start a private redis-server on a free local port; returns its URL once it answers."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+@dataclass(frozen=True)
+class PrivateRedis:
+    """A redis-server of one home, on a Unix socket."""
+
+    url: str
+    socket: Path
+    # A folder made for the socket because the home's path was too long; removed at the end.
+    made_dir: Path | None
+
+
+def socket_path(data_dir: Path) -> tuple[Path, Path | None]:
+    """Where the private Redis's socket goes, and the folder made for it if not in the home."""
+    inside = data_dir / "redis.sock"
+    if len(os.fsencode(inside)) <= SOCKET_PATH_BYTES:
+        return inside, None
+    # mkdtemp makes the folder 0700, so the socket stays as private as the home.
+    made = Path(tempfile.mkdtemp(prefix="bulkport-"))
+    return made / "redis.sock", made
+
+
+def start_private_redis(supervisor: Supervisor, data_dir: Path) -> PrivateRedis:
+    """Start a private redis-server on a Unix socket, no TCP; returns once it answers."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path, made = socket_path(data_dir)
     argv = [
         redis_server_binary(),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
+        "--port", "0",
+        "--unixsocket", str(path),
+        "--unixsocketperm", "700",
         "--dir", str(data_dir),
         # Queued jobs survive a restart of `bulkport up`.
         "--appendonly", "yes",
@@ -107,9 +154,20 @@ def start_private_redis(supervisor: Supervisor, data_dir: Path) -> str:
         "--logfile", str(data_dir / "redis.log"),
     ]  # fmt: skip
     supervisor.start("redis", argv)
-    url = f"redis://127.0.0.1:{port}/0"
-    wait_until(lambda: redis_reachable(url, 0.2), 15, f"the private Redis on port {port}")
-    return url
+    url = SOCKET_SCHEME + str(path)
+    server = PrivateRedis(url=url, socket=path, made_dir=made)
+    try:
+        wait_until(lambda: redis_reachable(url, 0.2), 15, f"The private Redis on {path}")
+    except DidNotStart:
+        remove_socket_dir(server)
+        raise
+    return server
+
+
+def remove_socket_dir(server: PrivateRedis) -> None:
+    """Remove the folder made for the socket, if one was."""
+    if server.made_dir is not None:
+        shutil.rmtree(server.made_dir, ignore_errors=True)
 
 
 def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
@@ -117,7 +175,7 @@ def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start within {seconds:.0f} s")
+            raise DidNotStart(f"{what} did not start within {seconds:.0f} s.")
         time.sleep(0.1)
 
 

@@ -1,6 +1,9 @@
 """Shared test fixtures: real PostgreSQL and Redis, a fresh database per run, clean tables per test.
 
-With ``CI`` set, a service that cannot be reached fails the test instead of skipping it.
+``BULKPORT_TEST_REDIS_URL`` and ``BULKPORT_TEST_PG_URL`` name the services to test against; one
+that is named but does not answer fails the tests that need it. Where one is not named, the run
+starts a private one on first use (a redis-server as `bulkport up` does, a PostgreSQL from the
+``pgserver`` wheel) and stops it at the end, so every test runs on any machine and none is skipped.
 """
 
 from __future__ import annotations
@@ -9,15 +12,17 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-TEST_REDIS = os.environ.get("BULKPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-PG_ADMIN = os.environ.get(
-    "BULKPORT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from bulkport.services import Supervisor, free_port, redis_server_binary
+
+CONFIGURED_REDIS = os.environ.get("BULKPORT_TEST_REDIS_URL")
+CONFIGURED_PG = os.environ.get("BULKPORT_TEST_PG_URL")
+# Chosen now, started on first use.
+TEST_REDIS = CONFIGURED_REDIS or f"redis://127.0.0.1:{free_port()}/13"
 # The broker of the Celery app in this process (configured from the environment on first use).
 os.environ["BULKPORT_BROKER_URL"] = TEST_REDIS
 # A home for settings made without one; removed when the run ends (pytest_unconfigure).
@@ -57,41 +62,73 @@ if IN_CI:
     hypothesis_settings.load_profile("ci")
 
 
-def unavailable(what: str, why: object) -> None:
-    """Skip, or in CI fail: CI must run every test against the real services."""
-    message = f"{what} is not reachable: {why}"
-    if IN_CI:
-        pytest.fail(message + " (CI needs it)", pytrace=False)
-    pytest.skip(message)
+def unreachable(what: str, url: str, why: object) -> None:
+    """A service the run was told to use does not answer: fail, loudly, every test needing it."""
+    pytest.fail(f"{what} at {url} is not reachable: {why}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The test Redis database, flushed before and after the run."""
     import redis
 
+    from bulkport.services import redis_reachable, wait_until
+
+    supervisor = Supervisor()
+    if CONFIGURED_REDIS is None:
+        data = tmp_path_factory.mktemp("redis")
+        port = TEST_REDIS.rsplit(":", 1)[1].split("/")[0]
+        supervisor.start(
+            "redis",
+            [redis_server_binary(), "--port", port, "--bind", "127.0.0.1", "--dir", str(data),
+             "--save", "", "--appendonly", "no", "--logfile", str(data / "redis.log")],
+        )  # fmt: skip
+        wait_until(lambda: redis_reachable(TEST_REDIS, 0.2), 15, "The test's private Redis")
     client = redis.Redis.from_url(TEST_REDIS, socket_connect_timeout=2)
     try:
         client.flushdb()
     except redis.RedisError as exc:
-        unavailable("Redis", exc)
+        supervisor.stop()
+        unreachable("Redis", TEST_REDIS, exc)
     yield TEST_REDIS
     client.flushdb()
     client.close()
+    supervisor.stop()
+
+
+def private_postgres() -> tuple[str, Callable[[], None]]:
+    """A PostgreSQL of this run on a Unix socket (the pgserver wheel), and how to stop it."""
+    from pgserver.postgres_server import get_server
+
+    data = tempfile.mkdtemp(prefix="bulkport-pg-")
+    server = get_server(data, cleanup_mode="stop")
+    url = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def stop() -> None:
+        server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
+
+    return url, stop
+
+
+def _nothing() -> None:
+    """Stopping a service the run did not start."""
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL database made for this run, migrated, and dropped afterwards."""
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    admin_url, stop = (CONFIGURED_PG, _nothing) if CONFIGURED_PG else private_postgres()
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"bulkport_test_{os.getpid()}_{secrets.token_hex(3)}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         admin.dispose()
-        unavailable("PostgreSQL", exc)
-    url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        stop()
+        unreachable("PostgreSQL", admin_url, exc)
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
         migrate(url)
         yield url
@@ -99,6 +136,7 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        stop()
 
 
 @pytest.fixture(scope="session")
@@ -131,12 +169,12 @@ def empty_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     """Settings of one test: its own file store, the database under test, small batches."""
     return Settings(
         home=tmp_path / "home",
         database_url=database_url,
-        broker_url=TEST_REDIS,
+        broker_url=redis_url,
         batch_size=50,
         secret_key="test-secret",
         uploads_per_minute=0,  # tests upload often; the limit has its own test

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -120,3 +124,20 @@ def bearer(ctx: Context, store: str, email: str, role: Role = Role.ADMIN) -> dic
     with ctx.engine.begin() as conn:
         user = accounts.ensure_user(conn, accounts.ensure_store(conn, store), email, role)
         return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}
+
+
+def home_env(home: Path, **settings: str) -> dict[str, str]:
+    """This environment without any bulkport setting but the home (and those given)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BULKPORT_")}
+    env.update(BULKPORT_HOME=str(home), **settings)
+    return env
+
+
+def run_bulkport(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the bulkport command as a person would, in a folder of the test's choosing."""
+    return subprocess.run(
+        [sys.executable, "-m", "bulkport", *args],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip

@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI
     app = FastAPI(
         title="bulkport",
         version=__version__,
-        description="Bulk import, export and deletion of a store's customers, run as jobs.",
+        description="Bulk import and export of a store's customers, run as jobs.",
         lifespan=lifespan,
     )
     app.state.context = context

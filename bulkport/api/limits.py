@@ -10,6 +10,7 @@ import redis
 from fastapi import Depends, HTTPException, status
 
 from bulkport.api.deps import ContextDep, Staff
+from bulkport.config import redis_py_url
 from bulkport.storage.accounts import User
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def upload_quota(ctx: ContextDep, user: Staff) -> User:
     window = int(time.time() // 60)
     key = f"bulkport:uploads:{user.id}:{window}"
     try:
-        client = _client(ctx.settings.broker_url or DEFAULT_REDIS)
+        client = _client(redis_py_url(ctx.settings.broker_url or DEFAULT_REDIS))
         with client.pipeline() as pipe:
             pipe.incr(key)
             pipe.expire(key, 120)

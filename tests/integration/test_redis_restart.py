@@ -15,13 +15,17 @@ from bulkport.config import Settings
 from bulkport.schemas.jobs import JobStatus
 from bulkport.services import Supervisor, redis_reachable, redis_server_binary, wait_until
 from bulkport.storage.accounts import User
+from bulkport.storage.db import migrate
 from bulkport.tasks.context import Context
 
 
 @pytest.fixture
-def settings(sqlite_url: str, tmp_path: Path) -> Settings:
-    """SQLite is enough here: what is tested is the broker going away."""
-    return Settings(home=tmp_path / "home", database_url=sqlite_url, batch_size=50)
+def settings(tmp_path: Path) -> Settings:
+    """SQLite is enough here: what is tested is the broker going away. A database of its own,
+    so that rows other tests left in the shared one do not count."""
+    url = f"sqlite:///{tmp_path / 'bulkport.db'}"
+    migrate(url)
+    return Settings(home=tmp_path / "home", database_url=url, batch_size=50)
 
 
 def start_redis(supervisor: Supervisor, name: str, port: int, data: Path) -> None:

@@ -1,0 +1,106 @@
+"""The command line without a running stack: each expected failure is one line, in seconds."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import home_env, run_bulkport
+
+from bulkport.config import Settings
+from bulkport.schemas.jobs import JobStatus
+from bulkport.services import Supervisor, free_port, redis_server_binary, wait_until
+from bulkport.storage import jobs as job_rows
+from bulkport.tasks.context import Context
+
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers.csv"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home with a database and one store, made by the command line itself."""
+    home = tmp_path / "home"
+    made = run_bulkport("users", "create", "--store", "s", "--email", "a@s.example",
+                        env=home_env(home), cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return home
+
+
+@pytest.fixture
+def idle_redis(tmp_path: Path) -> Iterator[str]:
+    """A Redis that answers but that no worker reads."""
+    from bulkport.services import redis_reachable
+
+    port = free_port()
+    supervisor = Supervisor()
+    supervisor.start("redis", [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--dir", str(tmp_path)])  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until(lambda: redis_reachable(url, 0.2), 15, "redis")
+    yield url
+    supervisor.stop()
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed command ends with (after the job's id, when it made one)."""
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("Job ")]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def test_an_import_the_queue_does_not_take_is_failed_in_one_line(home: Path) -> None:
+    broker = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
+    started = time.monotonic()
+    env = home_env(home, BULKPORT_BROKER_URL=broker)
+    result = run_bulkport("import", str(SAMPLE), "--wait", env=env, cwd=home.parent)
+    assert time.monotonic() - started < 20
+    line = one_error_line(result)
+    assert "The job queue cannot be reached" in line and broker in line
+    job_id = line.removeprefix("Error: Job ").split(":")[0]
+    ctx = Context.from_settings(Settings(home=home))
+    with ctx.engine.connect() as conn:
+        job = job_rows.get_job(conn, 1, job_id)
+    ctx.close()
+    assert job is not None and job.status is JobStatus.FAILED
+    assert job.error is not None and "could not be reached" in job.error
+
+
+def test_waiting_on_a_queue_no_worker_reads_stops_in_one_line(home: Path, idle_redis: str) -> None:
+    env = home_env(home, BULKPORT_BROKER_URL=idle_redis)
+    for command in (["import", str(SAMPLE), "--wait"], ["export"]):
+        started = time.monotonic()
+        result = run_bulkport(*command, env=env, cwd=home.parent)
+        assert time.monotonic() - started < 20
+        assert "is queued, but no worker reads the queue" in one_error_line(result)
+
+
+def test_a_database_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    database = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/bulkport"
+    env = home_env(tmp_path / "home", BULKPORT_DATABASE_URL=database)
+    for command in (["import", str(SAMPLE)], ["export"], ["users", "create", "--store", "s",
+                                                          "--email", "a@s.example"]):  # fmt: skip
+        line = one_error_line(run_bulkport(*command, env=env, cwd=tmp_path))
+        assert line.startswith("Error: The database cannot be reached (postgresql+psycopg://")
+
+
+def test_a_home_without_a_database_says_where_it_looked_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "nothing-here"
+    for command in (["import", str(SAMPLE)], ["export"]):
+        line = one_error_line(run_bulkport(*command, env=home_env(home), cwd=tmp_path))
+        assert line.startswith(f"Error: No database at {home / 'bulkport.db'}")
+    assert not home.exists()
+
+
+def test_an_unknown_store_and_a_missing_file_are_one_line(home: Path) -> None:
+    env = home_env(home)
+    line = one_error_line(run_bulkport("export", "--store", "nope", env=env, cwd=home.parent))
+    assert line.startswith("Error: No store is named 'nope'")
+    missing = run_bulkport("import", "no-such.csv", env=env, cwd=home.parent)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
