@@ -193,7 +193,8 @@ def users() -> None:
     default=Role.STAFF.value,
     show_default=True,
 )
-def users_create(store_name: str, email: str, role: str) -> None:
+@click.option("--password", default=None, help="A password for the pages (10+ characters).")
+def users_create(store_name: str, email: str, role: str, password: str | None) -> None:
     """Create a user (or give an existing one a new token); prints the token last."""
     from bulkport.tasks.context import Context
 
@@ -203,10 +204,43 @@ def users_create(store_name: str, email: str, role: str) -> None:
     with ctx.engine.begin() as conn:
         store_id = accounts.ensure_store(conn, store_name)
         user = accounts.ensure_user(conn, store_id, email, Role(role))
+        if password is not None:
+            try:
+                accounts.set_password(conn, user.id, password)
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
         token = accounts.issue_token(conn, user.id)
     ctx.close()
     click.echo(f"User {user.email} ({user.role}) of store {store_name!r}. API token:")
     click.echo(token)
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.password_option(help="The new password (asked for twice, hidden, if not given).")
+def users_set_password(email: str, store_name: str | None, password: str) -> None:
+    """Set a user's password for the pages; signs them out everywhere."""
+    from bulkport.storage import sessions
+    from bulkport.tasks.context import Context
+
+    settings = get_settings()
+    migrate_database(settings.database)
+    ctx = Context.from_settings(settings)
+    try:
+        store_id = _store_id(ctx.engine, store_name)
+        with ctx.engine.begin() as conn:
+            user = accounts.user_by_email(conn, store_id, email)
+            if user is None:
+                raise click.ClickException(f"No user {email!r} in that store.")
+            try:
+                accounts.set_password(conn, user.id, password)
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+            ended = sessions.end_all(conn, user.id)
+    finally:
+        ctx.close()
+    click.echo(f"Password set for {user.email}; {ended} signed-in session(s) ended.")
 
 
 @main.command("import")

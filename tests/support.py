@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions
@@ -88,3 +93,17 @@ def bearer(ctx: Context, store: str, email: str, role: Role = Role.ADMIN) -> dic
     with ctx.engine.begin() as conn:
         user = accounts.ensure_user(conn, accounts.ensure_store(conn, store), email, role)
         return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}
+
+
+def wait_until_serving(base: str, api: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for an API process to answer its health check; fail with its log if it stops."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert api.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.2)

@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bulkport import __version__
 from bulkport.api import audit, downloads, exports, imports, jobs, mappings
 from bulkport.api.errors import validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.tasks.context import Context
+from bulkport.web import routes as pages
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(downloads.router)
     app.include_router(audit.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(StarletteHTTPException, pages.problem_page)
+    app.mount("/static", StaticFiles(packages=[("bulkport.web", "static")]), name="static")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -23,6 +23,26 @@ def _client(url: str) -> redis.Redis:
     return _clients[url]
 
 
+def minute_count(redis_url: str | None, key: str, add: int = 1) -> int | None:
+    """Add ``add`` to this minute's counter under ``key`` and return it; None when Redis
+    cannot be asked (the callers then let the request through)."""
+    name = f"bulkport:{key}:{int(time.time() // 60)}"
+    try:
+        client = _client(redis_url or DEFAULT_REDIS)
+        with client.pipeline() as pipe:
+            pipe.incrby(name, add)
+            pipe.expire(name, 120)
+            return int(pipe.execute()[0])
+    except (redis.RedisError, OSError):
+        log.warning("limit not checked: Redis did not answer")
+        return None
+
+
+def seconds_left_in_minute() -> int:
+    """When this minute's counters start again."""
+    return 60 - int(time.time()) % 60
+
+
 def upload_quota(ctx: ContextDep, user: Staff) -> User:
     """Count this upload; 429 with Retry-After once the user's uploads this minute pass the
     limit. If Redis cannot be asked, the upload goes ahead (queuing it will say if it is down).
@@ -30,19 +50,9 @@ def upload_quota(ctx: ContextDep, user: Staff) -> User:
     limit = ctx.settings.uploads_per_minute
     if limit <= 0:
         return user
-    window = int(time.time() // 60)
-    key = f"bulkport:uploads:{user.id}:{window}"
-    try:
-        client = _client(ctx.settings.broker_url or DEFAULT_REDIS)
-        with client.pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count = int(pipe.execute()[0])
-    except (redis.RedisError, OSError):
-        log.warning("upload limit not checked: Redis did not answer")
-        return user
-    if count > limit:
-        retry = 60 - int(time.time()) % 60
+    count = minute_count(ctx.settings.broker_url, f"uploads:{user.id}")
+    if count is not None and count > limit:
+        retry = seconds_left_in_minute()
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"Too many uploads: at most {limit} a minute. Try again in {retry} seconds.",

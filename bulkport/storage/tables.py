@@ -54,6 +54,8 @@ users = Table(
     Column("email", String(254), nullable=False),
     Column("role", String(20), nullable=False),
     Column("created_at", Moment, nullable=False),
+    # argon2 hash; a user without one can use API tokens but not sign in to the pages.
+    Column("password_hash", String(255)),
     UniqueConstraint("store_id", "email"),
 )
 
@@ -66,6 +68,19 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", Moment, nullable=False),
     Column("last_used_at", Moment),
+    Column("revoked_at", Moment),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    # SHA-256 of the random token in the signed cookie; the token itself is never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Column("expires_at", Moment, nullable=False),
     Column("revoked_at", Moment),
 )
 
