@@ -152,10 +152,15 @@ def _mapping_page(
             for row in found["rows"]
             if len(cells := row["cells"]) > index and str(cells[index]).strip()
         ][:SAMPLES]
-        column_errors = sorted(
-            {e["message"] for row in found["rows"] for e in row["errors"]
-             if e.get("column") == column["header"]}
-        )  # fmt: skip
+        # In row order, each message once.
+        column_errors = list(
+            dict.fromkeys(
+                e["message"]
+                for row in found["rows"]
+                for e in row["errors"]
+                if e.get("column") == column["header"]
+            )
+        )
         columns.append({**column, "index": index, "samples": samples, "errors": column_errors})
     return render(
         request, ctx, "mapping.html", web, nav="imports", status_code=code,

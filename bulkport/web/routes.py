@@ -158,7 +158,7 @@ def _job_values(
         and job.status is JobStatus.READY,
         "has_report": bool(job.report_file) and files_kept,
         "has_export": bool(job.output_file) and files_kept and job.kind is JobKind.EXPORT,
-        "filename": job.options.get("filename"),
+        "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
     }
 
 

@@ -267,3 +267,20 @@ def test_a_wrong_password_is_told_plainly_and_the_form_works_from_the_keyboard(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("do not match")
     check(page, shots, "sign-in-failed")
+
+
+def test_a_file_dropped_on_the_upload_box_is_chosen(page: Page, stack: Stack) -> None:
+    sign_in(page, stack)
+    page.goto(f"{stack.base}/imports/new")
+    dropped = page.evaluate_handle(
+        """() => {
+            const data = new DataTransfer();
+            data.items.add(new File(["First Name,Email\\r\\nAnn,ann@corner.example\\r\\n"],
+                                    "dropped.csv", {type: "text/csv"}));
+            return data;
+        }"""
+    )
+    page.dispatch_event("[data-drop-zone]", "drop", {"dataTransfer": dropped})
+    assert page.eval_on_selector("#file", "input => input.files[0].name") == "dropped.csv"
+    page.get_by_role("button", name="Upload and check the columns").click()
+    expect(page.get_by_label("Field for column First Name")).to_have_value("first_name")

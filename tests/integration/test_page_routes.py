@@ -10,14 +10,17 @@ import pytest
 import redis
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from support import stage_import
+from support import get_job, stage_import
 
 from bulkport import cli
+from bulkport.api import imports as imports_api
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
+from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import accounts, sessions
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
+from bulkport.tasks.imports import run_import
 from bulkport.web import auth, exports, imports
 
 PASSWORD = "a long enough password"
@@ -37,6 +40,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Jobs the pages sent to the queue (no worker runs here)."""
     queued: list[str] = []
     monkeypatch.setattr(imports, "enqueue_import", queued.append)
+    monkeypatch.setattr(imports_api, "enqueue_import", queued.append)  # commits of dry runs
     monkeypatch.setattr(exports, "enqueue_export", queued.append)
     return queued
 
@@ -187,3 +191,73 @@ def test_set_password_prompts_twice_and_ends_the_users_sessions(
     with ctx.engine.connect() as conn:
         assert accounts.user_for_password(conn, staff.email, "another good password")
         assert accounts.user_for_password(conn, staff.email, PASSWORD) is None
+
+
+def test_a_dry_run_is_committed_and_a_queued_job_cancelled_from_the_job_page(
+    client: TestClient, ctx: Context, staff: User, sent: list[str]
+) -> None:
+    dry = stage_import(ctx, staff, "First Name,Email\r\nAnn,ann@example.com\r\n", dry_run=True)
+    run_import(ctx, dry)
+    assert sign_in(client, staff.email) == 303
+    page = client.get(f"/jobs/{dry}").text
+    assert "Import it for real" in page
+    committed = client.post(
+        f"/jobs/{dry}/commit", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert committed.status_code == 303
+    real = committed.headers["location"].rsplit("/", 1)[-1]
+    assert sent == [real]
+    assert get_job(ctx, staff, real).status is JobStatus.QUEUED
+
+    page = client.get(f"/jobs/{real}").text
+    assert 'hx-trigger="every 1s"' in page
+    cancelled = client.post(
+        f"/jobs/{real}/cancel", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert cancelled.status_code == 303
+    assert get_job(ctx, staff, real).status is JobStatus.CANCELLED
+    assert 'hx-trigger="every 1s"' not in client.get(f"/jobs/{real}/progress").text
+
+
+def test_the_mapping_screen_starts_the_import_with_the_changed_mapping(
+    client: TestClient, ctx: Context, staff: User, sent: list[str]
+) -> None:
+    assert sign_in(client, staff.email) == 303
+    csrf = csrf_of(client.get("/imports/new").text)
+    content = b"Naam,Mail,Kleur\r\nAnn,ann@example.com,red\r\n"
+    uploaded = client.post(
+        "/imports/new",
+        data={"csrf": csrf, "mode": "create"},
+        files={"file": ("shop.csv", content, "text/csv")},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303
+    screen = client.get(uploaded.headers["location"])
+    assert screen.status_code == 200
+    assert "Kleur" in screen.text
+    form = {"csrf": csrf, "action": "start"}
+    form |= {"header-0": "Naam", "field-0": "last_name", "header-1": "Mail", "field-1": "email"}
+    form |= {"header-2": "Kleur", "field-2": ""}
+    started = client.post(uploaded.headers["location"], data=form, follow_redirects=False)
+    assert started.status_code == 303
+    job_id = started.headers["location"].rsplit("/", 1)[-1]
+    assert sent == [job_id]
+    job = get_job(ctx, staff, job_id)
+    assert job.options["mode"] == "create"
+    assert job.options["mapping"] == {"Naam": "last_name", "Mail": "email", "Kleur": ""}
+    assert client.get(uploaded.headers["location"]).status_code == 404  # the upload moved on
+
+
+def test_an_upload_with_a_forged_token_is_refused_and_not_kept(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    assert sign_in(client, staff.email) == 303
+    response = client.post(
+        "/imports/new",
+        data={"csrf": "forged"},
+        files={"file": ("shop.csv", b"Email\r\na@example.com\r\n", "text/csv")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    previews = ctx.files.root / "previews"
+    assert not previews.exists() or not any(previews.iterdir())
