@@ -18,6 +18,7 @@ from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import accounts, sessions
+from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
@@ -261,3 +262,24 @@ def test_an_upload_with_a_forged_token_is_refused_and_not_kept(
     assert response.status_code == 403
     previews = ctx.files.root / "previews"
     assert not previews.exists() or not any(previews.iterdir())
+
+
+def test_the_live_part_shows_a_running_jobs_progress_and_keeps_polling(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    job_id = stage_import(ctx, staff, "First Name,Email\r\nAnn,ann@example.com\r\n")
+    with ctx.engine.begin() as conn:
+        claimed = job_rows.claim(conn, job_id, 60)
+        assert isinstance(claimed, job_rows.Claimed)
+        job_rows.record_plan(
+            conn, job_id, claimed.token, total=4, mapping={}, ignored_columns=[], source={}
+        )
+    assert sign_in(client, staff.email) == 303
+    live = client.get(f"/jobs/{job_id}/progress")
+    assert live.status_code == 200
+    assert live.headers["cache-control"] == "no-store"
+    assert 'data-status="PROCESSING"' in live.text
+    assert "badge-processing" in live.text
+    assert "0 of 4 rows" in live.text
+    assert 'hx-trigger="every 1s"' in live.text
+    assert "<html" not in live.text  # a fragment, not a whole page
