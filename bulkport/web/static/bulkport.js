@@ -1,6 +1,17 @@
-// bulkport's page behaviour: a file dropped anywhere on the upload box goes to its file input.
+// bulkport's page behaviour: a file dropped anywhere on the upload box goes to its file input,
+// and Enter in a field marked data-enter-clicks presses that field's own button (Enter in the
+// mapping's name must save it, not start the import, the form's first button).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-enter-clicks]").forEach(function (field) {
+    field.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      var button = document.getElementById(field.getAttribute("data-enter-clicks"));
+      if (!button) return;
+      event.preventDefault();
+      button.click();
+    });
+  });
   document.querySelectorAll("[data-drop-zone]").forEach(function (zone) {
     var input = zone.querySelector("input[type=file]");
     if (!input) return;
