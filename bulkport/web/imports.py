@@ -135,6 +135,8 @@ def _mapping_page(
     try:
         found = preview(ctx, web.user.store_id, path, options)
     except BulkportError as exc:
+        # A file no import could read: say why and let them choose another.
+        ctx.files.delete_tree(_folder(staged_id))
         return render(
             request, ctx, "import_new.html", web, nav="imports", status_code=422,
             problem=f"{options.filename}: {exc}", **_choices(),

@@ -283,3 +283,19 @@ def test_the_live_part_shows_a_running_jobs_progress_and_keeps_polling(
     assert "0 of 4 rows" in live.text
     assert 'hx-trigger="every 1s"' in live.text
     assert "<html" not in live.text  # a fragment, not a whole page
+
+
+def test_a_file_that_is_no_spreadsheet_is_refused_in_plain_words_on_the_upload_page(
+    client: TestClient, staff: User
+) -> None:
+    assert sign_in(client, staff.email) == 303
+    csrf = csrf_of(client.get("/imports/new").text)
+    uploaded = client.post(
+        "/imports/new",
+        data={"csrf": csrf},
+        files={"file": ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(200), "text/csv")},
+    )
+    assert uploaded.status_code == 422
+    assert "photo.csv" in uploaded.text
+    assert 'role="alert"' in uploaded.text
+    assert "Traceback" not in uploaded.text
