@@ -269,8 +269,12 @@ def test_a_wrong_password_is_told_plainly_and_the_form_works_from_the_keyboard(
     check(page, shots, "sign-in-failed")
 
 
-def test_a_file_dropped_on_the_upload_box_is_chosen(page: Page, stack: Stack) -> None:
+def test_a_file_dropped_on_the_upload_box_is_chosen(page: Page, stack: Stack, shots: Path) -> None:
     sign_in(page, stack)
+    missing = page.goto(f"{stack.base}/jobs/no-such-job")
+    assert missing is not None and missing.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("No such job")
+    check(page, shots, "not-found")
     page.goto(f"{stack.base}/imports/new")
     dropped = page.evaluate_handle(
         """() => {
