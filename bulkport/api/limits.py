@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
+from dataclasses import dataclass
 from typing import Annotated
 
 import redis
@@ -23,24 +23,33 @@ def _client(url: str) -> redis.Redis:
     return _clients[url]
 
 
-def minute_count(redis_url: str | None, key: str, add: int = 1) -> int | None:
-    """Add ``add`` to this minute's counter under ``key`` and return it; None when Redis
-    cannot be asked (the callers then let the request through)."""
-    name = f"bulkport:{key}:{int(time.time() // 60)}"
+@dataclass(frozen=True)
+class Count:
+    """A counter's value and the seconds until it starts again from zero."""
+
+    value: int
+    seconds_left: int
+
+
+def minute_count(redis_url: str | None, key: str, add: int = 1) -> Count | None:
+    """Add ``add`` to the counter under ``key`` (0 only reads it) and return it; a counter
+    lasts a minute from its first count. None when Redis cannot be asked (the callers then
+    let the request through)."""
+    name = f"bulkport:{key}"
     try:
         client = _client(redis_url or DEFAULT_REDIS)
         with client.pipeline() as pipe:
-            pipe.incrby(name, add)
-            pipe.expire(name, 120)
-            return int(pipe.execute()[0])
+            if add:
+                pipe.set(name, 0, ex=60, nx=True)
+                pipe.incrby(name, add)
+            else:
+                pipe.get(name)
+            pipe.ttl(name)
+            *_, value, ttl = pipe.execute()
     except (redis.RedisError, OSError):
         log.warning("limit not checked: Redis did not answer")
         return None
-
-
-def seconds_left_in_minute() -> int:
-    """When this minute's counters start again."""
-    return 60 - int(time.time()) % 60
+    return Count(int(value or 0), int(ttl) if int(ttl) > 0 else 60)
 
 
 def upload_quota(ctx: ContextDep, user: Staff) -> User:
@@ -51,8 +60,8 @@ def upload_quota(ctx: ContextDep, user: Staff) -> User:
     if limit <= 0:
         return user
     count = minute_count(ctx.settings.broker_url, f"uploads:{user.id}")
-    if count is not None and count > limit:
-        retry = seconds_left_in_minute()
+    if count is not None and count.value > limit:
+        retry = count.seconds_left
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"Too many uploads: at most {limit} a minute. Try again in {retry} seconds.",

@@ -17,7 +17,7 @@ from fastapi import Depends, HTTPException, Request, Response, status
 from itsdangerous import BadSignature, Signer
 
 from bulkport.api.deps import ContextDep
-from bulkport.api.limits import minute_count, seconds_left_in_minute
+from bulkport.api.limits import minute_count
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import sessions
@@ -140,8 +140,8 @@ def refuse_when_over_limit(request: Request, ctx: Context, email: str) -> None:
     limit = ctx.settings.sign_ins_per_minute
     for key in _attempt_keys(request, email):
         count = minute_count(ctx.settings.broker_url, key, add=0)
-        if count is not None and count >= limit:
-            retry = seconds_left_in_minute()
+        if count is not None and count.value >= limit:
+            retry = count.seconds_left
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,
                 f"Too many failed sign-ins. Wait {retry} seconds, then try again.",
