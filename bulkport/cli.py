@@ -382,7 +382,10 @@ def users() -> None:
     show_default=True,
     help="What to call the new token (to tell it apart in `users tokens`).",
 )
-def users_create(store_name: str, email: str, role: str, token_name: str) -> None:
+@click.option("--password", default=None, help="A password for the pages (10+ characters).")
+def users_create(
+    store_name: str, email: str, role: str, token_name: str, password: str | None
+) -> None:
     """Create a user (or give an existing one a new token); prints the token last."""
     from contextlib import closing
 
@@ -401,6 +404,11 @@ def users_create(store_name: str, email: str, role: str, token_name: str) -> Non
         user = accounts.ensure_user(conn, store_id, email, Role(role))
         if accounts.is_disabled(conn, user.id):
             raise click.ClickException(f"{user.email} is disabled; a new token would not work.")
+        if password is not None:
+            try:
+                accounts.set_password(conn, user.id, password)
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
         token_id, token = accounts.issue_named_token(
             conn, user.id, name=token_name.strip(), days=settings.token_days
         )
@@ -482,22 +490,28 @@ def users_revoke_token(token_id: int) -> None:
 @click.argument("email")
 @_store_of_user
 def users_disable(email: str, store_name: str | None) -> None:
-    """Disable a user: every token of theirs ends at once and none works again."""
+    """Disable a user: every token and signed-in session of theirs ends at once."""
     from contextlib import closing
 
-    from bulkport.storage import audit
+    from bulkport.storage import audit, sessions
 
     with closing(_context(get_settings())) as ctx, ctx.engine.begin() as conn:
         user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
         revoked = accounts.disable_user(conn, user.id)
+        ended = sessions.end_all(conn, user.id)
         audit.record(
             conn,
             store_id=user.store_id,
             user_id=None,
             action="user.disable",
-            detail={"user_id": user.id, "tokens_revoked": revoked, "via": "cli"},
+            detail={
+                "user_id": user.id,
+                "tokens_revoked": revoked,
+                "sessions_ended": ended,
+                "via": "cli",
+            },
         )
-    click.echo(f"{user.email} is disabled; {revoked} token(s) revoked.")
+    click.echo(f"{user.email} is disabled; {revoked} token(s) revoked, {ended} session(s) ended.")
 
 
 def _one_user(found: list[accounts.User], email: str, store_name: str | None) -> accounts.User:
@@ -510,6 +524,26 @@ def _one_user(found: list[accounts.User], email: str, store_name: str | None) ->
             f"{len(found)} stores have a user with this email; name one with --store."
         )
     return found[0]
+
+
+@users.command("set-password")
+@click.argument("email")
+@_store_of_user
+@click.password_option(help="The new password (asked for twice, hidden, if not given).")
+def users_set_password(email: str, store_name: str | None, password: str) -> None:
+    """Set a user's password for the pages; signs them out everywhere."""
+    from contextlib import closing
+
+    from bulkport.storage import sessions
+
+    with closing(_context(get_settings())) as ctx, ctx.engine.begin() as conn:
+        user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
+        try:
+            accounts.set_password(conn, user.id, password)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        ended = sessions.end_all(conn, user.id)
+    click.echo(f"Password set for {user.email}; {ended} signed-in session(s) ended.")
 
 
 @main.command("import")

@@ -176,6 +176,20 @@ class Settings(BaseSettings):
             return self.flower_password.get_secret_value()
         return _kept_secret(self.home / "flower-password")
 
+    # Back-office pages.
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long a sign-in to the pages lasts."
+    )
+    sign_ins_per_minute: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins a minute per email and per client address (429 above).",
+    )
+    flower_url: str | None = Field(
+        default=None,
+        description="Flower's address, linked for admins; default http://FLOWER_HOST:FLOWER_PORT/.",
+    )
+
 
 def _kept_secret(path: Path) -> str:
     """Read a generated secret, creating it (mode 600) on first use."""

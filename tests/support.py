@@ -7,10 +7,12 @@ import io
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Connection, func, select
 
 from bulkport.schemas.accounts import Role
@@ -141,3 +143,17 @@ def run_bulkport(
         [sys.executable, "-m", "bulkport", *args],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+
+
+def wait_until_serving(base: str, api: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for an API process to answer its health check; fail with its log if it stops."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert api.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.2)

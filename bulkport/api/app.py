@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bulkport import __version__
 from bulkport.api import audit, downloads, exports, imports, jobs, mappings, tokens
@@ -15,6 +17,7 @@ from bulkport.api.errors import validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.storage.db import ping
 from bulkport.tasks.context import Context, Enqueue
+from bulkport.web import routes as pages
 
 
 def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI:
@@ -42,6 +45,9 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI
     app.include_router(downloads.router)
     app.include_router(audit.router)
     app.include_router(tokens.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(StarletteHTTPException, pages.problem_page)
+    app.mount("/static", StaticFiles(packages=[("bulkport.web", "static")]), name="static")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -1,4 +1,4 @@
-"""Stores, users and their API tokens (kept only as SHA-256 hashes)."""
+"""Stores, users, their passwords (argon2 hashes) and API tokens (kept only as SHA-256 hashes)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, or_, select, update
 
 from bulkport.schemas.accounts import PERMISSIONS, Permission, Role, TokenView
@@ -19,6 +21,10 @@ DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 (a label, not a secret)
 # call behind SQLite's one write lock (and leave PostgreSQL a dead row per call) to learn
 # nothing that a minute's precision does not already tell.
 LAST_USED_EVERY = timedelta(minutes=1)
+MIN_PASSWORD_CHARS = 10
+_hasher = PasswordHasher()
+# Checked when no user has the email, so that a wrong email takes as long as a wrong password.
+_STAND_IN_HASH = _hasher.hash("no such user")
 
 
 @dataclass(frozen=True)
@@ -257,3 +263,60 @@ def disable_user(conn: Connection, user_id: int) -> int:
         .values(revoked_at=moment)
     )
     return int(result.rowcount)
+
+
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    """Keep an argon2 hash of the user's new password; raises ValueError if it is too short."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ValueError(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
+    conn.execute(
+        update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
+    )
+
+
+def user_for_password(conn: Connection, email: str, password: str) -> User | None:
+    """The user with this email and password; None if no user of any store matches."""
+    rows = conn.execute(
+        select(users.c.id, users.c.store_id, users.c.email, users.c.role, users.c.password_hash)
+        .where(users.c.email == email.strip().lower(), users.c.disabled_at.is_(None))
+        .order_by(users.c.id)
+    ).all()
+    hashes = [row.password_hash for row in rows if row.password_hash]
+    if not hashes:
+        _verified(_STAND_IN_HASH, password)
+    for row in rows:
+        if row.password_hash and _verified(row.password_hash, password):
+            return User(id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role))
+    return None
+
+
+def _verified(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def user_by_email(conn: Connection, store_id: int, email: str) -> User | None:
+    """The store's user with this email, or None."""
+    row = conn.execute(
+        select(users.c.id, users.c.store_id, users.c.email, users.c.role).where(
+            users.c.store_id == store_id, users.c.email == email.strip().lower()
+        )
+    ).first()
+    if row is None:
+        return None
+    return User(id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role))
+
+
+def store_name(conn: Connection, store_id: int) -> str:
+    """A store's name."""
+    return str(conn.execute(select(stores.c.name).where(stores.c.id == store_id)).scalar_one())
+
+
+def emails_by_id(conn: Connection, user_ids: set[int]) -> dict[int, str]:
+    """The emails of these users, to say who started a job."""
+    if not user_ids:
+        return {}
+    rows = conn.execute(select(users.c.id, users.c.email).where(users.c.id.in_(user_ids)))
+    return {int(row.id): str(row.email) for row in rows}

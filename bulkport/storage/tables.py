@@ -56,6 +56,8 @@ users = Table(
     Column("created_at", Moment, nullable=False),
     # A disabled user cannot authenticate; disabling also revokes every token.
     Column("disabled_at", Moment),
+    # argon2 hash; a user without one can use API tokens but not sign in to the pages.
+    Column("password_hash", String(255)),
     UniqueConstraint("store_id", "email"),
 )
 
@@ -72,6 +74,19 @@ api_tokens = Table(
     Column("expires_at", Moment, nullable=False),
     # Written at most once a minute per token (accounts.LAST_USED_EVERY).
     Column("last_used_at", Moment),
+    Column("revoked_at", Moment),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    # SHA-256 of the random token in the signed cookie; the token itself is never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Column("expires_at", Moment, nullable=False),
     Column("revoked_at", Moment),
 )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import wait_until_serving
 
 from bulkport.services import free_port
 
@@ -67,16 +68,7 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     worker = bulkport("worker", "--concurrency", "1", env=env, log=home / "worker.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert api.poll() is None, (home / "api.log").read_text()
-            assert time.monotonic() < deadline, "API did not start"
-            time.sleep(0.2)
+        wait_until_serving(base, api, home / "api.log")
         yield Stack(base, token, home)
     finally:
         for process in (api, worker):

@@ -303,7 +303,9 @@ def test_users_disable_ends_every_token_at_once_and_is_audited(
     with ctx.engine.connect() as conn:
         (user,) = accounts.users_by_email(conn, "ann@north.example")
         (event,) = [e for e in audit.events(conn, user.store_id) if e["action"] == "user.disable"]
-    assert event["detail"] == {"user_id": user.id, "tokens_revoked": 2, "via": "cli"}
+    assert event["detail"] == {
+        "user_id": user.id, "tokens_revoked": 2, "sessions_ended": 0, "via": "cli",
+    }  # fmt: skip
     assert "ann" not in str(event).lower()
 
 

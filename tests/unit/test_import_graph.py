@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bulkport"
 # What each part may not import (any module under the names), at the top or inside a function.
 FORBIDDEN = {
     "api": ("worker", "cli"),
+    "web": ("worker", "cli"),
     "tasks": ("api", "worker", "cli"),
     "spreadsheets": ("api", "worker", "cli", "tasks", "storage", "config"),
     "schemas": ("api", "worker", "cli", "tasks", "storage", "spreadsheets", "config"),

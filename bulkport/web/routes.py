@@ -1,0 +1,253 @@
+"""The pages' routes: sign-in and sign-out, the jobs list and job page, the audit log."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bulkport.api.deps import ContextDep
+from bulkport.api.downloads import DownloadFile, download_url
+from bulkport.api.imports import commit_dry_run
+from bulkport.api.jobs import cancel_job
+from bulkport.schemas.accounts import Permission
+from bulkport.schemas.jobs import JobKind, JobStatus
+from bulkport.storage import accounts, audit
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import as_utc, reading
+from bulkport.storage.sessions import WebSession
+from bulkport.tasks.context import Context
+from bulkport.web import auth, exports, imports
+from bulkport.web.auth import SignedIn
+from bulkport.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+router.include_router(imports.router)
+router.include_router(exports.router)
+JOBS_PER_PAGE = 50
+ERRORS_PER_PAGE = 50
+# Paths whose errors stay JSON, as API clients expect.
+API_PATHS = ("/api/", "/healthz", "/docs", "/openapi.json")
+Page = Annotated[int, Query(ge=1, le=100_000)]
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    """The jobs list is the front page."""
+    return RedirectResponse("/jobs", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, ctx: ContextDep) -> HTMLResponse:
+    """The sign-in form."""
+    return _sign_in_form(request, ctx)
+
+
+def _sign_in_form(
+    request: Request, ctx: Context, *, email: str = "", problem: str | None = None, code: int = 200
+) -> HTMLResponse:
+    token = auth.sign_in_token(request, ctx)
+    response = render(
+        request, ctx, "sign_in.html", None, status_code=code,
+        sign_in_csrf=token, email=email, problem=problem,
+    )  # fmt: skip
+    auth.keep_sign_in_token(request, response, ctx, token)
+    return response
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    ctx: ContextDep,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Check the email and password; on success a session cookie and the jobs list."""
+    try:
+        auth.check_sign_in_csrf(request, ctx, csrf)
+        auth.refuse_when_over_limit(request, ctx, email)
+    except HTTPException as exc:
+        return _sign_in_form(
+            request, ctx, email=email, problem=str(exc.detail), code=exc.status_code
+        )
+    with reading(ctx.engine) as conn:
+        user = accounts.user_for_password(conn, email, password)
+    if user is None:
+        auth.count_failure(request, ctx, email)
+        return _sign_in_form(
+            request,
+            ctx,
+            email=email,
+            problem="That email and password do not match an account. Check both and try again.",
+            code=status.HTTP_401_UNAUTHORIZED,
+        )
+    response = RedirectResponse("/jobs", status.HTTP_303_SEE_OTHER)
+    auth.start_session(request, response, ctx, user.id)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(
+    request: Request,
+    ctx: ContextDep,
+    web: SignedIn,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """End this session."""
+    auth.check_csrf(web.csrf_token, csrf)
+    response = RedirectResponse(auth.SIGN_IN_PATH, status.HTTP_303_SEE_OTHER)
+    auth.end_session(request, response, ctx)
+    return response
+
+
+@router.get("/jobs")
+def jobs_page(request: Request, ctx: ContextDep, web: SignedIn, page: Page = 1) -> HTMLResponse:
+    """The store's jobs, newest first."""
+    with reading(ctx.engine) as conn:
+        found = job_rows.list_jobs(
+            conn,
+            web.user.store_id,
+            limit=JOBS_PER_PAGE + 1,
+            offset=(page - 1) * JOBS_PER_PAGE,
+        )
+        who = accounts.emails_by_id(conn, {j.created_by for j in found if j.created_by})
+    return render(
+        request, ctx, "jobs.html", web, nav="jobs",
+        jobs=found[:JOBS_PER_PAGE], who=who, page=page, more=len(found) > JOBS_PER_PAGE,
+    )  # fmt: skip
+
+
+def page_job(request: Request, ctx: Context, web: WebSession, job_id: str) -> job_rows.Job:
+    """The store's job, or a 404 page (another store's job is as if it did not exist)."""
+    with reading(ctx.engine) as conn:
+        job = job_rows.get_job(conn, web.user.store_id, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
+    return job
+
+
+def _job_values(
+    request: Request, ctx: Context, web: WebSession, job: job_rows.Job, page: int
+) -> dict[str, Any]:
+    """What the job page and its live part show."""
+    with reading(ctx.engine) as conn:
+        errors = job_rows.row_errors(
+            conn, job.id, offset=(page - 1) * ERRORS_PER_PAGE, limit=ERRORS_PER_PAGE + 1
+        )
+        who = accounts.emails_by_id(conn, {job.created_by} if job.created_by else set())
+    counts = job.counts
+    percent = 100 if job.status is JobStatus.READY else 0
+    if counts.total and job.status is not JobStatus.READY:
+        percent = int(100 * counts.processed / counts.total)
+    files_kept = job.files_expired_at is None
+    return {
+        "job": job,
+        "who": who.get(job.created_by or 0),
+        "percent": percent,
+        "errors": errors[:ERRORS_PER_PAGE],
+        "error_page": page,
+        "more_errors": len(errors) > ERRORS_PER_PAGE,
+        "can_cancel": not job.status.finished,
+        "can_commit": job.kind is JobKind.IMPORT
+        and bool(job.options.get("dry_run"))
+        and job.status is JobStatus.READY,
+        "has_report": bool(job.report_file) and files_kept,
+        "has_export": bool(job.output_file) and files_kept and job.kind is JobKind.EXPORT,
+        "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
+    }
+
+
+@router.get("/jobs/{job_id}")
+def job_page(
+    request: Request, ctx: ContextDep, web: SignedIn, job_id: str, page: Page = 1
+) -> HTMLResponse:
+    """One job: live progress until it ends, then its counts, errors and downloads."""
+    job = page_job(request, ctx, web, job_id)
+    values = _job_values(request, ctx, web, job, page)
+    return render(request, ctx, "job.html", web, nav="jobs", **values)
+
+
+@router.get("/jobs/{job_id}/progress")
+def job_progress(
+    request: Request, ctx: ContextDep, web: SignedIn, job_id: str, page: Page = 1
+) -> HTMLResponse:
+    """The live part of the job page, polled every second while the job runs."""
+    job = page_job(request, ctx, web, job_id)
+    values = _job_values(request, ctx, web, job, page)
+    return render(request, ctx, "job_progress.html", web, **values)
+
+
+@router.get("/jobs/{job_id}/download")
+def job_download(
+    request: Request,
+    ctx: ContextDep,
+    web: SignedIn,
+    job_id: str,
+    file: DownloadFile | None = None,
+) -> RedirectResponse:
+    """Send the browser to a short-lived signed link for the job's file."""
+    link = download_url(request, ctx, web.user, job_id, file)
+    return RedirectResponse(link.url, status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def job_cancel(
+    request: Request,
+    ctx: ContextDep,
+    web: SignedIn,
+    job_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """Stop a queued or running job, then show it."""
+    auth.check_csrf(web.csrf_token, csrf)
+    cancel_job(request, ctx, web.user, job_id)
+    return RedirectResponse(f"/jobs/{job_id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/jobs/{job_id}/commit")
+def job_commit(
+    request: Request,
+    ctx: ContextDep,
+    web: SignedIn,
+    job_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """Run a finished dry run for real, then show the new job."""
+    auth.check_csrf(web.csrf_token, csrf)
+    started = json.loads(bytes(commit_dry_run(request, ctx, web.user, job_id).body))
+    return RedirectResponse(f"/jobs/{started['id']}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/audit")
+def audit_page(request: Request, ctx: ContextDep, web: SignedIn) -> HTMLResponse:
+    """The store's audit log, for admins."""
+    if not web.user.can(Permission.JOBS_ADMIN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only admins see the audit log.")
+    with reading(ctx.engine) as conn:
+        found = audit.events(conn, web.user.store_id, limit=200)
+        who = accounts.emails_by_id(conn, {e["user_id"] for e in found if e["user_id"]})
+    for event in found:
+        event["created_at"] = as_utc(event["created_at"])
+    return render(request, ctx, "audit.html", web, nav="audit", events=found, who=who)
+
+
+async def problem_page(request: Request, exc: Exception) -> Response:
+    """An error on a page shown as a page in plain words; the API keeps its JSON answers."""
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith(API_PATHS):
+        return await http_exception_handler(request, exc)
+    headers = dict(exc.headers or {})
+    if exc.status_code == status.HTTP_303_SEE_OTHER and "Location" in headers:
+        return RedirectResponse(headers["Location"], exc.status_code, headers=headers)
+    ctx: Context = request.app.state.context
+    web = auth.current_session(request, ctx)
+    response = render(
+        request, ctx, "problem.html", web, status_code=exc.status_code, detail=exc.detail
+    )
+    response.headers.update({k: v for k, v in headers.items() if k == "Retry-After"})
+    return response

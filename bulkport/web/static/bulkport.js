@@ -1,0 +1,34 @@
+// bulkport's page behaviour: a file dropped anywhere on the upload box goes to its file input,
+// and Enter in a field marked data-enter-clicks presses that field's own button (Enter in the
+// mapping's name must save it, not start the import, the form's first button).
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-enter-clicks]").forEach(function (field) {
+    field.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      var button = document.getElementById(field.getAttribute("data-enter-clicks"));
+      if (!button) return;
+      event.preventDefault();
+      button.click();
+    });
+  });
+  document.querySelectorAll("[data-drop-zone]").forEach(function (zone) {
+    var input = zone.querySelector("input[type=file]");
+    if (!input) return;
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("over");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("over"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        input.files = event.dataTransfer.files;
+      }
+    });
+  });
+});

@@ -1,0 +1,309 @@
+"""The back-office pages through FastAPI's test client, on both databases: signing in and out,
+CSRF refusals, the limit on failed sign-ins, store scoping and revoked sessions."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import redis
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from support import Queue, get_job, stage_import
+
+from bulkport import cli
+from bulkport.config import Settings
+from bulkport.schemas.accounts import Role
+from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import accounts, sessions
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+from bulkport.tasks.imports import run_import
+from bulkport.web import auth
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(autouse=True)
+def fresh_sign_in_counts(redis_url: str) -> None:
+    """Failed sign-ins are counted per minute in Redis; each test starts from none."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("bulkport:sign-in-*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def sent(queue: Queue) -> list[str]:
+    """Jobs the pages sent to the queue (no worker runs here)."""
+    return queue.ids
+
+
+@pytest.fixture
+def staff(ctx: Context, admin: User) -> User:
+    """A staff member of store "north" with a password."""
+    with ctx.engine.begin() as conn:
+        user = accounts.ensure_user(conn, admin.store_id, "staff@north.example", Role.STAFF)
+        accounts.set_password(conn, user.id, PASSWORD)
+    return user
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> int:
+    token = csrf_of(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in",
+        data={"email": email, "password": password, "csrf": token},
+        follow_redirects=False,
+    )
+    return int(response.status_code)
+
+
+def test_signing_in_opens_the_jobs_page_with_no_store_caching(
+    client: TestClient, staff: User
+) -> None:
+    assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
+    assert sign_in(client, staff.email) == 303
+    cookie = client.cookies.get(auth.SESSION_COOKIE)
+    assert cookie
+    page = client.get("/jobs")
+    assert page.status_code == 200
+    assert "north" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "Audit" not in page.text  # staff see no admin links
+
+
+def test_the_session_cookie_is_http_only_and_same_site(client: TestClient, staff: User) -> None:
+    token = csrf_of(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in",
+        data={"email": staff.email, "password": PASSWORD, "csrf": token},
+        follow_redirects=False,
+    )
+    set_cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie
+    assert "samesite=lax" in set_cookie
+
+
+def test_a_wrong_password_is_refused_in_plain_words(client: TestClient, staff: User) -> None:
+    assert sign_in(client, staff.email, "not the password") == 401
+    assert client.get("/jobs", follow_redirects=False).status_code == 303
+
+
+def test_forms_without_their_csrf_token_are_refused(
+    client: TestClient, staff: User, sent: list[str]
+) -> None:
+    page = client.get("/sign-in")
+    refused = client.post("/sign-in", data={"email": staff.email, "password": PASSWORD})
+    assert refused.status_code == 403
+    assert sign_in(client, staff.email) == 303
+    for path in ("/exports/new", "/sign-out"):
+        response = client.post(path, data={"csrf": "forged"}, follow_redirects=False)
+        assert response.status_code == 403, path
+        assert "out of date" in response.text
+    assert sent == []
+    assert page.status_code == 200
+    export_page = client.get("/exports/new").text
+    started = client.post(
+        "/exports/new", data={"csrf": csrf_of(export_page), "format": "csv"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert started.status_code == 303
+    assert len(sent) == 1
+
+
+def test_failed_sign_ins_are_limited_per_email(client: TestClient, staff: User) -> None:
+    limit = 5
+    for _ in range(limit):
+        assert sign_in(client, staff.email, "wrong") == 401
+    assert sign_in(client, staff.email, "wrong") == 429
+    # Even the right password waits until the minute is over.
+    assert sign_in(client, staff.email) == 429
+
+
+def test_failed_sign_ins_are_limited_per_client_address(client: TestClient, staff: User) -> None:
+    for n in range(5):
+        assert sign_in(client, f"nobody{n}@north.example", "wrong") == 401
+    assert sign_in(client, staff.email) == 429
+
+
+def test_another_stores_job_answers_404(client: TestClient, ctx: Context, staff: User) -> None:
+    with ctx.engine.begin() as conn:
+        south = accounts.ensure_store(conn, "south")
+        other = accounts.ensure_user(conn, south, "owner@south.example", Role.ADMIN)
+    theirs = stage_import(ctx, other, "First Name,Email\r\nAnn,ann@example.com\r\n")
+    ours = stage_import(ctx, staff, "First Name,Email\r\nBob,bob@example.com\r\n")
+    assert sign_in(client, staff.email) == 303
+    assert client.get(f"/jobs/{ours}").status_code == 200
+    for path in (f"/jobs/{theirs}", f"/jobs/{theirs}/progress", f"/jobs/{theirs}/download"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 404, path
+    listed = client.get("/jobs").text
+    assert ours in listed
+    assert theirs not in listed
+
+
+def test_revoking_a_users_sessions_signs_them_out(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    assert sign_in(client, staff.email) == 303
+    assert client.get("/jobs").status_code == 200
+    with ctx.engine.begin() as conn:
+        assert sessions.end_all(conn, staff.id) == 1
+    response = client.get("/jobs", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in"
+
+
+def test_a_disabled_user_is_signed_out_and_cannot_sign_in_again(
+    client: TestClient, ctx: Context, settings: Settings, staff: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    assert sign_in(client, staff.email) == 303
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    result = CliRunner().invoke(cli.main, ["users", "disable", staff.email, "--store", "north"])
+    assert result.exit_code == 0, result.output
+    assert "1 session(s) ended" in result.output
+    assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
+    assert sign_in(client, staff.email) != 303
+
+
+def test_signing_out_ends_the_session_for_good(client: TestClient, staff: User) -> None:
+    assert sign_in(client, staff.email) == 303
+    cookie = client.cookies.get(auth.SESSION_COOKIE)
+    token = csrf_of(client.get("/jobs").text)
+    assert client.post("/sign-out", data={"csrf": token}, follow_redirects=False).status_code == 303
+    client.cookies.set(auth.SESSION_COOKIE, str(cookie))
+    assert client.get("/jobs", follow_redirects=False).status_code == 303
+
+
+def test_set_password_prompts_twice_and_ends_the_users_sessions(
+    ctx: Context, settings: Settings, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    with ctx.engine.begin() as conn:
+        sessions.start(conn, staff.id, timedelta(hours=1))
+    result = CliRunner().invoke(
+        cli.main,
+        ["users", "set-password", staff.email, "--store", "north"],
+        input="another good password\nanother good password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 signed-in session(s) ended" in result.output
+    with ctx.engine.connect() as conn:
+        assert accounts.user_for_password(conn, staff.email, "another good password")
+        assert accounts.user_for_password(conn, staff.email, PASSWORD) is None
+
+
+def test_a_dry_run_is_committed_and_a_queued_job_cancelled_from_the_job_page(
+    client: TestClient, ctx: Context, staff: User, sent: list[str]
+) -> None:
+    dry = stage_import(ctx, staff, "First Name,Email\r\nAnn,ann@example.com\r\n", dry_run=True)
+    run_import(ctx, dry)
+    assert sign_in(client, staff.email) == 303
+    page = client.get(f"/jobs/{dry}").text
+    assert "Import it for real" in page
+    committed = client.post(
+        f"/jobs/{dry}/commit", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert committed.status_code == 303
+    real = committed.headers["location"].rsplit("/", 1)[-1]
+    assert sent == [real]
+    assert get_job(ctx, staff, real).status is JobStatus.QUEUED
+
+    page = client.get(f"/jobs/{real}").text
+    assert 'hx-trigger="every 1s"' in page
+    cancelled = client.post(
+        f"/jobs/{real}/cancel", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert cancelled.status_code == 303
+    assert get_job(ctx, staff, real).status is JobStatus.CANCELLED
+    assert 'hx-trigger="every 1s"' not in client.get(f"/jobs/{real}/progress").text
+
+
+def test_the_mapping_screen_starts_the_import_with_the_changed_mapping(
+    client: TestClient, ctx: Context, staff: User, sent: list[str]
+) -> None:
+    assert sign_in(client, staff.email) == 303
+    csrf = csrf_of(client.get("/imports/new").text)
+    content = b"Naam,Mail,Kleur\r\nAnn,ann@example.com,red\r\n"
+    uploaded = client.post(
+        "/imports/new",
+        data={"csrf": csrf, "mode": "create"},
+        files={"file": ("shop.csv", content, "text/csv")},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303
+    screen = client.get(uploaded.headers["location"])
+    assert screen.status_code == 200
+    assert "Kleur" in screen.text
+    form = {"csrf": csrf, "action": "start"}
+    form |= {"header-0": "Naam", "field-0": "last_name", "header-1": "Mail", "field-1": "email"}
+    form |= {"header-2": "Kleur", "field-2": ""}
+    started = client.post(uploaded.headers["location"], data=form, follow_redirects=False)
+    assert started.status_code == 303
+    job_id = started.headers["location"].rsplit("/", 1)[-1]
+    assert sent == [job_id]
+    job = get_job(ctx, staff, job_id)
+    assert job.options["mode"] == "create"
+    assert job.options["mapping"] == {"Naam": "last_name", "Mail": "email", "Kleur": ""}
+    assert client.get(uploaded.headers["location"]).status_code == 404  # the upload moved on
+
+
+def test_an_upload_with_a_forged_token_is_refused_and_not_kept(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    assert sign_in(client, staff.email) == 303
+    response = client.post(
+        "/imports/new",
+        data={"csrf": "forged"},
+        files={"file": ("shop.csv", b"Email\r\na@example.com\r\n", "text/csv")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    previews = ctx.files.root / "previews"
+    assert not previews.exists() or not any(previews.iterdir())
+
+
+def test_the_live_part_shows_a_running_jobs_progress_and_keeps_polling(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    job_id = stage_import(ctx, staff, "First Name,Email\r\nAnn,ann@example.com\r\n")
+    with ctx.engine.begin() as conn:
+        claimed = job_rows.claim(conn, job_id, 60)
+        assert isinstance(claimed, job_rows.Claimed)
+        job_rows.record_plan(
+            conn, job_id, claimed.token, total=4, mapping={}, ignored_columns=[], source={}
+        )
+    assert sign_in(client, staff.email) == 303
+    live = client.get(f"/jobs/{job_id}/progress")
+    assert live.status_code == 200
+    assert live.headers["cache-control"] == "no-store"
+    assert 'data-status="PROCESSING"' in live.text
+    assert "badge-processing" in live.text
+    assert "0 of 4 rows" in live.text
+    assert 'hx-trigger="every 1s"' in live.text
+    assert "<html" not in live.text  # a fragment, not a whole page
+
+
+def test_a_file_that_is_no_spreadsheet_is_refused_in_plain_words_on_the_upload_page(
+    client: TestClient, staff: User
+) -> None:
+    assert sign_in(client, staff.email) == 303
+    csrf = csrf_of(client.get("/imports/new").text)
+    uploaded = client.post(
+        "/imports/new",
+        data={"csrf": csrf},
+        files={"file": ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(200), "text/csv")},
+    )
+    assert uploaded.status_code == 422
+    assert "photo.csv" in uploaded.text
+    assert 'role="alert"' in uploaded.text
+    assert "Traceback" not in uploaded.text
