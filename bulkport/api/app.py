@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bulkport import __version__
-from bulkport.api import audit, downloads, exports, guard, imports, jobs, mappings
+from bulkport.api import access_log, audit, downloads, exports, guard, imports, jobs, mappings
 from bulkport.api.errors import validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.tasks.context import Context
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.context = context
     guard.install(app, context)
+    access_log.install()
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.include_router(imports.router)
     app.include_router(jobs.router)

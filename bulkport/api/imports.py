@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -17,6 +16,7 @@ from bulkport.api.limits import Uploader
 from bulkport.api.uploads import Upload, receive_upload
 from bulkport.errors import BulkportError
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView
+from bulkport.schemas.text import file_name
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
@@ -28,7 +28,6 @@ from bulkport.worker.app import enqueue_import
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=ERROR_RESPONSES)
 # Room for the multipart envelope and form fields around the file itself.
 ENVELOPE_BYTES = 64 * 1024
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
 def _form_schema() -> dict[str, Any]:
@@ -62,10 +61,9 @@ _FORM = _form_schema()
 
 
 def display_name(filename: str | None) -> str:
-    """The uploaded file's name, for display only: no folders, no control characters."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_NAME.sub("", name).strip()[:255]
-    return name or "upload.csv"
+    """The uploaded file's name, for display only: no folders, no control or bidirectional
+    characters (they are stripped: the file is still taken)."""
+    return file_name(filename, "upload.csv")
 
 
 async def _receive(request: Request, ctx: Context, key: str) -> Upload:

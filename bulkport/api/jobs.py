@@ -10,9 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
+from bulkport.api.audit import record_access
 from bulkport.api.deps import ContextDep, Staff, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.links import link
 from bulkport.schemas.jobs import JobKind, JobStatus, JobView, Problem, RowErrorView
+from bulkport.schemas.text import file_name
 from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -29,17 +32,17 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def job_view(request: Request, job: job_rows.Job) -> JobView:
     """The API's view of a job, with links to what can be done with it."""
     links = {
-        "self": str(request.url_for("get_job", job_id=job.id)),
-        "errors": str(request.url_for("get_job_errors", job_id=job.id)),
+        "self": link(request, "get_job", job_id=job.id),
+        "errors": link(request, "get_job_errors", job_id=job.id),
     }
     if job.report_file and job.files_expired_at is None:
-        links["report"] = str(request.url_for("get_job_report", job_id=job.id))
+        links["report"] = link(request, "get_job_report", job_id=job.id)
     if (job.output_file or job.report_file) and job.files_expired_at is None:
-        links["download_url"] = str(request.url_for("download_url", job_id=job.id))
+        links["download_url"] = link(request, "download_url", job_id=job.id)
     if job.backup_job_id:
-        links["backup"] = str(request.url_for("get_job", job_id=job.backup_job_id))
+        links["backup"] = link(request, "get_job", job_id=job.backup_job_id)
     if job.kind is JobKind.IMPORT and job.options.get("dry_run") and job.status is JobStatus.READY:
-        links["commit"] = str(request.url_for("commit_dry_run", job_id=job.id))
+        links["commit"] = link(request, "commit_dry_run", job_id=job.id)
     counts = job.counts
     progress = 1.0 if job.status is JobStatus.READY else 0.0
     if counts.total and job.status is not JobStatus.READY:
@@ -122,14 +125,17 @@ def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> J
 
 @router.get("/{job_id}/errors", response_model=list[RowErrorView], name="get_job_errors")
 def get_job_errors(
+    request: Request,
     ctx: ContextDep,
     user: UserDep,
     job_id: str,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RowErrorView]:
-    """The job's row errors in spreadsheet order; ``row`` is the row number people see."""
+    """The job's row errors in spreadsheet order; ``row`` is the row number people see.
+    Each read is audited: the errors quote the rows' values."""
     load_job(ctx, user, job_id)
+    record_access(ctx, request, "errors.read", job_id, store_id=user.store_id, user_id=user.id)
     with reading(ctx.engine) as conn:
         return job_rows.row_errors(conn, job_id, offset=offset, limit=limit)
 
@@ -143,7 +149,7 @@ def get_job_errors(
         404: {"description": "No report"},
     },
 )
-def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
+def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
     job = load_job(ctx, user, job_id)
     if job.files_expired_at is not None:
@@ -158,21 +164,20 @@ def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
             else "The error report is written when the job is READY."
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
-    with ctx.engine.begin() as conn:
-        audit.record(
-            conn,
-            store_id=user.store_id,
-            user_id=user.id,
-            action="report.download",
-            job_id=job.id,
-        )
-    stem = PurePath(str(job.options.get("filename") or "import")).stem or "import"
+    record_access(ctx, request, "report.download", job.id, store_id=user.store_id, user_id=user.id)
     suffix = PurePath(job.report_file).suffix
     return FileResponse(
         ctx.files.path(job.report_file),
         media_type=XLSX_TYPE if suffix == ".xlsx" else "text/csv",
-        filename=f"{stem}-errors{suffix}",
+        filename=report_name(job),
     )
+
+
+def report_name(job: job_rows.Job) -> str:
+    """The error report's download name, from the uploaded file's: shop-errors.csv."""
+    suffix = PurePath(job.report_file or "").suffix
+    stem = PurePath(file_name(str(job.options.get("filename") or ""), "import")).stem
+    return f"{stem or 'import'}-errors{suffix}"
 
 
 def enqueue_or_fail(ctx: Context, job_id: str, send: Callable[[str], None]) -> None:

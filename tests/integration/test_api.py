@@ -94,7 +94,7 @@ def test_a_finished_job_shows_counts_errors_and_its_report(
     ]
     with ctx.engine.connect() as conn:
         actions = [e["action"] for e in audit.events(conn, admin.store_id)]
-    assert actions == ["report.download", "import.upload"]
+    assert actions == ["report.download", "errors.read", "import.upload"]
 
 
 def test_job_list_is_newest_first_and_filters_by_status(
