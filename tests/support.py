@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import uvicorn
+
+from bulkport.api.app import create_app
+from bulkport.api.serving import server_options
+from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions
+from bulkport.services import free_port
 from bulkport.storage import accounts, customers
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -88,3 +97,29 @@ def bearer(ctx: Context, store: str, email: str, role: Role = Role.ADMIN) -> dic
     with ctx.engine.begin() as conn:
         user = accounts.ensure_user(conn, accounts.ensure_store(conn, store), email, role)
         return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[str]:
+    """The API on a free port in this process, with the options `bulkport api` gives uvicorn."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,  # the test's handler reads uvicorn's loggers as they are
+        lifespan="off",
+        **server_options(settings),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from bulkport import __version__
 from bulkport.api import access_log, audit, downloads, exports, guard, imports, jobs, mappings
-from bulkport.api.errors import validation_failed
+from bulkport.api.errors import method_not_allowed, validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.tasks.context import Context
 
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     guard.install(app, context)
     access_log.install()
     app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(405, method_not_allowed)
     app.include_router(imports.router)
     app.include_router(jobs.router)
     app.include_router(mappings.router)

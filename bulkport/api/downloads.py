@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from bulkport.api.audit import record_access
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.api.jobs import XLSX_TYPE, load_job, report_name
+from bulkport.api.jobs import XLSX_TYPE, JobId, load_job, report_name
 from bulkport.api.links import link
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import jobs as job_rows
@@ -74,7 +74,7 @@ def download_url(
     request: Request,
     ctx: ContextDep,
     user: Staff,
-    job_id: str,
+    job_id: JobId,
     file: Annotated[DownloadFile | None, Query(description="Default: the job's main file.")] = (
         None
     ),

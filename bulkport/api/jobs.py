@@ -7,14 +7,21 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from bulkport.api.audit import record_access
 from bulkport.api.deps import ContextDep, Staff, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.links import link
-from bulkport.schemas.jobs import JobKind, JobStatus, JobView, Problem, RowErrorView
+from bulkport.schemas.jobs import (
+    JobKind,
+    JobStatus,
+    JobSummary,
+    JobView,
+    Problem,
+    RowErrorView,
+)
 from bulkport.schemas.text import file_name
 from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
@@ -27,6 +34,8 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONS
 # Past any real list; also keeps numbers within what every database can hold.
 MAX_OFFSET = 1_000_000_000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Job ids are generated (storage.jobs.new_job_id); anything else names no job.
+JobId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="A job's id.")]
 
 
 def job_view(request: Request, job: job_rows.Job) -> JobView:
@@ -75,7 +84,7 @@ def load_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
     return job
 
 
-@router.get("", response_model=list[JobView])
+@router.get("", response_model=list[JobSummary])
 def list_jobs(
     request: Request,
     ctx: ContextDep,
@@ -84,17 +93,17 @@ def list_jobs(
     status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> list[JobView]:
-    """The store's jobs, newest first."""
+) -> list[JobSummary]:
+    """The store's jobs, newest first, each as a summary."""
     with reading(ctx.engine) as conn:
         found = job_rows.list_jobs(
             conn, user.store_id, kind=kind, status=status_, limit=limit, offset=offset
         )
-    return [job_view(request, job) for job in found]
+    return [JobSummary.of(job_view(request, job)) for job in found]
 
 
 @router.get("/{job_id}", response_model=JobView, name="get_job")
-def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> JobView:
+def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> JobView:
     """One job: status, progress, counters, error and links."""
     return job_view(request, load_job(ctx, user, job_id))
 
@@ -104,7 +113,7 @@ def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> Jo
     response_model=JobView,
     responses={409: {"model": Problem, "description": "The job has already ended"}},
 )
-def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JobView:
+def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JobView:
     """Stop a job: a queued one never starts; a running one stops after the batch it is
     writing. Batches already written stay written (counted); the rest count as unprocessed."""
     job = load_job(ctx, user, job_id)
@@ -128,7 +137,7 @@ def get_job_errors(
     request: Request,
     ctx: ContextDep,
     user: UserDep,
-    job_id: str,
+    job_id: JobId,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RowErrorView]:
@@ -149,7 +158,7 @@ def get_job_errors(
         404: {"description": "No report"},
     },
 )
-def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
+def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> FileResponse:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
     job = load_job(ctx, user, job_id)
     if job.files_expired_at is not None:

@@ -4,54 +4,21 @@ believes, on both databases."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
-from support import csv_text
+from support import csv_text, served
 
 from bulkport.api import imports as imports_api
 from bulkport.api.access_log import ACCESS_LOGGER
-from bulkport.api.app import create_app
-from bulkport.api.serving import server_options
 from bulkport.config import Settings
-from bulkport.services import free_port
 from bulkport.storage import audit
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
 
 BAD = csv_text([["Email"], ["broken@"]])
-
-
-@contextmanager
-def served(settings: Settings) -> Iterator[str]:
-    """The API on a free port in this process, with the options `bulkport api` gives uvicorn."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,  # the test's handler reads uvicorn's loggers as they are
-        lifespan="off",
-        **server_options(settings),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 class Lines(logging.Handler):
