@@ -186,3 +186,14 @@ def test_a_job_id_that_no_job_could_have_gets_422_not_a_database_error(
     response = client.get("/api/v1/jobs/%00", headers=auth)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("job_id:")
+
+
+def test_a_form_with_more_fields_than_options_is_refused(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    fields = [(f"f{i}", (None, "x")) for i in range(40)]
+    response = client.post(
+        "/api/v1/imports", headers=auth, files=[("file", ("a.csv", CSV)), *fields]
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The form has too many fields."
