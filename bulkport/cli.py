@@ -275,7 +275,16 @@ def api(host: str | None, port: int | None) -> None:
     host = host or settings.api_host
     port = port or settings.api_port
     _check_api_port(host, port)
-    uvicorn.run("bulkport.cli:api_app", factory=True, host=host, port=port, log_level="info")
+    from bulkport.api.serving import server_options
+
+    uvicorn.run(
+        "bulkport.cli:api_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        **server_options(settings),
+    )
 
 
 def api_app() -> FastAPI:

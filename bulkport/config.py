@@ -6,6 +6,7 @@ import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -189,6 +190,35 @@ class Settings(BaseSettings):
         default=None,
         description="Flower's address, linked for admins; default http://FLOWER_HOST:FLOWER_PORT/.",
     )
+
+    # The HTTP API's hardening.
+    max_json_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body that is not an upload, in bytes (413 above).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Address people reach the API at (https://bulkport.example.com); links "
+        "are built from it, never from the Host header. Unset: links are paths.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated proxy addresses whose X-Forwarded-For/-Proto are "
+        "believed (uvicorn's forwarded_allow_ips); empty: none.",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_base(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("the public URL is http(s)://host[:port][/path]")
+        if parts.query or parts.fragment:
+            raise ValueError("the public URL has no query or fragment")
+        return value.rstrip("/")
 
 
 def _kept_secret(path: Path) -> str:

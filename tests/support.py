@@ -7,16 +7,23 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from sqlalchemy import Connection, func, select
 
+from bulkport.api.app import create_app
+from bulkport.api.serving import server_options
+from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions, JobKind
+from bulkport.services import free_port
 from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -157,3 +164,29 @@ def wait_until_serving(base: str, api: subprocess.Popen[bytes], log: Path) -> No
         assert api.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "the API did not start"
         time.sleep(0.2)
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[str]:
+    """The API on a free port in this process, with the options `bulkport api` gives uvicorn."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, enqueue=Queue()),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,  # the test's handler reads uvicorn's loggers as they are
+        lifespan="off",
+        **server_options(settings),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

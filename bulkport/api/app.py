@@ -12,8 +12,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bulkport import __version__
-from bulkport.api import audit, downloads, exports, imports, jobs, mappings, tokens
-from bulkport.api.errors import validation_failed
+from bulkport.api import (
+    access_log,
+    audit,
+    downloads,
+    exports,
+    guard,
+    imports,
+    jobs,
+    mappings,
+    tokens,
+)
+from bulkport.api.errors import method_not_allowed, validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.storage.db import ping
 from bulkport.tasks.context import Context, Enqueue
@@ -37,7 +47,10 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI
         lifespan=lifespan,
     )
     app.state.context = context
+    guard.install(app, context)
+    access_log.install()
     app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(405, method_not_allowed)
     app.include_router(imports.router)
     app.include_router(jobs.router)
     app.include_router(mappings.router)

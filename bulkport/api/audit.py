@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from bulkport.api.deps import ContextDep, require
@@ -14,9 +14,26 @@ from bulkport.schemas.accounts import Permission
 from bulkport.storage import audit
 from bulkport.storage.accounts import User
 from bulkport.storage.db import as_utc, reading
+from bulkport.tasks.context import Context
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
 Admin = Annotated[User, require(Permission.JOBS_ADMIN)]
+
+
+def record_access(
+    ctx: Context, request: Request, action: str, job_id: str, *, store_id: int, user_id: int | None
+) -> None:
+    """Audit a read of a job's data, with the client's address (ids only, no personal data)."""
+    client = request.client.host if request.client else None
+    with ctx.engine.begin() as conn:
+        audit.record(
+            conn,
+            store_id=store_id,
+            user_id=user_id,
+            action=action,
+            job_id=job_id,
+            detail={"client": client},
+        )
 
 
 class AuditEvent(BaseModel):

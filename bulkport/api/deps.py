@@ -25,6 +25,15 @@ def get_context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(get_context)]
 
 
+UNAUTHENTICATED = "A valid API token is needed: send 'Authorization: Bearer <token>'."
+
+
+def user_for_token(ctx: Context, token: str) -> User | None:
+    """The user a bearer token belongs to, if it is valid (the one lookup every check uses)."""
+    with reading(ctx.engine) as conn:
+        return accounts.user_for_token(conn, token)
+
+
 def get_user(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -41,9 +50,7 @@ def get_user(
                 accounts.note_use(conn, found.user.token_id, moment)
     if found is None:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "A valid API token is needed: send 'Authorization: Bearer <token>'.",
-            headers={"WWW-Authenticate": "Bearer"},
+            status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"}
         )
     return found.user
 

@@ -16,11 +16,12 @@ from fastapi.responses import FileResponse
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
 
+from bulkport.api.audit import record_access
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.api.jobs import XLSX_TYPE, load_job
+from bulkport.api.jobs import XLSX_TYPE, JobId, load_job, report_name
+from bulkport.api.links import link
 from bulkport.schemas.jobs import JobKind
-from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import now, reading
 from bulkport.tasks.context import Context
@@ -54,12 +55,10 @@ def _stored(job: job_rows.Job, which: DownloadFile) -> str | None:
 
 def download_name(job: job_rows.Job, which: DownloadFile) -> str:
     """A file name that says what and when: customers-2026-11-22T0815.xlsx, shop-errors.csv."""
-    key = _stored(job, which) or ""
-    suffix = PurePath(key).suffix
-    if which is DownloadFile.EXPORT:
-        return f"customers-{job.created_at:%Y-%m-%dT%H%M}{suffix}"
-    stem = PurePath(str(job.options.get("filename") or "import")).stem or "import"
-    return f"{stem}-errors{suffix}"
+    if which is DownloadFile.REPORT:
+        return report_name(job)
+    suffix = PurePath(_stored(job, which) or "").suffix
+    return f"customers-{job.created_at:%Y-%m-%dT%H%M}{suffix}"
 
 
 def _gone(job: job_rows.Job) -> HTTPException:
@@ -75,7 +74,7 @@ def download_url(
     request: Request,
     ctx: ContextDep,
     user: Staff,
-    job_id: str,
+    job_id: JobId,
     file: Annotated[DownloadFile | None, Query(description="Default: the job's main file.")] = (
         None
     ),
@@ -93,7 +92,10 @@ def download_url(
         )
     token = _signer(ctx).dumps({"j": job.id, "s": user.store_id, "u": user.id, "f": which.value})
     expires = now() + timedelta(seconds=ctx.settings.download_link_seconds)
-    url = str(request.url_for("download", token=token))
+    record_access(
+        ctx, request, f"{which.value}.link", job.id, store_id=user.store_id, user_id=user.id
+    )
+    url = link(request, "download", token=token)
     return DownloadLink(url=url, expires_at=expires, filename=download_name(job, which))
 
 
@@ -108,8 +110,9 @@ def download_url(
         410: {"description": "The file was deleted after its retention time"},
     },
 )
-def download(ctx: ContextDep, token: str) -> FileResponse:
-    """Stream the file a signed link names, and record the download."""
+def download(request: Request, ctx: ContextDep, token: str) -> FileResponse:
+    """Stream the file a signed link names, and record the download with the user the link
+    was made for and the client's address. A link works, as often as asked, until it expires."""
     try:
         claims = _signer(ctx).loads(token, max_age=ctx.settings.download_link_seconds)
         job_id, store_id, user_id = str(claims["j"]), int(claims["s"]), claims.get("u")
@@ -129,14 +132,10 @@ def download(ctx: ContextDep, token: str) -> FileResponse:
     key = _stored(job, which)
     if key is None or not ctx.files.exists(key):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such file.")
-    with ctx.engine.begin() as conn:
-        audit.record(
-            conn,
-            store_id=store_id,
-            user_id=user_id if isinstance(user_id, int) else None,
-            action=f"{which.value}.download",
-            job_id=job.id,
-        )
+    link_user = user_id if isinstance(user_id, int) else None
+    record_access(
+        ctx, request, f"{which.value}.download", job.id, store_id=store_id, user_id=link_user
+    )
     suffix = PurePath(key).suffix
     return FileResponse(
         ctx.files.path(key),

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from bulkport.api.deps import ContextDep, Staff
-from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.api.jobs import answer_job, queue_down
 from bulkport.errors import QueueUnreachable
 from bulkport.schemas.exports import ExportRequest
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ERROR_R
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobView,
-    responses={503: {"description": "The job queue cannot be reached"}},
+    responses={**BODY_RESPONSES, 503: {"description": "The job queue cannot be reached"}},
 )
 def create_export(
     request: Request,

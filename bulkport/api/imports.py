@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -11,13 +10,15 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.api.deps import ContextDep, Staff
-from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.api.jobs import answer_job, load_job, queue_down
+from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
+from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
 from bulkport.api.limits import Uploader
 from bulkport.api.uploads import Upload, receive_upload
 from bulkport.errors import BulkportError, QueueUnreachable
-from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView
+from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView, Problem
+from bulkport.schemas.text import file_name, strip_control
 from bulkport.storage import jobs as job_rows
+from bulkport.storage import mappings
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
@@ -27,16 +28,17 @@ from bulkport.tasks.previews import preview
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=ERROR_RESPONSES)
 # Room for the multipart envelope and form fields around the file itself.
 ENVELOPE_BYTES = 64 * 1024
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
 def _form_schema() -> dict[str, Any]:
-    """The multipart body in the OpenAPI schema: the file plus every import option."""
+    """The multipart body in the OpenAPI schema: the file plus every import option, each as a
+    form sends it (no null: leave a field out for its default; ``mapping`` is a JSON part)."""
     options = ImportOptions.model_json_schema()
-    properties = {k: v for k, v in options["properties"].items() if k != "filename"}
-    properties["mapping"] = {
-        "type": "string",
-        "description": 'JSON object: header as written → field, e.g. {"Naam": "Last Name"}',
+    defs = options.get("$defs", {})
+    properties = {
+        name: _form_field(schema, defs)
+        for name, schema in options["properties"].items()
+        if name != "filename"
     }
     return {
         "requestBody": {
@@ -46,25 +48,39 @@ def _form_schema() -> dict[str, Any]:
                     "schema": {
                         "type": "object",
                         "required": ["file"],
+                        "additionalProperties": False,
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
                             **properties,
                         },
-                    }
+                    },
+                    "encoding": {"mapping": {"contentType": "application/json"}},
                 }
             },
         }
     }
 
 
+def _form_field(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """One option's schema with its references resolved in place and null left out."""
+    schema = dict(schema)
+    if "$ref" in schema:
+        schema = {**defs[schema.pop("$ref").rsplit("/", 1)[1]], **schema}
+    choices = [c for c in schema.pop("anyOf", []) if c.get("type") != "null"]
+    if choices:
+        schema = {**_form_field(choices[0], defs), **schema}
+    if schema.get("default", 0) is None:
+        del schema["default"]
+    return schema
+
+
 _FORM = _form_schema()
 
 
 def display_name(filename: str | None) -> str:
-    """The uploaded file's name, for display only: no folders, no control characters."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_NAME.sub("", name).strip()[:255]
-    return name or "upload.csv"
+    """The uploaded file's name, for display only: no folders, no control or bidirectional
+    characters (they are stripped: the file is still taken)."""
+    return file_name(filename, "upload.csv")
 
 
 async def _receive(request: Request, ctx: Context, key: str) -> Upload:
@@ -81,15 +97,23 @@ async def _receive(request: Request, ctx: Context, key: str) -> Upload:
 
 
 def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOptions:
-    """The form's options, checked; 422 with the reason (and the upload removed) if not."""
+    """The form's options, checked; 422 with the reason (and the upload removed) if not,
+    404 if the saved mapping it names does not exist."""
     try:
+        if "filename" in upload.fields:
+            raise ValueError("filename: not a form field; the file's own name is kept")
         options = ImportOptions.model_validate(
             {**upload.fields, "filename": display_name(upload.filename)}
         )
+        if options.mapping_name and not _saved(ctx, user, options.mapping_name):
+            ctx.files.delete_tree(folder)
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"No mapping is named {options.mapping_name!r}."
+            )
         return resolve_options(ctx, user.store_id, options)
     except ValidationError as exc:
         ctx.files.delete_tree(folder)
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{strip_control(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors())
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems) from None
     except ValueError as exc:
         ctx.files.delete_tree(folder)
@@ -102,9 +126,11 @@ def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOpt
     response_model=JobView,
     openapi_extra=_FORM,
     responses={
-        413: {"description": "The file is over the size limit"},
-        429: {"description": "Too many uploads this minute"},
-        503: {"description": "The job queue cannot be reached"},
+        **BODY_RESPONSES,
+        413: {"model": Problem, "description": "The file is over the size limit"},
+        415: {"model": Problem, "description": "The body is not multipart/form-data"},
+        429: {"model": Problem, "description": "Too many uploads this minute"},
+        503: {"model": Problem, "description": "The job queue cannot be reached"},
     },
 )
 async def create_import(
@@ -114,20 +140,32 @@ async def create_import(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Upload a customer file (form field ``file``) and queue its import; answers 202."""
-    earlier = _earlier(ctx, user, idempotency_key)
-    if earlier is not None:
-        return answer_job(request, earlier)
+    idempotency_key = idempotency_key or None  # an empty key is no key
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
     upload = await _receive(request, ctx, key)
     options = _options(ctx, user, upload, f"jobs/{job_id}")
+    # Checked after the form, so that a repeated key never makes a bad request look good.
+    earlier = _earlier(ctx, user, idempotency_key)
+    if earlier is not None:
+        ctx.files.delete_tree(f"jobs/{job_id}")
+        return answer_job(request, earlier)
     return _queue(request, ctx, user, job_id, key, options, idempotency_key)
 
 
 @router.post(
     "/preview",
     openapi_extra=_FORM,
-    responses={200: {"description": "What was found and what the first rows would do"}},
+    responses={
+        **BODY_RESPONSES,
+        200: {
+            "description": "What was found and what the first rows would do; for a file "
+            "that cannot be read, only `problem`: why, in plain words"
+        },
+        413: {"model": Problem, "description": "The file is over the size limit"},
+        415: {"model": Problem, "description": "The body is not multipart/form-data"},
+        429: {"model": Problem, "description": "Too many uploads this minute"},
+    },
 )
 async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Read a file's first rows without importing: format, encoding, delimiter, header row,
@@ -140,7 +178,8 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
         try:
             found = preview(ctx, user.store_id, ctx.files.path(key), options)
         except BulkportError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+            # What was found is that the file cannot be read, as an import of it would say.
+            found = {"problem": str(exc)}
     finally:
         ctx.files.delete_tree(folder)
     return JSONResponse(found)
@@ -152,7 +191,7 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
     response_model=JobView,
     responses={409: {"description": "Not a finished dry run"}},
 )
-def commit_dry_run(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
+def commit_dry_run(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Run a READY dry run for real, with the same file, mapping and options."""
     dry = load_job(ctx, user, job_id)
     if dry.kind is not JobKind.IMPORT or not dry.options.get("dry_run"):
@@ -210,6 +249,11 @@ def _queue(
         job = job_rows.get_job(conn, user.store_id, job_id)
     assert job is not None
     return answer_job(request, job)
+
+
+def _saved(ctx: Context, user: User, name: str) -> bool:
+    with reading(ctx.engine) as conn:
+        return mappings.get(conn, user.store_id, name) is not None
 
 
 def _earlier(ctx: Context, user: User, idempotency_key: str | None) -> job_rows.Job | None:

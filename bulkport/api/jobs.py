@@ -5,13 +5,23 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
+from bulkport.api.audit import record_access
 from bulkport.api.deps import ContextDep, Staff, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.links import link
 from bulkport.errors import QueueUnreachable
-from bulkport.schemas.jobs import JobKind, JobStatus, JobView, Problem, RowErrorView
+from bulkport.schemas.jobs import (
+    JobKind,
+    JobStatus,
+    JobSummary,
+    JobView,
+    Problem,
+    RowErrorView,
+)
+from bulkport.schemas.text import file_name
 from bulkport.storage import audit
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -22,22 +32,24 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONS
 # Past any real list; also keeps numbers within what every database can hold.
 MAX_OFFSET = 1_000_000_000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Job ids are generated (storage.jobs.new_job_id); anything else names no job.
+JobId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="A job's id.")]
 
 
 def job_view(request: Request, job: job_rows.Job) -> JobView:
     """The API's view of a job, with links to what can be done with it."""
     links = {
-        "self": str(request.url_for("get_job", job_id=job.id)),
-        "errors": str(request.url_for("get_job_errors", job_id=job.id)),
+        "self": link(request, "get_job", job_id=job.id),
+        "errors": link(request, "get_job_errors", job_id=job.id),
     }
     if job.report_file and job.files_expired_at is None:
-        links["report"] = str(request.url_for("get_job_report", job_id=job.id))
+        links["report"] = link(request, "get_job_report", job_id=job.id)
     if (job.output_file or job.report_file) and job.files_expired_at is None:
-        links["download_url"] = str(request.url_for("download_url", job_id=job.id))
+        links["download_url"] = link(request, "download_url", job_id=job.id)
     if job.backup_job_id:
-        links["backup"] = str(request.url_for("get_job", job_id=job.backup_job_id))
+        links["backup"] = link(request, "get_job", job_id=job.backup_job_id)
     if job.kind is JobKind.IMPORT and job.options.get("dry_run") and job.status is JobStatus.READY:
-        links["commit"] = str(request.url_for("commit_dry_run", job_id=job.id))
+        links["commit"] = link(request, "commit_dry_run", job_id=job.id)
     counts = job.counts
     progress = 1.0 if job.status is JobStatus.READY else 0.0
     if counts.total and job.status is not JobStatus.READY:
@@ -70,7 +82,7 @@ def load_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
     return job
 
 
-@router.get("", response_model=list[JobView])
+@router.get("", response_model=list[JobSummary])
 def list_jobs(
     request: Request,
     ctx: ContextDep,
@@ -79,17 +91,17 @@ def list_jobs(
     status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> list[JobView]:
-    """The store's jobs, newest first."""
+) -> list[JobSummary]:
+    """The store's jobs, newest first, each as a summary."""
     with reading(ctx.engine) as conn:
         found = job_rows.list_jobs(
             conn, user.store_id, kind=kind, status=status_, limit=limit, offset=offset
         )
-    return [job_view(request, job) for job in found]
+    return [JobSummary.of(job_view(request, job)) for job in found]
 
 
 @router.get("/{job_id}", response_model=JobView, name="get_job")
-def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> JobView:
+def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> JobView:
     """One job: status, progress, counters, error and links."""
     return job_view(request, load_job(ctx, user, job_id))
 
@@ -99,7 +111,7 @@ def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: str) -> Jo
     response_model=JobView,
     responses={409: {"model": Problem, "description": "The job has already ended"}},
 )
-def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JobView:
+def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JobView:
     """Stop a job: a queued one never starts; a running one stops after the batch it is
     writing. Batches already written stay written (counted); the rest count as unprocessed."""
     job = load_job(ctx, user, job_id)
@@ -120,14 +132,17 @@ def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> J
 
 @router.get("/{job_id}/errors", response_model=list[RowErrorView], name="get_job_errors")
 def get_job_errors(
+    request: Request,
     ctx: ContextDep,
     user: UserDep,
-    job_id: str,
+    job_id: JobId,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RowErrorView]:
-    """The job's row errors in spreadsheet order; ``row`` is the row number people see."""
+    """The job's row errors in spreadsheet order; ``row`` is the row number people see.
+    Each read is audited: the errors quote the rows' values."""
     load_job(ctx, user, job_id)
+    record_access(ctx, request, "errors.read", job_id, store_id=user.store_id, user_id=user.id)
     with reading(ctx.engine) as conn:
         return job_rows.row_errors(conn, job_id, offset=offset, limit=limit)
 
@@ -141,7 +156,7 @@ def get_job_errors(
         404: {"description": "No report"},
     },
 )
-def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
+def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> FileResponse:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
     job = load_job(ctx, user, job_id)
     if job.files_expired_at is not None:
@@ -156,20 +171,12 @@ def get_job_report(ctx: ContextDep, user: UserDep, job_id: str) -> FileResponse:
             else "The error report is written when the job is READY."
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
-    with ctx.engine.begin() as conn:
-        audit.record(
-            conn,
-            store_id=user.store_id,
-            user_id=user.id,
-            action="report.download",
-            job_id=job.id,
-        )
-    stem = PurePath(str(job.options.get("filename") or "import")).stem or "import"
+    record_access(ctx, request, "report.download", job.id, store_id=user.store_id, user_id=user.id)
     suffix = PurePath(job.report_file).suffix
     return FileResponse(
         ctx.files.path(job.report_file),
         media_type=XLSX_TYPE if suffix == ".xlsx" else "text/csv",
-        filename=f"{stem}-errors{suffix}",
+        filename=report_name(job),
     )
 
 
@@ -178,6 +185,13 @@ def queue_down(exc: QueueUnreachable) -> HTTPException:
     return HTTPException(
         status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}
     )
+
+
+def report_name(job: job_rows.Job) -> str:
+    """The error report's download name, from the uploaded file's: shop-errors.csv."""
+    suffix = PurePath(job.report_file or "").suffix
+    stem = PurePath(file_name(str(job.options.get("filename") or ""), "import")).stem
+    return f"{stem or 'import'}-errors{suffix}"
 
 
 def answer_job(request: Request, job: job_rows.Job) -> JSONResponse:

@@ -6,23 +6,26 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bulkport.api.deps import ContextDep, Staff
-from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
+from bulkport.schemas.mappings import MappingName, SavedColumns
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for, resolve_override
 from bulkport.storage import mappings
 from bulkport.storage.db import reading
 from bulkport.storage.mappings import SavedMapping
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"], responses=ERROR_RESPONSES)
-Name = Annotated[str, Path(min_length=1, max_length=100)]
+Name = Annotated[MappingName, Path()]
 
 
 class MappingBody(BaseModel):
     """A mapping to save: header as written → field (label or key); null or "" ignores it."""
 
-    columns: dict[str, str | None] = Field(min_length=1, max_length=500)
+    model_config = ConfigDict(extra="forbid")
+
+    columns: SavedColumns
 
 
 class MappingView(BaseModel):
@@ -54,7 +57,11 @@ def get_mapping(ctx: ContextDep, user: Staff, name: Name) -> MappingView:
     return _view(saved)
 
 
-@router.put("/{name}", response_model=MappingView, responses={201: {"model": MappingView}})
+@router.put(
+    "/{name}",
+    response_model=MappingView,
+    responses={**BODY_RESPONSES, 201: {"model": MappingView}},
+)
 def save_mapping(
     ctx: ContextDep, user: Staff, name: Name, body: MappingBody, response: Response
 ) -> MappingView:

@@ -9,9 +9,12 @@ from typing import BinaryIO
 from fastapi import HTTPException, status
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from bulkport.schemas.mappings import MAX_MAPPING_BYTES
 from bulkport.storage.files import FileStore
 
 FIELD_LIMIT = 4096  # bytes of a plain form field
+FIELD_LIMITS = {"mapping": MAX_MAPPING_BYTES}  # a JSON field may be longer
+MAX_FIELDS = 32  # every option once, and room to spare
 
 
 class TooLarge(Exception):
@@ -86,13 +89,19 @@ class _Receiver:
             self.out.write(chunk)
         elif self._name:
             self._value += chunk
-            if len(self._value) > FIELD_LIMIT:
+            if len(self._value) > FIELD_LIMITS.get(self._name, FIELD_LIMIT):
                 raise HTTPException(
                     status.HTTP_400_BAD_REQUEST, f"The form field {self._name!r} is too long."
                 )
 
     def _part_end(self) -> None:
         if not self._is_file and self._name:
+            if self._name in self.upload.fields:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT, f"{self._name}: sent more than once."
+                )
+            if len(self.upload.fields) >= MAX_FIELDS:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, "The form has too many fields.")
             self.upload.fields[self._name] = self._value.decode("utf-8", "replace")
 
 

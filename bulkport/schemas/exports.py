@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, fold_header
+from bulkport.schemas.fields import FIELDS
+from bulkport.schemas.text import CleanText
+from bulkport.schemas.timestamps import Timestamp
 
 
 class ExportFormat(StrEnum):
@@ -26,36 +37,63 @@ class ArchivedFilter(StrEnum):
     ONLY = "only"
 
 
+def _number(value: object) -> object:
+    """A JSON number as it is (1.0 is a whole number too); never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "must be a whole number")
+    return value
+
+
+# Up to 2**53 - 1: beyond it JSON readers that use doubles lose the exact number.
+RecordId = Annotated[
+    int,
+    BeforeValidator(_number),
+    Field(ge=1, le=2**53 - 1),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 2**53 - 1}),
+]
+
+
 class ExportFilters(BaseModel):
     """Which customers an export holds; every filter given must match."""
 
     model_config = ConfigDict(extra="forbid")
 
-    search: str | None = Field(
+    search: CleanText | None = Field(
         default=None, max_length=200, description="Text in name, email, phone or company."
     )
     archived: ArchivedFilter = ArchivedFilter.EXCLUDE
     customer_type: str | None = Field(default=None, pattern="^(private|business)$")
-    tax_exempt: bool | None = None
-    accepts_marketing: bool | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    updated_from: datetime | None = None
-    updated_to: datetime | None = None
-    ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(
+    tax_exempt: StrictBool | None = None
+    accepts_marketing: StrictBool | None = None
+    created_from: Timestamp | None = None
+    created_to: Timestamp | None = None
+    updated_from: Timestamp | None = None
+    updated_to: Timestamp | None = None
+    ids: list[RecordId] | None = Field(
         default=None, max_length=10_000, description="Only these Customer Record IDs."
     )
 
 
-_LABELS = {fold_header(f.label): f.key for f in FIELDS}
 DEFAULT_COLUMNS: tuple[str, ...] = tuple(f.key for f in FIELDS)  # Customer Record ID first
+# A column is asked for by its field key or its export label, exactly.
+_KEYS_BY_NAME = {name: f.key for f in FIELDS for name in (f.key, f.label)}
 
 
-def column_key(name: str) -> str | None:
-    """The field a requested column names: its label ("First Name") or key ("first_name")."""
-    if name in FIELDS_BY_KEY:
-        return name
-    return _LABELS.get(fold_header(name))
+def _known_column(name: str) -> str:
+    if name not in _KEYS_BY_NAME:
+        raise PydanticCustomError(
+            "export_column",
+            "'{name}' is not a customer field; use a field's key or label",
+            {"name": name},
+        )
+    return name
+
+
+Column = Annotated[
+    str,
+    AfterValidator(_known_column),
+    WithJsonSchema({"type": "string", "enum": list(_KEYS_BY_NAME)}),
+]
 
 
 class ExportRequest(BaseModel):
@@ -65,31 +103,22 @@ class ExportRequest(BaseModel):
 
     format: ExportFormat = ExportFormat.CSV
     filters: ExportFilters = Field(default_factory=ExportFilters)
-    columns: list[str] | None = Field(
+    columns: list[Column] | None = Field(
         default=None,
         min_length=1,
         max_length=len(FIELDS),
         description="Field labels in the order wanted; default all, Customer Record ID first.",
     )
-    purpose: str | None = Field(
+    purpose: CleanText | None = Field(
         default=None, max_length=200, description="Why it was made (bulkport notes backups)."
     )
 
     @field_validator("columns")
     @classmethod
-    def _known_columns(cls, names: list[str] | None) -> list[str] | None:
+    def _as_keys(cls, names: list[str] | None) -> list[str] | None:
         if names is None:
             return None
-        keys, unknown = [], []
-        for name in names:
-            key = column_key(name)
-            if key is None:
-                unknown.append(name)
-            elif key not in keys:
-                keys.append(key)
-        if unknown:
-            raise ValueError(f"not a customer field: {', '.join(repr(n) for n in unknown)}")
-        return keys
+        return list(dict.fromkeys(_KEYS_BY_NAME[name] for name in names))
 
     def column_keys(self) -> list[str]:
         """The fields to write, in order."""

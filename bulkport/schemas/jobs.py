@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    computed_field,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.mappings import ImportMapping, MappingName
+from bulkport.schemas.text import CONTROL_CLASS, refuse_control
 
 
 class JobKind(StrEnum):
@@ -85,6 +100,90 @@ class MatchOn(StrEnum):
 
 
 _DELIMITER_WORDS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+DELIMITERS = (",", ";", "\t", "|", *_DELIMITER_WORDS)
+# The encodings a store's files come in; a name is taken exactly as written here.
+ENCODINGS: tuple[str, ...] = (
+    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "ascii",
+    "cp1252", "windows-1252", "latin-1", "iso-8859-1", "iso-8859-15", "mac-roman",
+    "cp1250", "windows-1250", "iso-8859-2", "cp1251", "windows-1251", "koi8-r",
+    "cp1253", "windows-1253", "cp1254", "windows-1254", "cp1257", "windows-1257",
+    "cp437", "cp850", "cp852", "shift_jis", "cp932", "euc-jp", "gb18030", "gbk", "big5",
+    "euc-kr", "cp949",
+)  # fmt: skip
+# A job keeps the codec's own name (latin-1 → iso8859-1): that is taken too.
+ENCODINGS += tuple(sorted({codecs.lookup(e).name for e in ENCODINGS}.difference(ENCODINGS)))
+
+
+def _form_bool(value: object) -> object:
+    """A boolean, or the words a form sends for one: exactly "true" or "false"."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise PydanticCustomError("bool_type", "must be true or false")
+
+
+def _form_int(value: object) -> object:
+    """A whole number, or a form's digits for one (no sign, no leading zero, no spaces)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"0|[1-9][0-9]{0,17}", value):
+        return int(value)
+    raise PydanticCustomError("int_type", "must be a whole number")
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise PydanticCustomError(
+                "choice", "must be one of: {choices}", {"choices": ", ".join(map(repr, choices))}
+            )
+        return value
+
+    return check
+
+
+FormBool = Annotated[bool, BeforeValidator(_form_bool), WithJsonSchema({"type": "boolean"})]
+# Excel's rule for a sheet name, less what a form field cannot tell from another type.
+SHEET_PATTERN = (
+    "^(?!(?:true|false|null|\\{\\}|\\[\\]"
+    "|-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)$)"
+    f"[^{CONTROL_CLASS}:\\\\/?*\\[\\]]{{1,31}}$"
+)
+_SHEET = re.compile(SHEET_PATTERN)
+
+
+def _sheet_name(value: str) -> str:
+    refuse_control(value)
+    if not _SHEET.fullmatch(value):
+        raise PydanticCustomError(
+            "sheet_name",
+            "is 1 to 31 characters, none of : \\ / ? * [ ], and not a number, true, false or null",
+        )
+    return value
+
+
+SheetName = Annotated[
+    str,
+    AfterValidator(_sheet_name),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 31, "pattern": SHEET_PATTERN}),
+]
+HeaderRow = Annotated[
+    int,
+    BeforeValidator(_form_int),
+    Field(ge=1, le=10_000_000),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 10_000_000}),
+]
+Encoding = Annotated[
+    str,
+    AfterValidator(_one_of(ENCODINGS)),
+    WithJsonSchema({"type": "string", "enum": list(ENCODINGS)}),
+]
+Delimiter = Annotated[
+    str,
+    AfterValidator(_one_of(DELIMITERS)),
+    WithJsonSchema({"type": "string", "enum": list(DELIMITERS)}),
+]
 
 
 class ImportOptions(BaseModel):
@@ -93,51 +192,54 @@ class ImportOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: ImportMode = ImportMode.UPSERT
-    dry_run: bool = False
+    dry_run: FormBool = False
     blank_cells: BlankCells = BlankCells.KEEP
     match_on: MatchOn | None = Field(
         default=None, description="Default: the Customer Record ID where filled, else email."
     )
     filename: str = Field(default="upload.csv", max_length=255)
-    encoding: str | None = Field(default=None, description="CSV only; default: detected.")
-    delimiter: str | None = Field(default=None, description="CSV only; default: detected.")
-    sheet: str | None = Field(default=None, description="XLSX only; default: the first sheet.")
-    header_row: int | None = Field(
-        default=None, ge=1, le=10_000_000, description="Default: detected."
+    encoding: Encoding | None = Field(default=None, description="CSV only; default: detected.")
+    delimiter: Delimiter | None = Field(default=None, description="CSV only; default: detected.")
+    sheet: SheetName | None = Field(
+        default=None,
+        description="XLSX only; default: the first sheet. A name as Excel allows it (1 to 31 "
+        "characters, none of : \\ / ? * [ ]) that a form cannot mistake for a number, true, "
+        "false or null.",
     )
+    header_row: HeaderRow | None = Field(default=None, description="Default: detected.")
     date_order: DateOrder | None = Field(
         default=None, description="Default: decided per column from its values."
     )
-    mapping: dict[str, str] | None = Field(
+    mapping: ImportMapping | None = Field(
         default=None,
         description="Header as written → field (label or key); an empty field ignores the column.",
     )
-    mapping_name: str | None = Field(
-        default=None, max_length=100, description="A saved mapping to use (see /mappings)."
+    mapping_name: MappingName | None = Field(
+        default=None, description="A saved mapping to use (see /mappings)."
     )
-    backup: bool = Field(
+    backup: FormBool = Field(
         default=False, description="Export the store's customers first, linked from the job."
     )
 
+    @field_validator("encoding", mode="before")
+    @classmethod
+    def _blank_encoding(cls, value: object) -> object:
+        return value or None
+
     @field_validator("encoding")
     @classmethod
-    def _known_encoding(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return codecs.lookup(value).name
-        except LookupError:
-            raise ValueError(f"unknown encoding {value!r}") from None
+    def _codec_name(cls, value: str | None) -> str | None:
+        return codecs.lookup(value).name if value else None
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _blank_delimiter(cls, value: object) -> object:
+        return value or None
 
     @field_validator("delimiter")
     @classmethod
-    def _one_delimiter(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        value = _DELIMITER_WORDS.get(value.lower(), value)
-        if value not in (",", ";", "\t", "|"):
-            raise ValueError("the delimiter is one of , ; | or tab")
-        return value
+    def _delimiter_character(cls, value: str | None) -> str | None:
+        return _DELIMITER_WORDS.get(value, value) if value else None
 
     @field_validator("mapping", mode="before")
     @classmethod
@@ -172,6 +274,10 @@ class Counts(BaseModel):
         return max(0, (self.total or 0) - self.processed)
 
 
+# Characters of a job's error a list shows.
+SUMMARY_CHARS = 200
+
+
 class JobView(BaseModel):
     """A job as the API shows it."""
 
@@ -196,6 +302,32 @@ class JobView(BaseModel):
         default=None, description="When retention deleted the job's files (downloads: 410)."
     )
     links: dict[str, str]
+
+
+class JobSummary(BaseModel):
+    """A job in a list: what it is and how it stands; the whole job is at ``links.self``."""
+
+    id: str
+    kind: JobKind
+    status: JobStatus
+    counts: Counts
+    progress: float
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = Field(description=f"The first {SUMMARY_CHARS} characters of the error.")
+    files_expired_at: datetime | None
+    links: dict[str, str]
+
+    @classmethod
+    def of(cls, view: JobView) -> JobSummary:
+        """The summary of a job's full view."""
+        error = view.error
+        if error is not None and len(error) > SUMMARY_CHARS:
+            error = error[: SUMMARY_CHARS - 1] + "…"
+        return cls.model_validate(
+            {**view.model_dump(include=set(cls.model_fields)), "error": error}
+        )
 
 
 class RowErrorView(BaseModel):

@@ -115,6 +115,10 @@ def create_job(
     return job_id
 
 
+# Longest error text a job keeps.
+MAX_ERROR_CHARS = 2000
+
+
 def new_job_id() -> str:
     """A fresh, unguessable job id."""
     return uuid.uuid4().hex
@@ -323,8 +327,11 @@ def finish(
     report_file: str | None = None,
     output_file: str | None = None,
 ) -> bool:
-    """Move a job to a final state; with a token, only while that claim still holds."""
+    """Move a job to a final state; with a token, only while that claim still holds.
+    The error is kept to ``MAX_ERROR_CHARS``: a message quoting a file is for a person."""
     moment = now()
+    if error is not None and len(error) > MAX_ERROR_CHARS:
+        error = error[: MAX_ERROR_CHARS - 1] + "…"
     condition = jobs.c.id == job_id
     if token is not None:
         condition = _owned(job_id, token)

@@ -55,6 +55,7 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         BULKPORT_DATABASE_URL="",
         BULKPORT_FILES_DIR="",
         BULKPORT_BATCH_SIZE="200",
+        BULKPORT_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     env.pop("BULKPORT_DATABASE_URL")
     env.pop("BULKPORT_FILES_DIR")

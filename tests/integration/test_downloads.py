@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -163,3 +164,80 @@ def test_bad_export_requests_get_422(client: TestClient, auth: dict[str, str]) -
         {"filters": {"colour": "red"}},
     ):
         assert client.post("/api/v1/exports", headers=auth, json=body).status_code == 422, body
+
+
+def test_links_come_from_the_public_url_never_from_the_host_header(
+    settings: Settings, ctx: Context, admin: User, auth: dict[str, str], sent: list[str]
+) -> None:
+    import_now(ctx, admin, PEOPLE)
+    public = settings.model_copy(update={"public_url": "https://bulkport.example.com"})
+    hostile = {**auth, "Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
+    with TestClient(create_app(public, enqueue=Queue())) as client:
+        job = client.post("/api/v1/exports", headers=hostile, json={}).json()
+        run_export(ctx, job["id"])
+        job = client.get(f"/api/v1/jobs/{job['id']}", headers=hostile).json()
+        link = client.get(job["links"]["download_url"], headers=hostile).json()
+    urls = [*job["links"].values(), link["url"]]
+    assert all(url.startswith("https://bulkport.example.com/api/v1/") for url in urls), urls
+    with TestClient(create_app(settings, enqueue=Queue())) as client:  # no public URL: paths
+        job = client.get(f"/api/v1/jobs/{job['id']}", headers=hostile).json()
+        link = client.get(job["links"]["download_url"], headers=hostile).json()
+    urls = [*job["links"].values(), link["url"]]
+    assert all(url.startswith("/api/v1/") for url in urls), urls
+
+
+def test_links_downloads_and_error_reads_are_audited_with_user_and_client(
+    client: TestClient, auth: dict[str, str], ctx: Context, admin: User, sent: list[str]
+) -> None:
+    bad = csv_text([["Email"], ["broken@"]])
+    job_id = client.post("/api/v1/imports", headers=auth, files={"file": ("shop.csv", bad)}).json()[
+        "id"
+    ]
+    run_import(ctx, job_id)
+    assert client.get(f"/api/v1/jobs/{job_id}/errors", headers=auth).status_code == 200
+    link = client.get(f"/api/v1/jobs/{job_id}/download-url", headers=auth).json()
+    assert client.get(link["url"]).status_code == 200
+    with ctx.engine.connect() as conn:
+        events = audit.events(conn, admin.store_id)
+    seen = {e["action"]: e for e in events}
+    for action in ("errors.read", "report.link", "report.download"):
+        assert seen[action]["user_id"] == admin.id, action
+        assert seen[action]["job_id"] == job_id, action
+        assert seen[action]["detail"] == {"client": "testclient"}, action
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "shown"),
+    [
+        ("\u202eslx.csv", "slx-errors.csv"),  # a right-to-left override would show "vsc.xls"
+        ("shop\x00\x1b[31m.csv", "shop[31m-errors.csv"),
+        ("..\\..\\a;b<c>.csv", "a_b_c_-errors.csv"),
+    ],
+)
+def test_downloads_are_attachments_with_a_safe_name(
+    client: TestClient,
+    auth: dict[str, str],
+    ctx: Context,
+    sent: list[str],
+    uploaded: str,
+    shown: str,
+) -> None:
+    body = (
+        f'--b\r\nContent-Disposition: form-data; name="file"; filename="{uploaded}"\r\n\r\n'
+        + csv_text([["Email"], ["broken@"]])
+        + "\r\n--b--\r\n"
+    ).encode()  # as written: a client library would percent-encode the name
+    headers = {**auth, "Content-Type": "multipart/form-data; boundary=b"}
+    job = client.post("/api/v1/imports", headers=headers, content=body).json()
+    assert job["options"]["filename"] == shown.replace("-errors", "")
+    run_import(ctx, job["id"])
+    for response in (
+        client.get(
+            client.get(f"/api/v1/jobs/{job['id']}/download-url", headers=auth).json()["url"]
+        ),
+        client.get(f"/api/v1/jobs/{job['id']}/report", headers=auth),
+    ):
+        assert response.status_code == 200
+        kind, name = response.headers["content-disposition"].split("; ", 1)
+        assert kind == "attachment"
+        assert name in (f'filename="{shown}"', f"filename*=utf-8''{quote(shown)}")

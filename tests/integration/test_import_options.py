@@ -6,6 +6,7 @@ import io
 import itertools
 
 import pytest
+from pydantic import ValidationError
 from support import csv_text, errors_of, import_now, stored_customers
 
 from bulkport.schemas.jobs import JobStatus
@@ -95,10 +96,11 @@ def test_a_saved_mapping_is_copied_into_the_job(ctx: Context, admin: User) -> No
         resolve_options(ctx, admin.store_id, ImportOptions(mapping={"A": "Shoe Size"}))
 
 
-def test_an_unusable_mapping_fails_the_job_plainly(ctx: Context, admin: User) -> None:
-    job = import_now(ctx, admin, csv_text(BASE), mapping={"Email": "Created At"})
-    assert job.status is JobStatus.FAILED
-    assert job.error is not None and "not a field an import can write" in job.error
+def test_an_unusable_mapping_is_refused_with_the_reason_before_any_job(
+    ctx: Context, admin: User
+) -> None:
+    with pytest.raises(ValidationError, match="'Created At' is not a field an import can write"):
+        import_now(ctx, admin, csv_text(BASE), mapping={"Email": "Created At"})
 
 
 @pytest.mark.parametrize(
