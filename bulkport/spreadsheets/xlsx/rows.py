@@ -280,11 +280,15 @@ class _SheetHandlers:
             self.ends[self.mode]()
 
     def skip_child(self, _name: str, _attrs: dict[str, str]) -> None:
-        """An element whose content does not count; inside a value or a text it ends that
-        element's own text (openpyxl reads ``element.text``)."""
+        """An element whose content does not count."""
+        self.end_own_text()
+        self.skip = 1
+
+    def end_own_text(self) -> None:
+        """A child inside a value or a text ends that element's own text (openpyxl reads
+        ``element.text``)."""
         if self.mode in _TEXTS and self.captured is None:
             self.captured = "".join(self.pieces)
-        self.skip = 1
 
     def open_text(self, mode: int) -> None:
         self.pieces.clear()
@@ -300,8 +304,7 @@ class _SheetHandlers:
 
     def start_row(self, attrs: dict[str, str]) -> None:
         if self.mode != _OUT:
-            if self.mode in _TEXTS and self.captured is None:
-                self.captured = "".join(self.pieces)
+            self.end_own_text()
             self.outer.append(tuple(getattr(self, name) for name in _OUTER_STATE))
         self.row_reference = attrs.get("r")
         self.cells = self.column = self.skip = 0
