@@ -17,7 +17,7 @@ tests compare the two on many workbooks), which is why some comments name it.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, NoReturn
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
 from bulkport.limits import ReadLimits
@@ -28,7 +28,7 @@ from bulkport.spreadsheets.xlsx.coordinates import (
     column_letter,
     coordinate_column,
 )
-from bulkport.spreadsheets.xlsx.names import IS, ROW, V, is_run, is_text, known_names
+from bulkport.spreadsheets.xlsx.names import IS, ROW, T, V, is_run, is_text, known_names
 from bulkport.spreadsheets.xlsx.package import Book, Package
 from bulkport.spreadsheets.xlsx.refusals import DAMAGED, ENTITIES, SAVE_AGAIN, damaged_after
 from bulkport.spreadsheets.xlsx.values import DEFERRED, CellTexts, unescape
@@ -193,7 +193,8 @@ class _SheetHandlers:
     """The expat handlers of one sheet and the state they share.
 
     ``start`` and ``end`` dispatch on where the reader is (``mode``) through one table each;
-    ``feed`` parses a chunk, leaving the rows it completed in ``rows.out``.
+    ``feed`` parses a chunk, leaving the rows it completed in ``rows.out``. The handlers a
+    cell goes through call few helpers: they run for every cell of the sheet.
 
     Like openpyxl, a row counts wherever it is, even inside another row or cell (the outer
     one's state is kept on a stack meanwhile); a row's number is settled at its end (a row
@@ -328,50 +329,51 @@ class _SheetHandlers:
             setattr(self, name, value)
         if self.mode == _IN_ROW and not self.skip:
             # For the outer row, a cell with nothing left in it.
-            self.count_cell()
+            self.cells += 1
+            if self.cells > MAX_ROW_CELLS:
+                self.too_many_cells()
             self.cell_column = self.column + 1
             if self.unordered is not None:
                 self.unordered[self.cell_column] = ""
             self.column = self.cell_column
 
-    def count_cell(self) -> None:
-        self.cells += 1
-        if self.cells > MAX_ROW_CELLS:
-            number = _row_number_so_far(self.row_reference, self.last_row)
-            raise LimitExceeded(
-                f"Row {number} has more than {MAX_ROW_CELLS:,} cells; bulkport reads at "
-                f"most {self.max_columns:,} columns. Delete the unused columns on the right "
-                "and upload again."
-            )
+    def too_many_cells(self) -> NoReturn:
+        number = _row_number_so_far(self.row_reference, self.last_row)
+        raise LimitExceeded(
+            f"Row {number} has more than {MAX_ROW_CELLS:,} cells; bulkport reads at "
+            f"most {self.max_columns:,} columns. Delete the unused columns on the right "
+            "and upload again."
+        )
 
     # --- cells -------------------------------------------------------------------------
 
     def start_cell(self, _name: str, attrs: dict[str, str]) -> None:
         """Any child of a row is a cell, as openpyxl reads it."""
-        self.count_cell()
+        self.cells += 1
+        if self.cells > MAX_ROW_CELLS:
+            self.too_many_cells()
         self.kind = attrs.get("t", "n")
+        column = self.column
         try:
-            self.cell_column = self.column_of(attrs.get("r"))
+            reference = attrs.get("r")
+            if reference:  # else the column after the previous cell
+                letters = reference.rstrip(DIGITS)
+                found = COLUMNS.get(letters) if len(letters) != len(reference) else None
+                cell_column = found or coordinate_column(reference)
+            else:
+                cell_column = column + 1
             number_style = attrs.get("s")
             # An empty style is the default one, as Excel reads it.
             self.style = int(number_style) if number_style else 0
         except Exception as exc:  # raised when the row ends, as openpyxl does
             self.row_error = self.row_error or exc
-            self.cell_column = self.column + 1
-        if self.cell_column <= self.column and self.unordered is None:
+            cell_column = column + 1
+        if cell_column <= column and self.unordered is None:
             self.unordered = dict(enumerate(self.texts, 1))
-        self.column = self.cell_column
+        self.column = self.cell_column = cell_column
         self.value = None
         self.seen_value = self.seen_inline = False
         self.mode = _CELL
-
-    def column_of(self, reference: str | None) -> int:
-        """A cell's column: from its ``r``, else the one after the previous cell."""
-        if not reference:
-            return self.column + 1
-        letters = reference.rstrip(DIGITS)
-        found = COLUMNS.get(letters) if len(letters) != len(reference) else None
-        return found or coordinate_column(reference)
 
     def start_in_cell(self, name: str, attrs: dict[str, str]) -> None:
         """A cell's first ``<v>`` and first ``<is>`` count; anything else is skipped."""
@@ -402,9 +404,16 @@ class _SheetHandlers:
             texts.append(text)
 
     def finished_cell_text(self) -> str:
+        """The text of the cell ending now."""
         kind = self.kind
         if kind == "inlineStr":
-            return self.inline_text() if self.seen_inline else ""
+            # Its last <t>, then each rich text run's last <t>.
+            if not self.seen_inline:
+                return ""
+            text = self.plain or ""
+            if self.runs:
+                text += "".join(self.runs)
+            return unescape(text) if "_x" in text else text
         value = self.value
         if kind == "s" and value:
             return self.strings[int(value)]
@@ -421,8 +430,10 @@ class _SheetHandlers:
 
     def start_in_inline(self, name: str, attrs: dict[str, str]) -> None:
         """An inline string's ``<t>`` and rich text runs count; anything else is skipped."""
-        if is_text(name):
-            self.open_text(_INLINE_TEXT)
+        if name in T or is_text(name):
+            self.pieces.clear()
+            self.captured = None
+            self.mode = _INLINE_TEXT
         elif is_run(name):
             self.run = None
             self.mode = _RUN
@@ -436,7 +447,8 @@ class _SheetHandlers:
             self.skip_child(name, attrs)
 
     def end_inline_text(self) -> None:
-        self.plain = self.closed_text()
+        captured = self.captured
+        self.plain = captured if captured is not None else "".join(self.pieces)
         self.mode = _INLINE
 
     def end_run_text(self) -> None:
@@ -452,13 +464,6 @@ class _SheetHandlers:
 
     def end_inline(self) -> None:
         self.mode = _CELL
-
-    def inline_text(self) -> str:
-        """An inline string's text: its last ``<t>``, then each run's last ``<t>``."""
-        text = self.plain or ""
-        if self.runs:
-            text += "".join(self.runs)
-        return unescape(text) if "_x" in text else text
 
 
 def _ignore(_name: str, _attrs: dict[str, str]) -> None:
