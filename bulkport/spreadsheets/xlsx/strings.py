@@ -56,6 +56,8 @@ class _StringsHandlers:
         }
 
     def start(self, tag: str, _attrs: dict[str, str]) -> None:
+        """An ``<si>``, its ``<t>``, a run or the run's ``<t>`` opens; any other element is
+        skipped with its content."""
         where = self.where
         if self.skip:
             self.skip += 1
@@ -74,6 +76,7 @@ class _StringsHandlers:
             self.skip = 1
 
     def end(self, _tag: str) -> None:
+        """The element open in ``where`` ends (or a skipped one)."""
         if self.skip:
             self.skip -= 1
         else:
