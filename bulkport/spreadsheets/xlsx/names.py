@@ -31,3 +31,13 @@ def known_names() -> dict[str, str]:
     """An intern table for expat: handed these very strings, it returns them, so most name
     tests are identities."""
     return {name: name for names in (ROW, V, IS, SI, T, R) for name in names}
+
+
+def is_text(name: str) -> bool:
+    """Whether an element is a rich text ``<t>``, whatever its namespace."""
+    return name in T or name.rpartition("}")[2] == "t"
+
+
+def is_run(name: str) -> bool:
+    """Whether an element is a rich text run ``<r>``, whatever its namespace."""
+    return name in R or name.rpartition("}")[2] == "r"

@@ -238,53 +238,73 @@ def _read_book(package: Package) -> Book:
     for properties in ("docProps/core.xml", "docProps/custom.xml"):
         if package.find(properties) is not None:
             package.check(properties)
-    relationships_part = _relationships_part(workbook_part)
-    found: dict[str | None, _Relationship] | None = None
-
-    def relationships() -> dict[str | None, _Relationship]:
-        nonlocal found
-        if found is None:
-            found = _relationships(package, relationships_part)
-        return found
-
-    def related(kind: str) -> str | None:
-        """The workbook's part of that kind, as its relationships name it."""
-        if package.find(relationships_part) is None:
-            return None
-        for relationship in relationships().values():
-            if relationship.type.endswith(f"/{kind}") and package.find(relationship.target):
-                return relationship.target
-        return None
-
+    relationships = _WorkbookRelationships(package, _relationships_part(workbook_part))
     if strings is None:
-        shared_strings = related("sharedStrings")
+        shared_strings = relationships.related("sharedStrings")
         strings = _shared_strings(package, shared_strings) if shared_strings else []
-    styles_part = STYLES_PART if package.find(STYLES_PART) is not None else related("styles")
+    styles_part = (
+        STYLES_PART if package.find(STYLES_PART) is not None else relationships.related("styles")
+    )
     styles = read_styles(package.tree(styles_part)) if styles_part else Styles()
     sheet_names: list[str] = []
     sheet_parts: list[str] = []
     hidden: set[int] = set()
     for name, relationship_id, state in sheets:
-        if not relationship_id:
+        part = _worksheet_part(package, relationships, relationship_id)
+        if part is None:
             continue
-        relationship = relationships()[relationship_id]
-        part = relationship.target
-        if package.find(part) is None:
-            continue
-        part_relationships = _relationships_part(part)
-        if "chartsheet" in relationship.type:
-            # A chart sheet holds no rows; its drawings are read through its relationships.
-            package.check(part_relationships)
-            package.check(part)
-            continue
-        if package.find(part_relationships) is not None:
-            package.check(part_relationships)
-        _check_sheet_head(package, part)
         if state != "visible":
             hidden.add(len(sheet_names))
         sheet_names.append(name)
         sheet_parts.append(part)
     return Book(sheet_names, sheet_parts, hidden, strings, styles, epoch)
+
+
+class _WorkbookRelationships:
+    """The workbook part's relationships, read when first needed (a workbook whose sheets
+    and parts are found otherwise never reads them)."""
+
+    def __init__(self, package: Package, part: str) -> None:
+        self.package = package
+        self.part = part
+        self.found: dict[str | None, _Relationship] | None = None
+
+    def by_id(self) -> dict[str | None, _Relationship]:
+        if self.found is None:
+            self.found = _relationships(self.package, self.part)
+        return self.found
+
+    def related(self, kind: str) -> str | None:
+        """The workbook's part of that kind, as its relationships name it."""
+        if self.package.find(self.part) is None:
+            return None
+        for relationship in self.by_id().values():
+            if relationship.type.endswith(f"/{kind}") and self.package.find(relationship.target):
+                return relationship.target
+        return None
+
+
+def _worksheet_part(
+    package: Package, relationships: _WorkbookRelationships, relationship_id: str | None
+) -> str | None:
+    """A listed sheet's part, checked, if it is a worksheet the zip holds; ``None`` for a
+    chart sheet or a sheet without a part."""
+    if not relationship_id:
+        return None
+    relationship = relationships.by_id()[relationship_id]
+    part = relationship.target
+    if package.find(part) is None:
+        return None
+    part_relationships = _relationships_part(part)
+    if "chartsheet" in relationship.type:
+        # A chart sheet holds no rows; its drawings are read through its relationships.
+        package.check(part_relationships)
+        package.check(part)
+        return None
+    if package.find(part_relationships) is not None:
+        package.check(part_relationships)
+    _check_sheet_head(package, part)
+    return part
 
 
 def _content_types(package: Package) -> tuple[list[tuple[str, str]], set[str]]:
@@ -403,40 +423,47 @@ class _NeedsExactScan(Exception):
 
 
 def _sheet_head(package: Package, part: str, *, exact: bool) -> None:
-    parser = safexml.parser()
-    dimensions: list[dict[str, str]] = []
-    bare = False
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        nonlocal bare
-        if tag in DIMENSION:
-            dimensions.append(attrs)
-        elif tag in SHEET_DATA and not exact:
-            # No dimension before the rows: the rest is only checked to be well formed,
-            # by expat with no handlers; on an error the exact scan decides.
-            parser.StartElementHandler = None
-            parser.EndElementHandler = None
-            bare = True
-
-    def end(tag: str) -> None:
-        if tag in DIMENSION:
-            attrs = dimensions.pop()
-            safexml.require({name for name in attrs if "}" not in name} == {"ref"}, "dimension")
-            check_range(attrs["ref"])
-            raise safexml.Stop
-        if tag in SHEET_DATA:
-            raise safexml.Stop
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
+    scan = _HeadScan(exact=exact)
     try:
         with package.open(part) as stream:
-            safexml.feed(parser, stream)
+            safexml.feed(scan.parser, stream)
     except safexml.Stop:
         return
     except safexml.Refused:
         raise
     except Exception:
-        if bare:
+        if scan.bare:
             raise _NeedsExactScan from None
         raise
+
+
+class _HeadScan:
+    """expat's handlers for a sheet's head: they stop the parse at the end of its
+    ``<dimension>`` (checked), or of ``<sheetData>``."""
+
+    def __init__(self, *, exact: bool) -> None:
+        self.exact = exact
+        self.dimensions: list[dict[str, str]] = []
+        self.bare = False  # the rows are being parsed without handlers
+        self.parser = safexml.parser()
+        self.parser.StartElementHandler = self.start
+        self.parser.EndElementHandler = self.end
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag in DIMENSION:
+            self.dimensions.append(attrs)
+        elif tag in SHEET_DATA and not self.exact:
+            # No dimension before the rows: the rest is only checked to be well formed,
+            # by expat with no handlers; on an error the exact scan decides.
+            self.parser.StartElementHandler = None
+            self.parser.EndElementHandler = None
+            self.bare = True
+
+    def end(self, tag: str) -> None:
+        if tag in DIMENSION:
+            attrs = self.dimensions.pop()
+            safexml.require({name for name in attrs if "}" not in name} == {"ref"}, "dimension")
+            check_range(attrs["ref"])
+            raise safexml.Stop
+        if tag in SHEET_DATA:
+            raise safexml.Stop

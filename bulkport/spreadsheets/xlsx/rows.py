@@ -28,11 +28,9 @@ from bulkport.spreadsheets.xlsx.coordinates import (
     column_letter,
     coordinate_column,
 )
-from bulkport.spreadsheets.xlsx.names import IS, ROW, T, V, known_names
-from bulkport.spreadsheets.xlsx.names import R as RUN
+from bulkport.spreadsheets.xlsx.names import IS, ROW, T, V, is_run, is_text, known_names
 from bulkport.spreadsheets.xlsx.package import Book, Package
 from bulkport.spreadsheets.xlsx.refusals import DAMAGED, ENTITIES, SAVE_AGAIN, damaged_after
-from bulkport.spreadsheets.xlsx.safexml import local
 from bulkport.spreadsheets.xlsx.values import DEFERRED, CellTexts, unescape
 
 # Excel's own limit: rows in a sheet.
@@ -47,7 +45,7 @@ def sheet_rows(
     package: Package, book: Book, index: int, limits: ReadLimits
 ) -> Generator[Row, None, None]:
     """The rows of the book's sheet ``index`` that hold cells, with their row numbers."""
-    reader = _SheetReader(book, limits)
+    reader = _SheetHandlers(book, limits)
     out = reader.rows.out
     try:
         with package.open(book.sheet_parts[index]) as stream:
@@ -93,8 +91,28 @@ class _Rows:
         deferred: bool,
     ) -> None:
         """A row read to its end: checked, and queued in ``out`` (or held if blank)."""
+        if not self.advance(row_number) or not cells:
+            return
+        self.count()
+        if unordered is not None:
+            # A row is as wide as its last cell; a later cell replaces an earlier one.
+            texts = [unordered.get(position, "") for position in range(1, last_column + 1)]
+            while texts and not texts[-1]:
+                texts.pop()
+        self.check_cells(row_number, texts, deferred)
+        if not texts:
+            self.pending_blank.append(row_number)
+            return
+        if self.pending_blank:
+            self.out.extend((blank, []) for blank in self.pending_blank)
+            self.pending_blank.clear()
+        self.out.append((row_number, texts))
+
+    def advance(self, row_number: int) -> bool:
+        """Move on to this row; false for a row numbered at or below one already read,
+        which is skipped."""
         if row_number < self.expected:
-            return  # a row numbered at or below one already read is skipped
+            return False
         if row_number > EXCEL_ROWS:
             # No spreadsheet program writes one; a reader walking every row number up to
             # it would be busy for days.
@@ -102,21 +120,21 @@ class _Rows:
                 f"This workbook has rows past Excel's last row ({EXCEL_ROWS:,}); no "
                 "spreadsheet program writes such a file. " + SAVE_AGAIN
             )
-        number = self.number = row_number
+        self.number = row_number
         self.expected = row_number + 1
-        if not cells:
-            return
+        return True
+
+    def count(self) -> None:
+        """One more row holding cells, within ``max_rows``."""
         self.seen += 1
         if self.seen > self.max_rows:
             raise LimitExceeded(
                 f"The sheet has more than {self.max_rows:,} rows, more than bulkport "
                 "imports at once. Split the customer list into smaller files."
             )
-        if unordered is not None:
-            # A row is as wide as its last cell; a later cell replaces an earlier one.
-            texts = [unordered.get(position, "") for position in range(1, last_column + 1)]
-            while texts and not texts[-1]:
-                texts.pop()
+
+    def check_cells(self, number: int, texts: list[str], deferred: bool) -> None:
+        """Refuse a row too wide, holding an undefined number format, or a cell too long."""
         width = len(texts)
         if width > self.max_columns:
             raise LimitExceeded(
@@ -133,13 +151,6 @@ class _Rows:
                 f"Row {number} has a cell ({column_letter(index + 1)}{number}) longer "
                 f"than {max_chars:,} characters; customer fields are far shorter."
             )
-        if not texts:
-            self.pending_blank.append(number)
-            return
-        if self.pending_blank:
-            self.out.extend((blank, []) for blank in self.pending_blank)
-            self.pending_blank.clear()
-        self.out.append((number, texts))
 
 
 def _row_number(reference: str | None, previous: int) -> int:
@@ -153,13 +164,6 @@ def _row_number(reference: str | None, previous: int) -> int:
         if not real.is_integer():
             raise ValueError(f"{reference} is not a row number") from None
         return int(real)
-
-
-def _too_many_cells(number: int, max_columns: int) -> NoReturn:
-    raise LimitExceeded(
-        f"Row {number} has more than {MAX_ROW_CELLS:,} cells; bulkport reads at most "
-        f"{max_columns:,} columns. Delete the unused columns on the right and upload again."
-    )
 
 
 def _refusal(failure: Exception, number: int) -> BulkportError:
@@ -177,14 +181,20 @@ def _refusal(failure: Exception, number: int) -> BulkportError:
 # inline string's text, a rich text run, and the run's text.
 _OUT, _IN_ROW, _CELL, _VALUE, _INLINE, _INLINE_TEXT, _RUN, _RUN_TEXT = range(8)
 _TEXTS = frozenset((_VALUE, _INLINE_TEXT, _RUN_TEXT))
+# What a row inside another row keeps of the outer one until it ends.
+_OUTER_STATE = (
+    "mode", "skip", "captured", "row_reference", "cells", "texts", "column", "unordered",
+    "deferred", "row_error", "kind", "style", "cell_column", "value", "seen_value",
+    "seen_inline", "plain", "run", "runs",
+)  # fmt: skip
 
 
-class _SheetReader:
+class _SheetHandlers:
     """The expat handlers of one sheet and the state they share.
 
-    The handlers are closures over local variables (the fastest state CPython offers), so
-    they are built in ``__init__``; ``feed`` parses a chunk, leaving the rows it completed
-    in ``rows.out``.
+    ``start`` and ``end`` dispatch on where the reader is (``mode``) through one table each;
+    ``feed`` parses a chunk, leaving the rows it completed in ``rows.out``. The handlers a
+    cell goes through call few helpers: they run for every cell of the sheet.
 
     Like openpyxl, a row counts wherever it is, even inside another row or cell (the outer
     one's state is kept on a stack meanwhile); a row's number is settled at its end (a row
@@ -193,205 +203,275 @@ class _SheetReader:
     """
 
     def __init__(self, book: Book, limits: ReadLimits) -> None:
-        rows = self.rows = _Rows(limits)
+        self.rows = _Rows(limits)
         texts_of = CellTexts(book.strings, book.styles, book.epoch)
-        strings = texts_of.strings
-        cell_text = texts_of.text
-        max_columns = limits.max_columns
-        columns = COLUMNS
-        digits = DIGITS
-        row_names, value_names, inline_names, t_names, r_names = ROW, V, IS, T, RUN
-        parser = safexml.parser(known_names())
-        pieces: list[str] = []  # character data, kept while a value or a text is open
-        outer: list[tuple[Any, ...]] = []  # the state of rows around a nested one
-
-        mode = _OUT
-        skip = 0  # depth inside an element whose content does not count
-        captured: str | None = None  # a text ended early by a child element
-        last_row = 0  # the number of the row that ended last
+        self.strings = texts_of.strings
+        self.cell_text = texts_of.text
+        self.max_columns = limits.max_columns
+        self.pieces: list[str] = []  # character data, kept while a value or a text is open
+        self.outer: list[tuple[Any, ...]] = []  # the state of rows around a nested one
+        self.mode = _OUT
+        self.skip = 0  # depth inside an element whose content does not count
+        self.captured: str | None = None  # a text ended early by a child element
+        self.last_row = 0  # the number of the row that ended last
         # The row being read.
-        row_reference: str | None = None
-        cells = 0
-        texts: list[str] = []
-        column = 0  # the last cell's column
-        unordered: dict[int, str] | None = None  # cells by column once out of order
-        deferred = False
-        row_error: Exception | None = None  # a cell openpyxl fails on, when the row ends
+        self.row_reference: str | None = None
+        self.cells = 0
+        self.texts: list[str] = []
+        self.column = 0  # the last cell's column
+        self.unordered: dict[int, str] | None = None  # cells by column once out of order
+        self.deferred = False
+        self.row_error: Exception | None = None  # a cell openpyxl fails on, at the row's end
         # The cell being read.
-        kind = "n"
-        style = 0
-        cell_column = 0
-        value: str | None = None
-        seen_value = seen_inline = False
-        plain: str | None = None
-        run: str | None = None
-        runs: list[str] | None = None
+        self.kind = "n"
+        self.style = 0
+        self.cell_column = 0
+        self.value: str | None = None
+        self.seen_value = self.seen_inline = False
+        self.plain: str | None = None
+        self.run: str | None = None
+        self.runs: list[str] | None = None
+        self.starts: dict[int, Callable[[str, dict[str, str]], None]] = {
+            _OUT: _ignore,
+            _IN_ROW: self.start_cell,
+            _CELL: self.start_in_cell,
+            _VALUE: self.skip_child,
+            _INLINE: self.start_in_inline,
+            _INLINE_TEXT: self.skip_child,
+            _RUN: self.start_in_run,
+            _RUN_TEXT: self.skip_child,
+        }
+        self.ends: dict[int, Callable[[], None]] = {
+            _OUT: _nothing,
+            _IN_ROW: self.end_row,
+            _CELL: self.end_cell,
+            _VALUE: self.end_value,
+            _INLINE: self.end_inline,
+            _INLINE_TEXT: self.end_inline_text,
+            _RUN: self.end_run,
+            _RUN_TEXT: self.end_run_text,
+        }
+        parser = self.parser = safexml.parser(known_names())
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.pieces.append
 
-        def start(name: str, attrs: dict[str, str]) -> None:
-            nonlocal mode, skip, captured, kind, style, cell_column, value, seen_value
-            nonlocal seen_inline, plain, run, runs, cells, column, unordered, row_error
-            if mode == _IN_ROW and not skip and name not in row_names:
-                # Any child of a row is a cell, as openpyxl reads it.
-                cells += 1
-                if cells > MAX_ROW_CELLS:
-                    _too_many_cells(_row_number_so_far(row_reference, last_row), max_columns)
-                kind = attrs.get("t", "n")
-                reference = attrs.get("r")
-                number_style = attrs.get("s")
-                try:
-                    if reference:
-                        letters = reference.rstrip(digits)
-                        found = columns.get(letters) if len(letters) != len(reference) else None
-                        cell_column = found or coordinate_column(reference)
-                    else:
-                        cell_column = column + 1
-                    # An empty style is the default one, as Excel reads it.
-                    style = int(number_style) if number_style else 0
-                except Exception as exc:  # raised when the row ends, as openpyxl does
-                    row_error = row_error or exc
-                    cell_column = column + 1
-                if cell_column <= column and unordered is None:
-                    unordered = dict(enumerate(texts, 1))
-                column = cell_column
-                value = None
-                seen_value = seen_inline = False
-                mode = _CELL
-            elif mode == _CELL and not skip and name in value_names and not seen_value:
-                seen_value = True
-                pieces.clear()
-                captured = None
-                mode = _VALUE
-            elif mode == _CELL and not skip and name in inline_names and not seen_inline:
-                seen_inline = True
-                plain = runs = None
-                mode = _INLINE
-            elif mode == _INLINE and not skip and (name in t_names or local(name) == "t"):
-                pieces.clear()
-                captured = None
-                mode = _INLINE_TEXT
-            elif name in row_names:
-                start_row(attrs)
-            elif skip:
-                skip += 1
-            elif mode == _INLINE and (name in r_names or local(name) == "r"):
-                run = None
-                mode = _RUN
-            elif mode == _RUN and (name in t_names or local(name) == "t"):
-                pieces.clear()
-                captured = None
-                mode = _RUN_TEXT
-            elif mode != _OUT:
-                if mode in _TEXTS and captured is None:
-                    # A child inside a value or a text ends that element's own text
-                    # (openpyxl reads ``element.text``).
-                    captured = "".join(pieces)
-                skip = 1  # the child's content does not count
+    def feed(self, chunk: bytes) -> None:
+        self.parser.Parse(chunk, False)
+        if self.mode not in _TEXTS or self.captured is not None:
+            self.pieces.clear()  # character data outside a value or text is never kept
 
-        def start_row(attrs: dict[str, str]) -> None:
-            nonlocal mode, skip, captured, row_reference, cells, texts, column, unordered
-            nonlocal deferred, row_error
-            if mode != _OUT:
-                if mode in _TEXTS and captured is None:
-                    captured = "".join(pieces)
-                outer.append(
-                    (mode, skip, captured, row_reference, cells, texts, column, unordered,
-                     deferred, row_error, kind, style, cell_column, value, seen_value,
-                     seen_inline, plain, run, runs)
-                )  # fmt: skip
-            row_reference = attrs.get("r")
-            cells = column = skip = 0
-            texts = []
-            unordered = row_error = None
-            deferred = False
-            mode = _IN_ROW
+    def finish(self) -> None:
+        self.parser.Parse(b"", True)
 
-        def end_row() -> None:
-            nonlocal mode, skip, captured, row_reference, cells, texts, column, unordered
-            nonlocal deferred, row_error, kind, style, cell_column, value, seen_value
-            nonlocal seen_inline, plain, run, runs, last_row
-            # openpyxl reads the row's number, then its cells, then checks it.
-            last_row = _row_number(row_reference, last_row)
-            if row_error is not None:
-                raise row_error
-            rows.end_row(last_row, cells, texts, column, unordered, deferred)
-            if not outer:
-                mode = _OUT
-                return
-            (mode, skip, captured, row_reference, cells, texts, column, unordered, deferred,
-             row_error, kind, style, cell_column, value, seen_value, seen_inline, plain, run,
-             runs) = outer.pop()  # fmt: skip
-            if mode == _IN_ROW and not skip:
-                # For the outer row, a cell with nothing left in it.
-                cells += 1
-                if cells > MAX_ROW_CELLS:
-                    _too_many_cells(_row_number_so_far(row_reference, last_row), max_columns)
+    # --- dispatch ----------------------------------------------------------------------
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name in ROW:
+            self.start_row(attrs)  # a row counts wherever it is, skipped content too
+        elif self.skip:
+            self.skip += 1
+        else:
+            self.starts[self.mode](name, attrs)
+
+    def end(self, _name: str) -> None:
+        if self.skip:
+            self.skip -= 1
+        else:
+            self.ends[self.mode]()
+
+    def skip_child(self, _name: str, _attrs: dict[str, str]) -> None:
+        """An element whose content does not count."""
+        self.end_own_text()
+        self.skip = 1
+
+    def end_own_text(self) -> None:
+        """A child inside a value or a text ends that element's own text (openpyxl reads
+        ``element.text``)."""
+        if self.mode in _TEXTS and self.captured is None:
+            self.captured = "".join(self.pieces)
+
+    def open_text(self, mode: int) -> None:
+        self.pieces.clear()
+        self.captured = None
+        self.mode = mode
+
+    def closed_text(self) -> str:
+        """The text of the value or text element ending now."""
+        captured = self.captured
+        return captured if captured is not None else "".join(self.pieces)
+
+    # --- rows --------------------------------------------------------------------------
+
+    def start_row(self, attrs: dict[str, str]) -> None:
+        if self.mode != _OUT:
+            self.end_own_text()
+            self.outer.append(tuple(getattr(self, name) for name in _OUTER_STATE))
+        self.row_reference = attrs.get("r")
+        self.cells = self.column = self.skip = 0
+        self.texts = []
+        self.unordered = self.row_error = None
+        self.deferred = False
+        self.mode = _IN_ROW
+
+    def end_row(self) -> None:
+        # openpyxl reads the row's number, then its cells, then checks it.
+        self.last_row = _row_number(self.row_reference, self.last_row)
+        if self.row_error is not None:
+            raise self.row_error
+        self.rows.end_row(
+            self.last_row, self.cells, self.texts, self.column, self.unordered, self.deferred
+        )
+        if not self.outer:
+            self.mode = _OUT
+            return
+        for name, value in zip(_OUTER_STATE, self.outer.pop(), strict=True):
+            setattr(self, name, value)
+        if self.mode == _IN_ROW and not self.skip:
+            # For the outer row, a cell with nothing left in it.
+            self.cells += 1
+            if self.cells > MAX_ROW_CELLS:
+                self.too_many_cells()
+            self.cell_column = self.column + 1
+            if self.unordered is not None:
+                self.unordered[self.cell_column] = ""
+            self.column = self.cell_column
+
+    def too_many_cells(self) -> NoReturn:
+        number = _row_number_so_far(self.row_reference, self.last_row)
+        raise LimitExceeded(
+            f"Row {number} has more than {MAX_ROW_CELLS:,} cells; bulkport reads at "
+            f"most {self.max_columns:,} columns. Delete the unused columns on the right "
+            "and upload again."
+        )
+
+    # --- cells -------------------------------------------------------------------------
+
+    def start_cell(self, _name: str, attrs: dict[str, str]) -> None:
+        """Any child of a row is a cell, as openpyxl reads it."""
+        self.cells += 1
+        if self.cells > MAX_ROW_CELLS:
+            self.too_many_cells()
+        self.kind = attrs.get("t", "n")
+        column = self.column
+        try:
+            reference = attrs.get("r")
+            if reference:  # else the column after the previous cell
+                letters = reference.rstrip(DIGITS)
+                found = COLUMNS.get(letters) if len(letters) != len(reference) else None
+                cell_column = found or coordinate_column(reference)
+            else:
                 cell_column = column + 1
-                if unordered is not None:
-                    unordered[cell_column] = ""
-                column = cell_column
+            number_style = attrs.get("s")
+            # An empty style is the default one, as Excel reads it.
+            self.style = int(number_style) if number_style else 0
+        except Exception as exc:  # raised when the row ends, as openpyxl does
+            self.row_error = self.row_error or exc
+            cell_column = column + 1
+        if cell_column <= column and self.unordered is None:
+            self.unordered = dict(enumerate(self.texts, 1))
+        self.column = self.cell_column = cell_column
+        self.value = None
+        self.seen_value = self.seen_inline = False
+        self.mode = _CELL
 
-        def end(_name: str) -> None:
-            nonlocal mode, skip, value, plain, run, runs, deferred, row_error
-            if skip:
-                skip -= 1
-            elif mode == _CELL:
-                mode = _IN_ROW
-                try:
-                    if kind == "inlineStr":
-                        if seen_inline:
-                            text = plain or ""
-                            if runs:
-                                text += "".join(runs)
-                            if "_x" in text:
-                                text = unescape(text)
-                        else:
-                            text = ""
-                    elif kind == "s" and value:
-                        text = strings[int(value)]
-                    else:
-                        text = cell_text(kind, value, style)
-                        if text is DEFERRED:
-                            deferred = True
-                except Exception as exc:  # raised when the row ends, as openpyxl does
-                    row_error = row_error or exc
-                    text = ""
-                if unordered is not None:
-                    unordered[cell_column] = text
-                elif text:
-                    gap = cell_column - 1 - len(texts)
-                    if gap:
-                        texts.extend([""] * gap)
-                    texts.append(text)
-            elif mode == _VALUE:
-                value = captured if captured is not None else "".join(pieces)
-                mode = _CELL
-            elif mode == _INLINE_TEXT:
-                plain = captured if captured is not None else "".join(pieces)
-                mode = _INLINE
-            elif mode == _INLINE:
-                mode = _CELL
-            elif mode == _IN_ROW:
-                end_row()
-            elif mode == _RUN:
-                if run:
-                    if runs is None:
-                        runs = []
-                    runs.append(run)
-                mode = _INLINE
-            elif mode == _RUN_TEXT:
-                run = captured if captured is not None else "".join(pieces)
-                mode = _RUN
+    def start_in_cell(self, name: str, attrs: dict[str, str]) -> None:
+        """A cell's first ``<v>`` and first ``<is>`` count; anything else is skipped."""
+        if name in V and not self.seen_value:
+            self.seen_value = True
+            self.open_text(_VALUE)
+        elif name in IS and not self.seen_inline:
+            self.seen_inline = True
+            self.plain = self.runs = None
+            self.mode = _INLINE
+        else:
+            self.skip_child(name, attrs)
 
-        def feed(chunk: bytes) -> None:
-            parser.Parse(chunk, False)
-            if mode not in _TEXTS or captured is not None:
-                pieces.clear()  # character data outside a value or text is never kept
+    def end_cell(self) -> None:
+        self.mode = _IN_ROW
+        try:
+            text = self.finished_cell_text()
+        except Exception as exc:  # raised when the row ends, as openpyxl does
+            self.row_error = self.row_error or exc
+            text = ""
+        if self.unordered is not None:
+            self.unordered[self.cell_column] = text
+        elif text:
+            texts = self.texts
+            gap = self.cell_column - 1 - len(texts)
+            if gap:
+                texts.extend([""] * gap)
+            texts.append(text)
 
-        parser.StartElementHandler = start
-        parser.EndElementHandler = end
-        parser.CharacterDataHandler = pieces.append
-        self.feed = feed
-        self.finish: Callable[[], object] = lambda: parser.Parse(b"", True)
+    def finished_cell_text(self) -> str:
+        """The text of the cell ending now."""
+        kind = self.kind
+        if kind == "inlineStr":
+            # Its last <t>, then each rich text run's last <t>.
+            if not self.seen_inline:
+                return ""
+            text = self.plain or ""
+            if self.runs:
+                text += "".join(self.runs)
+            return unescape(text) if "_x" in text else text
+        value = self.value
+        if kind == "s" and value:
+            return self.strings[int(value)]
+        text = self.cell_text(kind, value, self.style)
+        if text is DEFERRED:
+            self.deferred = True
+        return text
+
+    def end_value(self) -> None:
+        self.value = self.closed_text()
+        self.mode = _CELL
+
+    # --- inline strings ----------------------------------------------------------------
+
+    def start_in_inline(self, name: str, attrs: dict[str, str]) -> None:
+        """An inline string's ``<t>`` and rich text runs count; anything else is skipped."""
+        if name in T or is_text(name):
+            self.pieces.clear()
+            self.captured = None
+            self.mode = _INLINE_TEXT
+        elif is_run(name):
+            self.run = None
+            self.mode = _RUN
+        else:
+            self.skip_child(name, attrs)
+
+    def start_in_run(self, name: str, attrs: dict[str, str]) -> None:
+        if is_text(name):
+            self.open_text(_RUN_TEXT)
+        else:
+            self.skip_child(name, attrs)
+
+    def end_inline_text(self) -> None:
+        captured = self.captured
+        self.plain = captured if captured is not None else "".join(self.pieces)
+        self.mode = _INLINE
+
+    def end_run_text(self) -> None:
+        self.run = self.closed_text()
+        self.mode = _RUN
+
+    def end_run(self) -> None:
+        if self.run:
+            if self.runs is None:
+                self.runs = []
+            self.runs.append(self.run)
+        self.mode = _INLINE
+
+    def end_inline(self) -> None:
+        self.mode = _CELL
+
+
+def _ignore(_name: str, _attrs: dict[str, str]) -> None:
+    """Elements outside rows are not read."""
+
+
+def _nothing() -> None:
+    """An element outside rows ends."""
 
 
 def _row_number_so_far(reference: str | None, last_row: int) -> int:

@@ -111,10 +111,7 @@ def read_styles(root: Node) -> Styles:
             formats = [node for node in child.children if node.local == "numFmt"]
         elif child.local == "cellXfs":
             cell_styles = [node for node in child.children if node.local == "xf"]
-    custom: dict[int, str] = {}
-    for node in formats:
-        require(node.plain_attrs() == {"numFmtId", "formatCode"}, "numFmt")
-        custom[int(node.attrs["numFmtId"])] = node.attrs["formatCode"]
+    custom = _custom_formats(formats)
     if not cell_styles:
         return Styles()
     used: list[str] = []  # custom formats in use, numbered from 164 on
@@ -122,28 +119,47 @@ def read_styles(root: Node) -> Styles:
     dates: set[int] = set()
     durations: set[int] = set()
     for index, node in enumerate(cell_styles):
-        require(node.plain_attrs() <= _XF_ATTRIBUTES, "xf attributes")
-        for number in _XF_NUMBERS:
-            if number in node.attrs:
-                require(int(node.attrs[number]) in _INT32, "xf number")
-        format_id = int(node.attrs.get("numFmtId", 0))
-        code: str | None
-        if format_id in custom:
-            code = custom[format_id]
-            if code in _BUILTIN_IDS:
-                format_id = _BUILTIN_IDS[code]
-            else:
-                if code not in used:
-                    used.append(code)
-                format_id = used.index(code) + _CUSTOM_FORMATS_START
-        else:
-            code = BUILTIN_FORMATS.get(format_id)
+        _check_cell_style(node)
+        format_id, code = _number_format(int(node.attrs.get("numFmtId", 0)), custom, used)
         if is_date_format(code):
             dates.add(index)
         if is_duration_format(code):
             durations.add(index)
         format_ids.append(format_id)
     return Styles(frozenset(dates), frozenset(durations), tuple(_pad(i, used) for i in format_ids))
+
+
+def _custom_formats(formats: list[Node]) -> dict[int, str]:
+    """The workbook's own number formats by id."""
+    custom: dict[int, str] = {}
+    for node in formats:
+        require(node.plain_attrs() == {"numFmtId", "formatCode"}, "numFmt")
+        custom[int(node.attrs["numFmtId"])] = node.attrs["formatCode"]
+    return custom
+
+
+def _check_cell_style(node: Node) -> None:
+    """Refuse a cell style with an unknown attribute or a number past 32 bits."""
+    require(node.plain_attrs() <= _XF_ATTRIBUTES, "xf attributes")
+    for number in _XF_NUMBERS:
+        if number in node.attrs:
+            require(int(node.attrs[number]) in _INT32, "xf number")
+
+
+def _number_format(
+    format_id: int, custom: dict[int, str], used: list[str]
+) -> tuple[int, str | None]:
+    """A cell style's number format as openpyxl numbers it, and its code: a custom format
+    with a built-in's code is that built-in; other custom formats are numbered from 164 in
+    the order they are first used (``used`` grows)."""
+    if format_id not in custom:
+        return format_id, BUILTIN_FORMATS.get(format_id)
+    code = custom[format_id]
+    if code in _BUILTIN_IDS:
+        return _BUILTIN_IDS[code], code
+    if code not in used:
+        used.append(code)
+    return used.index(code) + _CUSTOM_FORMATS_START, code
 
 
 def _pad(format_id: int, used: list[str]) -> int:

@@ -38,6 +38,13 @@ def value_text(value: object) -> str:
         return str(value)
     if isinstance(value, float):
         return float_text(value)
+    if isinstance(value, dt.date | dt.time | dt.timedelta):
+        return _moment_text(value)
+    return str(value)
+
+
+def _moment_text(value: dt.date | dt.time | dt.timedelta) -> str:
+    """A date or time in ISO (a date alone at midnight), a duration as [h]:mm:ss."""
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0):
             return value.date().isoformat()
@@ -46,9 +53,7 @@ def value_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.replace(microsecond=0, tzinfo=None).isoformat()
-    if isinstance(value, dt.timedelta):
-        return _duration_text(value)
-    return str(value)
+    return _duration_text(value)
 
 
 def float_text(value: float) -> str:
