@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.deps import ContextDep, Deleter, Staff
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.imports import display_name, receive_file
 from bulkport.api.jobs import answer_job, load_job, queue_down
@@ -20,6 +20,7 @@ from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
+from bulkport.tasks.deletions import DELETE
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle jobs"], responses=ERROR_RESPONSES)
 _FORM = {
@@ -33,6 +34,7 @@ _FORM = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "dry_run": {"type": "boolean"},
+                        "confirm": {"type": "boolean", "description": "Deletions: true."},
                     },
                 }
             }
@@ -55,6 +57,9 @@ async def upload_list(
         ctx.files.delete_tree(f"jobs/{job_id}")
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems) from None
+    if spec is DELETE and not (options.confirm or options.dry_run):
+        ctx.files.delete_tree(f"jobs/{job_id}")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, CONFIRM)
     return queue_list(request, ctx, user, spec, job_id, options)
 
 
@@ -93,6 +98,7 @@ def commit_list(
     return queue_list(request, ctx, user, spec, new_id, options)
 
 
+CONFIRM = "Deleting erases the customers for good: send confirm=true to go ahead."
 _ACCEPTED = {"status_code": status.HTTP_202_ACCEPTED, "response_model": JobView}
 
 
@@ -130,3 +136,20 @@ def commit_unarchives(request: Request, ctx: ContextDep, user: Staff, job_id: st
 def commit_merges(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
     """Merge as the dry run showed."""
     return commit_list(request, ctx, user, MERGE, job_id)
+
+
+@router.post("/deletions", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+async def delete_list(request: Request, ctx: ContextDep, user: Deleter) -> JSONResponse:
+    """Delete for privacy the customers of a spreadsheet of Customer Record IDs or emails (a
+    job; needs customers:delete and confirm=true, or dry_run=true to see who would go)."""
+    return await upload_list(request, ctx, user, DELETE)
+
+
+@router.post("/deletions/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
+def commit_deletions(
+    request: Request, ctx: ContextDep, user: Deleter, job_id: str, confirm: bool = False
+) -> JSONResponse:
+    """Delete exactly the customers the dry run showed (``confirm=true``)."""
+    if not confirm:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, CONFIRM)
+    return commit_list(request, ctx, user, DELETE, job_id)

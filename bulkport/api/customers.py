@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.deps import ContextDep, Deleter, Staff
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.schemas.customer import RowParser, record_problems
 from bulkport.schemas.exports import ArchivedFilter
@@ -22,6 +22,7 @@ from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import archive, change_one, merge, unarchive
 from bulkport.tasks.customer_lists import Apply, Change
+from bulkport.tasks.deletions import delete_one
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
 EMAIL_TAKEN = "Another customer of this store has this email."
@@ -191,3 +192,22 @@ def merge_customers(
         raise HTTPException(status.HTTP_409_CONFLICT, "A customer cannot be merged into itself.")
     run_change(ctx, user, merge, primary_id, body.secondary_id)
     return _answer(_customer(ctx, user, primary_id))
+
+
+@router.post("/{customer_id}/delete", responses={403: {"description": "No customers:delete"}})
+def delete_customer(
+    ctx: ContextDep, user: Deleter, customer_id: int, confirm: bool = False
+) -> JSONResponse:
+    """Delete for privacy, now (needs customers:delete and ``confirm=true``): archived, every
+    personal field erased, the id kept as the anonymized identifier with its sales, and the
+    person removed from every stored file and row error."""
+    if not confirm:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "Deleting erases the customer for good: send confirm=true to go ahead.",
+        )
+    verdict = delete_one(ctx, user.store_id, user.id, customer_id)
+    if isinstance(verdict, tuple):
+        code = status.HTTP_404_NOT_FOUND if verdict[0] in _MISSING else status.HTTP_409_CONFLICT
+        raise HTTPException(code, verdict[1])
+    return _answer(_customer(ctx, user, customer_id))

@@ -79,6 +79,25 @@ def live_ids(conn: Connection, store_id: int, ids: Collection[int]) -> list[int]
     return sorted(found)
 
 
+def with_merged(conn: Connection, store_id: int, ids: Collection[int]) -> list[int]:
+    """``ids`` and every customer, not deleted, merged into one of them (and into those, …):
+    a merged secondary is the same person's former record."""
+    found = set(ids)
+    frontier = list(found)
+    while frontier:
+        fresh: list[int] = []
+        for chunk in _chunks(frontier):
+            query = select(customers.c.id).where(
+                customers.c.store_id == store_id,
+                customers.c.deleted_at.is_(None),
+                customers.c.merged_into_id.in_(chunk),
+            )
+            fresh.extend(i for i in conn.execute(query).scalars() if i not in found)
+        found.update(fresh)
+        frontier = fresh
+    return sorted(found)
+
+
 def search(
     conn: Connection,
     store_id: int,

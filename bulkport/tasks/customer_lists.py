@@ -117,6 +117,11 @@ class ListKind:
     after: Callable[[Context, job_rows.Job], None] | None = None
 
 
+def preview_key(job_id: str) -> str:
+    """Where the commit of a dry run keeps the dry run's report."""
+    return f"jobs/{job_id}/preview.csv"
+
+
 def list_key(job_id: str) -> str:
     """Where a lifecycle job's uploaded file is stored."""
     return f"jobs/{job_id}/upload"
@@ -132,7 +137,16 @@ def submit_list(
     options: ListOptions,
 ) -> None:
     """Create a lifecycle job for its stored upload, audited, in one transaction; then send it.
-    Raises ``QueueUnreachable`` (the job then FAILED) when the queue cannot be reached."""
+    Raises ``QueueUnreachable`` (the job then FAILED) when the queue cannot be reached.
+
+    A commit of a dry run keeps its own copy of the dry run's report (ids only): a delete
+    purges the dry run's files, which name the same customers."""
+    if options.preview_of is not None:
+        shown = ctx.files.path(outcomes_key(options.preview_of))
+        if not shown.is_file():
+            raise BulkportError("The dry run's report is no longer stored; run it again.")
+        with shown.open("rb") as source, ctx.files.writer(preview_key(job_id)) as out:
+            out.write(source.read())
     with ctx.engine.begin() as conn:
         job_rows.create_job(
             conn,
@@ -345,7 +359,7 @@ def _previewed(
     """(row, customer id) of each change the dry run this job commits showed."""
     if options.preview_of is None:
         return None
-    path = ctx.files.path(outcomes_key(options.preview_of))
+    path = ctx.files.path(preview_key(job.id))
     if not path.is_file():
         raise BulkportError("The dry run's report is no longer stored; run the dry run again.")
     with path.open(newline="", encoding="utf-8") as handle:

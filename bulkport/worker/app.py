@@ -25,6 +25,7 @@ from bulkport.tasks import outcomes
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import ListKind, run_list
+from bulkport.tasks.deletions import DELETE
 from bulkport.tasks.exports import run_export
 from bulkport.tasks.imports import run_import
 from bulkport.tasks.reaper import reap
@@ -39,6 +40,7 @@ REAPER_TASK = "bulkport.reap_jobs"
 ARCHIVE_TASK = "bulkport.archive"
 UNARCHIVE_TASK = "bulkport.unarchive"
 MERGE_TASK = "bulkport.merge"
+DELETE_TASK = "bulkport.delete"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -197,6 +199,12 @@ def merge_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     return _run_list(self, MERGE, job_id)
 
 
+@app.task(name=DELETE_TASK, bind=True, max_retries=20)
+def delete_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run a delete job."""
+    return _run_list(self, DELETE, job_id)
+
+
 @app.task(name=RETENTION_TASK)
 def expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
@@ -218,6 +226,7 @@ TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.ARCHIVE: archive_customers,
     JobKind.UNARCHIVE: unarchive_customers,
     JobKind.MERGE: merge_customers,
+    JobKind.DELETE: delete_customers,
 }
 
 
