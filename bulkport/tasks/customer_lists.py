@@ -193,6 +193,11 @@ def run_list(
         run.all(entries)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=outcomes_key(job_id))
+            done = job_rows.job_for_worker(conn, job_id)
+            audit.record(
+                conn, store_id=job.store_id, user_id=job.created_by, action=f"{spec.kind}.ready",
+                job_id=job_id, detail=done.counts.model_dump() if done else {},
+            )  # fmt: skip
         if spec.after is not None:
             spec.after(ctx, job)
     return claim

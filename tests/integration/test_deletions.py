@@ -104,9 +104,9 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     dry = run_queued(ctx, upload(client, auth, "/api/v1/deletions", listing, dry_run="true"))
     assert job_of(client, auth, dry)["counts"]["updated"] == 3
     assert len(client.get(API, headers=auth).json()["customers"]) == 4  # nothing changed
-    commit = client.post(
-        f"/api/v1/deletions/{dry['id']}/commit", headers=auth, params={"confirm": "true"}
-    )
+    link = job_of(client, auth, dry)["links"]["commit"]
+    assert link.endswith(f"/api/v1/deletions/{dry['id']}/commit")
+    commit = client.post(link, headers=auth, params={"confirm": "true"})
     done = job_of(client, auth, run_queued(ctx, commit))
     assert done["status"] == "READY", done["error"]
     assert (done["counts"]["updated"], done["counts"]["failed"]) == (3, 0)
