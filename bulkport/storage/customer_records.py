@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select, update
 
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
 from bulkport.schemas.fields import WRITABLE_KEYS
@@ -151,25 +151,50 @@ def set_archived(conn: Connection, ids: Collection[int], archived: bool) -> None
         )
 
 
-def merge(conn: Connection, primary_id: int, secondary_id: int, fill: dict[str, Any]) -> None:
-    """Fill the primary's empty fields, move the secondary's sales, archive the secondary.
+def merge_many(conn: Connection, merges: Sequence[tuple[int, int, dict[str, Any]]]) -> None:
+    """Merge each (primary, secondary, fill) of a batch: the secondary archived and pointing to
+    its primary, the primary's empty fields filled, the secondary's sales moved; a few
+    statements for the whole batch.
 
-    An email that moves to the primary leaves the secondary first: the unique index covers
+    An email that moves to the primary leaves its secondary first: the unique index covers
     every customer not deleted, archived ones too.
     """
+    if not merges:
+        return
     moment = now()
-    secondary: dict[str, Any] = {"archived": True, "merged_into_id": primary_id}
-    if "email" in fill:
-        secondary.update(email=None, email_key=None)
+    for gives_email in (True, False):
+        rows = [
+            {"sid": s, "pid": p, "moment": moment}
+            for p, s, fill in merges
+            if ("email" in fill) is gives_email
+        ]
+        if rows:
+            values: dict[str, Any] = {
+                "archived": True,
+                "merged_into_id": bindparam("pid"),
+                "updated_at": bindparam("moment"),
+            }
+            if gives_email:
+                values.update(email=None, email_key=None)
+            conn.execute(
+                update(customers).where(customers.c.id == bindparam("sid")).values(**values), rows
+            )
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for p, _, fill in merges:
+        if fill:
+            row = {f"v_{k}": v for k, v in fill.items()}
+            if "email" in fill:
+                row["v_email_key"] = email_key(fill["email"])
+            by_keys.setdefault(tuple(sorted(row)), []).append({**row, "pid": p, "moment": moment})
+    for keys, rows in by_keys.items():
+        values = {k[2:]: bindparam(k) for k in keys}
+        statement = update(customers).where(customers.c.id == bindparam("pid"))
+        conn.execute(statement.values(**values, updated_at=bindparam("moment")), rows)
     conn.execute(
-        update(customers)
-        .where(customers.c.id == secondary_id)
-        .values(**secondary, updated_at=moment)
-    )
-    if fill:
-        change(conn, primary_id, fill)
-    conn.execute(
-        update(sales).where(sales.c.customer_id == secondary_id).values(customer_id=primary_id)
+        update(sales)
+        .where(sales.c.customer_id == bindparam("sid"))
+        .values(customer_id=bindparam("pid")),
+        [{"sid": s, "pid": p} for p, s, _ in merges],
     )
 
 

@@ -115,6 +115,8 @@ def merge(
 
     An email that fills the primary's leaves the secondary (one customer per email)."""
     verdicts: list[Verdict] = []
+    merges: list[tuple[int, int, dict[str, Any]]] = []
+    events: list[dict[str, Any]] = []
     for t in targets:
         assert t.other_id is not None
         primary, secondary = found[t.customer_id], found[t.other_id]
@@ -123,28 +125,27 @@ def merge(
             verdicts.append(refusal)
             continue
         verdicts.append(RowOutcome.UPDATED)
-        if change.dry_run:
-            continue
         fill = filled_fields(primary, secondary)
-        records.merge(conn, primary["id"], secondary["id"], fill)
-        # Later pairs of the batch see the customers as they now stand.
+        merges.append((primary["id"], secondary["id"], fill))
+        # Later pairs of the batch see the customers as they will stand.
         primary.update(fill)
         secondary.update(archived=True, merged_into_id=primary["id"])
-        fields = sorted(fill)
-        records.add_events(
-            conn,
-            [
-                _event(change, secondary["id"], "merged_into", other_id=primary["id"]),
-                _event(
-                    change, primary["id"], "merged_from", other_id=secondary["id"], fields=fields
-                ),
-            ],
-        )
+        events += [
+            _event(change, secondary["id"], "merged_into", other_id=primary["id"]),
+            _event(
+                change, primary["id"], "merged_from", other_id=secondary["id"], fields=sorted(fill)
+            ),
+        ]
+    if merges and not change.dry_run:
+        records.merge_many(conn, merges)
+        records.add_events(conn, events)
         if change.job_id is None:
-            audit.record(
-                conn, store_id=change.store_id, user_id=change.user_id, action="customer.merge",
-                detail={"primary_id": primary["id"], "secondary_id": secondary["id"]},
-            )  # fmt: skip
+            for primary_id, secondary_id, _ in merges:
+                audit.record(
+                    conn, store_id=change.store_id, user_id=change.user_id,
+                    action="customer.merge",
+                    detail={"primary_id": primary_id, "secondary_id": secondary_id},
+                )  # fmt: skip
     return verdicts
 
 
