@@ -11,11 +11,13 @@ from sqlalchemy import Connection, func, select
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions, JobKind
+from bulkport.schemas.lifecycle import ListOptions
 from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.tables import customers
 from bulkport.tasks.context import Context
+from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
 from bulkport.tasks.imports import run_import, submit_import, upload_key
 
 
@@ -120,3 +122,15 @@ def bearer(ctx: Context, store: str, email: str, role: Role = Role.ADMIN) -> dic
     with ctx.engine.begin() as conn:
         user = accounts.ensure_user(conn, accounts.ensure_store(conn, store), email, role)
         return {"Authorization": f"Bearer {accounts.issue_token(conn, user.id)}"}
+
+
+def stage_list(ctx: Context, user: User, spec: ListKind, content: str, **options: object) -> str:
+    """Store a spreadsheet and create its archive, merge or delete job; returns the job id."""
+    job_id = job_rows.new_job_id()
+    with ctx.files.writer(list_key(job_id)) as out:
+        out.write(content.encode())
+    submit_list(
+        ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id,
+        options=ListOptions.model_validate(options),
+    )  # fmt: skip
+    return job_id

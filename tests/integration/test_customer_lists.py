@@ -7,10 +7,16 @@ import io
 import threading
 
 from sqlalchemy import select
-from support import assert_counts_add_up, csv_text, errors_of, get_job, import_now
+from support import (
+    assert_counts_add_up,
+    csv_text,
+    errors_of,
+    get_job,
+    import_now,
+    stage_list,
+)
 
 from bulkport.schemas.jobs import JobStatus
-from bulkport.schemas.lifecycle import ListOptions
 from bulkport.storage import accounts, customer_records
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -18,7 +24,7 @@ from bulkport.storage.db import now
 from bulkport.storage.tables import customer_events, customers, sales
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
-from bulkport.tasks.customer_lists import ListKind, list_key, run_list, submit_list
+from bulkport.tasks.customer_lists import ListKind, run_list
 from bulkport.tasks.reports import outcomes_key
 
 HEADER = ["First Name", "Last Name", "Email", "Phone"]
@@ -30,19 +36,8 @@ def people(n: int) -> list[list[str]]:
     ]
 
 
-def stage(ctx: Context, user: User, spec: ListKind, content: str, **options: object) -> str:
-    job_id = job_rows.new_job_id()
-    with ctx.files.writer(list_key(job_id)) as out:
-        out.write(content.encode())
-    submit_list(
-        ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id,
-        options=ListOptions.model_validate(options),
-    )  # fmt: skip
-    return job_id
-
-
 def run(ctx: Context, user: User, spec: ListKind, content: str, **options: object) -> job_rows.Job:
-    job_id = stage(ctx, user, spec, content, **options)
+    job_id = stage_list(ctx, user, spec, content, **options)
     run_list(ctx, job_id, spec)
     return get_job(ctx, user, job_id)
 
@@ -128,7 +123,7 @@ def test_two_archive_jobs_racing_on_the_same_customers_each_end_ready_with_exact
 ) -> None:
     import_now(ctx, admin, csv_text([HEADER, *people(300)]))
     content = csv_text([["Customer Record ID"], *[[str(i)] for i in range(1, 301)]])
-    ids = [stage(ctx, admin, ARCHIVE, content) for _ in range(2)]
+    ids = [stage_list(ctx, admin, ARCHIVE, content) for _ in range(2)]
     threads = [threading.Thread(target=run_list, args=(ctx, job_id, ARCHIVE)) for job_id in ids]
     for t in threads:
         t.start()

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from support import bearer, csv_text
+from support import bearer, csv_text, get_job, import_now, stage_list
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobKind
@@ -115,6 +115,11 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     for person in (PEOPLE[0], PEOPLE[1], PEOPLE[3]):
         for value in traces(person):
             assert value not in stored, value
+    # On SQLite, not in the database's own files either (free pages, write-ahead log).
+    if ctx.engine.dialect.name == "sqlite":
+        database = Path(str(ctx.engine.url.database))
+        raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert b"zelda.q@example.com" not in raw and b"Quixworth" not in raw
     # The sales report still adds up, the deleted under their anonymized ids.
     report = client.get("/api/v1/reports/sales-by-customer", headers=auth).json()
     assert sum(float(r["total"]) for r in report) == 210.0
@@ -205,3 +210,25 @@ def test_a_delete_job_reports_unknown_and_already_deleted_rows_and_counts_a_repe
     )  # fmt: skip
     errors = client.get(f"/api/v1/jobs/{job['id']}/errors", headers=auth).json()
     assert [e["code"] for e in errors] == ["deleted_customer", "unknown_customer"]
+
+
+def test_two_delete_jobs_racing_on_the_same_customers_each_end_ready_with_exact_counts(
+    ctx: Context, admin: User
+) -> None:
+    import threading
+
+    rows = [[f"Name{i}", f"Race{i}", f"race{i}@example.com", "", ""] for i in range(200)]
+    import_now(ctx, admin, csv_text([HEADER, *rows]))
+    listing = csv_text([["Customer Record ID"], *[[str(i)] for i in range(1, 201)]])
+    ids = [stage_list(ctx, admin, DELETE, listing, confirm=True) for _ in range(2)]
+    threads = [threading.Thread(target=run_list, args=(ctx, job_id, DELETE)) for job_id in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    jobs = [get_job(ctx, admin, job_id) for job_id in ids]
+    assert [j.status.value for j in jobs] == ["READY", "READY"]
+    assert sum(j.counts.updated for j in jobs) == 200
+    assert sum(j.counts.failed for j in jobs) == 200  # the other job's rows: already deleted
+    assert "race1@example.com" not in everything_stored(ctx)
