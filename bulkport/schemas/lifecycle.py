@@ -8,12 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bulkport.schemas.jobs import JobKind
-
-LIST_KINDS: frozenset[JobKind] = frozenset(
-    {JobKind.ARCHIVE, JobKind.UNARCHIVE, JobKind.DELETE, JobKind.MERGE}
-)
-
 
 def anonymized_name(customer_id: int) -> str:
     """How a deleted customer is shown everywhere: its id and nothing that names the person."""
