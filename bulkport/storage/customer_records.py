@@ -32,13 +32,20 @@ def get(conn: Connection, store_id: int, customer_id: int) -> dict[str, Any] | N
     return _row(row) if row else None
 
 
-def locked(conn: Connection, store_id: int, ids: Collection[int]) -> dict[int, dict[str, Any]]:
-    """The store's customers with these ids, locked until the transaction ends (PostgreSQL;
-    SQLite's write transaction already holds the whole database)."""
+# What archiving, un-archiving and deleting read of a customer: its state, not its values.
+STATE_COLUMNS: tuple[str, ...] = ("id", "archived", "deleted_at", "merged_into_id")
+
+
+def locked(
+    conn: Connection, store_id: int, ids: Collection[int], columns: Sequence[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The store's customers with these ids (every column, or ``columns``), locked until the
+    transaction ends (PostgreSQL; SQLite's write transaction already holds the database)."""
     if not ids:
         return {}
+    chosen = [customers.c[name] for name in columns] if columns else [customers]
     query = (
-        select(customers)
+        select(*chosen)
         .where(customers.c.store_id == store_id, customers.c.id.in_(list(ids)))
         .order_by(customers.c.id)
         .with_for_update()

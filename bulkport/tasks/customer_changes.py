@@ -149,8 +149,8 @@ def merge(
     return verdicts
 
 
-ARCHIVE = ListKind(JobKind.ARCHIVE, "archived", archive)
-UNARCHIVE = ListKind(JobKind.UNARCHIVE, "unarchived", unarchive)
+ARCHIVE = ListKind(JobKind.ARCHIVE, "archived", archive, columns=records.STATE_COLUMNS)
+UNARCHIVE = ListKind(JobKind.UNARCHIVE, "unarchived", unarchive, columns=records.STATE_COLUMNS)
 MERGE = ListKind(JobKind.MERGE, "merged", merge, pairs=True)
 
 

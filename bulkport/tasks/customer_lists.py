@@ -115,6 +115,8 @@ class ListKind:
     before: Callable[[Context, job_rows.Job, list[int]], None] | None = None
     # Runs once the job is READY.
     after: Callable[[Context, job_rows.Job], None] | None = None
+    # The customer columns ``apply`` reads (None: all of them).
+    columns: tuple[str, ...] | None = None
 
 
 def preview_key(job_id: str) -> str:
@@ -438,7 +440,7 @@ class _Run:
             else:
                 targets.append(target)
         ids = {t.customer_id for t in targets} | {t.other_id for t in targets if t.other_id}
-        found = records.locked(conn, self.job.store_id, ids)
+        found = records.locked(conn, self.job.store_id, ids, self.spec.columns)
         known = []
         for t in targets:
             if t.customer_id in found and (t.other_id is None or t.other_id in found):

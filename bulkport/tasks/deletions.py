@@ -86,8 +86,9 @@ def _forget_upload(ctx: Context, job: job_rows.Job) -> None:
 
 
 DELETE = ListKind(
-    JobKind.DELETE, "deleted", delete, before=_purge_files_first, after=_forget_upload
-)
+    JobKind.DELETE, "deleted", delete, before=_purge_files_first, after=_forget_upload,
+    columns=records.STATE_COLUMNS,
+)  # fmt: skip
 
 
 def delete_one(ctx: Context, store_id: int, user_id: int | None, customer_id: int) -> Verdict:

@@ -110,6 +110,8 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     done = job_of(client, auth, run_queued(ctx, commit))
     assert done["status"] == "READY", done["error"]
     assert (done["counts"]["updated"], done["counts"]["failed"]) == (3, 0)
+    report_file = client.get(f"/api/v1/jobs/{done['id']}/report", headers=auth)
+    assert report_file.text.splitlines()[1].split(",")[:4] == ["2", str(ids[0]), "", "deleted"]
     # Nothing about them in any table or stored file.
     stored = everything_stored(ctx)
     for person in (PEOPLE[0], PEOPLE[1], PEOPLE[3]):
