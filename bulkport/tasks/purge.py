@@ -32,6 +32,7 @@ IDENTIFYING_KEYS = (
 )  # fmt: skip
 # A phone written another way ("+31 6 1234 5678", "0031612345678") is matched by its digits.
 MIN_PHONE_DIGITS = 7
+_PHONE_STARTS = frozenset("+(0123456789")
 MIN_VALUE_CHARS = 3
 RECORD_ID_HEADER = "customer record id"
 REMOVED = "Removed"
@@ -109,8 +110,11 @@ class RowMatcher:
         self.id_columns: list[int] = []
 
     def matches(self, cells: list[str]) -> bool:
-        """Whether the row is theirs; a header row naming Customer Record ID is noted."""
-        keys = {_key(c).removeprefix("'") for c in cells if c}
+        """Whether the row is theirs; a header row naming Customer Record ID is noted.
+
+        Runs for every row of every stored file: set operations settle most rows in C.
+        """
+        keys = {c.strip().casefold().removeprefix("'") for c in cells if c}
         if RECORD_ID_HEADER in keys:
             self.id_columns = [i for i, c in enumerate(cells) if _key(c) == RECORD_ID_HEADER]
             return False
@@ -121,21 +125,24 @@ class RowMatcher:
     def holds_identifier(self, keys: Collection[str]) -> bool:
         """Whether one of these casefolded texts holds an identifier."""
         identifiers = self.traces.identifiers
+        if not identifiers.isdisjoint(keys):
+            return True
         for key in keys:
-            if key in identifiers:
-                return True
-            if len(key) >= MIN_PHONE_DIGITS and _digits(key) in identifiers:
-                return True
             if "@" in key and any(m in identifiers for m in _EMAIL.findall(key)):
+                return True
+            # Only a text that starts like a phone number is read for its digits.
+            if (
+                len(key) >= MIN_PHONE_DIGITS
+                and key[0] in _PHONE_STARTS
+                and _digits(key) in identifiers
+            ):
                 return True
         return False
 
     def holds_name(self, keys: Collection[str]) -> bool:
         """Whether these texts hold a first name together with its surname."""
-        return any(
-            (firsts := self.firsts_by_last.get(key)) is not None and not firsts.isdisjoint(keys)
-            for key in keys
-        )
+        surnames = self.firsts_by_last.keys() & keys
+        return any(not self.firsts_by_last[last].isdisjoint(keys) for last in surnames)
 
 
 # --- Stored files ------------------------------------------------------------------------
