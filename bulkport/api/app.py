@@ -10,7 +10,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from bulkport import __version__
-from bulkport.api import audit, downloads, exports, imports, jobs, mappings, tokens
+from bulkport.api import (
+    audit,
+    customer_lists,
+    customers,
+    downloads,
+    exports,
+    imports,
+    jobs,
+    mappings,
+    sales,
+    tokens,
+    users,
+)
 from bulkport.api.errors import validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.storage.db import ping
@@ -42,6 +54,10 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI
     app.include_router(downloads.router)
     app.include_router(audit.router)
     app.include_router(tokens.router)
+    app.include_router(customers.router)
+    app.include_router(sales.router)
+    app.include_router(customer_lists.router)
+    app.include_router(users.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

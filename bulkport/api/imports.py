@@ -67,7 +67,8 @@ def display_name(filename: str | None) -> str:
     return name or "upload.csv"
 
 
-async def _receive(request: Request, ctx: Context, key: str) -> Upload:
+async def receive_file(request: Request, ctx: Context, key: str) -> Upload:
+    """Stream a multipart upload's file under ``key``; 413 past the size limit."""
     limit = ctx.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
@@ -119,7 +120,7 @@ async def create_import(
         return answer_job(request, earlier)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
-    upload = await _receive(request, ctx, key)
+    upload = await receive_file(request, ctx, key)
     options = _options(ctx, user, upload, f"jobs/{job_id}")
     return _queue(request, ctx, user, job_id, key, options, idempotency_key)
 
@@ -134,7 +135,7 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
     proposed mapping with ignored columns, and the first 20 rows with their errors."""
     folder = f"previews/{job_rows.new_job_id()}"
     key = f"{folder}/upload"
-    upload = await _receive(request, ctx, key)
+    upload = await receive_file(request, ctx, key)
     try:
         options = _options(ctx, user, upload, folder)
         try:

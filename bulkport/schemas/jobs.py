@@ -17,6 +17,10 @@ class JobKind(StrEnum):
 
     IMPORT = "import"
     EXPORT = "export"
+    DELETE = "delete"
+    MERGE = "merge"
+    ARCHIVE = "archive"
+    UNARCHIVE = "unarchive"
 
 
 class JobStatus(StrEnum):
