@@ -3,8 +3,11 @@ details and the database's own files (docs/privacy.md says what each step guaran
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
+import zipfile
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -172,10 +175,24 @@ def _open_rows(path: Path, limits: ReadLimits) -> Iterator[_Sheet]:
     yield _Sheet(kind, read_csv_rows(path, fmt, limits), fmt.encoding, fmt.delimiter)
 
 
-def _count_matches(path: Path, traces: Traces, limits: ReadLimits) -> int:
+def _count_matches(path: Path, traces: Traces, limits: ReadLimits, *, zipped: bool) -> int:
+    if zipped:
+        return _count_zip_matches(path, traces)
     matcher = RowMatcher(traces)
     with _open_rows(path, limits) as sheet:
         return sum(1 for _, cells in sheet.rows if matcher.matches(cells))
+
+
+def _count_zip_matches(path: Path, traces: Traces) -> int:
+    """Rows of theirs in a privacy export: a zip of UTF-8 CSV files, which bulkport wrote."""
+    found = 0
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.endswith(".csv"):
+                matcher = RowMatcher(traces)
+                with io.TextIOWrapper(archive.open(name), encoding="utf-8-sig", newline="") as text:
+                    found += sum(1 for cells in csv.reader(text) if matcher.matches(cells))
+    return found
 
 
 def _rewrite_without(ctx: Context, key: str, traces: Traces, limits: ReadLimits) -> None:
@@ -269,8 +286,9 @@ def _purge_file(
         # Deleted by a purge that stopped before noting it: only the note is left to make.
         return {"action": "missing"}
     try:
-        found = _count_matches(path, traces, limits)
-    except (BulkportError, OSError, UnicodeError, ValueError):
+        zipped = stored.kind == JobKind.PRIVACY_EXPORT.value
+        found = _count_matches(path, traces, limits, zipped=zipped)
+    except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
         path.unlink(missing_ok=True)
         return {"action": "deleted", "unreadable": True, "rows_removed": None}
     if not found:

@@ -27,6 +27,7 @@ from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import ListKind, run_list
 from bulkport.tasks.exports import run_export
 from bulkport.tasks.imports import run_import
+from bulkport.tasks.privacy_exports import run_privacy_export
 from bulkport.tasks.reaper import reap
 from bulkport.tasks.retention import expire_files
 
@@ -39,6 +40,7 @@ REAPER_TASK = "bulkport.reap_jobs"
 ARCHIVE_TASK = "bulkport.archive"
 UNARCHIVE_TASK = "bulkport.unarchive"
 MERGE_TASK = "bulkport.merge"
+PRIVACY_EXPORT_TASK = "bulkport.privacy_export"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -197,6 +199,12 @@ def merge_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     return _run_list(self, MERGE, job_id)
 
 
+@app.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)
+def export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run a privacy export job."""
+    return _run(self, run_privacy_export, job_id)
+
+
 @app.task(name=RETENTION_TASK)
 def expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
@@ -218,6 +226,7 @@ TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.ARCHIVE: archive_customers,
     JobKind.UNARCHIVE: unarchive_customers,
     JobKind.MERGE: merge_customers,
+    JobKind.PRIVACY_EXPORT: export_one_customer,
 }
 
 

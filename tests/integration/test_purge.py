@@ -15,7 +15,7 @@ from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import accounts, audit
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
-from bulkport.storage.purge import PERSONAL_KEYS
+from bulkport.storage.customer_records import PERSONAL_KEYS
 from bulkport.storage.tables import audit_events, customers, metadata
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
