@@ -39,6 +39,8 @@ _PHONE_STARTS = frozenset("+(0123456789")
 MIN_VALUE_CHARS = 3
 RECORD_ID_HEADER = "customer record id"
 REMOVED = "Removed"
+# Keys of job options and audit details whose text a person typed.
+FREE_TEXT_KEYS = frozenset({"filename", "search", "mapping_name", "name"})
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _NON_DIGIT = re.compile(r"\D+")
 # Words of a free text: "jane-smith.csv" holds jane, smith and csv; "o'brien" stays whole too.
@@ -325,7 +327,7 @@ def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
     for details in purge_rows_sql.job_details(conn, store_id):
         options = _cleaned(details.options, matcher)
         error = details.error
-        if error is not None and _mentions(error, matcher):
+        if error is not None and _mentions(error, matcher, free=True):
             error = REMOVED
         if options != details.options or error != details.error:
             purge_rows_sql.replace_job_details(
@@ -334,24 +336,28 @@ def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
     purge_rows_sql.clean_audit_details(conn, store_id, lambda detail: _cleaned(detail, matcher))
 
 
-def _mentions(text: str, matcher: RowMatcher) -> bool:
-    """Whether a free text (a file name, a search, a message) names one of them."""
+def _mentions(text: str, matcher: RowMatcher, *, free: bool) -> bool:
+    """Whether a text names one of them: by an identifier or a full name, and, in a text a
+    person typed (``free``: a file name, a search), by any of their values, such as a surname.
+
+    Other texts are options ("private", "csv", "exclude") that may equal someone's value by
+    chance; they are never replaced, so a job's options stay valid.
+    """
     key = _key(text)
     words = {word for pattern in _WORDS for word in pattern.findall(key)}
-    return (
-        key in matcher.traces.values
-        or matcher.holds_identifier([key, *words])
-        or matcher.holds_name(words)
-    )
+    if matcher.holds_identifier([key, *words]) or matcher.holds_name(words):
+        return True
+    values = matcher.traces.values
+    return free and (key in values or not values.isdisjoint(words))
 
 
-def _cleaned(data: Any, matcher: RowMatcher) -> Any:
+def _cleaned(data: Any, matcher: RowMatcher, *, free: bool = False) -> Any:
     """JSON with every text that names one of them replaced by "Removed"."""
     if isinstance(data, dict):
-        return {k: _cleaned(v, matcher) for k, v in data.items()}
+        return {k: _cleaned(v, matcher, free=k in FREE_TEXT_KEYS) for k, v in data.items()}
     if isinstance(data, list):
-        return [_cleaned(v, matcher) for v in data]
-    if isinstance(data, str) and _mentions(data, matcher):
+        return [_cleaned(v, matcher, free=free) for v in data]
+    if isinstance(data, str) and _mentions(data, matcher, free=free):
         return REMOVED
     return data
 

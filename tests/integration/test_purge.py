@@ -293,3 +293,29 @@ def test_after_deletion_no_erased_value_stays_in_the_database_files(
     raw = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert [value for value in JANE_BYTES if value in raw] == []
     assert b"bob@example.com" in raw
+
+
+def test_job_options_lose_what_a_person_typed_about_them_and_keep_their_settings(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, JANE, BOB]))
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(customers).where(customers.c.id == jane).values(customer_type="private")
+        )
+    request = {"filters": {"search": "Quistorp", "customer_type": "private"}}
+    job_id = submit_export(
+        ctx,
+        store_id=admin.store_id,
+        user_id=admin.id,
+        request=ExportRequest.model_validate(request),
+    )
+
+    purge(ctx, admin, [jane])
+
+    with ctx.engine.connect() as conn:
+        job = job_rows.get_job(conn, admin.store_id, job_id)
+    assert job is not None
+    kept = ExportRequest.model_validate(job.options)  # a queued export still runs
+    assert (kept.filters.search, kept.filters.customer_type) == ("Removed", "private")
