@@ -18,7 +18,7 @@ FILE_COLUMNS = ("input_file", "report_file", "output_file")
 FINISHED = [s.value for s in JobStatus if s.finished]
 ERASED_MESSAGE = "Removed: the customer was deleted."
 # Tables that hold what deleted customers were; VACUUM cleans them after a delete job.
-_VACUUMED = ("customers", "job_row_errors", "customer_events", "jobs")
+_VACUUMED = ("customers", "job_row_errors", "customer_events", "jobs", "audit_events")
 _BATCH = 500
 
 

@@ -12,10 +12,9 @@ from support import csv_text, import_now
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts, audit
+from bulkport.storage import accounts, audit, customer_records
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
-from bulkport.storage.customer_records import PERSONAL_KEYS
 from bulkport.storage.tables import audit_events, customers, metadata
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
@@ -100,17 +99,9 @@ def customer_id(ctx: Context, store_id: int, email: str) -> int:
 
 
 def erase(ctx: Context, customer_ids: list[int]) -> None:
-    """What the delete job does to the customer rows (built elsewhere): every field NULL."""
+    """What the delete job does to the customer rows: every personal field NULL."""
     with ctx.engine.begin() as conn:
-        conn.execute(
-            update(customers)
-            .where(customers.c.id.in_(customer_ids))
-            .values(
-                **dict.fromkeys(PERSONAL_KEYS),
-                archived=True,
-                deleted_at=text("CURRENT_TIMESTAMP"),
-            )
-        )
+        customer_records.erase(conn, customer_ids)
 
 
 def purge(ctx: Context, user: User, ids: list[int]) -> tuple[Traces, int]:
