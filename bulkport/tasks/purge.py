@@ -10,7 +10,7 @@ import re
 import zipfile
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ MIN_PHONE_DIGITS = 7
 _PHONE_STARTS = frozenset("+(0123456789")
 MIN_VALUE_CHARS = 3
 RECORD_ID_HEADER = "customer record id"
+_NO_LIMIT = 2**62
 REMOVED = "Removed"
 # Keys of job options and audit details whose text a person typed.
 FREE_TEXT_KEYS = frozenset({"filename", "search", "mapping_name", "name"})
@@ -287,6 +288,10 @@ def _purge_file(
     if not path.is_file():
         # Deleted by a purge that stopped before noting it: only the note is left to make.
         return {"action": "missing"}
+    if _rewritable(stored):
+        # bulkport wrote it: an export of a large store may hold more than an upload may.
+        limits = replace(limits, max_rows=_NO_LIMIT, max_unzipped_bytes=_NO_LIMIT,
+                         max_entry_bytes=_NO_LIMIT)  # fmt: skip
     try:
         zipped = stored.kind == JobKind.PRIVACY_EXPORT.value
         found = _count_matches(path, traces, limits, zipped=zipped)

@@ -4,6 +4,7 @@ detail of their store, on SQLite and PostgreSQL, and SQLite's own files."""
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select, text, update
@@ -310,3 +311,19 @@ def test_job_options_lose_what_a_person_typed_about_them_and_keep_their_settings
     assert job is not None
     kept = ExportRequest.model_validate(job.options)  # a queued export still runs
     assert (kept.filters.search, kept.filters.customer_type) == ("Removed", "private")
+
+
+def test_an_export_longer_than_an_upload_may_be_is_rewritten_not_deleted(
+    ctx: Context, admin: User
+) -> None:
+    jobs = seed_store(ctx, admin)
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+    # Uploads may hold two rows here; the exports hold a header and three customers.
+    small = replace(ctx, settings=ctx.settings.model_copy(update={"max_rows": 2}))
+    with ctx.engine.connect() as conn:
+        traces = traces_of(conn, admin.store_id, [jane])
+
+    purge_files(small, admin.store_id, traces, job_id=DELETE_JOB, user_id=admin.id)
+
+    kept = folder_bytes(ctx, [jobs["csv"], jobs["xlsx"]])
+    assert b"bob@example.com" in kept and b"jane.quistorp@" not in kept
