@@ -585,6 +585,53 @@ def export_file(
     click.echo(f"{job.counts.succeeded:,} customers written to {target}")
 
 
+@main.command("privacy-export")
+@click.argument("customer_id", type=int)
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--wait", is_flag=True, help="Wait for the job to end, then save its zip.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to save the zip (default: privacy-export-<id>-<time>.zip here); waits.",
+)
+@click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+def privacy_export(
+    customer_id: int, store_name: str | None, wait: bool, output: Path | None, inline: bool
+) -> None:
+    """Export everything held about one customer (record, sales, history) as a zip."""
+    from bulkport.tasks import privacy_exports
+    from bulkport.tasks.context import Context
+
+    settings = get_settings()
+    migrate_database(settings.database)
+    ctx = Context.from_settings(settings, _queue(settings, inline))
+    store_id = _store_id(ctx.engine, store_name)
+    try:
+        job_id = privacy_exports.submit_privacy_export(
+            ctx, store_id=store_id, user_id=None, customer_id=customer_id
+        )
+    except privacy_exports.NoSuchCustomer:
+        raise click.ClickException(f"The store has no customer {customer_id}.") from None
+    except privacy_exports.CustomerDeleted:
+        raise click.ClickException(
+            f"Customer {customer_id} was deleted: nothing personal is held to export."
+        ) from None
+    except QueueUnreachable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Job {job_id}", err=True)
+    if inline:
+        privacy_exports.run_privacy_export(ctx, job_id)
+    if not (wait or inline or output):
+        return
+    job = _wait(ctx.engine, store_id, job_id, bar=True)
+    if job.status is not JobStatus.READY or job.output_file is None:
+        raise click.ClickException(f"The privacy export {job.status}: {job.error or 'no file'}")
+    target = output or Path(privacy_exports.file_name(customer_id, job.created_at))
+    shutil.copyfile(ctx.files.path(job.output_file), target)
+    click.echo(f"Everything held about customer {customer_id} written to {target}")
+
+
 def _store_id(engine: Engine, store_name: str | None) -> int:
     with engine.connect() as conn:
         if store_name:

@@ -19,6 +19,7 @@ from bulkport.api import (
     imports,
     jobs,
     mappings,
+    privacy,
     sales,
     tokens,
     users,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI
     app.include_router(audit.router)
     app.include_router(tokens.router)
     app.include_router(customers.router)
+    app.include_router(privacy.router)
     app.include_router(sales.router)
     app.include_router(customer_lists.router)
     app.include_router(users.router)

@@ -46,8 +46,9 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
         links["download_url"] = str(request.url_for("download_url", job_id=job.id))
     if job.backup_job_id:
         links["backup"] = str(request.url_for("get_job", job_id=job.backup_job_id))
-    if job.options.get("dry_run") and job.status is JobStatus.READY:
-        links["commit"] = str(request.url_for(_COMMITS[job.kind], job_id=job.id))
+    commit = _COMMITS.get(job.kind)
+    if commit and job.options.get("dry_run") and job.status is JobStatus.READY:
+        links["commit"] = str(request.url_for(commit, job_id=job.id))
     counts = job.counts
     progress = 1.0 if job.status is JobStatus.READY else 0.0
     if counts.total and job.status is not JobStatus.READY:

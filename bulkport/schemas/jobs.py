@@ -21,6 +21,7 @@ class JobKind(StrEnum):
     MERGE = "merge"
     ARCHIVE = "archive"
     UNARCHIVE = "unarchive"
+    PRIVACY_EXPORT = "privacy_export"
 
 
 class JobStatus(StrEnum):

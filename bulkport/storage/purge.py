@@ -10,20 +10,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, inspect, select, update
 
-from bulkport.schemas.fields import FIELDS, FieldKind
 from bulkport.schemas.jobs import JobStatus
+from bulkport.storage.customer_records import PERSONAL_KEYS
 from bulkport.storage.tables import audit_events, customers, job_row_errors, jobs
 
-# Every customer column that holds something about the person (the rest: ids, flags, moments).
-PERSONAL_KEYS: tuple[str, ...] = (
-    *(f.key for f in FIELDS if f.kind not in (FieldKind.READ_ONLY, FieldKind.RECORD_ID)),
-    "email_key",
-)
 FILE_COLUMNS = ("input_file", "report_file", "output_file")
 FINISHED = [s.value for s in JobStatus if s.finished]
 ERASED_MESSAGE = "Removed: the customer was deleted."
 # Tables that hold what deleted customers were; VACUUM cleans them after a delete job.
-_VACUUMED = ("customers", "job_row_errors", "customer_events", "jobs")
+_VACUUMED = ("customers", "job_row_errors", "customer_events", "jobs", "audit_events")
 _BATCH = 500
 
 

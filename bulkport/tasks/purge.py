@@ -3,11 +3,14 @@ details and the database's own files (docs/privacy.md says what each step guaran
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
+import zipfile
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +35,13 @@ IDENTIFYING_KEYS = (
 )  # fmt: skip
 # A phone written another way ("+31 6 1234 5678", "0031612345678") is matched by its digits.
 MIN_PHONE_DIGITS = 7
+_PHONE_STARTS = frozenset("+(0123456789")
 MIN_VALUE_CHARS = 3
 RECORD_ID_HEADER = "customer record id"
+_NO_LIMIT = 2**62
 REMOVED = "Removed"
+# Keys of job options and audit details whose text a person typed.
+FREE_TEXT_KEYS = frozenset({"filename", "search", "mapping_name", "name"})
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _NON_DIGIT = re.compile(r"\D+")
 # Words of a free text: "jane-smith.csv" holds jane, smith and csv; "o'brien" stays whole too.
@@ -109,8 +116,11 @@ class RowMatcher:
         self.id_columns: list[int] = []
 
     def matches(self, cells: list[str]) -> bool:
-        """Whether the row is theirs; a header row naming Customer Record ID is noted."""
-        keys = {_key(c).removeprefix("'") for c in cells if c}
+        """Whether the row is theirs; a header row naming Customer Record ID is noted.
+
+        Runs for every row of every stored file: set operations settle most rows in C.
+        """
+        keys = {c.strip().casefold().removeprefix("'") for c in cells if c}
         if RECORD_ID_HEADER in keys:
             self.id_columns = [i for i, c in enumerate(cells) if _key(c) == RECORD_ID_HEADER]
             return False
@@ -121,21 +131,24 @@ class RowMatcher:
     def holds_identifier(self, keys: Collection[str]) -> bool:
         """Whether one of these casefolded texts holds an identifier."""
         identifiers = self.traces.identifiers
+        if not identifiers.isdisjoint(keys):
+            return True
         for key in keys:
-            if key in identifiers:
-                return True
-            if len(key) >= MIN_PHONE_DIGITS and _digits(key) in identifiers:
-                return True
             if "@" in key and any(m in identifiers for m in _EMAIL.findall(key)):
+                return True
+            # Only a text that starts like a phone number is read for its digits.
+            if (
+                len(key) >= MIN_PHONE_DIGITS
+                and key[0] in _PHONE_STARTS
+                and _digits(key) in identifiers
+            ):
                 return True
         return False
 
     def holds_name(self, keys: Collection[str]) -> bool:
         """Whether these texts hold a first name together with its surname."""
-        return any(
-            (firsts := self.firsts_by_last.get(key)) is not None and not firsts.isdisjoint(keys)
-            for key in keys
-        )
+        surnames = self.firsts_by_last.keys() & keys
+        return any(not self.firsts_by_last[last].isdisjoint(keys) for last in surnames)
 
 
 # --- Stored files ------------------------------------------------------------------------
@@ -165,10 +178,24 @@ def _open_rows(path: Path, limits: ReadLimits) -> Iterator[_Sheet]:
     yield _Sheet(kind, read_csv_rows(path, fmt, limits), fmt.encoding, fmt.delimiter)
 
 
-def _count_matches(path: Path, traces: Traces, limits: ReadLimits) -> int:
+def _count_matches(path: Path, traces: Traces, limits: ReadLimits, *, zipped: bool) -> int:
+    if zipped:
+        return _count_zip_matches(path, traces)
     matcher = RowMatcher(traces)
     with _open_rows(path, limits) as sheet:
         return sum(1 for _, cells in sheet.rows if matcher.matches(cells))
+
+
+def _count_zip_matches(path: Path, traces: Traces) -> int:
+    """Rows of theirs in a privacy export: a zip of UTF-8 CSV files, which bulkport wrote."""
+    found = 0
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.endswith(".csv"):
+                matcher = RowMatcher(traces)
+                with io.TextIOWrapper(archive.open(name), encoding="utf-8-sig", newline="") as text:
+                    found += sum(1 for cells in csv.reader(text) if matcher.matches(cells))
+    return found
 
 
 def _rewrite_without(ctx: Context, key: str, traces: Traces, limits: ReadLimits) -> None:
@@ -261,9 +288,14 @@ def _purge_file(
     if not path.is_file():
         # Deleted by a purge that stopped before noting it: only the note is left to make.
         return {"action": "missing"}
+    if _rewritable(stored):
+        # bulkport wrote it: an export of a large store may hold more than an upload may.
+        limits = replace(limits, max_rows=_NO_LIMIT, max_unzipped_bytes=_NO_LIMIT,
+                         max_entry_bytes=_NO_LIMIT)  # fmt: skip
     try:
-        found = _count_matches(path, traces, limits)
-    except (BulkportError, OSError, UnicodeError, ValueError):
+        zipped = stored.kind == JobKind.PRIVACY_EXPORT.value
+        found = _count_matches(path, traces, limits, zipped=zipped)
+    except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
         path.unlink(missing_ok=True)
         return {"action": "deleted", "unreadable": True, "rows_removed": None}
     if not found:
@@ -300,7 +332,7 @@ def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
     for details in purge_rows_sql.job_details(conn, store_id):
         options = _cleaned(details.options, matcher)
         error = details.error
-        if error is not None and _mentions(error, matcher):
+        if error is not None and _mentions(error, matcher, free=True):
             error = REMOVED
         if options != details.options or error != details.error:
             purge_rows_sql.replace_job_details(
@@ -309,24 +341,28 @@ def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
     purge_rows_sql.clean_audit_details(conn, store_id, lambda detail: _cleaned(detail, matcher))
 
 
-def _mentions(text: str, matcher: RowMatcher) -> bool:
-    """Whether a free text (a file name, a search, a message) names one of them."""
+def _mentions(text: str, matcher: RowMatcher, *, free: bool) -> bool:
+    """Whether a text names one of them: by an identifier or a full name, and, in a text a
+    person typed (``free``: a file name, a search), by any of their values, such as a surname.
+
+    Other texts are options ("private", "csv", "exclude") that may equal someone's value by
+    chance; they are never replaced, so a job's options stay valid.
+    """
     key = _key(text)
     words = {word for pattern in _WORDS for word in pattern.findall(key)}
-    return (
-        key in matcher.traces.values
-        or matcher.holds_identifier([key, *words])
-        or matcher.holds_name(words)
-    )
+    if matcher.holds_identifier([key, *words]) or matcher.holds_name(words):
+        return True
+    values = matcher.traces.values
+    return free and (key in values or not values.isdisjoint(words))
 
 
-def _cleaned(data: Any, matcher: RowMatcher) -> Any:
+def _cleaned(data: Any, matcher: RowMatcher, *, free: bool = False) -> Any:
     """JSON with every text that names one of them replaced by "Removed"."""
     if isinstance(data, dict):
-        return {k: _cleaned(v, matcher) for k, v in data.items()}
+        return {k: _cleaned(v, matcher, free=k in FREE_TEXT_KEYS) for k, v in data.items()}
     if isinstance(data, list):
-        return [_cleaned(v, matcher) for v in data]
-    if isinstance(data, str) and _mentions(data, matcher):
+        return [_cleaned(v, matcher, free=free) for v in data]
+    if isinstance(data, str) and _mentions(data, matcher, free=free):
         return REMOVED
     return data
 

@@ -28,6 +28,7 @@ from bulkport.tasks.customer_lists import ListKind, run_list
 from bulkport.tasks.deletions import DELETE
 from bulkport.tasks.exports import run_export
 from bulkport.tasks.imports import run_import
+from bulkport.tasks.privacy_exports import run_privacy_export
 from bulkport.tasks.reaper import reap
 from bulkport.tasks.retention import expire_files
 
@@ -41,6 +42,7 @@ ARCHIVE_TASK = "bulkport.archive"
 UNARCHIVE_TASK = "bulkport.unarchive"
 MERGE_TASK = "bulkport.merge"
 DELETE_TASK = "bulkport.delete"
+PRIVACY_EXPORT_TASK = "bulkport.privacy_export"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -205,6 +207,12 @@ def delete_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     return _run_list(self, DELETE, job_id)
 
 
+@app.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)
+def export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run a privacy export job."""
+    return _run(self, run_privacy_export, job_id)
+
+
 @app.task(name=RETENTION_TASK)
 def expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
@@ -227,6 +235,7 @@ TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.UNARCHIVE: unarchive_customers,
     JobKind.MERGE: merge_customers,
     JobKind.DELETE: delete_customers,
+    JobKind.PRIVACY_EXPORT: export_one_customer,
 }
 
 

@@ -4,6 +4,7 @@ detail of their store, on SQLite and PostgreSQL, and SQLite's own files."""
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select, text, update
@@ -12,10 +13,9 @@ from support import csv_text, import_now
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts, audit
+from bulkport.storage import accounts, audit, customer_records
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
-from bulkport.storage.purge import PERSONAL_KEYS
 from bulkport.storage.tables import audit_events, customers, metadata
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
@@ -100,17 +100,9 @@ def customer_id(ctx: Context, store_id: int, email: str) -> int:
 
 
 def erase(ctx: Context, customer_ids: list[int]) -> None:
-    """What the delete job does to the customer rows (built elsewhere): every field NULL."""
+    """What the delete job does to the customer rows: every personal field NULL."""
     with ctx.engine.begin() as conn:
-        conn.execute(
-            update(customers)
-            .where(customers.c.id.in_(customer_ids))
-            .values(
-                **dict.fromkeys(PERSONAL_KEYS),
-                archived=True,
-                deleted_at=text("CURRENT_TIMESTAMP"),
-            )
-        )
+        customer_records.erase(conn, customer_ids)
 
 
 def purge(ctx: Context, user: User, ids: list[int]) -> tuple[Traces, int]:
@@ -293,3 +285,45 @@ def test_after_deletion_no_erased_value_stays_in_the_database_files(
     raw = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert [value for value in JANE_BYTES if value in raw] == []
     assert b"bob@example.com" in raw
+
+
+def test_job_options_lose_what_a_person_typed_about_them_and_keep_their_settings(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, JANE, BOB]))
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(customers).where(customers.c.id == jane).values(customer_type="private")
+        )
+    request = {"filters": {"search": "Quistorp", "customer_type": "private"}}
+    job_id = submit_export(
+        ctx,
+        store_id=admin.store_id,
+        user_id=admin.id,
+        request=ExportRequest.model_validate(request),
+    )
+
+    purge(ctx, admin, [jane])
+
+    with ctx.engine.connect() as conn:
+        job = job_rows.get_job(conn, admin.store_id, job_id)
+    assert job is not None
+    kept = ExportRequest.model_validate(job.options)  # a queued export still runs
+    assert (kept.filters.search, kept.filters.customer_type) == ("Removed", "private")
+
+
+def test_an_export_longer_than_an_upload_may_be_is_rewritten_not_deleted(
+    ctx: Context, admin: User
+) -> None:
+    jobs = seed_store(ctx, admin)
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+    # Uploads may hold two rows here; the exports hold a header and three customers.
+    small = replace(ctx, settings=ctx.settings.model_copy(update={"max_rows": 2}))
+    with ctx.engine.connect() as conn:
+        traces = traces_of(conn, admin.store_id, [jane])
+
+    purge_files(small, admin.store_id, traces, job_id=DELETE_JOB, user_id=admin.id)
+
+    kept = folder_bytes(ctx, [jobs["csv"], jobs["xlsx"]])
+    assert b"bob@example.com" in kept and b"jane.quistorp@" not in kept
