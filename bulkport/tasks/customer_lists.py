@@ -391,6 +391,8 @@ class _Run:
         self.change = Change(job.store_id, job.created_by, job.id, options.dry_run)
         self.previewed = previewed
         self.log = ctx.files.path(outcomes_key(job.id))
+        # Customer id → the first row that named it (by id or by email), across batches.
+        self.named: dict[int, int] = {}
 
     def all(self, entries: list[Entry]) -> None:
         checkpoint = self.job.checkpoint
@@ -414,6 +416,10 @@ class _Run:
                 handle.writelines(kept)
             else:
                 csv.writer(handle).writerow(OUTCOME_COLUMNS)
+        # A resumed job still knows which customer each committed row named.
+        for line in csv.reader(kept[1:]):
+            if line[1] and line[3] != "skipped":
+                self.named.setdefault(int(line[1]), int(line[0]))
 
     def _batch(self, batch: list[Entry], checkpoint: int) -> None:
         with self.ctx.engine.begin() as conn:
@@ -443,13 +449,23 @@ class _Run:
         found = records.locked(conn, self.job.store_id, ids, self.spec.columns)
         known = []
         for t in targets:
-            if t.customer_id in found and (t.other_id is None or t.other_id in found):
-                known.append(t)
-            else:
+            if t.customer_id not in found or (t.other_id is not None and t.other_id not in found):
                 seen[t.entry.index] = (UNKNOWN, t.customer_id)
+            elif (first := self._first_row(t)) != t.entry.row:
+                why = f"This customer is already on row {first} (by id or by email)."
+                seen[t.entry.index] = (("repeated_row", why), t.customer_id)
+            else:
+                known.append(t)
         for t, verdict in zip(known, self.spec.apply(conn, self.change, known, found), strict=True):
             seen[t.entry.index] = (verdict, t.customer_id)
         return seen
+
+    def _first_row(self, t: Target) -> int:
+        """The first row of the file that named this customer (a merge's primary may stand in
+        several pairs: each pair is its own row)."""
+        if self.spec.pairs:
+            return t.entry.row
+        return self.named.setdefault(t.customer_id, t.entry.row)
 
     def _resolve(self, e: Entry, by_email: dict[str, int]) -> tuple[Refusal | None, Target | None]:
         if e.problem is not None:

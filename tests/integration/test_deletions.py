@@ -193,7 +193,7 @@ def test_a_user_granted_customers_delete_may_delete(
     assert answer.status_code == 200
 
 
-def test_a_delete_job_reports_unknown_and_already_deleted_rows_and_counts_a_repeat_once(
+def test_a_delete_job_reports_a_customer_named_by_id_then_email_unknown_and_deleted_rows(
     client: TestClient, auth: dict[str, str], ctx: Context
 ) -> None:
     a = client.post(API, headers=auth, json={"first_name": "A", "email": "a@example.com"}).json()
@@ -208,10 +208,10 @@ def test_a_delete_job_reports_unknown_and_already_deleted_rows_and_counts_a_repe
     )
     counts = job["counts"]
     assert (job["status"], counts["updated"], counts["unchanged"], counts["failed"]) == (
-        "READY", 1, 1, 2,
+        "READY", 1, 0, 3,
     )  # fmt: skip
     errors = client.get(f"/api/v1/jobs/{job['id']}/errors", headers=auth).json()
-    assert [e["code"] for e in errors] == ["deleted_customer", "unknown_customer"]
+    assert [e["code"] for e in errors] == ["repeated_row", "deleted_customer", "unknown_customer"]
 
 
 def test_two_delete_jobs_racing_on_the_same_customers_each_end_ready_with_exact_counts(
