@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import threading
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from support import (
     assert_counts_add_up,
@@ -194,3 +196,34 @@ def test_a_chain_inside_one_merge_file_is_a_row_error(ctx: Context, admin: User)
     codes = errors_of(ctx, job.id)
     assert codes == [(2, "chained_merge"), (3, "chained_merge")]
     assert job.counts.updated == 1
+
+
+def test_a_resumed_job_still_finds_a_customer_an_earlier_batch_named(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import_now(ctx, admin, csv_text([HEADER, *people(60)]))
+    listing = csv_text(
+        [["Customer Record ID", "Email"], *[[str(i), ""] for i in range(1, 61)],
+         ["", "person0@example.com"]]
+    )  # fmt: skip
+    job_id = stage_list(ctx, admin, ARCHIVE, listing)
+    advance = job_rows.advance
+    crashed: list[int] = []
+
+    def crash_once(*args: Any, **kwargs: Any) -> None:
+        if kwargs["expected_checkpoint"] == 50 and not crashed:
+            crashed.append(1)
+            raise OperationalError("UPDATE jobs", {}, Exception("connection lost"))
+        advance(*args, **kwargs)
+
+    monkeypatch.setattr(job_rows, "advance", crash_once)
+    with pytest.raises(OperationalError):
+        run_list(ctx, job_id, ARCHIVE)
+    assert get_job(ctx, admin, job_id).checkpoint == 50
+    run_list(ctx, job_id, ARCHIVE)
+    job = get_job(ctx, admin, job_id)
+    assert (job.status, job.counts.updated, job.counts.failed) == (JobStatus.READY, 60, 1)
+    assert errors_of(ctx, job_id) == [(62, "repeated_row")]
+    assert len(report_lines(ctx, job_id)) == 62
