@@ -1,4 +1,4 @@
-"""Lifecycle jobs over a spreadsheet of customers: archive, un-archive, merge (and delete)."""
+"""Lifecycle jobs over a spreadsheet of customers: archive, un-archive, merge and delete."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from pydantic import ValidationError
 
 from bulkport.api.deps import ContextDep, Deleter, Staff
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.api.imports import display_name, receive_file
-from bulkport.api.jobs import answer_job, load_job, queue_down
+from bulkport.api.imports import answer_queued, display_name, earlier_job, receive_file
+from bulkport.api.jobs import answer_job, load_job
 from bulkport.api.limits import Uploader
-from bulkport.errors import QueueUnreachable
+from bulkport.errors import BulkportError
 from bulkport.schemas.jobs import JobStatus, JobView
 from bulkport.schemas.lifecycle import ListOptions
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
-from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
@@ -64,19 +63,27 @@ async def upload_list(
 
 
 def queue_list(
-    request: Request, ctx: Context, user: User, spec: ListKind, job_id: str, options: ListOptions
+    request: Request,
+    ctx: Context,
+    user: User,
+    spec: ListKind,
+    job_id: str,
+    options: ListOptions,
+    idempotency_key: str | None = None,
 ) -> JSONResponse:
-    """Create and send the job; 503 if the queue is down."""
+    """Create and send the job; 503 if the queue is down, 410 if a committed dry run's report
+    is gone."""
     try:
-        submit_list(
-            ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id, options=options
-        )
-    except QueueUnreachable as exc:
-        raise queue_down(exc) from None
-    with reading(ctx.engine) as conn:
-        job = job_rows.get_job(conn, user.store_id, job_id)
-    assert job is not None
-    return answer_job(request, job)
+        return answer_queued(
+            request, ctx, user, job_id, idempotency_key,
+            lambda: submit_list(
+                ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id,
+                options=options, idempotency_key=idempotency_key,
+            ),
+        )  # fmt: skip
+    except BulkportError as exc:
+        ctx.files.delete_tree(f"jobs/{job_id}")
+        raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
 
 
 def commit_list(
@@ -90,12 +97,16 @@ def commit_list(
         raise HTTPException(status.HTTP_409_CONFLICT, f"The dry run is {dry.status}.")
     if dry.input_file is None or not ctx.files.exists(dry.input_file):
         raise HTTPException(status.HTTP_410_GONE, "The dry run's file is no longer stored.")
+    commit_key = f"commit-of-{dry.id}"
+    earlier = earlier_job(ctx, user, commit_key)
+    if earlier is not None:
+        return answer_job(request, earlier)
     new_id = job_rows.new_job_id()
     with ctx.files.open(dry.input_file) as source, ctx.files.writer(list_key(new_id)) as out:
         while chunk := source.read(1024 * 1024):
             out.write(chunk)
     options = ListOptions.model_validate({**dry.options, "dry_run": False, "preview_of": dry.id})
-    return queue_list(request, ctx, user, spec, new_id, options)
+    return queue_list(request, ctx, user, spec, new_id, options, commit_key)
 
 
 CONFIRM = "Deleting erases the customers for good: send confirm=true to go ahead."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -115,7 +116,7 @@ async def create_import(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Upload a customer file (form field ``file``) and queue its import; answers 202."""
-    earlier = _earlier(ctx, user, idempotency_key)
+    earlier = earlier_job(ctx, user, idempotency_key)
     if earlier is not None:
         return answer_job(request, earlier)
     job_id = job_rows.new_job_id()
@@ -167,7 +168,7 @@ def commit_dry_run(request: Request, ctx: ContextDep, user: Staff, job_id: str) 
             status.HTTP_410_GONE, "The dry run's file is no longer stored; upload it again."
         )
     commit_key = f"commit-of-{dry.id}"
-    earlier = _earlier(ctx, user, commit_key)
+    earlier = earlier_job(ctx, user, commit_key)
     if earlier is not None:
         return answer_job(request, earlier)
     new_id = job_rows.new_job_id()
@@ -188,8 +189,13 @@ def _queue(
     options: ImportOptions,
     idempotency_key: str | None,
 ) -> JSONResponse:
-    try:
-        submit_import(
+    return answer_queued(
+        request,
+        ctx,
+        user,
+        job_id,
+        idempotency_key,
+        lambda: submit_import(
             ctx,
             store_id=user.store_id,
             user_id=user.id,
@@ -197,11 +203,25 @@ def _queue(
             key=key,
             options=options,
             idempotency_key=idempotency_key,
-        )
+        ),
+    )
+
+
+def answer_queued(
+    request: Request,
+    ctx: Context,
+    user: User,
+    job_id: str,
+    idempotency_key: str | None,
+    submit: Callable[[], object],
+) -> JSONResponse:
+    """Create and send job ``job_id`` by ``submit``; 202 with the job, or with the earlier job
+    of a request with the same idempotency key that won the race; 503 if the queue is down."""
+    try:
+        submit()
     except IntegrityError:
-        # A request with the same idempotency key won the race: answer with its job.
         ctx.files.delete_tree(f"jobs/{job_id}")
-        earlier = _earlier(ctx, user, idempotency_key)
+        earlier = earlier_job(ctx, user, idempotency_key)
         if earlier is None:
             raise
         return answer_job(request, earlier)
@@ -213,7 +233,7 @@ def _queue(
     return answer_job(request, job)
 
 
-def _earlier(ctx: Context, user: User, idempotency_key: str | None) -> job_rows.Job | None:
+def earlier_job(ctx: Context, user: User, idempotency_key: str | None) -> job_rows.Job | None:
     """The job the store already started under this idempotency key, if any."""
     if not idempotency_key:
         return None

@@ -137,6 +137,7 @@ def submit_list(
     user_id: int | None,
     job_id: str,
     options: ListOptions,
+    idempotency_key: str | None = None,
 ) -> None:
     """Create a lifecycle job for its stored upload, audited, in one transaction; then send it.
     Raises ``QueueUnreachable`` (the job then FAILED) when the queue cannot be reached.
@@ -156,6 +157,7 @@ def submit_list(
             kind=spec.kind,
             options=options.model_dump(mode="json", exclude_none=True),
             created_by=user_id,
+            idempotency_key=idempotency_key,
             job_id=job_id,
         )
         job_rows.set_input_file(conn, job_id, list_key(job_id))

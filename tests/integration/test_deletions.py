@@ -77,6 +77,17 @@ def traces(person: list[str]) -> list[str]:
     return [v.casefold() for v in person if v] + [person[3].replace(" ", "")]
 
 
+def assert_frozen(client: TestClient, auth: dict[str, str], ids: list[int]) -> None:
+    """A deleted customer (ids[0]) can no longer be changed, un-archived, merged or sold to."""
+    zelda = f"{API}/{ids[0]}"
+    assert client.get(zelda, headers=auth).json()["name"] == anonymized_name(ids[0])
+    assert client.patch(zelda, headers=auth, json={"first_name": "Z"}).status_code == 409
+    assert client.post(f"{zelda}/unarchive", headers=auth).status_code == 409
+    merged = client.post(f"{API}/{ids[2]}/merge", headers=auth, json={"secondary_id": ids[0]})
+    assert merged.status_code == 409
+    assert sell(client, auth, ids[0], "1.00") == 409
+
+
 def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     client: TestClient, auth: dict[str, str], ctx: Context, admin: User
 ) -> None:
@@ -107,6 +118,8 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     link = job_of(client, auth, dry)["links"]["commit"]
     assert link.endswith(f"/api/v1/deletions/{dry['id']}/commit")
     commit = client.post(link, headers=auth, params={"confirm": "true"})
+    again = client.post(link, headers=auth, params={"confirm": "true"})
+    assert again.json()["id"] == commit.json()["id"]  # a second click starts nothing new
     done = job_of(client, auth, run_queued(ctx, commit))
     assert done["status"] == "READY", done["error"]
     assert (done["counts"]["updated"], done["counts"]["failed"]) == (3, 0)
@@ -132,18 +145,7 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
         "/api/v1/reports/sales-by-customer", headers=auth, params={"search": "zelda"}
     )
     assert by_name.json() == []
-    # A deleted customer can no longer be changed, un-archived, merged or sold to.
-    zelda = f"{API}/{ids[0]}"
-    assert client.get(zelda, headers=auth).json()["name"] == anonymized_name(ids[0])
-    assert client.patch(zelda, headers=auth, json={"first_name": "Z"}).status_code == 409
-    assert client.post(f"{zelda}/unarchive", headers=auth).status_code == 409
-    assert (
-        client.post(
-            f"{API}/{ids[2]}/merge", headers=auth, json={"secondary_id": ids[0]}
-        ).status_code
-        == 409
-    )
-    assert sell(client, auth, ids[0], "1.00") == 409
+    assert_frozen(client, auth, ids)
     # Its email is free for a new customer.
     assert client.post(API, headers=auth, json={"email": "zelda.q@example.com"}).status_code == 201
     # Another store's ids answer 404.
