@@ -548,6 +548,50 @@ def django(s: Session) -> CaseResult:
     )
 
 
+def _lifecycle_job(s: Session, imported: Imported, kind: str, lines: list[str]) -> JobRun:
+    """One archive, merge or delete job over ``lines`` (a header and one row per customer)."""
+    store = imported.store
+    path = s.services.work / f"{kind}-{len(lines) - 1}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    job_id = store.stage_list(kind, path)
+    s.checkpoint()
+    s.log(f"[{kind}] {kind} job {job_id}: {len(lines) - 1:,} rows …")
+    with s.worker(store, kind) as worker:
+        run = run_job(store, worker, job_id, kind, s.timeout(len(lines)), s.quiet)
+    expect_ready(run)
+    c = run.job.counts
+    if c.failed or c.processed != len(lines) - 1:
+        raise RuntimeError(f"the {kind} job counted {c}, expected {len(lines) - 1:,} done")
+    s.log(f"[{kind}] READY in {run.seconds:.2f} s ({rate(len(lines) - 1, run.seconds)})")
+    return run
+
+
+def lifecycle(s: Session) -> CaseResult:
+    """Archive, merge and delete jobs of the store the PostgreSQL import line left, beside it.
+
+    Archive and delete take every customer of the import; merge takes half of them in pairs
+    (each customer in one pair), so its rows are pairs."""
+    imported = s.import_(s.rows, "csv")
+    ids = imported.store.customer_ids()
+    archive = _lifecycle_job(s, imported, "archive", ["Customer Record ID", *map(str, ids)])
+    pairs = [f"{a},{b}" for a, b in zip(ids[0::2], ids[1::2], strict=False)]
+    merge = _lifecycle_job(s, imported, "merge", ["Primary ID,Secondary ID", *pairs])
+    delete = _lifecycle_job(s, imported, "delete", ["Customer Record ID", *map(str, ids)])
+    runs = {"import": (imported.run, s.rows), "archive": (archive, len(ids)),
+            "merge": (merge, len(pairs)), "delete": (delete, len(ids))}  # fmt: skip
+    shown = ", ".join(f"{k} {rate(n, r.seconds)}" for k, (r, n) in runs.items())
+    return CaseResult(
+        name="lifecycle",
+        what=f"archive, merge ({len(pairs):,} pairs) and delete jobs of {len(ids):,} customers",
+        bulkport=shown,
+        floor=f"the import of the same rows: {rate(s.rows, imported.run.seconds)}",
+        ratio=f"delete {delete.seconds / imported.run.seconds:.2f}× the import's time",
+        target="n/a",
+        passed=None,
+        figures={k: {**r.as_json(), "rows": n} for k, (r, n) in runs.items()},
+    )
+
+
 CASES: dict[str, Callable[[Session], CaseResult]] = {
     "pg-import": pg_import,
     "csv-export": csv_export,
@@ -557,6 +601,7 @@ CASES: dict[str, Callable[[Session], CaseResult]] = {
     "xlsx-export": xlsx_export,
     "small-job": small_job,
     "django": django,
+    "lifecycle": lifecycle,
 }
 TITLES: dict[str, str] = {
     "pg-import": "CSV import into PostgreSQL",
@@ -567,6 +612,7 @@ TITLES: dict[str, str] = {
     "xlsx-export": "XLSX export",
     "small-job": "small job",
     "django": "against django-import-export",
+    "lifecycle": "archive, merge and delete jobs beside the import",
 }
 
 

@@ -233,6 +233,29 @@ class Store:
             raise RuntimeError(f"the import job {job_id} failed straight from QUEUED")
         return job_id
 
+    def stage_list(self, kind: str, path: Path) -> str:
+        """Store ``path`` as the upload of a QUEUED archive, merge or delete job; its id."""
+        from bulkport.schemas.lifecycle import ListOptions
+        from bulkport.tasks.customer_changes import ARCHIVE, MERGE
+        from bulkport.tasks.customer_lists import list_key, submit_list
+        from bulkport.tasks.deletions import DELETE
+
+        spec = {s.kind.value: s for s in (ARCHIVE, MERGE, DELETE)}[kind]
+        job_id = job_rows.new_job_id()
+        with path.open("rb") as source, self.ctx.files.writer(list_key(job_id)) as out:
+            while chunk := source.read(1024 * 1024):
+                out.write(chunk)
+        options = ListOptions(confirm=True, filename=path.name)
+        submit_list(self.ctx, spec, store_id=self.store_id, user_id=self.user_id, job_id=job_id,
+                    options=options)  # fmt: skip
+        return job_id
+
+    def customer_ids(self) -> list[int]:
+        """The store's customers' ids, in order."""
+        query = text("SELECT id FROM customers WHERE store_id = :s ORDER BY id")
+        with reading(self.ctx.engine) as conn:
+            return [int(i) for i in conn.execute(query, {"s": self.store_id}).scalars()]
+
     def stage_export(self, fmt: str) -> str:
         """Create a QUEUED export job of every (non-archived) customer; returns its id."""
         request = ExportRequest.model_validate({"format": fmt})
@@ -526,9 +549,10 @@ def run_job(
     store: Store, worker: Worker, job_id: str, kind: str, timeout: float, quiet: float = 0
 ) -> JobRun:
     """Send the job to the worker, poll its row until it is finished, and time it."""
-    from bulkport.worker.app import export_customers, import_customers
+    from bulkport.schemas.jobs import JobKind
+    from bulkport.worker.app import TASKS
 
-    task = import_customers if kind == "import" else export_customers
+    task = TASKS[JobKind(kind)]
     if task.app.conf.broker_url != store.settings.broker_url:
         raise RuntimeError(
             f"the bench would send to {task.app.conf.broker_url}, not {store.settings.broker_url}"

@@ -523,6 +523,47 @@ def users_disable(email: str, store_name: str | None) -> None:
     click.echo(f"{user.email} is disabled; {revoked} token(s) revoked, {ended} session(s) ended.")
 
 
+def _set_permission(email: str, permission: str, store_name: str | None, granted: bool) -> None:
+    from contextlib import closing
+
+    from bulkport.schemas.accounts import Permission
+    from bulkport.storage import audit
+    from bulkport.tasks.context import Context
+
+    with closing(Context.from_settings(get_settings())) as ctx, ctx.engine.begin() as conn:
+        user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
+        accounts.set_permission(conn, user.id, Permission(permission), granted)
+        audit.record(
+            conn,
+            store_id=user.store_id,
+            user_id=None,
+            action="permission.grant" if granted else "permission.revoke",
+            detail={"user_id": user.id, "permission": permission, "via": "cli"},
+        )
+    click.echo(f"{user.email}: {permission} {'granted' if granted else 'revoked'}.")
+
+
+_PERMISSION = click.Choice(["customers:basic", "customers:delete", "jobs:admin"])
+
+
+@users.command("grant")
+@click.argument("email")
+@click.argument("permission", type=_PERMISSION)
+@_store_of_user
+def users_grant(email: str, permission: str, store_name: str | None) -> None:
+    """Grant PERMISSION to one user, beyond the role (e.g. customers:delete to a staff user)."""
+    _set_permission(email, permission, store_name, True)
+
+
+@users.command("revoke")
+@click.argument("email")
+@click.argument("permission", type=_PERMISSION)
+@_store_of_user
+def users_revoke(email: str, permission: str, store_name: str | None) -> None:
+    """Revoke PERMISSION from one user, even one the role grants."""
+    _set_permission(email, permission, store_name, False)
+
+
 def _one_user(found: list[accounts.User], email: str, store_name: str | None) -> accounts.User:
     """The one user an email (and maybe a store) names, else a plain error."""
     if not found:
@@ -629,6 +670,59 @@ def import_file(
             raise SystemExit(1)
 
 
+def _list_job(kind: str, file: Path, store_name: str | None, flags: dict[str, bool]) -> None:
+    """Create a lifecycle job for FILE, run it here (``--inline``) or wait for a worker."""
+    from bulkport.schemas.lifecycle import ListOptions
+    from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
+    from bulkport.tasks.customer_lists import list_key, run_list, submit_list
+    from bulkport.tasks.deletions import DELETE
+
+    spec = {s.kind.value: s for s in (ARCHIVE, UNARCHIVE, MERGE, DELETE)}[kind]
+    settings = get_settings()
+    ctx = _context(settings, _queue(settings, flags["inline"]))
+    store_id = _store_id(ctx, store_name)
+    job_id = job_rows.new_job_id()
+    with file.open("rb") as source, ctx.files.writer(list_key(job_id)) as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    options = ListOptions(dry_run=flags["dry_run"], confirm=flags["confirm"], filename=file.name)
+    try:
+        submit_list(ctx, spec, store_id=store_id, user_id=None, job_id=job_id, options=options)
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"Job {job_id}: {exc} ({_broker(settings)})") from None
+    click.echo(f"Job {job_id}")
+    if flags["inline"]:
+        run_list(ctx, job_id, spec)
+    elif flags["wait"]:
+        _expect_worker(ctx, job_id)
+    if flags["wait"] or flags["inline"]:
+        job = _wait(ctx.engine, store_id, job_id, bar=True)
+        _show(ctx.engine, job)
+        if job.status is not JobStatus.READY:
+            raise SystemExit(1)
+
+
+def _list_command(kind: str, about: str) -> None:
+    """Register `bulkport KIND FILE` with the options every lifecycle job has."""
+
+    @main.command(kind, help=about)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+    @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+    @click.option("--wait", is_flag=True, help="Wait for the job to end, with a progress bar.")
+    @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+    @click.option("--confirm", is_flag=True, hidden=kind != "delete", help="Deletions: required.")
+    def command(file: Path, store_name: str | None, **flags: bool) -> None:
+        if kind == "delete" and not (flags["confirm"] or flags["dry_run"]):
+            raise click.ClickException("Deleting erases customers for good: add --confirm.")
+        _list_job(kind, file, store_name, flags)
+
+
+_list_command("archive", "Archive the customers of FILE (Customer Record IDs or emails).")
+_list_command("unarchive", "Un-archive the customers of FILE (Customer Record IDs or emails).")
+_list_command("merge", "Merge each row's Secondary ID into its Primary ID (FILE of pairs).")
+_list_command("delete", "Delete for privacy the customers of FILE (needs --confirm).")
+
+
 @main.command("export")
 @click.option("--store", "store_name", default=None, help="Store name (needed if several).")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in ExportFormat]), default="csv")
@@ -713,6 +807,53 @@ def _expect_worker(ctx: Context, job_id: str) -> None:
             f"start `bulkport up` with BULKPORT_HOME={ctx.settings.home} (or `bulkport worker`), "
             "or use --inline."
         )
+
+
+@main.command("privacy-export")
+@click.argument("customer_id", type=int)
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--wait", is_flag=True, help="Wait for the job to end, then save its zip.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to save the zip (default: privacy-export-<id>-<time>.zip here); waits.",
+)
+@click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+def privacy_export(
+    customer_id: int, store_name: str | None, wait: bool, output: Path | None, inline: bool
+) -> None:
+    """Export everything held about one customer (record, sales, history) as a zip."""
+    from bulkport.tasks import privacy_exports
+
+    settings = get_settings()
+    ctx = _context(settings, _queue(settings, inline))
+    store_id = _store_id(ctx, store_name)
+    try:
+        job_id = privacy_exports.submit_privacy_export(
+            ctx, store_id=store_id, user_id=None, customer_id=customer_id
+        )
+    except privacy_exports.NoSuchCustomer:
+        raise click.ClickException(f"The store has no customer {customer_id}.") from None
+    except privacy_exports.CustomerDeleted:
+        raise click.ClickException(
+            f"Customer {customer_id} was deleted: nothing personal is held to export."
+        ) from None
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"{exc} ({_broker(settings)})") from None
+    click.echo(f"Job {job_id}", err=True)
+    if inline:
+        privacy_exports.run_privacy_export(ctx, job_id)
+    if not (wait or inline or output):
+        return
+    if not inline:
+        _expect_worker(ctx, job_id)
+    job = _wait(ctx.engine, store_id, job_id, bar=True)
+    if job.status is not JobStatus.READY or job.output_file is None:
+        raise click.ClickException(f"The privacy export {job.status}: {job.error or 'no file'}")
+    target = output or Path(privacy_exports.file_name(customer_id, job.created_at))
+    shutil.copyfile(ctx.files.path(job.output_file), target)
+    click.echo(f"Everything held about customer {customer_id} written to {target}")
 
 
 def _store_id(ctx: Context, store_name: str | None) -> int:

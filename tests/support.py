@@ -23,12 +23,14 @@ from bulkport.api.serving import server_options
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions, JobKind
+from bulkport.schemas.lifecycle import ListOptions
 from bulkport.services import free_port
 from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.tables import customers
 from bulkport.tasks.context import Context
+from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
 from bulkport.tasks.imports import run_import, submit_import, upload_key
 
 
@@ -190,3 +192,15 @@ def served(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def stage_list(ctx: Context, user: User, spec: ListKind, content: str, **options: object) -> str:
+    """Store a spreadsheet and create its archive, merge or delete job; returns the job id."""
+    job_id = job_rows.new_job_id()
+    with ctx.files.writer(list_key(job_id)) as out:
+        out.write(content.encode())
+    submit_list(
+        ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id,
+        options=ListOptions.model_validate(options),
+    )  # fmt: skip
+    return job_id

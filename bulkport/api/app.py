@@ -15,13 +15,18 @@ from bulkport import __version__
 from bulkport.api import (
     access_log,
     audit,
+    customer_lists,
+    customers,
     downloads,
     exports,
     guard,
     imports,
     jobs,
     mappings,
+    privacy,
+    sales,
     tokens,
+    users,
 )
 from bulkport.api.errors import method_not_allowed, validation_failed
 from bulkport.config import Settings, get_settings
@@ -61,6 +66,11 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI
     app.include_router(pages.router)
     app.add_exception_handler(StarletteHTTPException, pages.problem_page)
     app.mount("/static", StaticFiles(packages=[("bulkport.web", "static")]), name="static")
+    app.include_router(customers.router)
+    app.include_router(privacy.router)
+    app.include_router(sales.router)
+    app.include_router(customer_lists.router)
+    app.include_router(users.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

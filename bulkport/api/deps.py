@@ -73,3 +73,5 @@ def require(permission: Permission) -> object:
 
 # Anyone who may work with customers: staff and admins.
 Staff = Annotated[User, require(Permission.CUSTOMERS_BASIC)]
+# Who may delete customers for privacy: admins, and users granted customers:delete.
+Deleter = Annotated[User, require(Permission.CUSTOMERS_DELETE)]

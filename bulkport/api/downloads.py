@@ -24,14 +24,23 @@ from bulkport.api.links import link
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import now, reading
+from bulkport.tasks import privacy_exports
 from bulkport.tasks.context import Context
 
 router = APIRouter(prefix="/api/v1", tags=["downloads"], responses=ERROR_RESPONSES)
 _SALT = "bulkport.download"
 
 
+# A privacy export is one zip of CSV and JSON files.
+ZIP_TYPE = "application/zip"
+_MEDIA_TYPES = {".xlsx": XLSX_TYPE, ".zip": ZIP_TYPE}
+# Jobs whose main file is their output, not a report.
+_OUTPUT_KINDS = frozenset({JobKind.EXPORT, JobKind.PRIVACY_EXPORT})
+
+
 class DownloadFile(StrEnum):
-    """Which of a job's files: an export's file, or an import's error report."""
+    """Which of a job's files: an export's file (a privacy export's zip), or an import's error
+    report."""
 
     EXPORT = "export"
     REPORT = "report"
@@ -58,6 +67,8 @@ def download_name(job: job_rows.Job, which: DownloadFile) -> str:
     if which is DownloadFile.REPORT:
         return report_name(job)
     suffix = PurePath(_stored(job, which) or "").suffix
+    if job.kind is JobKind.PRIVACY_EXPORT:
+        return privacy_exports.file_name(job.options.get("customer_id"), job.created_at)
     return f"customers-{job.created_at:%Y-%m-%dT%H%M}{suffix}"
 
 
@@ -81,7 +92,7 @@ def download_url(
 ) -> DownloadLink:
     """A link that downloads the job's file for the next few minutes, without a token."""
     job = load_job(ctx, user, job_id)
-    which = file or (DownloadFile.EXPORT if job.kind is JobKind.EXPORT else DownloadFile.REPORT)
+    which = file or (DownloadFile.EXPORT if job.kind in _OUTPUT_KINDS else DownloadFile.REPORT)
     if job.files_expired_at is not None:
         raise _gone(job)
     if _stored(job, which) is None:
@@ -104,7 +115,7 @@ def download_url(
     name="download",
     response_class=FileResponse,
     responses={
-        200: {"content": {"text/csv": {}, XLSX_TYPE: {}}},
+        200: {"content": {"text/csv": {}, XLSX_TYPE: {}, ZIP_TYPE: {}}},
         403: {"description": "The link is not valid or has expired"},
         404: {"description": "No such file"},
         410: {"description": "The file was deleted after its retention time"},
@@ -139,6 +150,6 @@ def download(request: Request, ctx: ContextDep, token: str) -> FileResponse:
     suffix = PurePath(key).suffix
     return FileResponse(
         ctx.files.path(key),
-        media_type=XLSX_TYPE if suffix == ".xlsx" else "text/csv",
+        media_type=_MEDIA_TYPES.get(suffix, "text/csv"),
         filename=download_name(job, which),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -83,7 +84,8 @@ def display_name(filename: str | None) -> str:
     return file_name(filename, "upload.csv")
 
 
-async def _receive(request: Request, ctx: Context, key: str) -> Upload:
+async def receive_file(request: Request, ctx: Context, key: str) -> Upload:
+    """Stream a multipart upload's file under ``key``; 413 past the size limit."""
     limit = ctx.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
@@ -143,10 +145,10 @@ async def create_import(
     idempotency_key = idempotency_key or None  # an empty key is no key
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
-    upload = await _receive(request, ctx, key)
+    upload = await receive_file(request, ctx, key)
     options = _options(ctx, user, upload, f"jobs/{job_id}")
     # Checked after the form, so that a repeated key never makes a bad request look good.
-    earlier = _earlier(ctx, user, idempotency_key)
+    earlier = earlier_job(ctx, user, idempotency_key)
     if earlier is not None:
         ctx.files.delete_tree(f"jobs/{job_id}")
         return answer_job(request, earlier)
@@ -172,7 +174,7 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
     proposed mapping with ignored columns, and the first 20 rows with their errors."""
     folder = f"previews/{job_rows.new_job_id()}"
     key = f"{folder}/upload"
-    upload = await _receive(request, ctx, key)
+    upload = await receive_file(request, ctx, key)
     try:
         options = _options(ctx, user, upload, folder)
         try:
@@ -205,7 +207,7 @@ def commit_dry_run(request: Request, ctx: ContextDep, user: Staff, job_id: JobId
             status.HTTP_410_GONE, "The dry run's file is no longer stored; upload it again."
         )
     commit_key = f"commit-of-{dry.id}"
-    earlier = _earlier(ctx, user, commit_key)
+    earlier = earlier_job(ctx, user, commit_key)
     if earlier is not None:
         return answer_job(request, earlier)
     new_id = job_rows.new_job_id()
@@ -226,8 +228,13 @@ def _queue(
     options: ImportOptions,
     idempotency_key: str | None,
 ) -> JSONResponse:
-    try:
-        submit_import(
+    return answer_queued(
+        request,
+        ctx,
+        user,
+        job_id,
+        idempotency_key,
+        lambda: submit_import(
             ctx,
             store_id=user.store_id,
             user_id=user.id,
@@ -235,11 +242,25 @@ def _queue(
             key=key,
             options=options,
             idempotency_key=idempotency_key,
-        )
+        ),
+    )
+
+
+def answer_queued(
+    request: Request,
+    ctx: Context,
+    user: User,
+    job_id: str,
+    idempotency_key: str | None,
+    submit: Callable[[], object],
+) -> JSONResponse:
+    """Create and send job ``job_id`` by ``submit``; 202 with the job, or with the earlier job
+    of a request with the same idempotency key that won the race; 503 if the queue is down."""
+    try:
+        submit()
     except IntegrityError:
-        # A request with the same idempotency key won the race: answer with its job.
         ctx.files.delete_tree(f"jobs/{job_id}")
-        earlier = _earlier(ctx, user, idempotency_key)
+        earlier = earlier_job(ctx, user, idempotency_key)
         if earlier is None:
             raise
         return answer_job(request, earlier)
@@ -256,7 +277,7 @@ def _saved(ctx: Context, user: User, name: str) -> bool:
         return mappings.get(conn, user.store_id, name) is not None
 
 
-def _earlier(ctx: Context, user: User, idempotency_key: str | None) -> job_rows.Job | None:
+def earlier_job(ctx: Context, user: User, idempotency_key: str | None) -> job_rows.Job | None:
     """The job the store already started under this idempotency key, if any."""
     if not idempotency_key:
         return None

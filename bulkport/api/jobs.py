@@ -36,6 +36,16 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JobId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="A job's id.")]
 
 
+# The route that commits a READY dry run of each kind.
+_COMMITS = {
+    JobKind.IMPORT: "commit_dry_run",
+    JobKind.ARCHIVE: "commit_archives",
+    JobKind.UNARCHIVE: "commit_unarchives",
+    JobKind.MERGE: "commit_merges",
+    JobKind.DELETE: "commit_deletions",
+}
+
+
 def job_view(request: Request, job: job_rows.Job) -> JobView:
     """The API's view of a job, with links to what can be done with it."""
     links = {
@@ -48,8 +58,9 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
         links["download_url"] = link(request, "download_url", job_id=job.id)
     if job.backup_job_id:
         links["backup"] = link(request, "get_job", job_id=job.backup_job_id)
-    if job.kind is JobKind.IMPORT and job.options.get("dry_run") and job.status is JobStatus.READY:
-        links["commit"] = link(request, "commit_dry_run", job_id=job.id)
+    commit = _COMMITS.get(job.kind)
+    if commit and job.options.get("dry_run") and job.status is JobStatus.READY:
+        links["commit"] = link(request, commit, job_id=job.id)
     counts = job.counts
     progress = 1.0 if job.status is JobStatus.READY else 0.0
     if counts.total and job.status is not JobStatus.READY:

@@ -32,6 +32,11 @@ class JobKind(StrEnum):
 
     IMPORT = "import"
     EXPORT = "export"
+    DELETE = "delete"
+    MERGE = "merge"
+    ARCHIVE = "archive"
+    UNARCHIVE = "unarchive"
+    PRIVACY_EXPORT = "privacy_export"
 
 
 class JobStatus(StrEnum):

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bulkport.schemas.accounts import PERMISSIONS, Permission, Role, TokenView
 from bulkport.storage.db import as_utc, now
-from bulkport.storage.tables import api_tokens, stores, users
+from bulkport.storage.tables import api_tokens, stores, user_permissions, users
 
 TOKEN_PREFIX = "bp_"  # noqa: S105 (a visible prefix, not a secret)
 DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 (a label, not a secret)
@@ -37,10 +37,16 @@ class User:
     role: Role
     # The token the caller presented, when found by one (not part of who the user is).
     token_id: int | None = field(default=None, compare=False)
+    # Permissions granted to this user beyond the role, and revoked from it.
+    granted: frozenset[Permission] = field(default=frozenset(), compare=False)
+    revoked: frozenset[Permission] = field(default=frozenset(), compare=False)
 
     def can(self, permission: Permission) -> bool:
-        """Whether the user's role grants ``permission``."""
-        return permission in PERMISSIONS[self.role]
+        """Whether the user's role, or a grant to this user, allows ``permission`` (a
+        revocation for this user wins over the role)."""
+        if permission in self.revoked:
+            return False
+        return permission in PERMISSIONS[self.role] or permission in self.granted
 
 
 def hash_token(token: str) -> str:
@@ -145,12 +151,15 @@ def authenticate(conn: Connection, token: str, moment: datetime) -> Authenticate
     ).first()
     if row is None:
         return None
+    granted, revoked = permission_changes(conn, row.id)
     user = User(
         id=row.id,
         store_id=row.store_id,
         email=row.email,
         role=Role(row.role),
         token_id=row.token_id,
+        granted=granted,
+        revoked=revoked,
     )
     last_used = as_utc(row.last_used_at)
     return Authenticated(user, last_used is None or last_used <= moment - LAST_USED_EVERY)
@@ -320,3 +329,53 @@ def emails_by_id(conn: Connection, user_ids: set[int]) -> dict[int, str]:
         return {}
     rows = conn.execute(select(users.c.id, users.c.email).where(users.c.id.in_(user_ids)))
     return {int(row.id): str(row.email) for row in rows}
+
+
+def permission_changes(
+    conn: Connection, user_id: int
+) -> tuple[frozenset[Permission], frozenset[Permission]]:
+    """The permissions granted to a user beyond the role, and those revoked from it."""
+    rows = conn.execute(
+        select(user_permissions.c.permission, user_permissions.c.granted).where(
+            user_permissions.c.user_id == user_id
+        )
+    ).all()
+    known = {p.value for p in Permission}
+    granted = frozenset(
+        Permission(r.permission) for r in rows if r.granted and r.permission in known
+    )
+    revoked = frozenset(
+        Permission(r.permission) for r in rows if not r.granted and r.permission in known
+    )
+    return granted, revoked
+
+
+def set_permission(conn: Connection, user_id: int, permission: Permission, granted: bool) -> None:
+    """Grant ``permission`` to one user beyond the role, or revoke it from the user."""
+    conn.execute(
+        delete(user_permissions).where(
+            user_permissions.c.user_id == user_id,
+            user_permissions.c.permission == permission.value,
+        )
+    )
+    conn.execute(
+        insert(user_permissions).values(
+            user_id=user_id, permission=permission.value, granted=granted
+        )
+    )
+
+
+def user_in_store(conn: Connection, store_id: int, user_id: int) -> User | None:
+    """A store's user by id; another store's is None."""
+    row = conn.execute(
+        select(users.c.id, users.c.store_id, users.c.email, users.c.role).where(
+            users.c.id == user_id, users.c.store_id == store_id
+        )
+    ).first()
+    if row is None:
+        return None
+    granted, revoked = permission_changes(conn, row.id)
+    return User(
+        id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role),
+        granted=granted, revoked=revoked,
+    )  # fmt: skip

@@ -56,6 +56,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed, not left in free pages: a deleted customer's
+    # values must not stay readable in the file (docs/privacy.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     # A batch of a thousand customers dirties about as many pages (its rows and their places
     # in the email index): at SQLite's default of 1,000 pages every commit would copy the WAL
     # back into the database and wait for the disk. Every 16,000 pages, pages that several

@@ -118,6 +118,8 @@ customers = Table(
     Column("email_key", String(254)),
     Column("archived", Boolean, nullable=False, server_default=text("false")),
     Column("deleted_at", Moment),
+    # A merged secondary: the primary it was merged into, so its former id leads there.
+    Column("merged_into_id", Id, ForeignKey("customers.id")),
     Column("created_at", Moment, nullable=False),
     Column("updated_at", Moment, nullable=False),
     # Email first: a batch's lookup "email_key IN (…)" then always probes this index, even while
@@ -228,4 +230,27 @@ audit_events = Table(
     Column("detail", JSON, nullable=False),
     Column("created_at", Moment, nullable=False),
     Index("ix_audit_events_store_id_created_at", "store_id", "created_at"),
+)
+
+customer_events = Table(
+    "customer_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("at", Moment, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("job_id", String(32)),
+    Column("user_id", Id, ForeignKey("users.id")),
+    # Ids and field keys only, never values: {"other_id": 12, "fields": ["phone"]}.
+    Column("detail", JSON),
+)
+
+user_permissions = Table(
+    "user_permissions",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("permission", String(40), primary_key=True),
+    # True: granted beyond the user's role; False: revoked from it.
+    Column("granted", Boolean, nullable=False),
 )

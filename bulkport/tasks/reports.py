@@ -17,6 +17,13 @@ from bulkport.tasks.context import Context
 from bulkport.tasks.survey import open_upload
 
 REPORT_COLUMNS = ("Row", "Errors")
+# A lifecycle job's report: one line per row, ids and plain words only, never a cell's text.
+OUTCOME_COLUMNS = ("Row", "Customer Record ID", "Secondary ID", "Outcome", "Message")
+
+
+def outcomes_key(job_id: str) -> str:
+    """Where a lifecycle job (archive, un-archive, merge, delete) writes its report."""
+    return f"jobs/{job_id}/report.csv"
 
 
 def report_key(job_id: str, info: SheetInfo) -> str:

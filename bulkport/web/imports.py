@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from bulkport.api.deps import ContextDep
-from bulkport.api.imports import _receive, display_name
+from bulkport.api.imports import display_name, receive_file
 from bulkport.api.limits import upload_quota
 from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.fields import fold_header
@@ -66,7 +66,7 @@ async def upload(request: Request, ctx: ContextDep, web: SignedIn) -> Response:
     staged_id = job_rows.new_job_id()
     folder = _folder(staged_id)
     try:
-        received = await _receive(request, ctx, f"{folder}/upload")
+        received = await receive_file(request, ctx, f"{folder}/upload")
         auth.check_csrf(web.csrf_token, received.fields.get("csrf"))
         chosen = {k: v for k, v in received.fields.items() if k in FORM_OPTIONS and v}
         options = ImportOptions.model_validate(

@@ -23,8 +23,12 @@ from bulkport.schemas.jobs import JobKind
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks import outcomes
 from bulkport.tasks.context import Context
+from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
+from bulkport.tasks.customer_lists import ListKind, run_list
+from bulkport.tasks.deletions import DELETE
 from bulkport.tasks.exports import run_export
 from bulkport.tasks.imports import run_import
+from bulkport.tasks.privacy_exports import run_privacy_export
 from bulkport.tasks.reaper import reap
 from bulkport.tasks.retention import expire_files
 
@@ -34,6 +38,11 @@ IMPORT_TASK = "bulkport.import"
 EXPORT_TASK = "bulkport.export"
 RETENTION_TASK = "bulkport.expire_files"
 REAPER_TASK = "bulkport.reap_jobs"
+ARCHIVE_TASK = "bulkport.archive"
+UNARCHIVE_TASK = "bulkport.unarchive"
+MERGE_TASK = "bulkport.merge"
+DELETE_TASK = "bulkport.delete"
+PRIVACY_EXPORT_TASK = "bulkport.privacy_export"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -170,6 +179,40 @@ def export_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     return _run(self, run_export, job_id)
 
 
+def _run_list(task: Task, spec: ListKind, job_id: str) -> str:  # type: ignore[type-arg]
+    return _run(task, lambda ctx, job: run_list(ctx, job, spec), job_id)
+
+
+@app.task(name=ARCHIVE_TASK, bind=True, max_retries=20)
+def archive_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run an archive job."""
+    return _run_list(self, ARCHIVE, job_id)
+
+
+@app.task(name=UNARCHIVE_TASK, bind=True, max_retries=20)
+def unarchive_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run an un-archive job."""
+    return _run_list(self, UNARCHIVE, job_id)
+
+
+@app.task(name=MERGE_TASK, bind=True, max_retries=20)
+def merge_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run a merge job."""
+    return _run_list(self, MERGE, job_id)
+
+
+@app.task(name=DELETE_TASK, bind=True, max_retries=20)
+def delete_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run a delete job."""
+    return _run_list(self, DELETE, job_id)
+
+
+@app.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)
+def export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run a privacy export job."""
+    return _run(self, run_privacy_export, job_id)
+
+
 @app.task(name=RETENTION_TASK)
 def expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
@@ -188,6 +231,11 @@ def reap_jobs() -> dict[str, int]:
 TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.IMPORT: import_customers,
     JobKind.EXPORT: export_customers,
+    JobKind.ARCHIVE: archive_customers,
+    JobKind.UNARCHIVE: unarchive_customers,
+    JobKind.MERGE: merge_customers,
+    JobKind.DELETE: delete_customers,
+    JobKind.PRIVACY_EXPORT: export_one_customer,
 }
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from support import csv_text, get_job, stage_import, stored_customers
+from support import csv_text, get_job, import_now, stage_import, stored_customers
 
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobStatus
+from bulkport.schemas.lifecycle import ListOptions
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
@@ -257,3 +258,52 @@ def test_a_dropped_database_connection_rolls_back_the_batch_and_the_task_retries
     )
     stored = stored_customers(ctx, admin)
     assert len(stored) == KILLED_ROWS == len({row["email"] for row in stored})
+
+
+def test_a_worker_killed_mid_archive_job_resumes_and_archives_each_customer_once(
+    ctx: Context, admin: User, workers: Callable[[Context], str]
+) -> None:
+    from sqlalchemy import func, select
+
+    from bulkport.storage.tables import customer_events
+    from bulkport.tasks.customer_changes import ARCHIVE
+    from bulkport.tasks.customer_lists import list_key, submit_list
+    from bulkport.tasks.reports import outcomes_key
+    from bulkport.worker.app import archive_customers
+
+    queue = workers(ctx)
+    import_now(ctx, admin, csv_text([HEADER, *rows(KILLED_ROWS)]))
+    job_id = job_rows.new_job_id()
+    listing = csv_text([["Customer Record ID"], *[[str(i)] for i in range(1, KILLED_ROWS + 1)]])
+    with ctx.files.writer(list_key(job_id)) as out:
+        out.write(listing.encode())
+    submit_list(ctx, ARCHIVE, store_id=admin.store_id, user_id=admin.id, job_id=job_id,
+                options=ListOptions())  # fmt: skip
+    archive_customers.apply_async(args=(job_id,), queue=queue)
+    deadline = time.monotonic() + 60
+    while processed(ctx, job_id) < 500:
+        assert time.monotonic() < deadline, "the archive job never got going"
+        time.sleep(0.005)
+    for child in pool_children(pids[queue]):
+        os.kill(child, signal.SIGKILL)
+
+    job = wait_finished(ctx, admin, job_id, seconds=120)
+    assert job.status is JobStatus.READY, job.error
+    assert job.attempts >= 2
+    assert (job.counts.updated, job.counts.unchanged, job.counts.failed) == (KILLED_ROWS, 0, 0)
+    with ctx.engine.connect() as conn:
+        events = conn.execute(select(func.count()).select_from(customer_events)).scalar_one()
+    assert events == KILLED_ROWS  # one "archived" event per customer: no row applied twice
+    report = ctx.files.path(outcomes_key(job_id)).read_text().splitlines()
+    assert len(report) == KILLED_ROWS + 1
+
+
+def processed(ctx: Context, job_id: str) -> int:
+    """Rows a job has processed, read without waiting for SQLite's write lock (a job that
+    writes batch after batch would starve a reader that asks for it)."""
+    from bulkport.storage.db import reading
+
+    with reading(ctx.engine) as conn:
+        job = job_rows.job_for_worker(conn, job_id)
+    assert job is not None
+    return job.counts.processed

@@ -1,0 +1,166 @@
+"""Lifecycle jobs over a spreadsheet of customers: archive, un-archive, merge and delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from bulkport.api.deps import ContextDep, Deleter, Staff
+from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.imports import answer_queued, display_name, earlier_job, receive_file
+from bulkport.api.jobs import answer_job, load_job
+from bulkport.api.limits import Uploader
+from bulkport.errors import BulkportError
+from bulkport.schemas.jobs import JobStatus, JobView
+from bulkport.schemas.lifecycle import ListOptions
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
+from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
+from bulkport.tasks.deletions import DELETE
+
+router = APIRouter(prefix="/api/v1", tags=["lifecycle jobs"], responses=ERROR_RESPONSES)
+_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "dry_run": {"type": "boolean"},
+                        "confirm": {"type": "boolean", "description": "Deletions: true."},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def upload_list(
+    request: Request, ctx: Context, user: User, spec: ListKind, **fixed: object
+) -> JSONResponse:
+    """Store the uploaded spreadsheet and queue the kind's job; 422 for bad options."""
+    job_id = job_rows.new_job_id()
+    upload = await receive_file(request, ctx, list_key(job_id))
+    try:
+        options = ListOptions.model_validate(
+            {**upload.fields, **fixed, "filename": display_name(upload.filename)}
+        )
+    except ValidationError as exc:
+        ctx.files.delete_tree(f"jobs/{job_id}")
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems) from None
+    if spec is DELETE and not (options.confirm or options.dry_run):
+        ctx.files.delete_tree(f"jobs/{job_id}")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, CONFIRM)
+    return queue_list(request, ctx, user, spec, job_id, options)
+
+
+def queue_list(
+    request: Request,
+    ctx: Context,
+    user: User,
+    spec: ListKind,
+    job_id: str,
+    options: ListOptions,
+    idempotency_key: str | None = None,
+) -> JSONResponse:
+    """Create and send the job; 503 if the queue is down, 410 if a committed dry run's report
+    is gone."""
+    try:
+        return answer_queued(
+            request, ctx, user, job_id, idempotency_key,
+            lambda: submit_list(
+                ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id,
+                options=options, idempotency_key=idempotency_key,
+            ),
+        )  # fmt: skip
+    except BulkportError as exc:
+        ctx.files.delete_tree(f"jobs/{job_id}")
+        raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
+
+
+def commit_list(
+    request: Request, ctx: Context, user: User, spec: ListKind, job_id: str
+) -> JSONResponse:
+    """Run a READY dry run of this kind for real, changing exactly the customers it showed."""
+    dry = load_job(ctx, user, job_id)
+    if dry.kind is not spec.kind or not dry.options.get("dry_run"):
+        raise HTTPException(status.HTTP_409_CONFLICT, "Only a dry run can be committed.")
+    if dry.status is not JobStatus.READY:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"The dry run is {dry.status}.")
+    if dry.input_file is None or not ctx.files.exists(dry.input_file):
+        raise HTTPException(status.HTTP_410_GONE, "The dry run's file is no longer stored.")
+    commit_key = f"commit-of-{dry.id}"
+    earlier = earlier_job(ctx, user, commit_key)
+    if earlier is not None:
+        return answer_job(request, earlier)
+    new_id = job_rows.new_job_id()
+    with ctx.files.open(dry.input_file) as source, ctx.files.writer(list_key(new_id)) as out:
+        while chunk := source.read(1024 * 1024):
+            out.write(chunk)
+    options = ListOptions.model_validate({**dry.options, "dry_run": False, "preview_of": dry.id})
+    return queue_list(request, ctx, user, spec, new_id, options, commit_key)
+
+
+CONFIRM = "Deleting erases the customers for good: send confirm=true to go ahead."
+_ACCEPTED = {"status_code": status.HTTP_202_ACCEPTED, "response_model": JobView}
+
+
+@router.post("/archives", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+async def archive_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
+    """Archive the customers of a spreadsheet of Customer Record IDs or emails (a job)."""
+    return await upload_list(request, ctx, user, ARCHIVE)
+
+
+@router.post("/unarchives", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+async def unarchive_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
+    """Un-archive the customers of a spreadsheet of Customer Record IDs or emails (a job)."""
+    return await upload_list(request, ctx, user, UNARCHIVE)
+
+
+@router.post("/merges", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+async def merge_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
+    """Merge each row's Secondary ID into its Primary ID (a job)."""
+    return await upload_list(request, ctx, user, MERGE)
+
+
+@router.post("/archives/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
+def commit_archives(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
+    """Archive as the dry run showed."""
+    return commit_list(request, ctx, user, ARCHIVE, job_id)
+
+
+@router.post("/unarchives/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
+def commit_unarchives(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
+    """Un-archive as the dry run showed."""
+    return commit_list(request, ctx, user, UNARCHIVE, job_id)
+
+
+@router.post("/merges/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
+def commit_merges(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
+    """Merge as the dry run showed."""
+    return commit_list(request, ctx, user, MERGE, job_id)
+
+
+@router.post("/deletions", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+async def delete_list(request: Request, ctx: ContextDep, user: Deleter) -> JSONResponse:
+    """Delete for privacy the customers of a spreadsheet of Customer Record IDs or emails (a
+    job; needs customers:delete and confirm=true, or dry_run=true to see who would go)."""
+    return await upload_list(request, ctx, user, DELETE)
+
+
+@router.post("/deletions/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
+def commit_deletions(
+    request: Request, ctx: ContextDep, user: Deleter, job_id: str, confirm: bool = False
+) -> JSONResponse:
+    """Delete exactly the customers the dry run showed (``confirm=true``)."""
+    if not confirm:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, CONFIRM)
+    return commit_list(request, ctx, user, DELETE, job_id)

@@ -1,0 +1,213 @@
+"""Customers one at a time: list and search, create, read, change (with ETags), their sales,
+archive, un-archive and merge."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, HTTPException, Query, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from bulkport.api.deps import ContextDep, Deleter, Staff
+from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.schemas.customer import RowParser, record_problems
+from bulkport.schemas.exports import ArchivedFilter
+from bulkport.schemas.fields import WRITABLE_KEYS
+from bulkport.schemas.jobs import RowOutcome
+from bulkport.schemas.lifecycle import MergeRequest, SaleView, customer_view
+from bulkport.storage import customer_records as records
+from bulkport.storage.accounts import User
+from bulkport.storage.db import reading
+from bulkport.tasks.context import Context
+from bulkport.tasks.customer_changes import archive, change_one, merge, unarchive
+from bulkport.tasks.customer_lists import Apply, Change
+from bulkport.tasks.deletions import delete_one
+
+router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
+EMAIL_TAKEN = "Another customer of this store has this email."
+# Refusals that mean the customer is not there for the caller.
+_MISSING = frozenset({"unknown_customer"})
+
+
+def checked_values(body: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The body's field values checked by the import's rules; 422 with every problem."""
+    unknown = sorted(set(body) - set(WRITABLE_KEYS))
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"Unknown fields: {', '.join(unknown)}."
+        )
+    keys = list(body)
+    parser = RowParser(dict(enumerate(keys)), headers=keys)
+    values, problems = parser.parse([body[k] for k in keys])
+    whole = {**(current or {}), **values}
+    problems += record_problems(whole)
+    if problems:
+        said = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, said)
+    return values
+
+
+def etag(customer: dict[str, Any]) -> str:
+    """The version of a customer: changes whenever it is written."""
+    return f'"{customer["id"]}-{customer["updated_at"].timestamp():.6f}"'
+
+
+def _answer(customer: dict[str, Any], code: int = 200) -> JSONResponse:
+    return JSONResponse(customer_view(customer), code, headers={"ETag": etag(customer)})
+
+
+def _customer(ctx: Context, user: User, customer_id: int) -> dict[str, Any]:
+    with reading(ctx.engine) as conn:
+        found = records.get(conn, user.store_id, customer_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such customer.")
+    return found
+
+
+@router.get("")
+def list_customers(
+    ctx: ContextDep,
+    user: Staff,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    archived: ArchivedFilter = ArchivedFilter.EXCLUDE,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="`next_cursor` of the page before.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JSONResponse:
+    """The store's customers, newest first, searched over name, email, phone and company;
+    archived ones only when asked for; deleted ones never."""
+    with reading(ctx.engine) as conn:
+        found = records.search(
+            conn, user.store_id, text=search, archived=archived, before_id=cursor, limit=limit
+        )
+    next_cursor = found[-1]["id"] if len(found) == limit else None
+    return JSONResponse(
+        {"customers": [customer_view(c) for c in found], "next_cursor": next_cursor}
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_customer(
+    ctx: ContextDep, user: Staff, body: Annotated[dict[str, Any], Body()]
+) -> JSONResponse:
+    """A new customer, checked by the import's rules; 409 if its email is another's."""
+    values = checked_values(body)
+    try:
+        with ctx.engine.begin() as conn:
+            customer_id = records.create(conn, user.store_id, values)
+            records.add_events(
+                conn,
+                [{"store_id": user.store_id, "customer_id": customer_id, "action": "created",
+                  "user_id": user.id}],
+            )  # fmt: skip
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, EMAIL_TAKEN) from None
+    return _answer(_customer(ctx, user, customer_id), status.HTTP_201_CREATED)
+
+
+@router.get("/{customer_id}")
+def get_customer(ctx: ContextDep, user: Staff, customer_id: int) -> JSONResponse:
+    """One customer, with its ETag; a merged one shows ``merged_into_id``, a deleted one only
+    its anonymized identifier."""
+    return _answer(_customer(ctx, user, customer_id))
+
+
+@router.patch("/{customer_id}", responses={412: {"description": "Changed since it was read"}})
+def change_customer(
+    ctx: ContextDep,
+    user: Staff,
+    customer_id: int,
+    body: Annotated[dict[str, Any], Body()],
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Change some fields (checked by the import's rules). With ``If-Match``, a customer
+    written since that ETag answers 412; a deleted customer 409."""
+    try:
+        with ctx.engine.begin() as conn:
+            current = records.locked(conn, user.store_id, [customer_id]).get(customer_id)
+            if current is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "No such customer.")
+            if current["deleted_at"] is not None:
+                raise HTTPException(status.HTTP_409_CONFLICT, "A deleted customer cannot change.")
+            if if_match is not None and if_match.strip() not in (etag(current), "*"):
+                raise HTTPException(
+                    status.HTTP_412_PRECONDITION_FAILED,
+                    "The customer changed since you read it; read it again and redo the change.",
+                )
+            values = checked_values(body, current)
+            records.change(conn, customer_id, values)
+            records.add_events(
+                conn,
+                [{"store_id": user.store_id, "customer_id": customer_id, "action": "updated",
+                  "user_id": user.id, "detail": {"fields": sorted(values)}}],
+            )  # fmt: skip
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, EMAIL_TAKEN) from None
+    return _answer(_customer(ctx, user, customer_id))
+
+
+@router.get("/{customer_id}/sales", response_model=list[SaleView])
+def customer_sales(ctx: ContextDep, user: Staff, customer_id: int) -> list[SaleView]:
+    """The customer's sales, newest first."""
+    _customer(ctx, user, customer_id)
+    with reading(ctx.engine) as conn:
+        return [SaleView(**s) for s in records.sales_of(conn, user.store_id, customer_id)]
+
+
+def run_change(
+    ctx: Context, user: User, apply: Apply, customer_id: int, other_id: int | None = None
+) -> RowOutcome:
+    """Apply one lifecycle rule now: 404 for a customer not there, 409 with the reason."""
+    verdict = change_one(ctx, apply, Change(user.store_id, user.id), customer_id, other_id)
+    if isinstance(verdict, tuple):
+        code = status.HTTP_404_NOT_FOUND if verdict[0] in _MISSING else status.HTTP_409_CONFLICT
+        raise HTTPException(code, verdict[1])
+    return verdict
+
+
+@router.post("/{customer_id}/archive")
+def archive_customer(ctx: ContextDep, user: Staff, customer_id: int) -> JSONResponse:
+    """Archive: leaves lists unless asked for, cannot be sold to, keeps everything."""
+    run_change(ctx, user, archive, customer_id)
+    return _answer(_customer(ctx, user, customer_id))
+
+
+@router.post("/{customer_id}/unarchive")
+def unarchive_customer(ctx: ContextDep, user: Staff, customer_id: int) -> JSONResponse:
+    """Un-archive; a deleted customer cannot be (409)."""
+    run_change(ctx, user, unarchive, customer_id)
+    return _answer(_customer(ctx, user, customer_id))
+
+
+@router.post("/{primary_id}/merge")
+def merge_customers(
+    ctx: ContextDep, user: Staff, primary_id: int, body: MergeRequest
+) -> JSONResponse:
+    """Merge the secondary into this customer (seed 000): this one's values kept, its empty
+    fields filled from the secondary, the secondary's sales moved, the secondary archived with
+    ``merged_into_id``."""
+    if body.secondary_id == primary_id:
+        raise HTTPException(status.HTTP_409_CONFLICT, "A customer cannot be merged into itself.")
+    run_change(ctx, user, merge, primary_id, body.secondary_id)
+    return _answer(_customer(ctx, user, primary_id))
+
+
+@router.post("/{customer_id}/delete", responses={403: {"description": "No customers:delete"}})
+def delete_customer(
+    ctx: ContextDep, user: Deleter, customer_id: int, confirm: bool = False
+) -> JSONResponse:
+    """Delete for privacy, now (needs customers:delete and ``confirm=true``): archived, every
+    personal field erased, the id kept as the anonymized identifier with its sales, and the
+    person removed from every stored file and row error."""
+    if not confirm:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "Deleting erases the customer for good: send confirm=true to go ahead.",
+        )
+    verdict = delete_one(ctx, user.store_id, user.id, customer_id)
+    if isinstance(verdict, tuple):
+        code = status.HTTP_404_NOT_FOUND if verdict[0] in _MISSING else status.HTTP_409_CONFLICT
+        raise HTTPException(code, verdict[1])
+    return _answer(_customer(ctx, user, customer_id))

@@ -1,0 +1,516 @@
+"""The bulk job over a spreadsheet of customers: archive, un-archive, merge and delete share it.
+
+The file names customers by Customer Record ID or email (merge: by pairs of ids). Every row is
+read and checked first; then, batch by batch and each batch in ONE transaction, the rows are
+resolved to the store's customers (locked), the kind's apply function changes them, and the
+row errors, counters and checkpoint are written with the change, so a resumed job never applies
+a row twice. A dry run resolves and counts the same way and changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic_core import PydanticCustomError
+from sqlalchemy import Connection
+
+from bulkport.errors import BulkportError
+from bulkport.schemas.customer import parse_email, parse_record_id
+from bulkport.schemas.fields import HEADER_INDEX, fold_header
+from bulkport.schemas.jobs import JobKind, JobStatus, RowErrorView, RowOutcome
+from bulkport.schemas.lifecycle import ListOptions
+from bulkport.spreadsheets.sources import ReadOptions, open_sheet
+from bulkport.storage import audit
+from bulkport.storage import customer_records as records
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.customer_writes import email_key
+from bulkport.tasks.context import Context
+from bulkport.tasks.outcomes import send_or_fail, settled
+from bulkport.tasks.reaper import gave_up
+from bulkport.tasks.reports import OUTCOME_COLUMNS, outcomes_key
+
+UNEXPECTED = (
+    "The job stopped on an unexpected error. Rows counted as processed were changed; "
+    "upload the file again to finish, or contact your administrator."
+)
+NO_COLUMN = (
+    "The file has no column of Customer Record IDs or emails. Add a column headed "
+    "'Customer Record ID' or 'Email' with one customer per row, and upload it again."
+)
+NO_PAIRS = (
+    "The file needs two columns, 'Primary ID' and 'Secondary ID': on each row, the Customer "
+    "Record ID of the customer to keep and of the duplicate to merge into it."
+)
+NO_ROWS = "The file has a header row but no customers below it."
+_PRIMARY = frozenset({"primaryid", "primary", "primarycustomerrecordid", "keep"})
+_SECONDARY = frozenset({"secondaryid", "secondary", "secondarycustomerrecordid", "duplicate"})
+
+Refusal = tuple[str, str]
+Verdict = RowOutcome | Refusal
+# A row's verdict (None: blank, skipped) and the customer id it resolved to.
+_Seen = tuple[Verdict | None, int | None]
+UNKNOWN: Refusal = ("unknown_customer", "No customer of this store has this Customer Record ID.")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One data row of the file, read and checked before any batch runs."""
+
+    index: int
+    row: int
+    customer_id: int | None = None
+    email: str | None = None
+    other_id: int | None = None
+    problem: Refusal | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A row resolved to the store's customer (and, to merge, its secondary)."""
+
+    entry: Entry
+    customer_id: int
+    other_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who makes a change, from which job, and whether only to preview it."""
+
+    store_id: int
+    user_id: int | None
+    job_id: str | None = None
+    dry_run: bool = False
+
+
+class Apply(Protocol):
+    """A kind's rule: the verdict for each target, changing the customers unless a dry run;
+    ``found`` holds every customer the targets name, locked, as they stand."""
+
+    def __call__(
+        self,
+        conn: Connection,
+        change: Change,
+        targets: Sequence[Target],
+        found: dict[int, dict[str, Any]],
+    ) -> list[Verdict]: ...
+
+
+@dataclass(frozen=True)
+class ListKind:
+    """What differs between the kinds that run over a spreadsheet of customers."""
+
+    kind: JobKind
+    verb: str
+    apply: Apply
+    pairs: bool = False
+    # Runs once all rows are resolved, before the first batch (again on a resumed job).
+    before: Callable[[Context, job_rows.Job, list[int]], None] | None = None
+    # Runs once the job is READY.
+    after: Callable[[Context, job_rows.Job], None] | None = None
+    # The customer columns ``apply`` reads (None: all of them).
+    columns: tuple[str, ...] | None = None
+
+
+def preview_key(job_id: str) -> str:
+    """Where the commit of a dry run keeps the dry run's report."""
+    return f"jobs/{job_id}/preview.csv"
+
+
+def list_key(job_id: str) -> str:
+    """Where a lifecycle job's uploaded file is stored."""
+    return f"jobs/{job_id}/upload"
+
+
+def submit_list(
+    ctx: Context,
+    spec: ListKind,
+    *,
+    store_id: int,
+    user_id: int | None,
+    job_id: str,
+    options: ListOptions,
+    idempotency_key: str | None = None,
+) -> None:
+    """Create a lifecycle job for its stored upload, audited, in one transaction; then send it.
+    Raises ``QueueUnreachable`` (the job then FAILED) when the queue cannot be reached.
+
+    A commit of a dry run keeps its own copy of the dry run's report (ids only): a delete
+    purges the dry run's files, which name the same customers."""
+    if options.preview_of is not None:
+        shown = ctx.files.path(outcomes_key(options.preview_of))
+        if not shown.is_file():
+            raise BulkportError("The dry run's report is no longer stored; run it again.")
+        with shown.open("rb") as source, ctx.files.writer(preview_key(job_id)) as out:
+            out.write(source.read())
+    with ctx.engine.begin() as conn:
+        job_rows.create_job(
+            conn,
+            store_id=store_id,
+            kind=spec.kind,
+            options=options.model_dump(mode="json", exclude_none=True),
+            created_by=user_id,
+            idempotency_key=idempotency_key,
+            job_id=job_id,
+        )
+        job_rows.set_input_file(conn, job_id, list_key(job_id))
+        audit.record(
+            conn,
+            store_id=store_id,
+            user_id=user_id,
+            action=f"{spec.kind.value}.upload",
+            job_id=job_id,
+            detail={"bytes": ctx.files.size(list_key(job_id)), "dry_run": options.dry_run},
+        )
+    send_or_fail(ctx, spec.kind, job_id)
+
+
+def run_list(
+    ctx: Context, job_id: str, spec: ListKind
+) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
+    """Run (or resume) a lifecycle job of ``spec``'s kind; returns how the claim went."""
+    with ctx.engine.begin() as conn:
+        claim = job_rows.claim(
+            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
+        )
+    if not isinstance(claim, job_rows.Claimed):
+        return claim
+    job, token = claim.job, claim.token
+    with settled(ctx, job_id, token, UNEXPECTED):
+        options = ListOptions.model_validate(job.options)
+        entries = read_entries(ctx, job, spec.pairs)
+        with ctx.engine.begin() as conn:
+            job_rows.record_plan(
+                conn, job_id, token, total=len(entries), mapping={}, ignored_columns=(),
+                source={"rows": len(entries)},
+            )  # fmt: skip
+        if spec.before is not None and not options.dry_run:
+            spec.before(ctx, job, _named_ids(ctx, job.store_id, entries))
+        run = _Run(ctx, job, token, spec, options, _previewed(ctx, job, options))
+        run.all(entries)
+        with ctx.engine.begin() as conn:
+            job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=outcomes_key(job_id))
+            done = job_rows.job_for_worker(conn, job_id)
+            audit.record(
+                conn, store_id=job.store_id, user_id=job.created_by, action=f"{spec.kind}.ready",
+                job_id=job_id, detail=done.counts.model_dump() if done else {},
+            )  # fmt: skip
+        if spec.after is not None:
+            spec.after(ctx, job)
+    return claim
+
+
+def read_entries(ctx: Context, job: job_rows.Job, pairs: bool) -> list[Entry]:
+    """Every data row of the job's upload, checked: ids parsed, emails folded, repeats and
+    (for pairs) self-merges and chains found."""
+    if job.input_file is None or not ctx.files.exists(job.input_file):
+        raise BulkportError("The uploaded file is no longer stored; upload it again.")
+    path = ctx.files.path(job.input_file)
+    entries = _read_pairs(ctx, path) if pairs else _read_keys(ctx, path)
+    if not entries:
+        raise BulkportError(NO_ROWS)
+    return _pair_rules(entries) if pairs else _repeats(entries)
+
+
+def _key_of(header: str) -> str | None:
+    key = HEADER_INDEX.get(fold_header(header))
+    return key if key in ("id", "email") else None
+
+
+def _read_keys(ctx: Context, path: Path) -> list[Entry]:
+    def score(cells: list[str]) -> int:
+        return sum(1 for c in cells if _key_of(c))
+
+    with open_sheet(path, score, ReadOptions(), ctx.settings.read_limits()) as sheet:
+        keys = {i: _key_of(h) for i, h in enumerate(sheet.header)}
+        id_at = next((i for i, k in keys.items() if k == "id"), None)
+        email_at = next((i for i, k in keys.items() if k == "email"), None)
+        if id_at is None and email_at is None:
+            raise BulkportError(NO_COLUMN)
+        return [
+            _key_entry(n, number, cells, id_at, email_at, sheet.header)
+            for n, (number, cells) in enumerate(sheet.rows)
+        ]
+
+
+def _cell(cells: list[str], at: int | None) -> str:
+    return cells[at].strip() if at is not None and at < len(cells) else ""
+
+
+def _key_entry(
+    index: int, row: int, cells: list[str], id_at: int | None, email_at: int | None,
+    header: list[str],
+) -> Entry:  # fmt: skip
+    id_cell, email_cell = _cell(cells, id_at), _cell(cells, email_at)
+    if id_cell and id_at is not None:
+        customer_id, problem = _record_id(id_cell)
+        return Entry(index, row, customer_id=customer_id, problem=problem, column=header[id_at])
+    if email_cell and email_at is not None:
+        try:
+            email = email_key(parse_email(email_cell))
+        except PydanticCustomError:
+            problem = ("invalid_email", "This is not an email address.")
+            return Entry(index, row, problem=problem, column=header[email_at])
+        return Entry(index, row, email=email, column=header[email_at])
+    return Entry(index, row)  # a blank row: skipped
+
+
+def _record_id(cell: str) -> tuple[int | None, Refusal | None]:
+    try:
+        return parse_record_id(cell), None
+    except PydanticCustomError:
+        return None, ("invalid_id", "This is not a Customer Record ID (a whole number).")
+
+
+def _read_pairs(ctx: Context, path: Path) -> list[Entry]:
+    def score(cells: list[str]) -> int:
+        return sum(1 for c in cells if fold_header(c) in _PRIMARY | _SECONDARY)
+
+    with open_sheet(path, score, ReadOptions(), ctx.settings.read_limits()) as sheet:
+        folded = [fold_header(h) for h in sheet.header]
+        first = next((i for i, h in enumerate(folded) if h in _PRIMARY), None)
+        second = next((i for i, h in enumerate(folded) if h in _SECONDARY), None)
+        if first is None or second is None:
+            raise BulkportError(NO_PAIRS)
+        entries = []
+        for n, (number, cells) in enumerate(sheet.rows):
+            one, other = _cell(cells, first), _cell(cells, second)
+            if not one and not other:
+                entries.append(Entry(n, number))
+                continue
+            primary, problem = _record_id(one) if one else (None, None)
+            secondary, problem_2 = _record_id(other) if other else (None, None)
+            problem = problem or problem_2
+            if problem is None and (primary is None or secondary is None):
+                problem = ("missing_id", "Each row needs a Primary ID and a Secondary ID.")
+            entries.append(Entry(n, number, primary, None, secondary, problem))
+        return entries
+
+
+def _repeats(entries: list[Entry]) -> list[Entry]:
+    first: dict[object, int] = {}
+    out = []
+    for e in entries:
+        key = e.customer_id if e.customer_id is not None else e.email
+        if key is not None and e.problem is None:
+            if key in first:
+                e = _refused(e, "repeated_row", f"This customer is already on row {first[key]}.")
+            else:
+                first[key] = e.row
+        out.append(e)
+    return out
+
+
+def _pair_rules(entries: list[Entry]) -> list[Entry]:
+    seen: dict[tuple[int, int], int] = {}
+    uses: Counter[int] = Counter()
+    distinct: list[tuple[int, int]] = []
+    for e in entries:
+        if (
+            e.problem is None
+            and e.customer_id is not None
+            and e.other_id not in (None, e.customer_id)
+        ):
+            pair = (e.customer_id, e.other_id or 0)
+            if pair not in seen:
+                seen[pair] = e.row
+                distinct.append(pair)
+    for primary, secondary in distinct:
+        uses[primary] += 1
+        uses[secondary] += 1
+    out = []
+    for e in entries:
+        out.append(_pair_rule(e, seen, uses))
+    return out
+
+
+def _pair_rule(e: Entry, seen: dict[tuple[int, int], int], uses: Counter[int]) -> Entry:
+    if e.problem is not None or e.customer_id is None or e.other_id is None:
+        return e
+    if e.customer_id == e.other_id:
+        return _refused(e, "self_merge", "A customer cannot be merged into itself.")
+    first = seen[(e.customer_id, e.other_id)]
+    if first != e.row:
+        return _refused(e, "repeated_row", f"This pair is already on row {first}.")
+    if uses[e.other_id] > 1:
+        return _refused(
+            e,
+            "chained_merge",
+            "The secondary is also in another pair of this file; merge one pair per customer "
+            "in a file, then upload the next merge.",
+        )
+    return e
+
+
+def _refused(e: Entry, code: str, message: str) -> Entry:
+    return Entry(e.index, e.row, e.customer_id, e.email, e.other_id, (code, message), e.column)
+
+
+def _named_ids(ctx: Context, store_id: int, entries: list[Entry]) -> list[int]:
+    """The ids of the store's customers, not deleted, that the rows name (for ``before``)."""
+    ids = {e.customer_id for e in entries if e.problem is None and e.customer_id is not None}
+    emails = [e.email for e in entries if e.problem is None and e.email is not None]
+    with ctx.engine.connect() as conn:
+        ids.update(records.ids_by_email(conn, store_id, emails).values())
+        return records.live_ids(conn, store_id, ids)
+
+
+def _previewed(
+    ctx: Context, job: job_rows.Job, options: ListOptions
+) -> set[tuple[int, int]] | None:
+    """(row, customer id) of each change the dry run this job commits showed."""
+    if options.preview_of is None:
+        return None
+    path = ctx.files.path(preview_key(job.id))
+    if not path.is_file():
+        raise BulkportError("The dry run's report is no longer stored; run the dry run again.")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        return {(int(r[0]), int(r[1])) for r in reader if r[1] and r[3].startswith("would")}
+
+
+class _Run:
+    """The batches of one claimed job, from its checkpoint on."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        job: job_rows.Job,
+        token: str,
+        spec: ListKind,
+        options: ListOptions,
+        previewed: set[tuple[int, int]] | None,
+    ) -> None:
+        self.ctx, self.job, self.token, self.spec = ctx, job, token, spec
+        self.change = Change(job.store_id, job.created_by, job.id, options.dry_run)
+        self.previewed = previewed
+        self.log = ctx.files.path(outcomes_key(job.id))
+        # Customer id → the first row that named it (by id or by email), across batches.
+        self.named: dict[int, int] = {}
+
+    def all(self, entries: list[Entry]) -> None:
+        checkpoint = self.job.checkpoint
+        self._trim(checkpoint)
+        size = self.ctx.settings.batch_size
+        rest = iter(entries[checkpoint:])
+        while batch := list(islice(rest, size)):
+            self._batch(batch, checkpoint)
+            checkpoint += len(batch)
+
+    def _trim(self, checkpoint: int) -> None:
+        """Keep the outcome lines of committed rows only: a batch's lines are written before
+        its transaction commits, so a crash can leave the lines of a batch that never did."""
+        kept: list[str] = []
+        if self.log.is_file() and checkpoint:
+            with self.log.open(encoding="utf-8", newline="") as handle:
+                kept = list(islice(handle, checkpoint + 1))
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("w", encoding="utf-8", newline="") as handle:
+            if kept:
+                handle.writelines(kept)
+            else:
+                csv.writer(handle).writerow(OUTCOME_COLUMNS)
+        # A resumed job still knows which customer each committed row named.
+        for line in csv.reader(kept[1:]):
+            if line[1] and line[3] != "skipped":
+                self.named.setdefault(int(line[1]), int(line[0]))
+
+    def _batch(self, batch: list[Entry], checkpoint: int) -> None:
+        with self.ctx.engine.begin() as conn:
+            verdicts = self._verdicts(conn, batch)
+            errors, counts, lines = self._tally(batch, verdicts)
+            job_rows.add_row_errors(conn, self.job.id, errors)
+            with self.log.open("a", encoding="utf-8", newline="") as handle:
+                csv.writer(handle).writerows(lines)
+            job_rows.advance(
+                conn, self.job.id, self.token, expected_checkpoint=checkpoint,
+                rows=len(batch), counts=counts, lease_seconds=self.ctx.settings.job_lease_seconds,
+            )  # fmt: skip
+
+    def _verdicts(self, conn: Connection, batch: list[Entry]) -> dict[int, _Seen]:
+        """Each row's verdict (None: a blank row, skipped) and the customer it names."""
+        emails = [e.email for e in batch if e.problem is None and e.email is not None]
+        by_email = records.ids_by_email(conn, self.job.store_id, emails)
+        seen: dict[int, _Seen] = {}
+        targets: list[Target] = []
+        for e in batch:
+            refusal, target = self._resolve(e, by_email)
+            if target is None:
+                seen[e.index] = (refusal, e.customer_id)
+            else:
+                targets.append(target)
+        ids = {t.customer_id for t in targets} | {t.other_id for t in targets if t.other_id}
+        found = records.locked(conn, self.job.store_id, ids, self.spec.columns)
+        known = []
+        for t in targets:
+            if t.customer_id not in found or (t.other_id is not None and t.other_id not in found):
+                seen[t.entry.index] = (UNKNOWN, t.customer_id)
+            elif (first := self._first_row(t)) != t.entry.row:
+                why = f"This customer is already on row {first} (by id or by email)."
+                seen[t.entry.index] = (("repeated_row", why), t.customer_id)
+            else:
+                known.append(t)
+        for t, verdict in zip(known, self.spec.apply(conn, self.change, known, found), strict=True):
+            seen[t.entry.index] = (verdict, t.customer_id)
+        return seen
+
+    def _first_row(self, t: Target) -> int:
+        """The first row of the file that named this customer (a merge's primary may stand in
+        several pairs: each pair is its own row)."""
+        if self.spec.pairs:
+            return t.entry.row
+        return self.named.setdefault(t.customer_id, t.entry.row)
+
+    def _resolve(self, e: Entry, by_email: dict[str, int]) -> tuple[Refusal | None, Target | None]:
+        if e.problem is not None:
+            return e.problem, None
+        customer_id = e.customer_id if e.customer_id is not None else by_email.get(e.email or "")
+        if e.email is not None and customer_id is None:
+            return ("unknown_email", "No customer of this store has this email."), None
+        if customer_id is None:
+            return None, None
+        if self.previewed is not None and (e.row, customer_id) not in self.previewed:
+            why = "This row did not show this customer in the dry run; nothing was changed."
+            return ("not_previewed", why), None
+        return None, Target(e, customer_id, e.other_id)
+
+    def _tally(
+        self, batch: list[Entry], seen: dict[int, _Seen]
+    ) -> tuple[list[RowErrorView], dict[str, int], list[list[str]]]:
+        """The batch's row errors, counters and outcome lines (ids and plain words only)."""
+        errors: list[RowErrorView] = []
+        counts: Counter[str] = Counter(processed=len(batch))
+        lines = []
+        for e in batch:
+            verdict, customer_id = seen[e.index]
+            shown = "" if customer_id is None else str(customer_id)
+            other = "" if e.other_id is None else str(e.other_id)
+            if verdict is None:
+                counts["skipped"] += 1
+                lines.append([str(e.row), shown, other, "skipped", ""])
+            elif isinstance(verdict, tuple):
+                code, message = verdict
+                counts["failed"] += 1
+                # The cell is kept only when it is an id: an email is personal data.
+                value = None if e.customer_id is None else str(e.customer_id)
+                errors.append(RowErrorView(row=e.row, column=e.column, field=None, code=code,
+                                           message=message, value=value))  # fmt: skip
+                lines.append([str(e.row), shown, other, "failed", message])
+            else:
+                counts["succeeded"] += 1
+                counts[verdict.value] += 1
+                lines.append([str(e.row), shown, other, self._word(verdict), ""])
+        return errors, dict(counts), lines
+
+    def _word(self, verdict: RowOutcome) -> str:
+        if verdict is not RowOutcome.UPDATED:
+            return f"already {self.spec.verb}"
+        return f"would be {self.spec.verb}" if self.change.dry_run else self.spec.verb

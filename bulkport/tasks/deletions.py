@@ -1,0 +1,104 @@
+"""Privacy deletion, of one customer or of a spreadsheet of them: archive, erase every personal
+field, keep the id (the anonymized identifier) and the sales, and leave nothing behind.
+
+A delete job first removes the people from every stored file (``purge_files``: idempotent, so a
+resumed job does it again), then erases them batch by batch, each batch in one transaction with
+their row errors purged; its own upload is deleted once it has run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bulkport.schemas.jobs import JobKind, RowOutcome
+from bulkport.storage import audit
+from bulkport.storage import customer_records as records
+from bulkport.storage import jobs as job_rows
+from bulkport.tasks.context import Context
+from bulkport.tasks.customer_changes import change_one
+from bulkport.tasks.customer_lists import Change, ListKind, Target, Verdict
+from bulkport.tasks.purge import after_deletion, purge_files, purge_rows, traces_of
+
+ALREADY = ("deleted_customer", "This customer was already deleted.")
+
+
+def delete(
+    conn: Connection, change: Change, targets: Sequence[Target], found: dict[int, dict[str, Any]]
+) -> list[Verdict]:
+    """Erase each target's personal fields (archived, marked deleted, id and sales kept), and
+    those of the records merged into it, and purge the row errors that hold their values, in
+    the caller's transaction."""
+    verdicts: list[Verdict] = []
+    erasing: list[int] = []
+    for t in targets:
+        if found[t.customer_id]["deleted_at"] is not None:
+            verdicts.append(ALREADY)
+        elif t.customer_id in erasing:
+            verdicts.append(RowOutcome.UNCHANGED)
+        else:
+            verdicts.append(RowOutcome.UPDATED)
+            erasing.append(t.customer_id)
+    if erasing and not change.dry_run:
+        # The records merged into them are the same people's: they go too.
+        erasing = records.with_merged(conn, change.store_id, erasing)
+        traces = traces_of(conn, change.store_id, erasing)
+        records.erase(conn, erasing)
+        purge_rows(conn, change.store_id, traces)
+        records.add_events(
+            conn,
+            (
+                {"store_id": change.store_id, "customer_id": i, "action": "deleted",
+                 "job_id": change.job_id, "user_id": change.user_id}
+                for i in erasing
+            ),
+        )  # fmt: skip
+        if change.job_id is None:
+            audit.record(
+                conn, store_id=change.store_id, user_id=change.user_id,
+                action="customer.delete", detail={"customer_ids": erasing},
+            )  # fmt: skip
+    return verdicts
+
+
+def _purge_files_first(ctx: Context, job: job_rows.Job, customer_ids: list[int]) -> None:
+    with ctx.engine.connect() as conn:
+        customer_ids = records.with_merged(conn, job.store_id, customer_ids)
+        traces = traces_of(conn, job.store_id, customer_ids)
+    purge_files(ctx, job.store_id, traces, job_id=job.id, user_id=job.created_by)
+
+
+def _forget_upload(ctx: Context, job: job_rows.Job) -> None:
+    """The job's own upload names the people it deleted: it goes once the job has run (a dry
+    run keeps it, to be committed as previewed)."""
+    if not job.options.get("dry_run"):
+        if job.input_file is not None:
+            ctx.files.path(job.input_file).unlink(missing_ok=True)
+        with ctx.engine.begin() as conn:
+            audit.record(
+                conn, store_id=job.store_id, user_id=job.created_by, action="file.purge",
+                job_id=job.id, detail={"purged_job_id": job.id, "file": "input_file",
+                                       "action": "deleted"},
+            )  # fmt: skip
+        after_deletion(ctx)
+
+
+DELETE = ListKind(
+    JobKind.DELETE, "deleted", delete, before=_purge_files_first, after=_forget_upload,
+    columns=records.STATE_COLUMNS,
+)  # fmt: skip
+
+
+def delete_one(ctx: Context, store_id: int, user_id: int | None, customer_id: int) -> Verdict:
+    """Delete one customer now, by the same rule as a delete job: stored files first, then the
+    customer and its row errors in one transaction, then the database's leftovers."""
+    with ctx.engine.connect() as conn:
+        live = records.live_ids(conn, store_id, [customer_id])
+        traces = traces_of(conn, store_id, records.with_merged(conn, store_id, live))
+    purge_files(ctx, store_id, traces, job_id="", user_id=user_id)
+    verdict = change_one(ctx, delete, Change(store_id, user_id), customer_id)
+    if verdict is RowOutcome.UPDATED:
+        after_deletion(ctx)
+    return verdict

@@ -1,0 +1,373 @@
+"""Nothing left behind: deleted customers' values removed from stored files, row errors, job
+details and the database's own files (docs/privacy.md says what each step guarantees)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bulkport.errors import BulkportError
+from bulkport.limits import ReadLimits
+from bulkport.schemas.jobs import JobKind
+from bulkport.spreadsheets.csvfile import read_csv_rows, sniff_csv, write_csv_rows
+from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
+from bulkport.storage import audit
+from bulkport.storage import purge as purge_rows_sql
+from bulkport.storage.db import now
+from bulkport.tasks.context import Context
+
+log = logging.getLogger(__name__)
+# Fields whose value alone tells a row is this person's; a name tells it only with the
+# surname beside it. Cities, dates or genders are shared by many and prove nothing.
+IDENTIFYING_KEYS = (
+    "email", "email_key", "phone", "mobile", "company_id_number", "coc_number", "vat_number",
+    "sales_tax_number",
+)  # fmt: skip
+# A phone written another way ("+31 6 1234 5678", "0031612345678") is matched by its digits.
+MIN_PHONE_DIGITS = 7
+_PHONE_STARTS = frozenset("+(0123456789")
+MIN_VALUE_CHARS = 3
+RECORD_ID_HEADER = "customer record id"
+_NO_LIMIT = 2**62
+REMOVED = "Removed"
+# Keys of job options and audit details whose text a person typed.
+FREE_TEXT_KEYS = frozenset({"filename", "search", "mapping_name", "name"})
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_NON_DIGIT = re.compile(r"\D+")
+# Words of a free text: "jane-smith.csv" holds jane, smith and csv; "o'brien" stays whole too.
+_WORDS = (re.compile(r"[^\W_]+"), re.compile(r"[\w'-]+"))
+
+
+@dataclass(frozen=True)
+class Traces:
+    """What identifies the people being deleted, held in memory only while a delete job runs.
+
+    ``values``: every personal value as stored, stripped and casefolded, of 3+ characters.
+    ``identifiers``: the values that alone tell a row is theirs (emails, phones and their
+    digits, company and tax numbers); ``names``: (first name, last name) pairs.
+    """
+
+    customer_ids: frozenset[int]
+    values: frozenset[str]
+    identifiers: frozenset[str] = field(default=frozenset())
+    names: frozenset[tuple[str, str]] = field(default=frozenset())
+
+
+def _key(value: object) -> str:
+    return str(value).strip().casefold()
+
+
+def _digits(text: str) -> str:
+    return _NON_DIGIT.sub("", text)
+
+
+def traces_of(conn: Connection, store_id: int, customer_ids: Collection[int]) -> Traces:
+    """The traces of the store's customers among ``customer_ids``, read before they are
+    erased; customers already erased (a resumed delete job) leave only their ids."""
+    values: set[str] = set()
+    identifiers: set[str] = set()
+    names: set[tuple[str, str]] = set()
+    for person in purge_rows_sql.personal_values(conn, store_id, customer_ids):
+        for key, value in person.items():
+            if value is None or isinstance(value, bool):
+                continue
+            text = _key(value)
+            if len(text) >= MIN_VALUE_CHARS:
+                values.add(text)
+            if key in IDENTIFYING_KEYS and text:
+                identifiers.add(text)
+                if key in ("phone", "mobile") and len(_digits(text)) >= MIN_PHONE_DIGITS:
+                    identifiers.add(_digits(text))
+        first, last = person.get("first_name"), person.get("last_name")
+        if first and last:
+            names.add((_key(first), _key(last)))
+    return Traces(
+        customer_ids=frozenset(customer_ids),
+        values=frozenset(values),
+        identifiers=frozenset(identifiers),
+        names=frozenset(names),
+    )
+
+
+class RowMatcher:
+    """Tells whether a row of a spreadsheet is about one of the people traced.
+
+    A row is theirs when a cell holds one of their identifiers (an email also inside a longer
+    text, a phone also written with other spacing), when it holds a first name and the
+    surname that goes with it, or when its Customer Record ID column holds one of their ids.
+    """
+
+    def __init__(self, traces: Traces) -> None:
+        self.traces = traces
+        self.ids = {str(i) for i in traces.customer_ids}
+        self.firsts_by_last: dict[str, set[str]] = {}
+        for first, last in traces.names:
+            self.firsts_by_last.setdefault(last, set()).add(first)
+        self.id_columns: list[int] = []
+
+    def matches(self, cells: list[str]) -> bool:
+        """Whether the row is theirs; a header row naming Customer Record ID is noted.
+
+        Runs for every row of every stored file: set operations settle most rows in C.
+        """
+        keys = {c.strip().casefold().removeprefix("'") for c in cells if c}
+        if RECORD_ID_HEADER in keys:
+            self.id_columns = [i for i, c in enumerate(cells) if _key(c) == RECORD_ID_HEADER]
+            return False
+        if any(i < len(cells) and cells[i].strip() in self.ids for i in self.id_columns):
+            return True
+        return self.holds_identifier(keys) or self.holds_name(keys)
+
+    def holds_identifier(self, keys: Collection[str]) -> bool:
+        """Whether one of these casefolded texts holds an identifier."""
+        identifiers = self.traces.identifiers
+        if not identifiers.isdisjoint(keys):
+            return True
+        for key in keys:
+            if "@" in key and any(m in identifiers for m in _EMAIL.findall(key)):
+                return True
+            # Only a text that starts like a phone number is read for its digits.
+            if (
+                len(key) >= MIN_PHONE_DIGITS
+                and key[0] in _PHONE_STARTS
+                and _digits(key) in identifiers
+            ):
+                return True
+        return False
+
+    def holds_name(self, keys: Collection[str]) -> bool:
+        """Whether these texts hold a first name together with its surname."""
+        surnames = self.firsts_by_last.keys() & keys
+        return any(not self.firsts_by_last[last].isdisjoint(keys) for last in surnames)
+
+
+# --- Stored files ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    format: FileFormat
+    rows: Iterator[tuple[int, list[str]]]
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    sheet_name: str = "Customers"
+
+
+@contextmanager
+def _open_rows(path: Path, limits: ReadLimits) -> Iterator[_Sheet]:
+    """Every row of a stored spreadsheet, from row 1, as the job readers read it."""
+    with path.open("rb") as handle:
+        kind = sniff_format(handle.read(SNIFF_BYTES))
+    if kind is FileFormat.XLSX:
+        from bulkport.spreadsheets.xlsx.reader import open_xlsx
+
+        with open_xlsx(path, limits=limits) as book:
+            yield _Sheet(kind, book.rows, sheet_name=book.sheet_name)
+        return
+    fmt = sniff_csv(path)
+    yield _Sheet(kind, read_csv_rows(path, fmt, limits), fmt.encoding, fmt.delimiter)
+
+
+def _count_matches(path: Path, traces: Traces, limits: ReadLimits, *, zipped: bool) -> int:
+    if zipped:
+        return _count_zip_matches(path, traces)
+    matcher = RowMatcher(traces)
+    with _open_rows(path, limits) as sheet:
+        return sum(1 for _, cells in sheet.rows if matcher.matches(cells))
+
+
+def _count_zip_matches(path: Path, traces: Traces) -> int:
+    """Rows of theirs in a privacy export: a zip of UTF-8 CSV files, which bulkport wrote."""
+    found = 0
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.endswith(".csv"):
+                matcher = RowMatcher(traces)
+                with io.TextIOWrapper(archive.open(name), encoding="utf-8-sig", newline="") as text:
+                    found += sum(1 for cells in csv.reader(text) if matcher.matches(cells))
+    return found
+
+
+def _rewrite_without(ctx: Context, key: str, traces: Traces, limits: ReadLimits) -> None:
+    """Write the file again, less their rows, in its own format; it replaces the old one only
+    once whole (``FileStore.writer``), so a crash leaves the old file, purged on the next run.
+    """
+    from bulkport.spreadsheets.csvfile import CsvFormat
+
+    matcher = RowMatcher(traces)
+    with _open_rows(ctx.files.path(key), limits) as sheet, ctx.files.writer(key) as out:
+        kept = (cells for _, cells in sheet.rows if not matcher.matches(cells))
+        if sheet.format is FileFormat.XLSX:
+            from bulkport.spreadsheets.xlsx.writer import write_xlsx_rows
+
+            write_xlsx_rows(out, sheet.sheet_name, kept)
+        else:
+            write_csv_rows(out, CsvFormat(sheet.encoding, sheet.delimiter), kept)
+
+
+def _rewritable(stored: purge_rows_sql.StoredFile) -> bool:
+    """Exports and backups (export jobs) are kept for the others in them; an upload, a report
+    or a privacy export is the person's own or derived from an upload, so it is deleted."""
+    return stored.kind == JobKind.EXPORT.value and stored.column == "output_file"
+
+
+def purge_files(
+    ctx: Context, store_id: int, traces: Traces, *, job_id: str, user_id: int | None
+) -> int:
+    """Remove the traced people from every stored file of the store's finished jobs, except
+    the running delete job's own upload; returns how many files were changed.
+
+    Exports and backups are written again without their rows; any other file holding one of
+    them is deleted, as is a file that cannot be read (it might hold them). Each action is in
+    the audit log with ids and counts only. Running it again changes nothing more.
+    """
+    with ctx.engine.connect() as conn:
+        stored = purge_rows_sql.stored_files(conn, store_id, except_job=job_id)
+    limits = ctx.settings.read_limits()
+    changed = 0
+    by_job: dict[str, list[purge_rows_sql.StoredFile]] = {}
+    for item in stored:
+        by_job.setdefault(item.job_id, []).append(item)
+    for files in by_job.values():
+        changed += _purge_job_files(ctx, store_id, files, traces, limits, (job_id, user_id))
+    if changed:
+        log.info("purge: changed %d stored files", changed)
+    return changed
+
+
+def _purge_job_files(
+    ctx: Context,
+    store_id: int,
+    files: list[purge_rows_sql.StoredFile],
+    traces: Traces,
+    limits: ReadLimits,
+    by: tuple[str, int | None],
+) -> int:
+    """Purge one job's files; when the last of them goes, the job shows its files as deleted."""
+    left = len(files)
+    changed = 0
+    for stored in files:
+        action = _purge_file(ctx, stored, traces, limits)
+        if action is None:
+            continue
+        gone = action["action"] != "rewritten"
+        left -= gone
+        with ctx.engine.begin() as conn:
+            if gone:
+                purge_rows_sql.forget_file(
+                    conn, store_id, stored.job_id, stored.column, now() if left == 0 else None
+                )
+            if action["action"] != "missing":
+                audit.record(
+                    conn,
+                    store_id=store_id,
+                    user_id=by[1],
+                    action="file.purge",
+                    job_id=by[0],
+                    detail={"purged_job_id": stored.job_id, "file": stored.column, **action},
+                )
+                changed += 1
+    return changed
+
+
+def _purge_file(
+    ctx: Context, stored: purge_rows_sql.StoredFile, traces: Traces, limits: ReadLimits
+) -> dict[str, Any] | None:
+    """What was done to one file: None when it holds none of them."""
+    path = ctx.files.path(stored.key)
+    if not path.is_file():
+        # Deleted by a purge that stopped before noting it: only the note is left to make.
+        return {"action": "missing"}
+    if _rewritable(stored):
+        # bulkport wrote it: an export of a large store may hold more than an upload may.
+        limits = replace(limits, max_rows=_NO_LIMIT, max_unzipped_bytes=_NO_LIMIT,
+                         max_entry_bytes=_NO_LIMIT)  # fmt: skip
+    try:
+        zipped = stored.kind == JobKind.PRIVACY_EXPORT.value
+        found = _count_matches(path, traces, limits, zipped=zipped)
+    except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
+        path.unlink(missing_ok=True)
+        return {"action": "deleted", "unreadable": True, "rows_removed": None}
+    if not found:
+        return None
+    if _rewritable(stored):
+        _rewrite_without(ctx, stored.key, traces, limits)
+        return {"action": "rewritten", "rows_removed": found}
+    path.unlink(missing_ok=True)
+    return {"action": "deleted", "rows_removed": found}
+
+
+# --- Rows in the database ----------------------------------------------------------------
+
+
+def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
+    """Inside the caller's transaction: erase the traced people from the store's row errors,
+    job options and error texts, and audit details.
+
+    A row error whose value is one of their identifiers loses the value and message of every
+    error of its row (the row was theirs); one whose value merely equals one of their values
+    (a city, a first name) loses its own value and message only.
+    """
+    matcher = RowMatcher(traces)
+    whole_rows: set[tuple[str, int]] = set()
+    single: list[int] = []
+    for stored in purge_rows_sql.row_errors_of_store(conn, store_id):
+        value = _key(stored.value) if stored.value is not None else ""
+        if matcher.holds_identifier([value, _key(stored.message)]):
+            whole_rows.add((stored.job_id, stored.row))
+        elif value in traces.values:
+            single.append(stored.id)
+    purge_rows_sql.erase_rows_of(conn, whole_rows)
+    purge_rows_sql.erase_row_errors(conn, single)
+    for details in purge_rows_sql.job_details(conn, store_id):
+        options = _cleaned(details.options, matcher)
+        error = details.error
+        if error is not None and _mentions(error, matcher, free=True):
+            error = REMOVED
+        if options != details.options or error != details.error:
+            purge_rows_sql.replace_job_details(
+                conn, purge_rows_sql.JobDetails(details.id, options, error)
+            )
+    purge_rows_sql.clean_audit_details(conn, store_id, lambda detail: _cleaned(detail, matcher))
+
+
+def _mentions(text: str, matcher: RowMatcher, *, free: bool) -> bool:
+    """Whether a text names one of them: by an identifier or a full name, and, in a text a
+    person typed (``free``: a file name, a search), by any of their values, such as a surname.
+
+    Other texts are options ("private", "csv", "exclude") that may equal someone's value by
+    chance; they are never replaced, so a job's options stay valid.
+    """
+    key = _key(text)
+    words = {word for pattern in _WORDS for word in pattern.findall(key)}
+    if matcher.holds_identifier([key, *words]) or matcher.holds_name(words):
+        return True
+    values = matcher.traces.values
+    return free and (key in values or not values.isdisjoint(words))
+
+
+def _cleaned(data: Any, matcher: RowMatcher, *, free: bool = False) -> Any:
+    """JSON with every text that names one of them replaced by "Removed"."""
+    if isinstance(data, dict):
+        return {k: _cleaned(v, matcher, free=k in FREE_TEXT_KEYS) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_cleaned(v, matcher, free=free) for v in data]
+    if isinstance(data, str) and _mentions(data, matcher, free=free):
+        return REMOVED
+    return data
+
+
+def after_deletion(ctx: Context) -> None:
+    """Database-file hygiene once a delete job ends: no erased value stays in SQLite's free
+    pages or WAL, nor in PostgreSQL's dead row versions (see docs/privacy.md for the limits)."""
+    purge_rows_sql.forget_database_leftovers(ctx.engine)
