@@ -7,12 +7,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from bulkport.api.deps import ContextDep, Deleter, Staff
-from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.api.imports import answer_queued, display_name, earlier_job, receive_file
-from bulkport.api.jobs import answer_job, load_job
+from bulkport.api.jobs import JobId, answer_job, load_job
 from bulkport.api.limits import Uploader
 from bulkport.errors import BulkportError
-from bulkport.schemas.jobs import JobStatus, JobView
+from bulkport.schemas.jobs import JobStatus, JobView, Problem
 from bulkport.schemas.lifecycle import ListOptions
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -111,54 +111,76 @@ def commit_list(
 
 CONFIRM = "Deleting erases the customers for good: send confirm=true to go ahead."
 _ACCEPTED = {"status_code": status.HTTP_202_ACCEPTED, "response_model": JobView}
+_QUEUE_DOWN = {503: {"model": Problem, "description": "The job queue cannot be reached"}}
+_UPLOADED = {
+    **_ACCEPTED,
+    "openapi_extra": _FORM,
+    "responses": {
+        **BODY_RESPONSES,
+        **_QUEUE_DOWN,
+        413: {"model": Problem, "description": "The file is over the size limit"},
+        415: {"model": Problem, "description": "The body is not multipart/form-data"},
+        429: {"model": Problem, "description": "Too many uploads this minute"},
+    },
+}
+_COMMITTED = {
+    **_ACCEPTED,
+    "responses": {
+        **_QUEUE_DOWN,
+        409: {"model": Problem, "description": "Not a finished dry run of this kind"},
+        410: {"model": Problem, "description": "The dry run's file is no longer stored"},
+    },
+}
 
 
-@router.post("/archives", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+@router.post("/archives", **_UPLOADED)  # type: ignore[arg-type]
 async def archive_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Archive the customers of a spreadsheet of Customer Record IDs or emails (a job)."""
     return await upload_list(request, ctx, user, ARCHIVE)
 
 
-@router.post("/unarchives", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+@router.post("/unarchives", **_UPLOADED)  # type: ignore[arg-type]
 async def unarchive_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Un-archive the customers of a spreadsheet of Customer Record IDs or emails (a job)."""
     return await upload_list(request, ctx, user, UNARCHIVE)
 
 
-@router.post("/merges", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+@router.post("/merges", **_UPLOADED)  # type: ignore[arg-type]
 async def merge_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Merge each row's Secondary ID into its Primary ID (a job)."""
     return await upload_list(request, ctx, user, MERGE)
 
 
-@router.post("/archives/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
-def commit_archives(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
+@router.post("/archives/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
+def commit_archives(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Archive as the dry run showed."""
     return commit_list(request, ctx, user, ARCHIVE, job_id)
 
 
-@router.post("/unarchives/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
-def commit_unarchives(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
+@router.post("/unarchives/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
+def commit_unarchives(
+    request: Request, ctx: ContextDep, user: Staff, job_id: JobId
+) -> JSONResponse:
     """Un-archive as the dry run showed."""
     return commit_list(request, ctx, user, UNARCHIVE, job_id)
 
 
-@router.post("/merges/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
-def commit_merges(request: Request, ctx: ContextDep, user: Staff, job_id: str) -> JSONResponse:
+@router.post("/merges/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
+def commit_merges(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Merge as the dry run showed."""
     return commit_list(request, ctx, user, MERGE, job_id)
 
 
-@router.post("/deletions", **_ACCEPTED, openapi_extra=_FORM)  # type: ignore[arg-type]
+@router.post("/deletions", **_UPLOADED)  # type: ignore[arg-type]
 async def delete_list(request: Request, ctx: ContextDep, user: Deleter) -> JSONResponse:
     """Delete for privacy the customers of a spreadsheet of Customer Record IDs or emails (a
     job; needs customers:delete and confirm=true, or dry_run=true to see who would go)."""
     return await upload_list(request, ctx, user, DELETE)
 
 
-@router.post("/deletions/{job_id}/commit", **_ACCEPTED)  # type: ignore[arg-type]
+@router.post("/deletions/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
 def commit_deletions(
-    request: Request, ctx: ContextDep, user: Deleter, job_id: str, confirm: bool = False
+    request: Request, ctx: ContextDep, user: Deleter, job_id: JobId, confirm: bool = False
 ) -> JSONResponse:
     """Delete exactly the customers the dry run showed (``confirm=true``)."""
     if not confirm:
