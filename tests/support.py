@@ -39,13 +39,15 @@ class Queue:
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.kinds: list[JobKind] = []
+        self.sizes: list[int] = []
         self.down = False
 
-    def __call__(self, kind: JobKind, job_id: str) -> None:
+    def __call__(self, kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
         if self.down:
             raise ConnectionError("redis is down")
         self.kinds.append(kind)
         self.ids.append(job_id)
+        self.sizes.append(input_bytes)
 
 
 def csv_text(rows: Sequence[Sequence[str]], delimiter: str = ",") -> str:

@@ -17,11 +17,11 @@ import redis
 from support import csv_text, get_job, stage_import, stored_customers
 
 from bulkport.config import Settings
-from bulkport.schemas.jobs import JobStatus
+from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
-from bulkport.worker.app import import_customers
+from bulkport.worker.app import enqueue, import_customers
 
 HEADER = ["First Name", "Email"]
 
@@ -191,6 +191,24 @@ def test_task_messages_carry_the_job_id_and_no_personal_data(
     body = json.loads(base64.b64decode(message["body"]))
     assert body[0] == [job_id] and body[1] == {}
     assert b"secret" not in raw.lower() and b"Secret" not in base64.b64decode(message["body"])
+
+
+def test_a_sent_job_shows_flower_its_id_alone_in_the_queue_its_size_chooses(
+    ctx: Context, admin: User, redis_url: str
+) -> None:
+    content = csv_text([HEADER, ["Secret", "secret@example.com"]])
+    job_id = stage_import(ctx, admin, content)
+    client = redis.Redis.from_url(redis_url)
+    client.delete("small", "large")
+    enqueue(JobKind.IMPORT, job_id, ctx.settings.small_job_bytes + 1)
+    raw = client.lpop("large")
+    assert client.llen("small") == 0
+    client.delete("large")
+    assert isinstance(raw, bytes)
+    headers = json.loads(raw)["headers"]
+    assert headers["argsrepr"] == repr((job_id,))
+    assert headers["kwargsrepr"] == "{}"
+    assert headers["task"] == "bulkport.import"
 
 
 # Rows of the imports cut short below: enough that the job is still running when the kill
