@@ -192,3 +192,45 @@ def served(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def start_worker(argv: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a worker process, its output in ``log``; returns once it is ready."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_for_log(log, "ready.", process)
+    return process
+
+
+def wait_for_log(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the process has written ``text`` to its log; fail if it stops first."""
+    deadline = time.monotonic() + 60
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("worker did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.2)
+
+
+def pool_children(parent: int) -> list[int]:
+    """A worker's pool processes, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def wait_finished(ctx: Context, user: User, job_id: str, seconds: float = 60) -> job_rows.Job:
+    """The job once it has ended; fails if it is still running after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = get_job(ctx, user, job_id)
+        if job.status.finished:
+            return job
+        assert time.monotonic() < deadline, f"job still {job.status} after {seconds} s"
+        time.sleep(0.1)
