@@ -211,18 +211,22 @@ def wait_for_log(log: Path, text: str, process: subprocess.Popen[bytes]) -> None
         time.sleep(0.2)
 
 
-def pool_children(parent: int) -> list[int]:
-    """A worker's pool processes, from /proc."""
-    found = []
+def process_parents() -> dict[int, int]:
+    """Each running process's parent, from /proc."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def pool_children(parent: int) -> list[int]:
+    """A worker's pool processes."""
+    return [pid for pid, its_parent in process_parents().items() if its_parent == parent]
 
 
 def wait_finished(ctx: Context, user: User, job_id: str, seconds: float = 60) -> job_rows.Job:
@@ -234,3 +238,17 @@ def wait_finished(ctx: Context, user: User, job_id: str, seconds: float = 60) ->
             return job
         assert time.monotonic() < deadline, f"job still {job.status} after {seconds} s"
         time.sleep(0.1)
+
+
+def worker_env(ctx: Context, broker: str, **settings: str) -> dict[str, str]:
+    """The environment of a worker process on the test's database and file store."""
+    env = {key: value for key, value in os.environ.items() if key != "BULKPORT_JOB_LEASE_SECONDS"}
+    env.update(
+        BULKPORT_DATABASE_URL=ctx.settings.database,
+        BULKPORT_BROKER_URL=broker,
+        BULKPORT_HOME=str(ctx.settings.home),
+        BULKPORT_FILES_DIR=str(ctx.settings.files_root),
+        BULKPORT_BATCH_SIZE="50",
+    )
+    env.update(settings)
+    return env

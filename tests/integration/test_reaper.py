@@ -83,3 +83,22 @@ def test_a_job_with_a_live_lease_is_left_alone(ctx: Context, admin: User) -> Non
     with ctx.engine.begin() as conn:
         assert isinstance(job_rows.claim(conn, job_id, 60), job_rows.Claimed)
     assert reap(ctx) == reap(ctx).__class__(requeue=[], failed=[])
+
+
+def test_a_job_whose_lease_lapsed_moments_ago_is_sent_again_at_once(
+    ctx: Context, admin: User
+) -> None:
+    # The heartbeat renews a live job's lease every few seconds: a lapsed one means a dead
+    # worker, and the next round (every 10 s) sends the job again, not minutes later.
+    job_id = stage_import(ctx, admin, CONTENT)
+    moment = now()
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                status="PROCESSING", attempts=1, lease_until=moment - timedelta(seconds=1),
+                updated_at=moment - timedelta(seconds=ctx.settings.job_lease_seconds + 1),
+            )
+        )  # fmt: skip
+    assert [sent.job_id for sent in reap(ctx, moment).requeue] == [job_id]

@@ -22,10 +22,12 @@ from support import (
     start_worker,
     stored_customers,
     wait_finished,
+    worker_env,
 )
 
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobKind, JobStatus
+from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.worker.app import enqueue, import_customers
@@ -67,15 +69,7 @@ def workers(
         if url not in started:
             queue = f"bulkport-test-{len(started)}-{os.getpid()}"
             log = tmp_path_factory.mktemp("worker") / "worker.log"
-            env = dict(
-                os.environ,
-                BULKPORT_DATABASE_URL=url,
-                BULKPORT_BROKER_URL=redis_url,
-                BULKPORT_HOME=str(ctx.settings.home),
-                BULKPORT_FILES_DIR=str(ctx.settings.files_root),
-                BULKPORT_BATCH_SIZE="50",
-                BULKPORT_JOB_LEASE_SECONDS="5",
-            )
+            env = worker_env(ctx, redis_url, BULKPORT_JOB_LEASE_SECONDS="5")
             argv = [
                 sys.executable, "-m", "celery", "-A", "bulkport.worker.app", "worker",
                 "--pool=prefork", "--concurrency=2", "-Q", queue, "-E",
@@ -189,6 +183,18 @@ def test_a_sent_job_shows_flower_its_id_alone_in_the_queue_its_size_chooses(
 KILLED_ROWS = 20_000
 
 
+def assert_imported_once(ctx: Context, admin: User, job: job_rows.Job) -> None:
+    """The cut-short import of ``KILLED_ROWS`` new customers ended READY with every row once."""
+    assert job.status is JobStatus.READY, job.error
+    assert (job.counts.created, job.counts.processed, job.counts.failed) == (
+        KILLED_ROWS,
+        KILLED_ROWS,
+        0,
+    )
+    stored = stored_customers(ctx, admin)
+    assert len(stored) == KILLED_ROWS == len({row["email"] for row in stored})
+
+
 def test_a_worker_killed_mid_import_loses_and_repeats_nothing(
     ctx: Context, admin: User, workers: Callable[[Context], str]
 ) -> None:
@@ -240,14 +246,7 @@ def test_a_dropped_database_connection_rolls_back_the_batch_and_the_task_retries
     assert dropped >= 1
 
     job = wait_finished(ctx, admin, job_id, seconds=120)
-    assert job.status is JobStatus.READY, job.error
-    assert (job.counts.created, job.counts.processed, job.counts.failed) == (
-        KILLED_ROWS,
-        KILLED_ROWS,
-        0,
-    )
-    stored = stored_customers(ctx, admin)
-    assert len(stored) == KILLED_ROWS == len({row["email"] for row in stored})
+    assert_imported_once(ctx, admin, job)
 
 
 # The promise of issue 20: a job whose worker died goes on within this many seconds.
@@ -260,14 +259,7 @@ def test_a_killed_pool_process_s_import_is_taken_over_within_30_seconds(
     # A worker with the default lease (not the module's short test lease), so the time
     # measured is the one production gets.
     queue = f"bulkport-take-over-{os.getpid()}"
-    env = {key: value for key, value in os.environ.items() if key != "BULKPORT_JOB_LEASE_SECONDS"}
-    env.update(
-        BULKPORT_DATABASE_URL=ctx.settings.database,
-        BULKPORT_BROKER_URL=redis_url,
-        BULKPORT_HOME=str(ctx.settings.home),
-        BULKPORT_FILES_DIR=str(ctx.settings.files_root),
-        BULKPORT_BATCH_SIZE="50",
-    )
+    env = worker_env(ctx, redis_url)
     argv = [
         sys.executable, "-m", "celery", "-A", "bulkport.worker.app", "worker",
         "--pool=prefork", "--concurrency=1", "-Q", queue,
@@ -295,11 +287,4 @@ def test_a_killed_pool_process_s_import_is_taken_over_within_30_seconds(
         worker.wait(30)
     print(f"taken over {taken_over:.1f} s and READY {finished:.1f} s after the kill")
     assert finished < TAKE_OVER_SECONDS
-    assert job.status is JobStatus.READY, job.error
-    assert (job.counts.created, job.counts.processed, job.counts.failed) == (
-        KILLED_ROWS,
-        KILLED_ROWS,
-        0,
-    )
-    stored = stored_customers(ctx, admin)
-    assert len(stored) == KILLED_ROWS == len({row["email"] for row in stored})
+    assert_imported_once(ctx, admin, job)
