@@ -22,7 +22,7 @@ from bulkport.api.app import create_app
 from bulkport.api.serving import server_options
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
-from bulkport.schemas.jobs import ImportOptions, JobKind
+from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
 from bulkport.services import free_port
 from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
@@ -252,3 +252,11 @@ def worker_env(ctx: Context, broker: str, **settings: str) -> dict[str, str]:
     )
     env.update(settings)
     return env
+
+
+def assert_imported_once(ctx: Context, user: User, job: job_rows.Job, rows: int) -> None:
+    """An import of ``rows`` new customers ended READY with every row applied exactly once."""
+    assert job.status is JobStatus.READY, job.error
+    assert (job.counts.created, job.counts.processed, job.counts.failed) == (rows, rows, 0)
+    stored = stored_customers(ctx, user)
+    assert len(stored) == rows == len({row["email"] for row in stored})

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 from support import (
+    assert_imported_once,
     csv_text,
     get_job,
     pool_children,
@@ -27,7 +28,6 @@ from support import (
 
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.worker.app import enqueue, import_customers
@@ -183,18 +183,6 @@ def test_a_sent_job_shows_flower_its_id_alone_in_the_queue_its_size_chooses(
 KILLED_ROWS = 20_000
 
 
-def assert_imported_once(ctx: Context, admin: User, job: job_rows.Job) -> None:
-    """The cut-short import of ``KILLED_ROWS`` new customers ended READY with every row once."""
-    assert job.status is JobStatus.READY, job.error
-    assert (job.counts.created, job.counts.processed, job.counts.failed) == (
-        KILLED_ROWS,
-        KILLED_ROWS,
-        0,
-    )
-    stored = stored_customers(ctx, admin)
-    assert len(stored) == KILLED_ROWS == len({row["email"] for row in stored})
-
-
 def test_a_worker_killed_mid_import_loses_and_repeats_nothing(
     ctx: Context, admin: User, workers: Callable[[Context], str]
 ) -> None:
@@ -246,7 +234,7 @@ def test_a_dropped_database_connection_rolls_back_the_batch_and_the_task_retries
     assert dropped >= 1
 
     job = wait_finished(ctx, admin, job_id, seconds=120)
-    assert_imported_once(ctx, admin, job)
+    assert_imported_once(ctx, admin, job, KILLED_ROWS)
 
 
 # The promise of issue 20: a job whose worker died goes on within this many seconds.
@@ -287,4 +275,4 @@ def test_a_killed_pool_process_s_import_is_taken_over_within_30_seconds(
         worker.wait(30)
     print(f"taken over {taken_over:.1f} s and READY {finished:.1f} s after the kill")
     assert finished < TAKE_OVER_SECONDS
-    assert_imported_once(ctx, admin, job)
+    assert_imported_once(ctx, admin, job, KILLED_ROWS)
