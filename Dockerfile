@@ -28,5 +28,5 @@ WORKDIR /data
 EXPOSE 8000
 
 # No HEALTHCHECK here: the same image runs the worker, Flower and one-shot migrations;
-# docker-compose.yml checks the API on /healthz.
+# docker-compose.yml checks the API on /readyz and the workers with a ping.
 CMD ["bulkport", "api", "--host", "0.0.0.0"]

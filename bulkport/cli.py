@@ -193,7 +193,8 @@ def _start_broker(settings: Settings, supervisor: Supervisor) -> tuple[str, Priv
 def _start_parts(
     settings: Settings, supervisor: Supervisor, broker: str, api_port: int, flower_port: int
 ) -> None:
-    """Start the API, a worker with the schedule and Flower; record the stack in its home."""
+    """Start the API, the workers (one kept for short jobs; one runs the schedule) and Flower;
+    record the stack in its home."""
     from bulkport import services
 
     home = settings.home
@@ -208,11 +209,11 @@ def _start_parts(
         FLOWER_UNAUTHENTICATED_API="false",
     )
     bulkport = [sys.executable, "-m", "bulkport"]
-    concurrency = str(settings.worker_concurrency)
     supervisor.start(
         "api", [*bulkport, "api", "--host", settings.api_host, "--port", str(api_port)], env
     )
-    supervisor.start("worker", [*bulkport, "worker", "--beat", "--concurrency", concurrency], env)
+    for plan in services.up_workers(settings.worker_concurrency):
+        supervisor.start(plan.name, plan.argv(bulkport), env)
     supervisor.start("flower", [*bulkport, "flower"], env)
     stack.record(home, stack.Stack(os.getpid(), broker, api_url, flower_url))
     password = (
@@ -290,11 +291,11 @@ def api(host: str | None, port: int | None) -> None:
 def api_app() -> FastAPI:
     """The API, sending its jobs to the Celery workers (uvicorn's factory for ``api``)."""
     from bulkport.api.app import create_app
-    from bulkport.worker.app import configure, enqueue
+    from bulkport.worker.app import broker_ready, configure, enqueue
 
     settings = get_settings()
     configure(settings)
-    return create_app(settings, enqueue=enqueue)
+    return create_app(settings, enqueue=enqueue, broker_check=broker_ready)
 
 
 def _queue(settings: Settings, inline: bool) -> Enqueue:
@@ -309,10 +310,16 @@ def _queue(settings: Settings, inline: bool) -> Enqueue:
 
 @main.command()
 @click.option("--concurrency", type=int, default=None, help="Worker processes.")
-@click.option("--beat", is_flag=True, help="Also run the schedule (hourly file clean-up).")
-def worker(concurrency: int | None, beat: bool) -> None:
+@click.option(
+    "--queues",
+    default=None,
+    help="Comma-separated queues to read: small, large, exports (default all three).",
+)
+@click.option("--name", default=None, help="Node name, e.g. short@%h (default celery@HOST).")
+@click.option("--beat", is_flag=True, help="Also run the schedule (reaper, file clean-up).")
+def worker(concurrency: int | None, queues: str | None, name: str | None, beat: bool) -> None:
     """Run a Celery worker that processes jobs."""
-    from bulkport.worker.app import configure
+    from bulkport.worker.app import QUEUES, configure
 
     settings = get_settings()
     app = configure(settings)
@@ -322,15 +329,32 @@ def worker(concurrency: int | None, beat: bool) -> None:
         "--loglevel=INFO",
         f"--concurrency={concurrency or settings.worker_concurrency}",
         "--events",
+        f"--queues={_queues(queues, QUEUES)}",
     ]
+    if name:
+        argv.append(f"--hostname={name}")
     # The schedule's files go into the home, not into the folder the command runs in.
     schedule = f"--schedule={settings.home / 'celerybeat-schedule'}"
     app.worker_main([*argv, "--beat", schedule] if beat else argv)
 
 
+def _queues(given: str | None, known: tuple[str, ...]) -> str:
+    """The queues a worker reads, checked: a misspelt one would be read by nobody else."""
+    if not given:
+        return ",".join(known)
+    names = [name.strip() for name in given.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown queue {', '.join(unknown) or given!r}; choose from {', '.join(known)}",
+            param_hint="--queues",
+        )
+    return ",".join(names)
+
+
 @main.command()
 def beat() -> None:
-    """Run the schedule on its own (one per deployment): the hourly file clean-up."""
+    """Run the schedule on its own (one per deployment): the reaper and the file clean-up."""
     from bulkport.worker.app import configure
 
     settings = get_settings()

@@ -64,9 +64,10 @@ class Settings(BaseSettings):
         description="Key that signs links and sessions; default: generated once into HOME.",
     )
     job_lease_seconds: int = Field(
-        default=120,
+        default=15,
         ge=5,
-        description="How long a worker's claim on a job lasts without a batch commit.",
+        description="How long a worker's claim on a job lasts unless renewed; a live job "
+        "renews it every third of this, so a dead worker's job is taken up soon after.",
     )
     max_attempts: int = Field(
         default=5, ge=1, description="Times a job may be started before it ends FAILED."
@@ -219,6 +220,19 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("the public URL has no query or fragment")
         return value.rstrip("/")
+
+    # Scale-out: queues and taking over jobs whose worker died.
+    small_job_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=0,
+        description="Imports whose upload is larger go to the `large` queue; smaller ones "
+        "and other short jobs to `small`, exports to `exports`.",
+    )
+    reaper_seconds: float = Field(
+        default=10,
+        ge=1,
+        description="How often beat runs the reaper, which sends again jobs whose lease lapsed.",
+    )
 
 
 def _kept_secret(path: Path) -> str:

@@ -1,6 +1,6 @@
 """Starting the parts of bulkport as child processes, and a private Redis when none is reachable.
 
-`bulkport up` uses this to run the API, a worker and Flower on one machine. Children get
+`bulkport up` uses this to run the API, its workers and Flower on one machine. Children get
 SIGTERM if this process dies, so nothing is left running after it. The private Redis listens
 on a Unix socket only (no TCP port), in the home or, when the home's path is too long for a
 socket, in a private folder under the system's temporary folder.
@@ -115,6 +115,38 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """One worker process of `bulkport up`: its node name, the queues it reads, its pool."""
+
+    name: str
+    queues: tuple[str, ...]
+    concurrency: int
+    beat: bool
+
+    def argv(self, bulkport: Sequence[str]) -> list[str]:
+        """The command that starts it, after ``bulkport`` (the command's own argv)."""
+        argv = [
+            *bulkport, "worker",
+            "--concurrency", str(self.concurrency),
+            "--queues", ",".join(self.queues),
+            "--name", f"{self.name}@%h",
+        ]  # fmt: skip
+        return [*argv, "--beat"] if self.beat else argv
+
+
+def up_workers(concurrency: int) -> list[WorkerPlan]:
+    """`bulkport up`'s workers: ``concurrency - 1`` processes (at least one) read every queue
+    and run the schedule; one more reads only small jobs and exports, so that large imports
+    can never take every process."""
+    from bulkport.worker.app import EXPORTS_QUEUE, QUEUES, SMALL_QUEUE
+
+    return [
+        WorkerPlan("worker", QUEUES, max(1, concurrency - 1), beat=True),
+        WorkerPlan("short", (SMALL_QUEUE, EXPORTS_QUEUE), 1, beat=False),
+    ]
 
 
 @dataclass(frozen=True)

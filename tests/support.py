@@ -22,7 +22,7 @@ from bulkport.api.app import create_app
 from bulkport.api.serving import server_options
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
-from bulkport.schemas.jobs import ImportOptions, JobKind
+from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
 from bulkport.schemas.lifecycle import ListOptions
 from bulkport.services import free_port
 from bulkport.storage import accounts
@@ -41,13 +41,15 @@ class Queue:
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.kinds: list[JobKind] = []
+        self.sizes: list[int] = []
         self.down = False
 
-    def __call__(self, kind: JobKind, job_id: str) -> None:
+    def __call__(self, kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
         if self.down:
             raise ConnectionError("redis is down")
         self.kinds.append(kind)
         self.ids.append(job_id)
+        self.sizes.append(input_bytes)
 
 
 def csv_text(rows: Sequence[Sequence[str]], delimiter: str = ",") -> str:
@@ -204,3 +206,71 @@ def stage_list(ctx: Context, user: User, spec: ListKind, content: str, **options
         options=ListOptions.model_validate(options),
     )  # fmt: skip
     return job_id
+
+
+def start_worker(argv: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a worker process, its output in ``log``; returns once it is ready."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_for_log(log, "ready.", process)
+    return process
+
+
+def wait_for_log(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the process has written ``text`` to its log; fail if it stops first."""
+    deadline = time.monotonic() + 60
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("worker did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.2)
+
+
+def process_parents() -> dict[int, int]:
+    """Each running process's parent, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def pool_children(parent: int) -> list[int]:
+    """A worker's pool processes."""
+    return [pid for pid, its_parent in process_parents().items() if its_parent == parent]
+
+
+def wait_finished(ctx: Context, user: User, job_id: str, seconds: float = 60) -> job_rows.Job:
+    """The job once it has ended; fails if it is still running after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = get_job(ctx, user, job_id)
+        if job.status.finished:
+            return job
+        assert time.monotonic() < deadline, f"job still {job.status} after {seconds} s"
+        time.sleep(0.1)
+
+
+def worker_env(ctx: Context, broker: str, **settings: str) -> dict[str, str]:
+    """The environment of a worker process on the test's database and file store."""
+    env = {key: value for key, value in os.environ.items() if key != "BULKPORT_JOB_LEASE_SECONDS"}
+    env.update(
+        BULKPORT_DATABASE_URL=ctx.settings.database,
+        BULKPORT_BROKER_URL=broker,
+        BULKPORT_HOME=str(ctx.settings.home),
+        BULKPORT_FILES_DIR=str(ctx.settings.files_root),
+        BULKPORT_BATCH_SIZE="50",
+    )
+    env.update(settings)
+    return env
+
+
+def assert_imported_once(ctx: Context, user: User, job: job_rows.Job, rows: int) -> None:
+    """An import of ``rows`` new customers ended READY with every row applied exactly once."""
+    assert job.status is JobStatus.READY, job.error
+    assert (job.counts.created, job.counts.processed, job.counts.failed) == (rows, rows, 0)
+    stored = stored_customers(ctx, user)
+    assert len(stored) == rows == len({row["email"] for row in stored})

@@ -1,8 +1,9 @@
-"""The FastAPI application: routers, health check and the process's context."""
+"""The FastAPI application: routers, liveness and readiness checks, the process's context."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -34,10 +35,19 @@ from bulkport.storage.db import ping
 from bulkport.tasks.context import Context, Enqueue
 from bulkport.web import routes as pages
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI:
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    enqueue: Enqueue,
+    broker_check: Callable[[], None] | None = None,
+) -> FastAPI:
     """Build the API for the given settings (the environment's by default); ``enqueue`` sends
-    the jobs it creates to the workers (``bulkport.worker.app.enqueue`` outside tests)."""
+    the jobs it creates to the workers (``bulkport.worker.app.enqueue`` outside tests), and
+    ``broker_check`` raises when their queue cannot be reached (``broker_ready``; without
+    one, as in-process tests build it, `/readyz` does not check a queue)."""
     context = Context.from_settings(settings or get_settings(), enqueue)
 
     @asynccontextmanager
@@ -74,11 +84,46 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue) -> FastAPI
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
-        """200 when the database answers; 503 otherwise."""
-        try:
-            ping(context.engine)
-        except Exception:
-            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
-        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+        """200 while the process serves requests (liveness: restart it when this fails)."""
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "Not ready: `failing` names each part that fails"}},
+    )
+    def readyz() -> JSONResponse:
+        """200 when the database, the job queue and the file store all work; else 503 with
+        each failing part named (readiness: send no traffic here meanwhile)."""
+        checks = readiness(context, broker_check)
+        failing = [name for name, state in checks.items() if state not in (OK, NOT_CHECKED)]
+        body = {"status": "not ready" if failing else "ready", "failing": failing, **checks}
+        return JSONResponse(body, 503 if failing else 200)
 
     return app
+
+
+OK = "ok"
+NOT_CHECKED = "not checked"
+# Each part's failure is named, never described: the reason is in the log, not the answer.
+FAILED = {"database": "unreachable", "broker": "unreachable", "files": "not writable"}
+
+
+def readiness(context: Context, broker_check: Callable[[], None] | None) -> dict[str, str]:
+    """Each part the API needs, with ``ok`` or why not."""
+    checks: dict[str, Callable[[], None]] = {
+        "database": lambda: ping(context.engine),
+        "files": context.files.check_writable,
+    }
+    if broker_check is not None:
+        checks["broker"] = broker_check
+    states = {"broker": NOT_CHECKED}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception:
+            log.warning("readiness: the %s check failed", name, exc_info=True)
+            states[name] = FAILED[name]
+        else:
+            states[name] = OK
+    return states

@@ -54,6 +54,14 @@ class FileStore:
         """Size in bytes of a stored file."""
         return self.path(key).stat().st_size
 
+    def check_writable(self) -> None:
+        """Write and remove a scratch file at the root (made if missing, as the first upload
+        would); raises ``OSError`` when the store cannot take files (read-only, full, gone)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=".ready-") as probe:
+            probe.write(b"ready")
+            probe.flush()
+
     def delete_tree(self, prefix: str) -> None:
         """Remove every file under a key prefix (a job's folder)."""
         shutil.rmtree(self.path(prefix), ignore_errors=True)

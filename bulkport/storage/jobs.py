@@ -371,6 +371,18 @@ def set_backup(conn: Connection, job_id: str, token: str, backup_job_id: str) ->
     )
 
 
+def renew(conn: Connection, job_id: str, token: str, lease_seconds: int) -> bool:
+    """Extend this delivery's lease; False once the claim is gone (the job ended, was
+    cancelled or was taken over), when the one renewing should stop."""
+    moment = now()
+    result = conn.execute(
+        update(jobs)
+        .where(_owned(job_id, token))
+        .values(lease_until=moment + timedelta(seconds=lease_seconds))
+    )
+    return result.rowcount == 1
+
+
 def release(conn: Connection, job_id: str, token: str) -> None:
     """End this delivery's lease early so a retry can claim the job straight away."""
     conn.execute(update(jobs).where(_owned(job_id, token)).values(lease_until=now()))

@@ -24,6 +24,7 @@ class Stalled:
     attempts: int
     processed: int
     total: int | None
+    input_file: str | None
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,13 @@ class Quiet:
     quiet_seconds: int
 
     def stalled(self) -> ColumnElement[bool]:
-        """PROCESSING, its lease lapsed a lease ago, and nothing happened for a while (a job
-        sent again is touched, so it is not sent again on every round while it waits)."""
+        """PROCESSING and its lease lapsed: a live job's heartbeat renews it long before.
+        A job sent again is touched, so it is sent at most once a lease while it waits for a
+        worker to take it."""
         return and_(
             jobs.c.status == JobStatus.PROCESSING.value,
-            jobs.c.lease_until < self.moment - timedelta(seconds=self.lease_seconds),
-            jobs.c.updated_at < self.since(),
+            jobs.c.lease_until < self.moment,
+            jobs.c.updated_at < self.moment - timedelta(seconds=self.lease_seconds),
         )
 
     def forgotten(self) -> ColumnElement[bool]:
@@ -55,7 +57,7 @@ class Quiet:
 def stalled_jobs(conn: Connection, quiet: Quiet) -> list[Stalled]:
     """Jobs stalled while PROCESSING or forgotten while QUEUED."""
     c = jobs.c
-    query = select(c.id, c.kind, c.status, c.attempts, c.processed, c.total).where(
+    query = select(c.id, c.kind, c.status, c.attempts, c.processed, c.total, c.input_file).where(
         or_(quiet.stalled(), quiet.forgotten())
     )
     return [
@@ -66,6 +68,7 @@ def stalled_jobs(conn: Connection, quiet: Quiet) -> list[Stalled]:
             attempts=row.attempts,
             processed=row.processed,
             total=row.total,
+            input_file=row.input_file,
         )
         for row in conn.execute(query).all()
     ]

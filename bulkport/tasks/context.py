@@ -15,12 +15,16 @@ from bulkport.storage.files import FileStore
 
 
 class Enqueue(Protocol):
-    """Sends a committed job to the workers, by its id only; raises when the queue is down."""
+    """Sends a committed job to the workers, by its id only; raises when the queue is down.
 
-    def __call__(self, kind: JobKind, job_id: str) -> None: ...
+    ``input_bytes`` is the size of the job's input file (0 without one): with the kind it
+    decides which queue the job waits in, so that a large import never holds up small jobs.
+    """
+
+    def __call__(self, kind: JobKind, job_id: str, input_bytes: int = 0) -> None: ...
 
 
-def run_here(kind: JobKind, job_id: str) -> None:
+def run_here(kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
     """The queue of a process that runs its jobs itself (``--inline``, tests): sends nothing."""
 
 

@@ -92,6 +92,7 @@ def submit_import(
     cannot be reached.
     """
     unreadable = _refused_at_once(ctx, key)
+    size = ctx.files.size(key)
     with ctx.engine.begin() as conn:
         job_rows.create_job(
             conn,
@@ -109,13 +110,13 @@ def submit_import(
             user_id=user_id,
             action="import.upload",
             job_id=job_id,
-            detail={"filename": options.filename, "bytes": ctx.files.size(key)},
+            detail={"filename": options.filename, "bytes": size},
         )
         if unreadable is not None:
             job_rows.finish(conn, job_id, None, JobStatus.FAILED, error=unreadable)
     if unreadable is not None:
         return False
-    send_or_fail(ctx, JobKind.IMPORT, job_id)
+    send_or_fail(ctx, JobKind.IMPORT, job_id, size)
     return True
 
 

@@ -12,6 +12,7 @@ from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks.context import Context
+from bulkport.tasks.heartbeat import lease_kept
 
 log = logging.getLogger(__name__)
 # Exceptions that mean "the job ran out of time"; the worker fills this in with Celery's.
@@ -28,7 +29,8 @@ TIME_LIMIT = (
 
 @contextmanager
 def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[None]:
-    """Run a claimed job's work; whatever goes wrong leaves the job in a clear state.
+    """Run a claimed job's work, its lease renewed while it runs (``heartbeat``); whatever
+    goes wrong leaves the job in a clear state.
 
     - the claim was lost to another delivery: stop quietly, that delivery owns the job;
     - a file or job problem (``BulkportError``): FAILED with its message for the person;
@@ -36,7 +38,8 @@ def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[
     - anything else: FAILED with ``unexpected``, the details in the worker's log.
     """
     try:
-        yield
+        with lease_kept(ctx, job_id, token):
+            yield
     except job_rows.TransitionRefused:
         log.warning("job %s: claim lost to another delivery; stopping", job_id)
     except BulkportError as exc:
@@ -61,11 +64,12 @@ def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[
             job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=message)
 
 
-def send_or_fail(ctx: Context, kind: JobKind, job_id: str) -> None:
+def send_or_fail(ctx: Context, kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
     """Send a committed job to the workers; if the queue cannot be reached, end the job FAILED
-    and raise ``QueueUnreachable``: a caller never reports a job started that is lost."""
+    and raise ``QueueUnreachable``: a caller never reports a job started that is lost.
+    ``input_bytes``, the size of the job's input file, chooses its queue."""
     try:
-        ctx.enqueue(kind, job_id)
+        ctx.enqueue(kind, job_id, input_bytes)
     except Exception:
         log.exception("job %s: could not reach the job queue", job_id)
         with ctx.engine.begin() as conn:

@@ -1,10 +1,11 @@
 """The reaper: no job stays QUEUED or PROCESSING forever, whatever happened to its worker.
 
-Run every minute by beat. A job whose worker stopped renewing its lease is handed to the queue
-again (it resumes after its last committed batch); one that has been tried too often ends
-FAILED with the rows it did not reach counted as such. A job QUEUED for too long is sent to
-the queue again, in case its message was lost (a Redis restarted without its data): a second
-delivery of a live job changes nothing, so sending again is always safe.
+Run by beat every ``reaper_seconds`` (10 s). A job whose worker stopped renewing its lease
+(the heartbeat died with it) is handed to the queue again (it resumes after its last committed
+batch); one that has been tried too often ends FAILED with the rows it did not reach counted
+as such. A job QUEUED for too long is sent to the queue again, in case its message was lost (a
+Redis restarted without its data): a second delivery of a live job changes nothing, so
+sending again is always safe.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import upkeep
@@ -21,11 +23,19 @@ from bulkport.tasks.context import Context
 log = logging.getLogger(__name__)
 
 
+class Requeue(NamedTuple):
+    """A job to send again, with the size of its input (which decides its queue)."""
+
+    job_id: str
+    kind: JobKind
+    input_bytes: int
+
+
 @dataclass(frozen=True)
 class Reaped:
     """What the reaper did: jobs to send to the queue again, and jobs it ended."""
 
-    requeue: list[tuple[str, JobKind]]
+    requeue: list[Requeue]
     failed: list[str]
 
 
@@ -47,7 +57,7 @@ def reap(ctx: Context, moment: datetime | None = None) -> Reaped:
         lease_seconds=settings.job_lease_seconds,
         quiet_seconds=settings.requeue_after_seconds,
     )
-    requeue: list[tuple[str, JobKind]] = []
+    requeue: list[Requeue] = []
     failed: list[str] = []
     with ctx.engine.begin() as conn:
         for job in upkeep.stalled_jobs(conn, quiet):
@@ -58,7 +68,15 @@ def reap(ctx: Context, moment: datetime | None = None) -> Reaped:
                 continue
             # Touch the job so that it is not sent again on the next round.
             upkeep.touch(conn, job.id, quiet.moment)
-            requeue.append((job.id, job.kind))
+            requeue.append(Requeue(job.id, job.kind, _input_bytes(ctx, job.input_file)))
     if requeue or failed:
         log.warning("reaper: %d jobs sent again, %d ended", len(requeue), len(failed))
     return Reaped(requeue=requeue, failed=failed)
+
+
+def _input_bytes(ctx: Context, key: str | None) -> int:
+    """The size of a job's input file; 0 when it has none, or it is gone (the job then fails
+    quickly, wherever it runs)."""
+    if key is None or not ctx.files.exists(key):
+        return 0
+    return ctx.files.size(key)

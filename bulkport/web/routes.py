@@ -31,7 +31,7 @@ router.include_router(exports.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Paths whose errors stay JSON, as API clients expect.
-API_PATHS = ("/api/", "/healthz", "/docs", "/openapi.json")
+API_PATHS = ("/api/", "/healthz", "/readyz", "/docs", "/openapi.json")
 Page = Annotated[int, Query(ge=1, le=100_000)]
 
 

@@ -1,6 +1,9 @@
 """The Celery app: JSON only, late acks, one task at a time per process, events for Flower.
 
-Tasks carry a job id and nothing else: no personal data goes through the broker. The app is
+Tasks carry a job id and nothing else: no personal data goes through the broker, and Flower
+shows that id alone (``argsrepr``). Jobs wait in one of three queues, chosen when they are sent
+(``queue_for``): ``small`` (short jobs), ``large`` (imports of big files) and ``exports``, so
+that a worker can be kept for the short ones and a big import never holds them up. The app is
 configured by ``configure(settings)`` (the CLI and the API's enqueue call it); a process that
 ``celery -A bulkport.worker.app`` starts reads the settings from the environment when it first
 uses the app, never at import.
@@ -16,6 +19,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
+from kombu import Queue
 from sqlalchemy.exc import OperationalError
 
 from bulkport.config import Settings, get_settings
@@ -43,6 +47,23 @@ UNARCHIVE_TASK = "bulkport.unarchive"
 MERGE_TASK = "bulkport.merge"
 DELETE_TASK = "bulkport.delete"
 PRIVACY_EXPORT_TASK = "bulkport.privacy_export"
+SMALL_QUEUE = "small"
+LARGE_QUEUE = "large"
+EXPORTS_QUEUE = "exports"
+QUEUES = (SMALL_QUEUE, LARGE_QUEUE, EXPORTS_QUEUE)
+# Kinds with a queue of their own; every other kind is short and waits in `small`, unless its
+# input is larger than BULKPORT_SMALL_JOB_BYTES.
+KIND_QUEUES: dict[JobKind, str] = {
+    JobKind.EXPORT: EXPORTS_QUEUE,
+    JobKind.PRIVACY_EXPORT: EXPORTS_QUEUE,
+}
+
+
+def queue_for(kind: JobKind, input_bytes: int, small_job_bytes: int) -> str:
+    """The queue a job waits in: exports in theirs, big inputs in `large`, the rest `small`."""
+    if kind in KIND_QUEUES:
+        return KIND_QUEUES[kind]
+    return LARGE_QUEUE if input_bytes > small_job_bytes else SMALL_QUEUE
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -67,6 +88,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A worker started without --queues reads all three; beat's own tasks are short.
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_default_queue": SMALL_QUEUE,
+        "bulkport_small_job_bytes": settings.small_job_bytes,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
@@ -74,7 +99,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "beat_schedule": {
             "expire-files": {"task": RETENTION_TASK, "schedule": 3600.0},
-            "reap-jobs": {"task": REAPER_TASK, "schedule": 60.0},
+            "reap-jobs": {"task": REAPER_TASK, "schedule": settings.reaper_seconds},
         },
         # A job past its soft limit ends FAILED with its rows counted; the hard limit kills a
         # job stuck outside Python (the reaper then ends it).
@@ -161,6 +186,10 @@ def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-a
     except OperationalError as exc:
         raise task.retry(exc=exc, countdown=min(60, 2**task.request.retries)) from exc
     if isinstance(outcome, job_rows.Busy):
+        if task.max_retries is not None and task.request.retries >= task.max_retries:
+            # The delivery that holds the job renews its lease; if it dies, the reaper sends
+            # the job again. Waiting longer here would only fill the log.
+            return "left to the delivery that holds it"
         raise task.retry(countdown=outcome.retry_after)
     if isinstance(outcome, job_rows.Finished):
         return f"already {outcome.status}" if outcome.status else "no such job"
@@ -223,8 +252,8 @@ def expire_old_files() -> int:
 def reap_jobs() -> dict[str, int]:
     """Send stalled or forgotten jobs to the queue again; end those out of attempts."""
     reaped = reap(context())
-    for job_id, kind in reaped.requeue:
-        enqueue(kind, job_id)
+    for job_id, kind, input_bytes in reaped.requeue:
+        enqueue(kind, job_id, input_bytes)
     return {"requeued": len(reaped.requeue), "failed": len(reaped.failed)}
 
 
@@ -239,6 +268,16 @@ TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
 }
 
 
-def enqueue(kind: JobKind, job_id: str) -> None:
-    """Send a job to the workers (the id only); the ``Enqueue`` of every process with a queue."""
-    TASKS[kind].apply_async(args=(job_id,))
+def enqueue(kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
+    """Send a job to the workers (the id only) in the queue its kind and size choose; the
+    ``Enqueue`` of every process with a queue."""
+    queue = queue_for(kind, input_bytes, app.conf.bulkport_small_job_bytes)
+    # Flower and the worker's log show argsrepr: the id, as the arguments are, and never more.
+    shown: dict[str, Any] = {"argsrepr": repr((job_id,)), "kwargsrepr": "{}"}
+    TASKS[kind].apply_async(args=(job_id,), queue=queue, **shown)
+
+
+def broker_ready() -> None:
+    """Raise unless the broker answers now (the API's readiness check)."""
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from support import home_env, run_bulkport
+from support import home_env, process_parents, run_bulkport
 
 from bulkport.services import free_port
 
@@ -28,14 +28,7 @@ SAMPLE = ROOT / "examples" / "customers.csv"
 
 def descendants(pid: int) -> set[int]:
     """Every process below ``pid``, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    parents = process_parents()
     found: set[int] = set()
     frontier = {pid}
     while frontier:

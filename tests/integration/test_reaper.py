@@ -14,7 +14,7 @@ from bulkport.storage.db import now
 from bulkport.storage.tables import jobs
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
-from bulkport.tasks.reaper import reap
+from bulkport.tasks.reaper import Requeue, reap
 
 CONTENT = csv_text([["Email"], *([f"p{i}@example.com"] for i in range(120))])
 
@@ -37,7 +37,8 @@ def test_a_job_whose_worker_died_is_sent_again(ctx: Context, admin: User) -> Non
     job_id = stage_import(ctx, admin, CONTENT)
     stall(ctx, job_id, attempts=1)
     reaped = reap(ctx)
-    assert reaped.requeue == [(job_id, JobKind.IMPORT)] and reaped.failed == []
+    assert reaped.requeue == [Requeue(job_id, JobKind.IMPORT, len(CONTENT))]
+    assert reaped.failed == []
     assert reap(ctx).requeue == []  # not again on the next round
     run_import(ctx, job_id)
     assert get_job(ctx, admin, job_id).status is JobStatus.READY
@@ -73,8 +74,8 @@ def test_a_job_queued_too_long_is_sent_again_and_a_fresh_one_is_not(
         conn.execute(
             update(jobs).where(jobs.c.id == old).values(updated_at=now() - timedelta(hours=1))
         )
-    assert reap(ctx).requeue == [(old, JobKind.IMPORT)]
-    assert fresh not in [job_id for job_id, _ in reap(ctx).requeue]
+    assert reap(ctx).requeue == [Requeue(old, JobKind.IMPORT, len(CONTENT))]
+    assert fresh not in [sent.job_id for sent in reap(ctx).requeue]
 
 
 def test_a_job_with_a_live_lease_is_left_alone(ctx: Context, admin: User) -> None:
@@ -82,3 +83,22 @@ def test_a_job_with_a_live_lease_is_left_alone(ctx: Context, admin: User) -> Non
     with ctx.engine.begin() as conn:
         assert isinstance(job_rows.claim(conn, job_id, 60), job_rows.Claimed)
     assert reap(ctx) == reap(ctx).__class__(requeue=[], failed=[])
+
+
+def test_a_job_whose_lease_lapsed_moments_ago_is_sent_again_at_once(
+    ctx: Context, admin: User
+) -> None:
+    # The heartbeat renews a live job's lease every few seconds: a lapsed one means a dead
+    # worker, and the next round (every 10 s) sends the job again, not minutes later.
+    job_id = stage_import(ctx, admin, CONTENT)
+    moment = now()
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                status="PROCESSING", attempts=1, lease_until=moment - timedelta(seconds=1),
+                updated_at=moment - timedelta(seconds=ctx.settings.job_lease_seconds + 1),
+            )
+        )  # fmt: skip
+    assert [sent.job_id for sent in reap(ctx, moment).requeue] == [job_id]
