@@ -289,7 +289,7 @@ def processed(ctx: Context, job_id: str) -> int:
     return job.counts.processed
 
 
-# The promise of issue 20: a job whose worker died goes on within this many seconds.
+# A job whose worker died goes on within this many seconds (docs/deploy.md).
 TAKE_OVER_SECONDS = 30
 
 
