@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -13,7 +15,7 @@ from bulkport.api.jobs import JobId, answer_job, load_job
 from bulkport.api.limits import Uploader
 from bulkport.errors import BulkportError
 from bulkport.schemas.jobs import JobStatus, JobView, Problem
-from bulkport.schemas.lifecycle import ListOptions
+from bulkport.schemas.lifecycle import Confirmed, ListOptions
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
@@ -22,24 +24,34 @@ from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
 from bulkport.tasks.deletions import DELETE
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle jobs"], responses=ERROR_RESPONSES)
-_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "dry_run": {"type": "boolean"},
-                        "confirm": {"type": "boolean", "description": "Deletions: true."},
-                    },
-                }
-            }
-        },
-    }
+_FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "dry_run": {"type": "boolean"},
+        "confirm": {"type": "boolean", "description": "Deletions: true."},
+    },
 }
+
+
+def _form(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
+_FORM = _form(_FORM_SCHEMA)
+# Deletions: the form says ``confirm=true``, or ``dry_run=true`` to see who would go.
+_DELETE_FORM = _form(
+    {
+        **_FORM_SCHEMA,
+        "anyOf": [
+            {"required": ["confirm"], "properties": {"confirm": {"const": True}}},
+            {"required": ["dry_run"], "properties": {"dry_run": {"const": True}}},
+        ],
+    }
+)
 
 
 async def upload_list(
@@ -171,7 +183,7 @@ def commit_merges(request: Request, ctx: ContextDep, user: Staff, job_id: JobId)
     return commit_list(request, ctx, user, MERGE, job_id)
 
 
-@router.post("/deletions", **_UPLOADED)  # type: ignore[arg-type]
+@router.post("/deletions", **{**_UPLOADED, "openapi_extra": _DELETE_FORM})  # type: ignore[arg-type]
 async def delete_list(request: Request, ctx: ContextDep, user: Deleter) -> JSONResponse:
     """Delete for privacy the customers of a spreadsheet of Customer Record IDs or emails (a
     job; needs customers:delete and confirm=true, or dry_run=true to see who would go)."""
@@ -180,9 +192,11 @@ async def delete_list(request: Request, ctx: ContextDep, user: Deleter) -> JSONR
 
 @router.post("/deletions/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
 def commit_deletions(
-    request: Request, ctx: ContextDep, user: Deleter, job_id: JobId, confirm: bool = False
+    request: Request,
+    ctx: ContextDep,
+    user: Deleter,
+    job_id: JobId,
+    confirm: Annotated[Confirmed, Query()],
 ) -> JSONResponse:
     """Delete exactly the customers the dry run showed (``confirm=true``)."""
-    if not confirm:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, CONFIRM)
     return commit_list(request, ctx, user, DELETE, job_id)

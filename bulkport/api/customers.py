@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.api.deps import ContextDep, Deleter, Staff
-from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.deps import ContextDep, Deleter, RowId, Staff
+from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.schemas.customer import RowParser, record_problems
+from bulkport.schemas.customer_body import CustomerChange, NewCustomer, given
 from bulkport.schemas.exports import ArchivedFilter
-from bulkport.schemas.fields import WRITABLE_KEYS
-from bulkport.schemas.jobs import RowOutcome
-from bulkport.schemas.lifecycle import MergeRequest, SaleView, customer_view
+from bulkport.schemas.jobs import Problem, RowOutcome
+from bulkport.schemas.lifecycle import Confirmed, MergeRequest, SaleView, customer_view
+from bulkport.schemas.problems import CellProblem
 from bulkport.storage import customer_records as records
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
@@ -28,23 +29,31 @@ router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERR
 EMAIL_TAKEN = "Another customer of this store has this email."
 # Refusals that mean the customer is not there for the caller.
 _MISSING = frozenset({"unknown_customer"})
+_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "Another customer of this store has this email"}
+}
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The lifecycle rules refuse it, with why"}
+}
+
+
+def _said(problems: list[CellProblem]) -> str:
+    return "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
 
 
 def checked_values(body: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The body's field values checked by the import's rules; 422 with every problem."""
-    unknown = sorted(set(body) - set(WRITABLE_KEYS))
-    if unknown:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"Unknown fields: {', '.join(unknown)}."
-        )
+    """The body's field values checked by the import's rules: 422 for a value they refuse; for
+    a change, 409 when the customer it would leave breaks a whole-customer rule (the body alone
+    cannot, so the document cannot say so)."""
     keys = list(body)
     parser = RowParser(dict(enumerate(keys)), headers=keys)
     values, problems = parser.parse([body[k] for k in keys])
-    whole = {**(current or {}), **values}
-    problems += record_problems(whole)
     if problems:
-        said = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, said)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _said(problems))
+    broken = record_problems({**(current or {}), **values})
+    if broken:
+        whole = status.HTTP_409_CONFLICT if current is not None else None
+        raise HTTPException(whole or status.HTTP_422_UNPROCESSABLE_CONTENT, _said(broken))
     return values
 
 
@@ -88,12 +97,10 @@ def list_customers(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def create_customer(
-    ctx: ContextDep, user: Staff, body: Annotated[dict[str, Any], Body()]
-) -> JSONResponse:
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**BODY_RESPONSES, **_TAKEN})
+def create_customer(ctx: ContextDep, user: Staff, body: NewCustomer) -> JSONResponse:
     """A new customer, checked by the import's rules; 409 if its email is another's."""
-    values = checked_values(body)
+    values = checked_values(given(body))
     try:
         with ctx.engine.begin() as conn:
             customer_id = records.create(conn, user.store_id, values)
@@ -108,18 +115,29 @@ def create_customer(
 
 
 @router.get("/{customer_id}")
-def get_customer(ctx: ContextDep, user: Staff, customer_id: int) -> JSONResponse:
+def get_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """One customer, with its ETag; a merged one shows ``merged_into_id``, a deleted one only
     its anonymized identifier."""
     return _answer(_customer(ctx, user, customer_id))
 
 
-@router.patch("/{customer_id}", responses={412: {"description": "Changed since it was read"}})
+@router.patch(
+    "/{customer_id}",
+    responses={
+        **BODY_RESPONSES,
+        409: {
+            "model": Problem,
+            "description": "The customer is deleted, the email is another's, or the change would "
+            "leave it without a name, email or phone, or tax exempt without a Sales Tax Number",
+        },
+        412: {"model": Problem, "description": "Changed since it was read"},
+    },
+)
 def change_customer(
     ctx: ContextDep,
     user: Staff,
-    customer_id: int,
-    body: Annotated[dict[str, Any], Body()],
+    customer_id: RowId,
+    body: CustomerChange,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Change some fields (checked by the import's rules). With ``If-Match``, a customer
@@ -136,7 +154,7 @@ def change_customer(
                     status.HTTP_412_PRECONDITION_FAILED,
                     "The customer changed since you read it; read it again and redo the change.",
                 )
-            values = checked_values(body, current)
+            values = checked_values(given(body), current)
             records.change(conn, customer_id, values)
             records.add_events(
                 conn,
@@ -149,7 +167,7 @@ def change_customer(
 
 
 @router.get("/{customer_id}/sales", response_model=list[SaleView])
-def customer_sales(ctx: ContextDep, user: Staff, customer_id: int) -> list[SaleView]:
+def customer_sales(ctx: ContextDep, user: Staff, customer_id: RowId) -> list[SaleView]:
     """The customer's sales, newest first."""
     _customer(ctx, user, customer_id)
     with reading(ctx.engine) as conn:
@@ -167,23 +185,23 @@ def run_change(
     return verdict
 
 
-@router.post("/{customer_id}/archive")
-def archive_customer(ctx: ContextDep, user: Staff, customer_id: int) -> JSONResponse:
+@router.post("/{customer_id}/archive", responses=_REFUSED)
+def archive_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """Archive: leaves lists unless asked for, cannot be sold to, keeps everything."""
     run_change(ctx, user, archive, customer_id)
     return _answer(_customer(ctx, user, customer_id))
 
 
-@router.post("/{customer_id}/unarchive")
-def unarchive_customer(ctx: ContextDep, user: Staff, customer_id: int) -> JSONResponse:
+@router.post("/{customer_id}/unarchive", responses=_REFUSED)
+def unarchive_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """Un-archive; a deleted customer cannot be (409)."""
     run_change(ctx, user, unarchive, customer_id)
     return _answer(_customer(ctx, user, customer_id))
 
 
-@router.post("/{primary_id}/merge")
+@router.post("/{primary_id}/merge", responses={**BODY_RESPONSES, **_REFUSED})
 def merge_customers(
-    ctx: ContextDep, user: Staff, primary_id: int, body: MergeRequest
+    ctx: ContextDep, user: Staff, primary_id: RowId, body: MergeRequest
 ) -> JSONResponse:
     """Merge the secondary into this customer (seed 000): this one's values kept, its empty
     fields filled from the secondary, the secondary's sales moved, the secondary archived with
@@ -194,18 +212,16 @@ def merge_customers(
     return _answer(_customer(ctx, user, primary_id))
 
 
-@router.post("/{customer_id}/delete", responses={403: {"description": "No customers:delete"}})
+@router.post(
+    "/{customer_id}/delete",
+    responses={403: {"model": Problem, "description": "No customers:delete"}, **_REFUSED},
+)
 def delete_customer(
-    ctx: ContextDep, user: Deleter, customer_id: int, confirm: bool = False
+    ctx: ContextDep, user: Deleter, customer_id: RowId, confirm: Annotated[Confirmed, Query()]
 ) -> JSONResponse:
     """Delete for privacy, now (needs customers:delete and ``confirm=true``): archived, every
     personal field erased, the id kept as the anonymized identifier with its sales, and the
     person removed from every stored file and row error."""
-    if not confirm:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "Deleting erases the customer for good: send confirm=true to go ahead.",
-        )
     verdict = delete_one(ctx, user.store_id, user.id, customer_id)
     if isinstance(verdict, tuple):
         code = status.HTTP_404_NOT_FOUND if verdict[0] in _MISSING else status.HTTP_409_CONFLICT

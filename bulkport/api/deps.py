@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bulkport.schemas.accounts import Permission
@@ -75,3 +75,6 @@ def require(permission: Permission) -> object:
 Staff = Annotated[User, require(Permission.CUSTOMERS_BASIC)]
 # Who may delete customers for privacy: admins, and users granted customers:delete.
 Deleter = Annotated[User, require(Permission.CUSTOMERS_DELETE)]
+
+# A customer's or user's id in a path: what the databases store and JSON carries exactly.
+RowId = Annotated[int, Path(ge=1, le=2**53 - 1)]

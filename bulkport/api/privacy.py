@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from bulkport.api.deps import ContextDep, Staff
+from bulkport.api.deps import ContextDep, RowId, Staff
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.jobs import answer_job, queue_down
 from bulkport.errors import QueueUnreachable
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERR
     },
 )
 def create_privacy_export(
-    request: Request, ctx: ContextDep, user: Staff, customer_id: int
+    request: Request, ctx: ContextDep, user: Staff, customer_id: RowId
 ) -> JSONResponse:
     """Export everything held about one customer (record, sales, history) as a zip of CSV and
     JSON; when READY, `links.download_url` gives its signed link."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
 
-from bulkport.api.deps import ContextDep, require
+from bulkport.api.deps import ContextDep, RowId, require
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import accounts, audit
@@ -39,7 +39,7 @@ def _set(
 
 @router.put("/{user_id}/permissions/{permission}")
 def grant_permission(
-    ctx: ContextDep, admin: Admin, user_id: int, permission: Permission
+    ctx: ContextDep, admin: Admin, user_id: RowId, permission: Permission
 ) -> JSONResponse:
     """Grant one permission to one user of the store, beyond the role (admins only)."""
     return _set(ctx, admin, user_id, permission, True)
@@ -47,7 +47,7 @@ def grant_permission(
 
 @router.delete("/{user_id}/permissions/{permission}")
 def revoke_permission(
-    ctx: ContextDep, admin: Admin, user_id: int, permission: Permission
+    ctx: ContextDep, admin: Admin, user_id: RowId, permission: Permission
 ) -> JSONResponse:
     """Revoke one permission from one user of the store, even one the role grants."""
     return _set(ctx, admin, user_id, permission, False)

@@ -20,7 +20,7 @@ from bulkport.schemas.problems import CellProblem
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
 # grammar accepts addresses no shop can mail; this is fast and what people expect.
-_EMAIL = re.compile(
+EMAIL_RULE = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
@@ -72,7 +72,7 @@ def parse_email(value: object) -> str | None:
         return None
     if text.lower().startswith("mailto:"):
         text = text[7:]
-    if not _EMAIL.match(text) or ".." in text:
+    if not EMAIL_RULE.match(text) or ".." in text:
         raise PydanticCustomError(
             "invalid_email", "'{value}' is not a valid email address.", {"value": text}
         )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from bulkport.schemas.exports import RecordId
+from bulkport.schemas.jobs import FormBool
+from bulkport.schemas.timestamps import Timestamp
 
 
 def anonymized_name(customer_id: int) -> str:
@@ -14,13 +20,48 @@ def anonymized_name(customer_id: int) -> str:
     return f"Deleted customer {customer_id}"
 
 
+# A sale's amount as written in the store's books: up to ten whole digits and two decimals, as
+# text, so that no amount passes through a binary fraction (a refund is negative).
+AMOUNT_PATTERN = "^-?(?:0|[1-9][0-9]{0,9})(?:\\.[0-9]{1,2})?$"
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+
+
+def _amount(value: object) -> object:
+    if isinstance(value, str) and _AMOUNT.fullmatch(value):
+        return value
+    raise PydanticCustomError("amount", 'must be an amount as text, such as "12.50"')
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["12.50"]}),
+]
+
+
+def _confirmed(value: bool) -> bool:
+    if not value:
+        raise PydanticCustomError(
+            "confirm", "deleting erases customers for good: send confirm=true to go ahead"
+        )
+    return value
+
+
+# Deleting at once needs ``confirm=true``: the document says so, and nothing else is taken.
+Confirmed = Annotated[
+    FormBool,
+    AfterValidator(_confirmed),
+    WithJsonSchema({"type": "boolean", "const": True, "description": "Must be true."}),
+]
+
+
 class ListOptions(BaseModel):
     """Options of an archive, un-archive, merge or delete job, recorded with it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    dry_run: bool = False
-    confirm: bool = Field(default=False, description="Deletions only: must be true.")
+    dry_run: FormBool = False
+    confirm: FormBool = Field(default=False, description="Deletions only: must be true.")
     filename: str = Field(default="upload.csv", max_length=255)
     # A committed dry run: the customers it resolved are the ones this job changes.
     preview_of: str | None = Field(default=None, max_length=32)
@@ -31,9 +72,9 @@ class SaleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int
-    amount: Decimal = Field(max_digits=12, decimal_places=2)
-    sold_at: datetime
+    customer_id: RecordId
+    amount: Amount
+    sold_at: Timestamp
 
 
 class SaleView(BaseModel):
@@ -59,7 +100,7 @@ class MergeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    secondary_id: int
+    secondary_id: RecordId
 
 
 def customer_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from jsonschema_rs import Draft202012Validator
 from support import bearer
 
 from bulkport.schemas.accounts import Permission, Role
@@ -38,7 +39,9 @@ def test_customers_are_created_by_the_import_rules_and_listed_newest_first(
     assert ann["email"] == "Ann@example.com"
     bad = client.post(API, headers=auth, json={"email": "nope@", "tax_exempt": "yes"})
     assert bad.status_code == 422
-    assert "email" in bad.json()["detail"] and "Sales Tax Number" in bad.json()["detail"]
+    assert "email" in bad.json()["detail"] and "tax_exempt" in bad.json()["detail"]
+    untaxed = client.post(API, headers=auth, json={"first_name": "Cy", "tax_exempt": True})
+    assert untaxed.status_code == 422 and "Sales Tax Number" in untaxed.json()["detail"]
     assert client.post(API, headers=auth, json={"city": "x"}).status_code == 422
     assert client.post(API, headers=auth, json={"email": "ann@example.com"}).status_code == 409
     page = client.get(API, headers=auth, params={"limit": 1}).json()
@@ -47,6 +50,46 @@ def test_customers_are_created_by_the_import_rules_and_listed_newest_first(
     assert [c["id"] for c in rest.json()["customers"]] == [ann["id"]]
     found = client.get(API, headers=auth, params={"search": "acme"}).json()["customers"]
     assert [c["id"] for c in found] == [ann["id"]]
+
+
+def test_the_document_states_the_new_customer_rules_and_the_api_keeps_them(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    document = client.get("/openapi.json").json()
+    schema = document["components"]["schemas"]["NewCustomer"]
+    check = Draft202012Validator(schema, validate_formats=True)
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["email"]["anyOf"][0]["maxLength"] == 254
+    refused: tuple[dict[str, Any], ...] = (
+        {},
+        {"city": "Utrecht"},
+        {"first_name": "  "},
+        {"first_name": "Ann", "tax_exempt": True},
+        {"first_name": "Ann", "date_of_birth": "1899-12-31"},
+        {"first_name": "Ann", "nickname": "An"},
+        {"email": "ann@example..com"},
+    )
+    for body in refused:
+        assert not check.is_valid(body), body
+        assert client.post(API, headers=auth, json=body).status_code == 422, body
+    taken: tuple[dict[str, Any], ...] = (
+        {"first_name": "Ann", "tax_exempt": True, "sales_tax_number": "T-1"},
+        {"mobile": "06 1234", "date_of_birth": "1990-04-03", "customer_type": "business"},
+        {"email": "bo@example.com", "accepts_marketing": False, "notes": None},
+    )
+    for body in taken:
+        assert check.is_valid(body), body
+        assert client.post(API, headers=auth, json=body).status_code == 201, body
+
+
+def test_a_change_that_would_leave_a_customer_nameless_answers_409(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    ann = create(client, auth, first_name="Ann")
+    answer = client.patch(f"{API}/{ann['id']}", headers=auth, json={"first_name": None})
+    assert answer.status_code == 409 and "at least a first name" in answer.json()["detail"]
+    untaxed = client.patch(f"{API}/{ann['id']}", headers=auth, json={"tax_exempt": True})
+    assert untaxed.status_code == 409 and "Sales Tax Number" in untaxed.json()["detail"]
 
 
 def test_a_stale_if_match_answers_412_and_a_fresh_one_writes(
