@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, insert, select, update
 
 from bulkport.schemas.accounts import Role
-from bulkport.storage.accounts import User, hash_token
+from bulkport.storage.accounts import User, hash_token, permission_changes
 from bulkport.storage.db import as_utc, now
 from bulkport.storage.tables import users, web_sessions
 
@@ -58,7 +58,11 @@ def find(conn: Connection, token: str) -> WebSession | None:
     ).first()
     if row is None or as_utc(row.expires_at) <= now():  # type: ignore[operator]
         return None
-    user = User(id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role))
+    granted, revoked = permission_changes(conn, row.id)
+    user = User(
+        id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role),
+        granted=granted, revoked=revoked,
+    )  # fmt: skip
     return WebSession(user=user, csrf_token=row.csrf_token)
 
 

@@ -14,7 +14,7 @@ from support import Queue, get_job, stage_import
 
 from bulkport import cli
 from bulkport.config import Settings
-from bulkport.schemas.accounts import Role
+from bulkport.schemas.accounts import Permission, Role
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import accounts, sessions
 from bulkport.storage import jobs as job_rows
@@ -148,6 +148,17 @@ def test_another_stores_job_answers_404(client: TestClient, ctx: Context, staff:
     listed = client.get("/jobs").text
     assert ours in listed
     assert theirs not in listed
+
+
+def test_a_signed_in_user_carries_the_permissions_granted_to_them(
+    ctx: Context, staff: User
+) -> None:
+    with ctx.engine.begin() as conn:
+        accounts.set_permission(conn, staff.id, Permission.CUSTOMERS_DELETE, granted=True)
+        token = sessions.start(conn, staff.id, timedelta(hours=1))
+    with ctx.engine.connect() as conn:
+        found = sessions.find(conn, token)
+    assert found is not None and found.user.can(Permission.CUSTOMERS_DELETE)
 
 
 def test_revoking_a_users_sessions_signs_them_out(
