@@ -67,7 +67,7 @@ def sign_in(
     password: Annotated[str, Form(max_length=1000)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Check the email and password; on success a session cookie and the jobs list."""
+    """Check the email and password; on success a signed sign-in cookie and the jobs list."""
     try:
         auth.check_sign_in_csrf(request, ctx, csrf)
         auth.refuse_when_over_limit(request, ctx, email)
@@ -98,7 +98,7 @@ def sign_out(
     web: SignedIn,
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
-    """End this session."""
+    """Sign out: this browser's sign-in ends for good."""
     auth.check_csrf(web.csrf_token, csrf)
     response = RedirectResponse(auth.SIGN_IN_PATH, status.HTTP_303_SEE_OTHER)
     auth.end_session(request, response, ctx)
