@@ -32,7 +32,7 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.customer_writes import email_key
 from bulkport.tasks.context import Context
 from bulkport.tasks.outcomes import send_or_fail, settled
-from bulkport.tasks.reaper import gave_up
+from bulkport.tasks.reaper import claim_job
 from bulkport.tasks.reports import OUTCOME_COLUMNS, outcomes_key
 
 UNEXPECTED = (
@@ -176,10 +176,7 @@ def run_list(
     ctx: Context, job_id: str, spec: ListKind
 ) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
     """Run (or resume) a lifecycle job of ``spec``'s kind; returns how the claim went."""
-    with ctx.engine.begin() as conn:
-        claim = job_rows.claim(
-            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
-        )
+    claim = claim_job(ctx, job_id)
     if not isinstance(claim, job_rows.Claimed):
         return claim
     job, token = claim.job, claim.token

@@ -15,7 +15,7 @@ from bulkport.storage import audit, customer_reads
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks.context import Context
 from bulkport.tasks.outcomes import send_or_fail, settled
-from bulkport.tasks.reaper import gave_up
+from bulkport.tasks.reaper import claim_job
 
 # Customers per COPY range: large enough for COPY's speed, small enough for live progress.
 COPY_CHUNK = 20_000
@@ -62,10 +62,7 @@ def run_export(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     Rows stream from the database a batch at a time straight into the file, which appears
     under its key only when complete: a killed export never leaves a partial download.
     """
-    with ctx.engine.begin() as conn:
-        claim = job_rows.claim(
-            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
-        )
+    claim = claim_job(ctx, job_id)
     if not isinstance(claim, job_rows.Claimed):
         return claim
     job, token = claim.job, claim.token

@@ -24,7 +24,7 @@ from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.outcomes import send_or_fail, settled
 from bulkport.tasks.pipeline import BatchRun, batches, write_batches
-from bulkport.tasks.reaper import gave_up
+from bulkport.tasks.reaper import claim_job
 from bulkport.tasks.reports import write_report
 from bulkport.tasks.survey import Survey, open_upload, override_of, survey
 
@@ -45,10 +45,7 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     Each batch is written in one transaction together with its row errors, the job's counters
     and its checkpoint, so a redelivered job resumes after the last committed batch.
     """
-    with ctx.engine.begin() as conn:
-        claim = job_rows.claim(
-            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
-        )
+    claim = claim_job(ctx, job_id)
     if not isinstance(claim, job_rows.Claimed):
         return claim
     job, token = claim.job, claim.token

@@ -23,7 +23,7 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.outcomes import send_or_fail, settled
-from bulkport.tasks.reaper import gave_up
+from bulkport.tasks.reaper import claim_job
 
 UNEXPECTED = "The privacy export stopped on an unexpected error; no file was published. Try again."
 GONE = (
@@ -112,10 +112,7 @@ def run_privacy_export(
 ) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
     """Run a privacy export from the start (a redelivered one writes its zip again); the zip
     appears under its key only when complete."""
-    with ctx.engine.begin() as conn:
-        claim = job_rows.claim(
-            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
-        )
+    claim = claim_job(ctx, job_id)
     if not isinstance(claim, job_rows.Claimed):
         return claim
     job, token = claim.job, claim.token

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from bulkport.schemas.jobs import JobKind
+from bulkport.storage import jobs as job_rows
 from bulkport.storage import upkeep
 from bulkport.storage.db import now
 from bulkport.tasks.context import Context
@@ -80,3 +81,12 @@ def _input_bytes(ctx: Context, key: str | None) -> int:
     if key is None or not ctx.files.exists(key):
         return 0
     return ctx.files.size(key)
+
+
+def claim_job(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
+    """Claim a job for this worker (the conditional UPDATE with a lease), or say why not: the
+    opening of every job kind's ``run_…``."""
+    with ctx.engine.begin() as conn:
+        return job_rows.claim(
+            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
+        )
