@@ -42,6 +42,12 @@ class FileStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    @contextmanager
+    def local(self, key: str) -> Iterator[Path]:
+        """A local path holding the stored file while the block runs: the readers seek and
+        reopen, so they take a path rather than a stream."""
+        yield self.path(key)
+
     def open(self, key: str) -> BinaryIO:
         """Open a stored file for reading."""
         return self.path(key).open("rb")
