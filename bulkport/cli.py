@@ -800,7 +800,7 @@ def export_file(
     if job.status is not JobStatus.READY or job.output_file is None:
         raise click.ClickException(f"The export {job.status}: {job.error or 'no file'}")
     target = output or Path(f"customers-{job.created_at:%Y-%m-%dT%H%M}.{fmt}")
-    shutil.copyfile(ctx.files.path(job.output_file), target)
+    ctx.files.copy_to(job.output_file, target)
     click.echo(f"{job.counts.succeeded:,} customers written to {target}")
 
 
@@ -876,7 +876,7 @@ def privacy_export(
     if job.status is not JobStatus.READY or job.output_file is None:
         raise click.ClickException(f"The privacy export {job.status}: {job.error or 'no file'}")
     target = output or Path(privacy_exports.file_name(customer_id, job.created_at))
-    shutil.copyfile(ctx.files.path(job.output_file), target)
+    ctx.files.copy_to(job.output_file, target)
     click.echo(f"Everything held about customer {customer_id} written to {target}")
 
 

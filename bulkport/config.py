@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +18,8 @@ from bulkport.limits import ReadLimits
 
 # How Celery (kombu) names a Redis on a Unix socket; redis-py says unix:// instead.
 SOCKET_SCHEME = "redis+socket://"
+# What S3 accepts as a bucket name.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # The source checkout this package runs from, if any (an editable install or a plain clone).
 CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +35,25 @@ def default_home() -> Path:
         return CHECKOUT / "var"
     data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data) / "bulkport"
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """An S3 file store's bucket and key prefix (no slash at either end; may be empty)."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        """``s3://bucket/prefix``; ``ValueError`` in plain words for anything else."""
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not _BUCKET.match(parts.netloc) or parts.query:
+            raise ValueError(
+                "the file store is s3://BUCKET or s3://BUCKET/PREFIX (a local folder is "
+                "set with BULKPORT_FILES_DIR)"
+            )
+        return cls(parts.netloc, parts.path.strip("/"))
 
 
 class Settings(BaseSettings):
@@ -54,6 +77,34 @@ class Settings(BaseSettings):
     )
     files_dir: Path | None = Field(
         default=None, description="Folder of the file store; default: HOME/files."
+    )
+    file_store: str | None = Field(
+        default=None,
+        description="Where job files live: unset, the local folder (FILES_DIR); "
+        "s3://BUCKET/PREFIX, an S3 bucket (several machines share it).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint (MinIO, Ceph, another cloud's S3); unset: AWS, or what "
+        "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL name.",
+    )
+    s3_region: str | None = Field(
+        default=None, description="S3 region; unset: AWS_REGION / AWS_DEFAULT_REGION."
+    )
+    s3_access_key_id: str | None = Field(
+        default=None,
+        description="S3 access key; unset: boto3's usual chain (AWS_ACCESS_KEY_ID, "
+        "~/.aws, an instance role).",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret key, with S3_ACCESS_KEY_ID; never logged."
+    )
+    s3_link_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=604_800,
+        description="How long a presigned S3 download link works (a signed link's download "
+        "answers with a redirect to one).",
     )
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="Rows per transaction.")
     max_upload_bytes: int = Field(
@@ -122,10 +173,20 @@ class Settings(BaseSettings):
         description="Days an API token works after it is created; then it must be replaced.",
     )
 
-    @field_validator("database_url", "broker_url")
+    @field_validator(
+        "database_url", "broker_url", "file_store", "s3_endpoint_url", "s3_region",
+        "s3_access_key_id",
+    )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("file_store")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            S3Location.parse(value)
+        return value
 
     @field_validator("home")
     @classmethod
@@ -148,6 +209,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'bulkport.db'}"
+
+    @property
+    def s3_location(self) -> S3Location | None:
+        """The bucket and prefix of an S3 file store, None for the local folder."""
+        return S3Location.parse(self.file_store) if self.file_store else None
+
+    @property
+    def scratch(self) -> Path:
+        """Local folder for the passing copies a remote file store makes (readers that seek,
+        uploads on their way to the store)."""
+        return self.home / "scratch"
 
     @property
     def files_root(self) -> Path:

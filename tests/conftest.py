@@ -216,3 +216,21 @@ def auth(ctx: Context, admin: User) -> dict[str, str]:
     from support import bearer
 
     return bearer(ctx, "north", admin.email)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3 (moto) for the whole run, started on first use."""
+    from support import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_endpoint: str) -> Settings:
+    """The test's settings with its files in a bucket of its own on the local S3."""
+    from support import new_bucket
+    from support import s3_settings as with_s3
+
+    return with_s3(settings, s3_endpoint, new_bucket(s3_endpoint))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import Connection, func, select
 
 from bulkport.api.app import create_app
@@ -28,6 +30,7 @@ from bulkport.services import free_port
 from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
+from bulkport.storage.files import LocalFileStore
 from bulkport.storage.tables import customers
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
@@ -274,3 +277,94 @@ def assert_imported_once(ctx: Context, user: User, job: job_rows.Job, rows: int)
     assert (job.counts.created, job.counts.processed, job.counts.failed) == (rows, rows, 0)
     stored = stored_customers(ctx, user)
     assert len(stored) == rows == len({row["email"] for row in stored})
+
+
+# --- A local S3 (moto) --------------------------------------------------------------------
+
+S3_KEYS = {"s3_access_key_id": "testing", "s3_secret_access_key": "testing"}
+_MOTO = (
+    "import sys, threading\n"
+    "from moto.server import ThreadedMotoServer\n"
+    "ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1])).start()\n"
+    "threading.Event().wait()\n"
+)
+
+
+@contextmanager
+def moto_server(*, check_credentials: bool = False) -> Iterator[str]:
+    """A moto S3 server in a child process (so its memory is not the test's), on a free port;
+    yields its endpoint URL. ``check_credentials`` makes it refuse keys it does not know."""
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"} if check_credentials else None
+    server = subprocess.Popen(
+        [sys.executable, "-c", _MOTO, str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(endpoint + "/moto-api/", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "the moto server stopped"
+                assert time.monotonic() < deadline, "the moto server did not start"
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def s3_client(endpoint: str) -> Any:
+    """A boto3 client of the test S3 server."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEYS["s3_access_key_id"],
+        aws_secret_access_key=S3_KEYS["s3_secret_access_key"],
+    )
+
+
+def new_bucket(endpoint: str) -> str:
+    """A new empty bucket on the test S3 server."""
+    name = f"bulkport-{secrets.token_hex(6)}"
+    s3_client(endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def s3_settings(settings: Settings, endpoint: str, bucket: str, prefix: str = "files") -> Settings:
+    """The test's settings with its files in ``bucket`` on the test S3 server."""
+    return settings.model_copy(
+        update={
+            "file_store": f"s3://{bucket}/{prefix}",
+            "s3_endpoint_url": endpoint,
+            "s3_region": "us-east-1",
+            "s3_access_key_id": S3_KEYS["s3_access_key_id"],
+            "s3_secret_access_key": SecretStr(S3_KEYS["s3_secret_access_key"]),
+        }
+    )
+
+
+def s3_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that name the S3 store of ``settings`` (for a worker)."""
+    assert settings.file_store and settings.s3_endpoint_url and settings.s3_secret_access_key
+    return {
+        "BULKPORT_FILE_STORE": settings.file_store,
+        "BULKPORT_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+        "BULKPORT_S3_REGION": "us-east-1",
+        "BULKPORT_S3_ACCESS_KEY_ID": S3_KEYS["s3_access_key_id"],
+        "BULKPORT_S3_SECRET_ACCESS_KEY": settings.s3_secret_access_key.get_secret_value(),
+    }
+
+
+def local_files(ctx: Context) -> LocalFileStore:
+    """The test's local file store, for tests that look into its folder."""
+    assert isinstance(ctx.files, LocalFileStore)
+    return ctx.files

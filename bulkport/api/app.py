@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -32,6 +32,7 @@ from bulkport.api import (
 from bulkport.api.errors import method_not_allowed, validation_failed
 from bulkport.config import Settings, get_settings
 from bulkport.storage.db import ping
+from bulkport.storage.files import FileStoreUnavailable
 from bulkport.tasks.context import Context, Enqueue
 from bulkport.web import routes as pages
 
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(tokens.router)
     app.include_router(pages.router)
     app.add_exception_handler(StarletteHTTPException, pages.problem_page)
+    app.add_exception_handler(FileStoreUnavailable, store_unavailable)
     app.mount("/static", StaticFiles(packages=[("bulkport.web", "static")]), name="static")
     app.include_router(customers.router)
     app.include_router(privacy.router)
@@ -106,7 +108,21 @@ def create_app(
 OK = "ok"
 NOT_CHECKED = "not checked"
 # Each part's failure is named, never described: the reason is in the log, not the answer.
+# The one exception is a file store that knows why in plain words ("S3 bucket 'x' does not
+# exist"): an operator needs that, and it names no secret.
 FAILED = {"database": "unreachable", "broker": "unreachable", "files": "not writable"}
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """A file store that cannot take or give files now: 503 with its plain reason (a page
+    for the pages, JSON for the API), never a 500."""
+    log.warning("the file store is unavailable: %s", exc)
+    down = StarletteHTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"Files cannot be stored or read just now: {exc}. Try again in a few minutes.",
+        headers={"Retry-After": "30"},
+    )
+    return await pages.problem_page(request, down)
 
 
 def readiness(context: Context, broker_check: Callable[[], None] | None) -> dict[str, str]:
@@ -121,6 +137,9 @@ def readiness(context: Context, broker_check: Callable[[], None] | None) -> dict
     for name, check in checks.items():
         try:
             check()
+        except FileStoreUnavailable as exc:
+            log.warning("readiness: the %s check failed: %s", name, exc)
+            states[name] = str(exc)
         except Exception:
             log.warning("readiness: the %s check failed", name, exc_info=True)
             states[name] = FAILED[name]

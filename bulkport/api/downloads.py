@@ -12,13 +12,14 @@ from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
 
 from bulkport.api.audit import record_access
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.jobs import XLSX_TYPE, JobId, load_job, report_name
 from bulkport.api.links import link
 from bulkport.schemas.jobs import JobKind
@@ -119,9 +120,10 @@ def download_url(
         403: {"description": "The link is not valid or has expired"},
         404: {"description": "No such file"},
         410: {"description": "The file was deleted after its retention time"},
+        **REDIRECT_RESPONSE,
     },
 )
-def download(request: Request, ctx: ContextDep, token: str) -> FileResponse:
+def download(request: Request, ctx: ContextDep, token: str) -> Response:
     """Stream the file a signed link names, and record the download with the user the link
     was made for and the client's address. A link works, as often as asked, until it expires."""
     try:
@@ -148,8 +150,4 @@ def download(request: Request, ctx: ContextDep, token: str) -> FileResponse:
         ctx, request, f"{which.value}.download", job.id, store_id=store_id, user_id=link_user
     )
     suffix = PurePath(key).suffix
-    return FileResponse(
-        ctx.files.path(key),
-        media_type=_MEDIA_TYPES.get(suffix, "text/csv"),
-        filename=download_name(job, which),
-    )
+    return stored_file(ctx, key, _MEDIA_TYPES.get(suffix, "text/csv"), download_name(job, which))

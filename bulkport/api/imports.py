@@ -132,7 +132,7 @@ def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOpt
         413: {"model": Problem, "description": "The file is over the size limit"},
         415: {"model": Problem, "description": "The body is not multipart/form-data"},
         429: {"model": Problem, "description": "Too many uploads this minute"},
-        503: {"model": Problem, "description": "The job queue cannot be reached"},
+        503: {"model": Problem, "description": "The job queue or the file store cannot be reached"},
     },
 )
 async def create_import(
@@ -167,6 +167,7 @@ async def create_import(
         413: {"model": Problem, "description": "The file is over the size limit"},
         415: {"model": Problem, "description": "The body is not multipart/form-data"},
         429: {"model": Problem, "description": "Too many uploads this minute"},
+        503: {"model": Problem, "description": "The file store cannot be reached"},
     },
 )
 async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
@@ -178,7 +179,8 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
     try:
         options = _options(ctx, user, upload, folder)
         try:
-            found = preview(ctx, user.store_id, ctx.files.path(key), options)
+            with ctx.files.local(key) as path:
+                found = preview(ctx, user.store_id, path, options)
         except BulkportError as exc:
             # What was found is that the file cannot be read, as an import of it would say.
             found = {"problem": str(exc)}

@@ -6,11 +6,12 @@ from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from bulkport.api.audit import record_access
 from bulkport.api.deps import ContextDep, Staff, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.links import link
 from bulkport.errors import QueueUnreachable
 from bulkport.schemas.jobs import (
@@ -165,9 +166,10 @@ def get_job_errors(
     responses={
         200: {"content": {"text/csv": {}, XLSX_TYPE: {}}},
         404: {"description": "No report"},
+        **REDIRECT_RESPONSE,
     },
 )
-def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> FileResponse:
+def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> Response:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
     job = load_job(ctx, user, job_id)
     if job.files_expired_at is not None:
@@ -184,10 +186,8 @@ def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: Job
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
     record_access(ctx, request, "report.download", job.id, store_id=user.store_id, user_id=user.id)
     suffix = PurePath(job.report_file).suffix
-    return FileResponse(
-        ctx.files.path(job.report_file),
-        media_type=XLSX_TYPE if suffix == ".xlsx" else "text/csv",
-        filename=report_name(job),
+    return stored_file(
+        ctx, job.report_file, XLSX_TYPE if suffix == ".xlsx" else "text/csv", report_name(job)
     )
 
 

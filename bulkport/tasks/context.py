@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage.db import make_engine
-from bulkport.storage.files import FileStore
+from bulkport.storage.files import FileStore, file_store
 
 
 class Enqueue(Protocol):
@@ -48,7 +48,7 @@ class Context:
         return cls(
             settings=settings,
             engine=make_engine(settings.database),
-            files=FileStore(settings.files_root),
+            files=file_store(settings),
             enqueue=enqueue,
         )
 

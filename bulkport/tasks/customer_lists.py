@@ -10,6 +10,7 @@ a row twice. A dry run resolves and counts the same way and changes nothing.
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -145,10 +146,10 @@ def submit_list(
     A commit of a dry run keeps its own copy of the dry run's report (ids only): a delete
     purges the dry run's files, which name the same customers."""
     if options.preview_of is not None:
-        shown = ctx.files.path(outcomes_key(options.preview_of))
-        if not shown.is_file():
+        shown = outcomes_key(options.preview_of)
+        if not ctx.files.exists(shown):
             raise BulkportError("The dry run's report is no longer stored; run it again.")
-        with shown.open("rb") as source, ctx.files.writer(preview_key(job_id)) as out:
+        with ctx.files.open(shown) as source, ctx.files.writer(preview_key(job_id)) as out:
             out.write(source.read())
     with ctx.engine.begin() as conn:
         job_rows.create_job(
@@ -209,8 +210,8 @@ def read_entries(ctx: Context, job: job_rows.Job, pairs: bool) -> list[Entry]:
     (for pairs) self-merges and chains found."""
     if job.input_file is None or not ctx.files.exists(job.input_file):
         raise BulkportError("The uploaded file is no longer stored; upload it again.")
-    path = ctx.files.path(job.input_file)
-    entries = _read_pairs(ctx, path) if pairs else _read_keys(ctx, path)
+    with ctx.files.local(job.input_file) as path:
+        entries = _read_pairs(ctx, path) if pairs else _read_keys(ctx, path)
     if not entries:
         raise BulkportError(NO_ROWS)
     return _pair_rules(entries) if pairs else _repeats(entries)
@@ -365,13 +366,20 @@ def _previewed(
     """(row, customer id) of each change the dry run this job commits showed."""
     if options.preview_of is None:
         return None
-    path = ctx.files.path(preview_key(job.id))
-    if not path.is_file():
+    key = preview_key(job.id)
+    if not ctx.files.exists(key):
         raise BulkportError("The dry run's report is no longer stored; run the dry run again.")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with ctx.files.open(key) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader, None)
         return {(int(r[0]), int(r[1])) for r in reader if r[1] and r[3].startswith("would")}
+
+
+def _csv_lines(rows: Sequence[Sequence[object]]) -> str:
+    """Rows as CSV text, as ``csv.writer`` writes them to a file."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(rows)
+    return text.getvalue()
 
 
 class _Run:
@@ -389,7 +397,10 @@ class _Run:
         self.ctx, self.job, self.token, self.spec = ctx, job, token, spec
         self.change = Change(job.store_id, job.created_by, job.id, options.dry_run)
         self.previewed = previewed
-        self.log = ctx.files.path(outcomes_key(job.id))
+        self.log = outcomes_key(job.id)
+        # The outcome lines so far: a store object cannot be appended to, so each batch
+        # stores the whole log again (ids only, a few dozen bytes a row).
+        self.lines: list[str] = []
         # Customer id → the first row that named it (by id or by email), across batches.
         self.named: dict[int, int] = {}
 
@@ -406,27 +417,30 @@ class _Run:
         """Keep the outcome lines of committed rows only: a batch's lines are written before
         its transaction commits, so a crash can leave the lines of a batch that never did."""
         kept: list[str] = []
-        if self.log.is_file() and checkpoint:
-            with self.log.open(encoding="utf-8", newline="") as handle:
+        if checkpoint and self.ctx.files.exists(self.log):
+            with (
+                self.ctx.files.open(self.log) as raw,
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle,
+            ):
                 kept = list(islice(handle, checkpoint + 1))
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("w", encoding="utf-8", newline="") as handle:
-            if kept:
-                handle.writelines(kept)
-            else:
-                csv.writer(handle).writerow(OUTCOME_COLUMNS)
+        self.lines = kept or [_csv_lines([OUTCOME_COLUMNS])]
+        self._store_log()
         # A resumed job still knows which customer each committed row named.
         for line in csv.reader(kept[1:]):
             if line[1] and line[3] != "skipped":
                 self.named.setdefault(int(line[1]), int(line[0]))
+
+    def _store_log(self) -> None:
+        with self.ctx.files.writer(self.log) as out:
+            out.write("".join(self.lines).encode("utf-8"))
 
     def _batch(self, batch: list[Entry], checkpoint: int) -> None:
         with self.ctx.engine.begin() as conn:
             verdicts = self._verdicts(conn, batch)
             errors, counts, lines = self._tally(batch, verdicts)
             job_rows.add_row_errors(conn, self.job.id, errors)
-            with self.log.open("a", encoding="utf-8", newline="") as handle:
-                csv.writer(handle).writerows(lines)
+            self.lines.append(_csv_lines(lines))
+            self._store_log()
             job_rows.advance(
                 conn, self.job.id, self.token, expected_checkpoint=checkpoint,
                 rows=len(batch), counts=counts, lease_seconds=self.ctx.settings.job_lease_seconds,

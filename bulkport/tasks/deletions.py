@@ -75,7 +75,7 @@ def _forget_upload(ctx: Context, job: job_rows.Job) -> None:
     run keeps it, to be committed as previewed)."""
     if not job.options.get("dry_run"):
         if job.input_file is not None:
-            ctx.files.path(job.input_file).unlink(missing_ok=True)
+            ctx.files.delete(job.input_file)
         with ctx.engine.begin() as conn:
             audit.record(
                 conn, store_id=job.store_id, user_id=job.created_by, action="file.purge",

@@ -50,9 +50,9 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
         return claim
     job, token = claim.job, claim.token
     with settled(ctx, job_id, token, UNEXPECTED):
-        options, upload = _job_input(ctx, job)
+        options, key = _job_input(ctx, job)
         limits = ctx.settings.read_limits()
-        with RowSpill(upload.parent) as spill:
+        with ctx.files.local(key) as upload, RowSpill(upload.parent) as spill:
             # Open the source, map its columns, count its rows and find its date order.
             found = survey(upload, options, _store_date_order(ctx, job), limits, spill)
             _record_plan(ctx, job, token, found)
@@ -64,8 +64,8 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
                 _remember_committed(planner, rows, job.checkpoint, ctx.settings.batch_size)
                 run = BatchRun(ctx, job_id, token, planner, options.dry_run)
                 write_batches(run, rows, job.checkpoint)
-        # Report the rows that failed, in the upload's own format.
-        report = _report(ctx, job_id, upload, options, found)
+            # Report the rows that failed, in the upload's own format.
+            report = _report(ctx, job_id, upload, options, found)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=report)
     return claim
@@ -236,8 +236,8 @@ def _back_up(ctx: Context, job: job_rows.Job, token: str) -> None:
         raise BulkportError(f"The backup before this import failed ({why}); nothing was imported.")
 
 
-def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, Path]:
-    """The job's options and the path of its upload, or a plain reason why there is none."""
+def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, str]:
+    """The job's options and the key of its upload, or a plain reason why there is none."""
     if job.kind is not JobKind.IMPORT or job.input_file is None:
         raise BulkportError("This job has no uploaded file to import.")
     try:
@@ -245,7 +245,6 @@ def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, Path]:
         override_of(options)
     except ValueError as exc:
         raise BulkportError(f"The import's options are not usable: {exc}") from None
-    upload = ctx.files.path(job.input_file)
-    if not upload.is_file():
+    if not ctx.files.exists(job.input_file):
         raise BulkportError("The uploaded file is no longer stored; upload it again.")
-    return options, upload
+    return options, job.input_file

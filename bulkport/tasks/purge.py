@@ -205,7 +205,11 @@ def _rewrite_without(ctx: Context, key: str, traces: Traces, limits: ReadLimits)
     from bulkport.spreadsheets.csvfile import CsvFormat
 
     matcher = RowMatcher(traces)
-    with _open_rows(ctx.files.path(key), limits) as sheet, ctx.files.writer(key) as out:
+    with (
+        ctx.files.local(key) as path,
+        _open_rows(path, limits) as sheet,
+        ctx.files.writer(key) as out,
+    ):
         kept = (cells for _, cells in sheet.rows if not matcher.matches(cells))
         if sheet.format is FileFormat.XLSX:
             from bulkport.spreadsheets.xlsx.writer import write_xlsx_rows
@@ -284,8 +288,7 @@ def _purge_file(
     ctx: Context, stored: purge_rows_sql.StoredFile, traces: Traces, limits: ReadLimits
 ) -> dict[str, Any] | None:
     """What was done to one file: None when it holds none of them."""
-    path = ctx.files.path(stored.key)
-    if not path.is_file():
+    if not ctx.files.exists(stored.key):
         # Deleted by a purge that stopped before noting it: only the note is left to make.
         return {"action": "missing"}
     if _rewritable(stored):
@@ -294,16 +297,17 @@ def _purge_file(
                          max_entry_bytes=_NO_LIMIT)  # fmt: skip
     try:
         zipped = stored.kind == JobKind.PRIVACY_EXPORT.value
-        found = _count_matches(path, traces, limits, zipped=zipped)
+        with ctx.files.local(stored.key) as path:
+            found = _count_matches(path, traces, limits, zipped=zipped)
     except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
-        path.unlink(missing_ok=True)
+        ctx.files.delete(stored.key)
         return {"action": "deleted", "unreadable": True, "rows_removed": None}
     if not found:
         return None
     if _rewritable(stored):
         _rewrite_without(ctx, stored.key, traces, limits)
         return {"action": "rewritten", "rows_removed": found}
-    path.unlink(missing_ok=True)
+    ctx.files.delete(stored.key)
     return {"action": "deleted", "rows_removed": found}
 
 

@@ -35,10 +35,5 @@ def expire_files(ctx: Context, moment: datetime | None = None) -> int:
 
 
 def _sweep_previews(ctx: Context) -> None:
-    root = ctx.files.root / "previews"
-    if not root.is_dir():
-        return
-    old = time.time() - PREVIEW_SECONDS
-    for folder in root.iterdir():
-        if folder.stat().st_mtime < old:
-            ctx.files.delete_tree(f"previews/{folder.name}")
+    for name in ctx.files.stale_folders("previews", time.time() - PREVIEW_SECONDS):
+        ctx.files.delete_tree(f"previews/{name}")

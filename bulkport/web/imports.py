@@ -130,9 +130,9 @@ def _mapping_page(
     chosen_mapping: str = "",
     code: int = 200,
 ) -> HTMLResponse:
-    path = ctx.files.path(f"{_folder(staged_id)}/upload")
     try:
-        found = preview(ctx, web.user.store_id, path, options)
+        with ctx.files.local(f"{_folder(staged_id)}/upload") as path:
+            found = preview(ctx, web.user.store_id, path, options)
     except BulkportError as exc:
         # A file no import could read: say why and let them choose another.
         ctx.files.delete_tree(_folder(staged_id))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
-from support import Queue, bearer, count_customers, csv_text
+from support import Queue, bearer, count_customers, csv_text, local_files
 
 from bulkport.api.app import create_app
 from bulkport.config import Settings
@@ -165,7 +165,7 @@ def test_uploads_over_the_limit_are_refused_and_leave_nothing(
         )
         assert response.status_code == 413
     assert queued == []
-    assert not any(p.is_file() for p in ctx.files.root.rglob("*"))
+    assert not any(p.is_file() for p in local_files(ctx).root.rglob("*"))
 
 
 @pytest.mark.parametrize(
@@ -265,7 +265,7 @@ def test_preview_shows_what_was_found_and_what_the_first_rows_would_do(
     assert any(f["label"] == "Shipping City" for f in found["fields"])
     with ctx.engine.connect() as conn:
         assert stored_count(conn, admin) == 1  # the preview wrote nothing
-    assert not any(ctx.files.root.glob("previews/*"))
+    assert not any(local_files(ctx).root.glob("previews/*"))
 
 
 def stored_count(conn: Connection, admin: User) -> int:

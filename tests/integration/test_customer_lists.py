@@ -15,6 +15,7 @@ from support import (
     errors_of,
     get_job,
     import_now,
+    local_files,
     stage_list,
 )
 
@@ -50,7 +51,7 @@ def archived_ids(ctx: Context) -> set[int]:
 
 
 def report_lines(ctx: Context, job_id: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(ctx.files.path(outcomes_key(job_id)).read_text())))
+    return list(csv.reader(io.StringIO(local_files(ctx).path(outcomes_key(job_id)).read_text())))
 
 
 def test_an_archive_job_archives_by_id_and_by_email_with_row_errors(
@@ -80,7 +81,7 @@ def test_an_archive_job_archives_by_id_and_by_email_with_row_errors(
     assert archived_ids(ctx) == {1, 2}
     lines = report_lines(ctx, job.id)
     assert lines[1][:4] == ["2", "1", "", "archived"]
-    assert "person1" not in ctx.files.path(outcomes_key(job.id)).read_text()
+    assert "person1" not in local_files(ctx).path(outcomes_key(job.id)).read_text()
 
 
 def test_a_file_without_id_or_email_column_fails_the_job_in_plain_words(

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from support import bearer, csv_text, get_job, import_now, stage_list
+from support import bearer, csv_text, get_job, import_now, local_files, stage_list
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobKind
@@ -67,7 +67,7 @@ def everything_stored(ctx: Context) -> str:
     with ctx.engine.connect() as conn:
         for table in metadata.sorted_tables:
             parts.extend(str(tuple(row)) for row in conn.execute(select(table)))
-    for path in Path(ctx.files.root).rglob("*"):
+    for path in Path(local_files(ctx).root).rglob("*"):
         if path.is_file():
             parts.append(path.read_bytes().decode("utf-8", "replace"))
     return "\n".join(parts).casefold()

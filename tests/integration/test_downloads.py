@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
-from support import Queue, bearer, csv_text, import_now
+from support import Queue, bearer, csv_text, import_now, local_files
 
 from bulkport.api.app import create_app
 from bulkport.config import Settings
@@ -102,7 +102,7 @@ def test_files_past_their_time_are_deleted_and_downloads_answer_410(
     link = client.get(job["links"]["download_url"], headers=auth).json()["url"]
     assert expire_files(ctx, now()) == 0  # a fresh export stays
     assert expire_files(ctx, now() + timedelta(days=8)) >= 1
-    assert not (ctx.files.root / "jobs" / job["id"]).exists()
+    assert not (local_files(ctx).root / "jobs" / job["id"]).exists()
     gone = client.get(link)
     assert gone.status_code == 410
     assert "deleted" in gone.json()["detail"]
@@ -117,7 +117,7 @@ def test_unfinished_jobs_keep_their_files(ctx: Context, admin: User) -> None:
 
     job_id = stage_import(ctx, admin, PEOPLE)  # QUEUED: its upload must stay
     assert expire_files(ctx, now() + timedelta(days=30)) == 0
-    assert (ctx.files.root / "jobs" / job_id / "upload").is_file()
+    assert (local_files(ctx).root / "jobs" / job_id / "upload").is_file()
 
 
 def test_an_import_can_back_up_the_customers_first(

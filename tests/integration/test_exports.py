@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
-from support import csv_text, import_now, stored_customers
+from support import csv_text, import_now, local_files, stored_customers
 
 from bulkport.schemas.exports import ExportFilters, ExportRequest
 from bulkport.schemas.jobs import JobStatus
@@ -60,7 +60,7 @@ def export(ctx: Context, admin: User, **request: Any) -> tuple[job_rows.Job, byt
         job = job_rows.get_job(conn, admin.store_id, job_id)
     assert job is not None and job.status is JobStatus.READY, job
     assert job.output_file is not None
-    return job, ctx.files.path(job.output_file).read_bytes()
+    return job, local_files(ctx).path(job.output_file).read_bytes()
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
@@ -245,7 +245,7 @@ def test_a_killed_export_never_leaves_a_file_to_download(
     job_id = submit_export(ctx, store_id=admin.store_id, user_id=admin.id, request=ExportRequest())
     with pytest.raises(Killed):
         run_export(ctx, job_id)
-    folder = ctx.files.root / "jobs" / job_id
+    folder = local_files(ctx).root / "jobs" / job_id
     assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
     with ctx.engine.connect() as conn:
         job = job_rows.get_job(conn, admin.store_id, job_id)

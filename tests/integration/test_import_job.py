@@ -18,6 +18,7 @@ from support import (
     errors_of,
     get_job,
     import_now,
+    local_files,
     stage_import,
     stored_customers,
 )
@@ -204,7 +205,7 @@ def test_report_holds_failed_rows_as_uploaded_with_row_and_errors(
     content = "Voornaam;E-mail;Opmerking\r\nJan;jan@example.com;ok\r\nPiet;piet@;=1+1\r\n"
     job = import_now(ctx, admin, content)
     assert job.report_file is not None
-    report = ctx.files.path(job.report_file).read_text(encoding="utf-8")
+    report = local_files(ctx).path(job.report_file).read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(report), delimiter=";"))
     assert rows[0] == ["Voornaam", "E-mail", "Opmerking", "Row", "Errors"]
     assert rows[1][:4] == ["Piet", "piet@", "'=1+1", "3"]  # formula-safe, re-imports as "=1+1"
@@ -215,7 +216,7 @@ def test_report_holds_failed_rows_as_uploaded_with_row_and_errors(
 def test_fixed_report_imports_cleanly(ctx: Context, admin: User) -> None:
     job = import_now(ctx, admin, "First Name,Email\r\nAnn,ann@@example.com\r\n")
     assert job.report_file is not None
-    fixed = ctx.files.path(job.report_file).read_text().replace("ann@@", "ann@")
+    fixed = local_files(ctx).path(job.report_file).read_text().replace("ann@@", "ann@")
     again = import_now(ctx, admin, fixed)
     assert (again.counts.created, again.counts.failed) == (1, 0)
     assert again.ignored_columns == ["Row", "Errors"]

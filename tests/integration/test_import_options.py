@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 from pydantic import ValidationError
-from support import csv_text, errors_of, import_now, stored_customers
+from support import csv_text, errors_of, import_now, local_files, stored_customers
 
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import mappings
@@ -141,7 +141,7 @@ def test_a_csv_report_keeps_the_uploads_encoding_and_delimiter(ctx: Context, adm
     content = "Prénom;E-mail\r\nRené;rene@@example.com\r\n".encode("cp1252")
     job = import_now(ctx, admin, content)
     assert job.report_file is not None and job.report_file.endswith(".csv")
-    report = ctx.files.path(job.report_file).read_bytes()
+    report = local_files(ctx).path(job.report_file).read_bytes()
     assert report.decode("cp1252").splitlines()[1].startswith("René;rene@@example.com;2;")
 
 
@@ -161,7 +161,7 @@ def test_an_xlsx_upload_gets_an_xlsx_report_to_fix_and_upload_again(
     book.save(raw)
     job = import_now(ctx, admin, raw.getvalue(), filename="klanten.xlsx")
     assert job.report_file is not None and job.report_file.endswith(".xlsx")
-    report = load_workbook(ctx.files.path(job.report_file), read_only=False)
+    report = load_workbook(local_files(ctx).path(job.report_file), read_only=False)
     rows = [[c.value for c in row] for row in report.worksheets[0].iter_rows()]
     assert rows[0] == ["First Name", "Email", "Notes", "Row", "Errors"]
     assert rows[1][:4] == ["Bob", "bob@@example.com", "=1+1 is text here", "3"]

@@ -6,7 +6,7 @@ import csv
 import io
 
 from fastapi.testclient import TestClient
-from support import assert_counts_add_up, csv_text, import_now, stored_customers
+from support import assert_counts_add_up, csv_text, import_now, local_files, stored_customers
 
 from bulkport.schemas.jobs import ImportOptions
 from bulkport.storage import jobs as job_rows
@@ -53,7 +53,9 @@ def test_an_import_reads_both_columns_of_a_field_and_fails_rows_where_they_diffe
     )
     assert error.message == CONFLICT
     assert job.report_file is not None
-    report = list(csv.reader(io.StringIO(ctx.files.path(job.report_file).read_text("utf-8-sig"))))
+    report = list(
+        csv.reader(io.StringIO(local_files(ctx).path(job.report_file).read_text("utf-8-sig")))
+    )
     assert report[1][:4] == [*ROWS[4], "5"]
     assert CONFLICT in report[1][4]
 

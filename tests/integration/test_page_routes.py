@@ -10,7 +10,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from support import Queue, get_job, stage_import
+from support import Queue, get_job, local_files, stage_import
 
 from bulkport import cli
 from bulkport.config import Settings
@@ -279,7 +279,7 @@ def test_an_upload_with_a_forged_token_is_refused_and_not_kept(
         follow_redirects=False,
     )
     assert response.status_code == 403
-    previews = ctx.files.root / "previews"
+    previews = local_files(ctx).root / "previews"
     assert not previews.exists() or not any(previews.iterdir())
 
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from support import Queue, bearer
+from support import Queue, bearer, local_files
 
 from bulkport.cli import main
 from bulkport.config import get_settings
@@ -187,7 +187,7 @@ def test_deleting_the_person_deletes_their_privacy_export_and_keeps_the_others(
         bob_job = job_rows.get_job(conn, admin.store_id, exports["bob"])
     assert jane_job is not None and jane_job.output_file is None
     assert jane_job.files_expired_at is not None
-    assert not (ctx.files.root / "jobs" / exports["jane"] / "privacy-export.zip").exists()
+    assert not (local_files(ctx).root / "jobs" / exports["jane"] / "privacy-export.zip").exists()
     assert bob_job is not None and bob_job.output_file is not None
     assert ctx.files.exists(bob_job.output_file)
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select, text, update
-from support import csv_text, import_now
+from support import csv_text, import_now, local_files
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.exports import ExportRequest
@@ -45,14 +45,14 @@ def files_of_store(ctx: Context, store_id: int) -> dict[str, bytes]:
             {"s": store_id},
         ).all()
     keys = [key for row in rows for key in row if key]
-    return {key: stored_bytes(ctx.files.path(key)) for key in keys if ctx.files.exists(key)}
+    return {key: stored_bytes(local_files(ctx).path(key)) for key in keys if ctx.files.exists(key)}
 
 
 def folder_bytes(ctx: Context, job_ids: list[str]) -> bytes:
     """Every file under the folders of these jobs, inflated, whatever the jobs' rows say."""
     out = b""
     for job_id in job_ids:
-        folder = ctx.files.root / "jobs" / job_id
+        folder = local_files(ctx).root / "jobs" / job_id
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
             if path.is_file():
                 out += stored_bytes(path)
@@ -242,7 +242,7 @@ def test_an_unreadable_stored_file_is_deleted_and_audited(ctx: Context, admin: U
     with ctx.engine.connect() as conn:
         job = job_rows.get_job(conn, admin.store_id, jobs["xlsx"])
     assert job is not None and job.output_file is not None
-    ctx.files.path(job.output_file).write_bytes(b"PK\x03\x04 not a workbook at all")
+    local_files(ctx).path(job.output_file).write_bytes(b"PK\x03\x04 not a workbook at all")
     bob = customer_id(ctx, admin.store_id, "bob@example.com")
 
     purge(ctx, admin, [bob])

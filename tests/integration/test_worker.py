@@ -19,6 +19,7 @@ from support import (
     csv_text,
     get_job,
     import_now,
+    local_files,
     pool_children,
     stage_import,
     start_worker,
@@ -274,7 +275,7 @@ def test_a_worker_killed_mid_archive_job_resumes_and_archives_each_customer_once
     with ctx.engine.connect() as conn:
         events = conn.execute(select(func.count()).select_from(customer_events)).scalar_one()
     assert events == KILLED_ROWS  # one "archived" event per customer: no row applied twice
-    report = ctx.files.path(outcomes_key(job_id)).read_text().splitlines()
+    report = local_files(ctx).path(outcomes_key(job_id)).read_text().splitlines()
     assert len(report) == KILLED_ROWS + 1
 
 

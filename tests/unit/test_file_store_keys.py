@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkport.storage.files import FileStore
+from bulkport.storage.files import LocalFileStore
 
 
 class Interrupted(Exception):
@@ -14,8 +14,8 @@ class Interrupted(Exception):
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / "files")
+def store(tmp_path: Path) -> LocalFileStore:
+    return LocalFileStore(tmp_path / "files")
 
 
 def files_under(folder: Path) -> list[str]:
@@ -42,25 +42,25 @@ def files_under(folder: Path) -> list[str]:
         "~/x",
     ],
 )
-def test_a_key_that_could_leave_the_store_is_refused(store: FileStore, key: str) -> None:
+def test_a_key_that_could_leave_the_store_is_refused(store: LocalFileStore, key: str) -> None:
     with pytest.raises(ValueError, match="not a file store key"):
         store.path(key)
 
 
 @pytest.mark.parametrize("key", ["uploads/job-1/upload.csv", "reports/J_2/report.v2.csv", "x"])
-def test_a_generated_key_lives_under_the_root(store: FileStore, key: str) -> None:
+def test_a_generated_key_lives_under_the_root(store: LocalFileStore, key: str) -> None:
     path = store.path(key)
     assert path.is_relative_to(store.root)
     assert path == store.root / key
 
 
-def test_a_refused_key_writes_nothing_anywhere(tmp_path: Path, store: FileStore) -> None:
+def test_a_refused_key_writes_nothing_anywhere(tmp_path: Path, store: LocalFileStore) -> None:
     with pytest.raises(ValueError), store.writer("../escaped"):
         pass
     assert files_under(tmp_path) == []
 
 
-def test_a_written_file_appears_only_when_complete(store: FileStore) -> None:
+def test_a_written_file_appears_only_when_complete(store: LocalFileStore) -> None:
     key = "uploads/job-1/upload.csv"
     with store.writer(key) as out:
         out.write(b"First Name\r\n")
@@ -74,7 +74,7 @@ def test_a_written_file_appears_only_when_complete(store: FileStore) -> None:
     assert files_under(store.root) == ["uploads/job-1/upload.csv"]
 
 
-def test_a_failed_write_leaves_nothing_behind(store: FileStore) -> None:
+def test_a_failed_write_leaves_nothing_behind(store: LocalFileStore) -> None:
     key = "uploads/job-1/upload.csv"
     with pytest.raises(Interrupted), store.writer(key) as out:
         out.write(b"half a file")
@@ -83,7 +83,7 @@ def test_a_failed_write_leaves_nothing_behind(store: FileStore) -> None:
     assert files_under(store.root) == []
 
 
-def test_a_failed_rewrite_keeps_the_previous_file(store: FileStore) -> None:
+def test_a_failed_rewrite_keeps_the_previous_file(store: LocalFileStore) -> None:
     key = "reports/job-1/report.csv"
     with store.writer(key) as out:
         out.write(b"old")
@@ -95,7 +95,7 @@ def test_a_failed_rewrite_keeps_the_previous_file(store: FileStore) -> None:
     assert files_under(store.root) == ["reports/job-1/report.csv"]
 
 
-def test_delete_tree_removes_a_jobs_folder_only(store: FileStore) -> None:
+def test_delete_tree_removes_a_jobs_folder_only(store: LocalFileStore) -> None:
     for key in ("jobs/a/upload.csv", "jobs/a/report.csv", "jobs/b/upload.csv"):
         with store.writer(key) as out:
             out.write(b"x")
