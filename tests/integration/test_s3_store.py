@@ -4,8 +4,10 @@ jobs run by a worker on another home (no shared disk) import, export and downloa
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -208,3 +210,41 @@ def test_an_import_and_an_export_run_on_a_worker_through_s3_and_download_by_redi
     for home in (s3_ctx.settings.home, worker_home):
         assert not [p for p in (home / "files").rglob("*") if p.is_file()]
         assert not [p for p in (home / "scratch").rglob("*") if p.is_file()]
+
+
+def test_expiry_deletes_the_jobs_objects_and_stray_previews_from_the_bucket(
+    s3_ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from support import import_now
+
+    from bulkport.schemas.exports import ExportRequest
+    from bulkport.storage.db import now
+    from bulkport.tasks import retention
+    from bulkport.tasks.exports import run_export, submit_export
+    from bulkport.tasks.retention import PREVIEW_SECONDS, expire_files
+
+    people = [[f"P{n}", "Lee", f"p{n}@example.com"] for n in range(60)]
+    imported = import_now(s3_ctx, admin, csv_text([HEADER, *people, ["X", "Y", "x@@"]]))
+    assert imported.status is JobStatus.READY and imported.report_file
+    export_id = submit_export(
+        s3_ctx, store_id=admin.store_id, user_id=admin.id, request=ExportRequest(), queue=False
+    )
+    run_export(s3_ctx, export_id)
+    with s3_ctx.files.writer("previews/left-by-a-crash/upload") as out:
+        out.write(b"Email\n")
+    bucket = s3_ctx.settings.s3_location.bucket  # type: ignore[union-attr]
+    client = s3_client(s3_ctx.settings.s3_endpoint_url or "")
+
+    def stored() -> list[str]:
+        return [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+    assert len([key for key in stored() if key.startswith("files/jobs/")]) == 3
+    assert expire_files(s3_ctx, now()) == 0
+    assert stored() != []
+    # The preview sweep reads the clock itself.
+    later = time.time() + PREVIEW_SECONDS + 60
+    monkeypatch.setattr(retention, "time", SimpleNamespace(time=lambda: later))
+    assert expire_files(s3_ctx, now() + timedelta(days=8)) == 2
+    assert stored() == []
