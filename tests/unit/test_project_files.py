@@ -15,7 +15,7 @@ ROOT = Path(__file__).parents[2]
 
 def test_every_setting_is_in_the_readme_configuration_table() -> None:
     readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `BULKPORT_([A-Z_]+)` \|", readme, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `BULKPORT_([A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
 
 
