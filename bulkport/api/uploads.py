@@ -10,7 +10,7 @@ from fastapi import HTTPException, status
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from bulkport.schemas.mappings import MAX_MAPPING_BYTES
-from bulkport.storage.files import FileStore
+from bulkport.storage.files import FileStore, FileStoreUnavailable, cannot_take
 
 FIELD_LIMIT = 4096  # bytes of a plain form field
 FIELD_LIMITS = {"mapping": MAX_MAPPING_BYTES}  # a JSON field may be longer
@@ -134,6 +134,9 @@ async def receive_upload(
             ) from None
         except HTTPException:
             raise
+        except OSError as exc:
+            # Writing the file failed, not reading the form (a full disk).
+            raise FileStoreUnavailable(cannot_take(exc)) from exc
         except Exception as exc:
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, f"The upload is not a readable form: {exc}"

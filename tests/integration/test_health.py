@@ -82,3 +82,29 @@ def test_an_app_built_without_a_broker_check_is_ready_without_one(settings: Sett
         response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["broker"] == "not checked"
+
+
+def test_an_upload_answers_503_with_a_reason_when_the_local_folder_cannot_take_files(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from support import bearer, csv_text
+
+    from bulkport.schemas.accounts import Role
+    from bulkport.storage import accounts
+
+    not_a_folder = tmp_path / "files"
+    not_a_folder.write_text("a file where the store's folder should be")
+    broken = settings.model_copy(update={"files_dir": not_a_folder})
+    with TestClient(create_app(broken, enqueue=Queue())) as client:
+        ctx = client.app.state.context  # type: ignore[attr-defined]
+        with ctx.engine.begin() as conn:
+            store_id = accounts.ensure_store(conn, "north")
+            accounts.ensure_user(conn, store_id, "admin@north.example", Role.ADMIN)
+        answer = client.post(
+            "/api/v1/imports",
+            headers=bearer(ctx, "north", "admin@north.example"),
+            files={"file": ("shop.csv", csv_text([["Email"], ["a@example.com"]]), "text/csv")},
+        )
+    assert answer.status_code == 503, answer.text
+    assert "cannot take files (Not a directory)" in answer.json()["detail"]
+    assert answer.headers["retry-after"] == "30"
