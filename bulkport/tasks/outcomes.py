@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import jobs as job_rows
+from bulkport.storage.files import FileStoreUnavailable
 from bulkport.tasks.context import Context
 from bulkport.tasks.heartbeat import lease_kept
 
@@ -35,6 +36,7 @@ def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[
     - the claim was lost to another delivery: stop quietly, that delivery owns the job;
     - a file or job problem (``BulkportError``): FAILED with its message for the person;
     - the database went away: give the job back at once and re-raise, so the task retries;
+    - the file store failed (``FileStoreUnavailable``): FAILED, saying so in its words;
     - anything else: FAILED with ``unexpected``, the details in the worker's log.
     """
     try:
@@ -54,14 +56,21 @@ def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[
             pass  # the lease runs out by itself
         raise
     except Exception as exc:
-        message = unexpected
-        if isinstance(exc, TIME_LIMIT_ERRORS):
-            log.warning("job %s: stopped at its time limit", job_id)
-            message = TIME_LIMIT
-        else:
-            log.exception("job %s: unexpected error", job_id)
+        message = _failure(job_id, exc, unexpected)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=message)
+
+
+def _failure(job_id: str, exc: Exception, unexpected: str) -> str:
+    """What a FAILED job tells the person, for an error that is not theirs."""
+    if isinstance(exc, TIME_LIMIT_ERRORS):
+        log.warning("job %s: stopped at its time limit", job_id)
+        return TIME_LIMIT
+    if isinstance(exc, FileStoreUnavailable):
+        log.warning("job %s: the file store failed: %s", job_id, exc)
+        return f"The job's files could not be stored or read ({exc}); run it again later."
+    log.exception("job %s: unexpected error", job_id)
+    return unexpected
 
 
 def send_or_fail(ctx: Context, kind: JobKind, job_id: str, input_bytes: int = 0) -> None:

@@ -248,3 +248,24 @@ def test_expiry_deletes_the_jobs_objects_and_stray_previews_from_the_bucket(
     monkeypatch.setattr(retention, "time", SimpleNamespace(time=lambda: later))
     assert expire_files(s3_ctx, now() + timedelta(days=8)) == 2
     assert stored() == []
+
+
+def test_a_job_whose_store_stops_answering_fails_saying_so(s3_ctx: Context, admin: User) -> None:
+    from support import stage_import
+
+    from bulkport.tasks.imports import run_import
+
+    job_id = stage_import(s3_ctx, admin, csv_text([HEADER, ["Ann", "Lee", "ann@example.com"]]))
+    with moto_server() as endpoint:
+        pass  # stopped: its port no longer answers
+    cut_off = s3_ctx.settings.model_copy(update={"s3_endpoint_url": endpoint})
+    worker_ctx = Context.from_settings(cut_off)
+    try:
+        run_import(worker_ctx, job_id)
+    finally:
+        worker_ctx.close()
+    job = wait_finished(s3_ctx, admin, job_id, seconds=1)
+    assert job.status is JobStatus.FAILED
+    assert job.error == (
+        "The job's files could not be stored or read (S3 endpoint unreachable); run it again later."
+    )
