@@ -3,13 +3,14 @@ managed transfers (multipart, streamed from and to local files, never whole in m
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
 import boto3
@@ -33,6 +34,8 @@ TRANSFER = TransferConfig(
     max_concurrency=4,
     max_io_queue=16,
 )
+# Read buffer of a streamed object.
+READ_BYTES = 256 * 1024
 # Short connect timeouts and few retries: a readiness probe or an upload answers within
 # seconds when the endpoint is down.
 CLIENT_CONFIG = Config(
@@ -165,18 +168,12 @@ class S3FileStore:
             tmp.unlink(missing_ok=True)
 
     def open(self, key: str) -> BinaryIO:
-        """A passing copy opened for reading; it has no name and vanishes once closed."""
+        """The object's bytes as they arrive (read forward only): reading the first bytes of
+        a large upload fetches little more than those."""
         name = self._name(key)
-        self.scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle = tempfile.TemporaryFile(dir=self.scratch)  # noqa: SIM115 (the caller closes it)
-        try:
-            with self._answering(key):
-                self._client.download_fileobj(self.bucket, name, handle, Config=TRANSFER)
-        except BaseException:
-            handle.close()
-            raise
-        handle.seek(0)
-        return handle
+        with self._answering(key):
+            body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
+        return cast(BinaryIO, io.BufferedReader(_ObjectStream(body, self), READ_BYTES))
 
     def copy_to(self, key: str, target: Path) -> None:
         """Download the object to ``target``."""
@@ -272,6 +269,28 @@ class S3FileStore:
         with self._answering():
             self._client.put_object(Bucket=self.bucket, Key=probe, Body=b"ready")
             self._client.delete_object(Bucket=self.bucket, Key=probe)
+
+
+class _ObjectStream(io.RawIOBase):
+    """An S3 object's body as a raw stream, its errors the store's."""
+
+    def __init__(self, body: Any, store: S3FileStore) -> None:
+        self._body = body
+        self._store = store
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        with self._store._answering():
+            data = self._body.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
 
 
 def _attachment(filename: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +22,7 @@ from support import (
     s3_client,
     s3_env,
     s3_settings,
+    served,
     start_worker,
     wait_finished,
     worker_env,
@@ -269,3 +271,42 @@ def test_a_job_whose_store_stops_answering_fails_saying_so(s3_ctx: Context, admi
     assert job.error == (
         "The job's files could not be stored or read (S3 endpoint unreachable); run it again later."
     )
+
+
+def test_an_http_upload_streams_into_the_bucket_without_being_held_in_memory(
+    s3_ctx: Context, admin: User
+) -> None:
+    """64 MB sent as a chunked form: the API parses it as it arrives, spools it to a local file
+    and sends it to S3 in parts; Python (client, server and store) never holds it whole."""
+    mb = 1024 * 1024
+    row = b"Ann,Lee,ann@example.com\n"
+    block = row * (mb // len(row))
+    boundary = "bulkport-test-boundary"
+
+    def form() -> Iterator[bytes]:
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        yield b"First Name,Last Name,Email\n"
+        for _ in range(64):
+            yield block
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    headers = {
+        **bearer(s3_ctx, "north", admin.email),
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+    with served(s3_ctx.settings) as base:
+        tracemalloc.start()
+        try:
+            answer = httpx.post(
+                f"{base}/api/v1/imports", headers=headers, content=form(), timeout=120
+            )
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["id"]
+    assert s3_ctx.files.size(f"jobs/{job_id}/upload") == 27 + 64 * len(block)
+    assert peak < 16 * mb, f"the upload held {peak / mb:.1f} MB"
