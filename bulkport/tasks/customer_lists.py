@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -203,6 +203,15 @@ def run_list(
         if spec.after is not None:
             spec.after(ctx, job)
     return claim
+
+
+def _parts_folder(job_id: str) -> str:
+    return f"jobs/{job_id}/outcome-parts"
+
+
+def _part_key(job_id: str, start: int) -> str:
+    """Where the outcome lines of the batch that starts at row ``start`` wait for the report."""
+    return f"{_parts_folder(job_id)}/{start:010d}.csv"
 
 
 def read_entries(ctx: Context, job: job_rows.Job, pairs: bool) -> list[Entry]:
@@ -397,50 +406,61 @@ class _Run:
         self.ctx, self.job, self.token, self.spec = ctx, job, token, spec
         self.change = Change(job.store_id, job.created_by, job.id, options.dry_run)
         self.previewed = previewed
-        self.log = outcomes_key(job.id)
-        # The outcome lines so far: a store object cannot be appended to, so each batch
-        # stores the whole log again (ids only, a few dozen bytes a row).
-        self.lines: list[str] = []
         # Customer id → the first row that named it (by id or by email), across batches.
         self.named: dict[int, int] = {}
 
     def all(self, entries: list[Entry]) -> None:
         checkpoint = self.job.checkpoint
-        self._trim(checkpoint)
+        self._resume(checkpoint)
         size = self.ctx.settings.batch_size
         rest = iter(entries[checkpoint:])
         while batch := list(islice(rest, size)):
             self._batch(batch, checkpoint)
             checkpoint += len(batch)
+        self._assemble(checkpoint)
 
-    def _trim(self, checkpoint: int) -> None:
-        """Keep the outcome lines of committed rows only: a batch's lines are written before
-        its transaction commits, so a crash can leave the lines of a batch that never did."""
-        kept: list[str] = []
-        if checkpoint and self.ctx.files.exists(self.log):
+    def _parts(self, rows: int) -> Iterator[list[list[str]]]:
+        """The outcome lines of the first ``rows`` rows, a batch's part at a time.
+
+        Each batch stores its lines as a part of their own (a store object cannot be appended
+        to, and rewriting one growing log would cost the square of the list's length); a part
+        is named by its first row, so the parts of committed batches follow one another and a
+        part left by a batch that never committed is overwritten or never reached."""
+        start = 0
+        while start < rows:
+            key = _part_key(self.job.id, start)
+            if not self.ctx.files.exists(key):
+                raise BulkportError("The job's report is no longer stored; run the job again.")
             with (
-                self.ctx.files.open(self.log) as raw,
+                self.ctx.files.open(key) as raw,
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle,
             ):
-                kept = list(islice(handle, checkpoint + 1))
-        self.lines = kept or [_csv_lines([OUTCOME_COLUMNS])]
-        self._store_log()
-        # A resumed job still knows which customer each committed row named.
-        for line in csv.reader(kept[1:]):
-            if line[1] and line[3] != "skipped":
-                self.named.setdefault(int(line[1]), int(line[0]))
+                lines = list(csv.reader(handle))
+            yield lines
+            start += len(lines)
 
-    def _store_log(self) -> None:
-        with self.ctx.files.writer(self.log) as out:
-            out.write("".join(self.lines).encode("utf-8"))
+    def _resume(self, checkpoint: int) -> None:
+        """A resumed job still knows which customer each committed row named."""
+        for lines in self._parts(checkpoint):
+            for line in lines:
+                if line[1] and line[3] != "skipped":
+                    self.named.setdefault(int(line[1]), int(line[0]))
+
+    def _assemble(self, rows: int) -> None:
+        """The one report: the header, then every batch's part in row order."""
+        with self.ctx.files.writer(outcomes_key(self.job.id)) as out:
+            out.write(_csv_lines([OUTCOME_COLUMNS]).encode("utf-8"))
+            for lines in self._parts(rows):
+                out.write(_csv_lines(lines).encode("utf-8"))
+        self.ctx.files.delete_tree(_parts_folder(self.job.id))
 
     def _batch(self, batch: list[Entry], checkpoint: int) -> None:
         with self.ctx.engine.begin() as conn:
             verdicts = self._verdicts(conn, batch)
             errors, counts, lines = self._tally(batch, verdicts)
             job_rows.add_row_errors(conn, self.job.id, errors)
-            self.lines.append(_csv_lines(lines))
-            self._store_log()
+            with self.ctx.files.writer(_part_key(self.job.id, checkpoint)) as out:
+                out.write(_csv_lines(lines).encode("utf-8"))
             job_rows.advance(
                 conn, self.job.id, self.token, expected_checkpoint=checkpoint,
                 rows=len(batch), counts=counts, lease_seconds=self.ctx.settings.job_lease_seconds,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 import pytest
 from sqlalchemy import select
@@ -228,3 +230,29 @@ def test_a_resumed_job_still_finds_a_customer_an_earlier_batch_named(
     assert (job.status, job.counts.updated, job.counts.failed) == (JobStatus.READY, 60, 1)
     assert errors_of(ctx, job_id) == [(62, "repeated_row")]
     assert len(report_lines(ctx, job_id)) == 62
+
+
+def test_a_long_list_writes_each_outcome_line_about_once(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report grows a batch at a time without being stored again whole after each batch
+    (which would write bytes in the square of the list's length)."""
+    import_now(ctx, admin, csv_text([HEADER, *people(500)]))
+    job_id = stage_list(
+        ctx, admin, ARCHIVE, csv_text([["Customer Record ID"], *[[str(i)] for i in range(1, 501)]])
+    )
+    writer = ctx.files.writer
+    written: list[int] = []
+
+    @contextmanager
+    def counting(key: str) -> Iterator[BinaryIO]:
+        with writer(key) as out:
+            yield out
+            written.append(out.tell())
+
+    monkeypatch.setattr(ctx.files, "writer", counting)
+    run_list(ctx, job_id, ARCHIVE)
+    assert get_job(ctx, admin, job_id).counts.updated == 500
+    report = local_files(ctx).path(outcomes_key(job_id)).stat().st_size
+    assert len(report_lines(ctx, job_id)) == 501
+    assert sum(written) < 2.2 * report
