@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
 
 from bulkport.api.app import create_app
@@ -274,3 +276,25 @@ def assert_imported_once(ctx: Context, user: User, job: job_rows.Job, rows: int)
     assert (job.counts.created, job.counts.processed, job.counts.failed) == (rows, rows, 0)
     stored = stored_customers(ctx, user)
     assert len(stored) == rows == len({row["email"] for row in stored})
+
+
+# The password test users of the pages sign in with.
+PASSWORD = "a long enough password"
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def page_sign_in(client: TestClient, email: str, password: str = PASSWORD) -> int:
+    """Sign in through the sign-in form; the status it answers (303 when signed in)."""
+    token = csrf_of(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in",
+        data={"email": email, "password": password, "csrf": token},
+        follow_redirects=False,
+    )
+    return int(response.status_code)
