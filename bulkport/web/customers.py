@@ -103,7 +103,7 @@ def customer_values(
     values: dict[str, Any] = {
         "customer": customer,
         "customer_name": display_name(customer),
-        "version": etag(customer),
+        "customer_version": etag(customer),
         "sections": SECTIONS,
         "form": {f.key: shown(customer, f.key) for s in SECTIONS for f in s.fields},
         "problems": {},

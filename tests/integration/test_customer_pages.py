@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from support import PASSWORD, csrf_of, get_job, page_sign_in
 
+from bulkport import __version__
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import accounts
@@ -133,7 +134,9 @@ def test_an_edit_is_saved_and_a_bad_email_is_told_beside_its_field(
         follow_redirects=False,
     )
     assert saved.status_code == 303
-    assert "Saved the changes" in client.get(saved.headers["location"]).text
+    shown = client.get(saved.headers["location"]).text
+    assert "Saved the changes" in shown
+    assert f"bulkport {__version__}</small>" in shown  # the form's version is not the footer's
     after = stored(ctx, staff, ann)
     assert (after["last_name"], after["tax_exempt"], str(after["date_of_birth"])) == (
         "Jansen", False, "1980-02-29",
