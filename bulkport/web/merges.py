@@ -80,7 +80,7 @@ def _preview(ctx: Context, web: WebSession, primary_id: int, secondary_id: int) 
     return {
         "primary": primary, "secondary": secondary, "primary_name": display_name(primary),
         "secondary_name": display_name(secondary), "rows": rows, "taken": len(fill),
-        "sales": sales, "refusal": refusal[1] if refusal else None,
+        "sales": sales, "refusal": refusal[1] if refusal else None, "email_moves": "email" in fill,
     }  # fmt: skip
 
 

@@ -194,6 +194,7 @@ def test_the_merge_preview_shows_what_the_primary_keeps_and_takes_and_the_merge_
     assert "Utrecht" in city and "taken from the secondary" in city
     mobile = preview.split('data-field="Mobile Phone"', 1)[1].split("</tr>", 1)[0]
     assert "the primary's value wins" in mobile
+    assert "The email moves" not in preview  # both have one: each keeps its own
     merged = client.post(
         f"/customers/{primary}/merge/{secondary}",
         data={"csrf": csrf_of(preview)},
@@ -210,6 +211,19 @@ def test_the_merge_preview_shows_what_the_primary_keeps_and_takes_and_the_merge_
     again = client.post(f"/customers/{primary}/merge/{secondary}", data={"csrf": csrf_of(preview)})
     assert again.status_code == 409
     assert "already merged" in again.text
+
+
+def test_the_merge_preview_says_when_the_email_moves_and_the_merge_moves_it(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    primary = add_customer(ctx, staff, first_name="Kim")
+    secondary = add_customer(ctx, staff, first_name="Kim", email="kim@example.com")
+    assert page_sign_in(client, staff.email) == 303
+    preview = client.get(f"/customers/{primary}/merge/{secondary}").text
+    assert "The email moves" in preview
+    client.post(f"/customers/{primary}/merge/{secondary}", data={"csrf": csrf_of(preview)})
+    assert stored(ctx, staff, primary)["email"] == "kim@example.com"
+    assert stored(ctx, staff, secondary)["email"] is None
 
 
 def test_a_staff_user_sees_no_delete_and_a_forged_delete_is_refused(
