@@ -5,6 +5,7 @@ with the permission and the ticked box, privacy export, CSRF refusals and store 
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import pytest
@@ -69,6 +70,22 @@ def test_the_list_searches_and_shows_archived_customers_only_when_asked_greyed_a
     assert f"/customers/{bob}" in searched
     assert f"/customers/{ann}" not in searched
     assert 'href="/customers" aria-current="page"' in searched
+
+
+def test_the_list_pages_by_cursor_with_each_customer_once(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    with ctx.engine.begin() as conn:
+        ids = [records.create(conn, staff.store_id, {"first_name": f"C{n}"}) for n in range(52)]
+    assert page_sign_in(client, staff.email) == 303
+    first = client.get("/customers").text
+    assert first.count('<td data-label="Name">') == 50
+    after = re.search(r'href="(/customers\?[^"]*cursor=\d+)">Next page', first)
+    assert after, first
+    second = client.get(html.unescape(after.group(1))).text
+    assert second.count('<td data-label="Name">') == 2
+    assert "Next page" not in second and "First page" in second
+    assert all(f'href="/customers/{i}"' in second for i in ids[:2])  # the oldest come last
 
 
 def test_customer_forms_without_their_csrf_token_are_refused_and_change_nothing(
