@@ -43,6 +43,7 @@ SHOW_CHOICES = {
 # What a change redirected here says; only these words are ever shown.
 DONE = {
     "saved": "Saved the changes.",
+    "unchanged": "Nothing to save: no field was changed.",
     "archived": "Archived. The customer is hidden from the list and cannot be sold to; "
     "un-archive to bring them back.",
     "unarchived": "Un-archived. The customer is back in the list.",
@@ -136,6 +137,10 @@ async def save_customer(
     answer = {k: v for k, v in form.items() if isinstance(v, str)}
     current = page_customer(ctx, web, customer_id)
     body, problems = changed_fields(current, answer)
+    if not body:
+        return RedirectResponse(
+            f"/customers/{customer_id}?done=unchanged", status.HTTP_303_SEE_OTHER
+        )
     if not problems:
         try:
             change_fields(ctx, web.user, customer_id, body, answer.get("version", ""))

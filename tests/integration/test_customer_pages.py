@@ -140,6 +140,9 @@ def test_an_edit_is_saved_and_a_bad_email_is_told_beside_its_field(
     page = client.get(f"/customers/{ann}").text
     version = version_of(page)
     form = {"csrf": csrf_of(page), "version": version}
+    untouched = client.post(f"/customers/{ann}", data={**form, "first_name": "Ann"})
+    assert "Nothing to save" in untouched.text
+    assert version_of(untouched.text) == version  # nothing was written
     refused = client.post(f"/customers/{ann}", data={**form, "email": "not an address"})
     assert refused.status_code == 422
     assert 'id="p-email"' in refused.text
