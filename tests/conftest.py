@@ -33,7 +33,7 @@ if "BULKPORT_HOME" not in os.environ:
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from support import Queue  # noqa: E402
+from support import PASSWORD, Queue  # noqa: E402
 
 from bulkport.api.app import create_app  # noqa: E402
 from bulkport.config import Settings  # noqa: E402
@@ -234,3 +234,18 @@ def s3_settings(settings: Settings, s3_endpoint: str) -> Settings:
     from support import s3_settings as with_s3
 
     return with_s3(settings, s3_endpoint, new_bucket(s3_endpoint))
+
+
+@pytest.fixture
+def staff(ctx: Context, admin: User) -> User:
+    """A staff member of store "north" with a password."""
+    with ctx.engine.begin() as conn:
+        user = accounts.ensure_user(conn, admin.store_id, "staff@north.example", Role.STAFF)
+        accounts.set_password(conn, user.id, PASSWORD)
+    return user
+
+
+@pytest.fixture
+def sent(queue: Queue) -> list[str]:
+    """Jobs the pages sent to the queue (no worker runs here)."""
+    return queue.ids

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Connection, func, select
 
@@ -368,3 +370,25 @@ def local_files(ctx: Context) -> LocalFileStore:
     """The test's local file store, for tests that look into its folder."""
     assert isinstance(ctx.files, LocalFileStore)
     return ctx.files
+
+
+# The password test users of the pages sign in with.
+PASSWORD = "a long enough password"
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def page_sign_in(client: TestClient, email: str, password: str = PASSWORD) -> int:
+    """Sign in through the sign-in form; the status it answers (303 when signed in)."""
+    token = csrf_of(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in",
+        data={"email": email, "password": password, "csrf": token},
+        follow_redirects=False,
+    )
+    return int(response.status_code)

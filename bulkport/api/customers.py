@@ -22,7 +22,7 @@ from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import archive, change_one, merge, unarchive
-from bulkport.tasks.customer_lists import Apply, Change
+from bulkport.tasks.customer_lists import Apply, Change, Verdict
 from bulkport.tasks.deletions import delete_one
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -41,6 +41,15 @@ def _said(problems: list[CellProblem]) -> str:
     return "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
 
 
+class FieldsRefused(HTTPException):
+    """Values the import's rules refuse, each problem naming its field, so that a page can
+    show each one beside its field."""
+
+    def __init__(self, code: int, problems: list[CellProblem]) -> None:
+        super().__init__(code, _said(problems))
+        self.problems = problems
+
+
 def checked_values(body: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
     """The body's field values checked by the import's rules: 422 for a value they refuse; for
     a change, 409 when the customer it would leave breaks a whole-customer rule (the body alone
@@ -49,11 +58,11 @@ def checked_values(body: dict[str, Any], current: dict[str, Any] | None = None) 
     parser = RowParser(dict(enumerate(keys)), headers=keys)
     values, problems = parser.parse([body[k] for k in keys])
     if problems:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _said(problems))
+        raise FieldsRefused(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
     broken = record_problems({**(current or {}), **values})
     if broken:
         whole = status.HTTP_409_CONFLICT if current is not None else None
-        raise HTTPException(whole or status.HTTP_422_UNPROCESSABLE_CONTENT, _said(broken))
+        raise FieldsRefused(whole or status.HTTP_422_UNPROCESSABLE_CONTENT, broken)
     return values
 
 
@@ -66,7 +75,8 @@ def _answer(customer: dict[str, Any], code: int = 200) -> JSONResponse:
     return JSONResponse(customer_view(customer), code, headers={"ETag": etag(customer)})
 
 
-def _customer(ctx: Context, user: User, customer_id: int) -> dict[str, Any]:
+def stored_customer(ctx: Context, user: User, customer_id: int) -> dict[str, Any]:
+    """The user's store's customer (deleted ones too); 404 for any other."""
     with reading(ctx.engine) as conn:
         found = records.get(conn, user.store_id, customer_id)
     if found is None:
@@ -111,14 +121,14 @@ def create_customer(ctx: ContextDep, user: Staff, body: NewCustomer) -> JSONResp
             )  # fmt: skip
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, EMAIL_TAKEN) from None
-    return _answer(_customer(ctx, user, customer_id), status.HTTP_201_CREATED)
+    return _answer(stored_customer(ctx, user, customer_id), status.HTTP_201_CREATED)
 
 
 @router.get("/{customer_id}")
 def get_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """One customer, with its ETag; a merged one shows ``merged_into_id``, a deleted one only
     its anonymized identifier."""
-    return _answer(_customer(ctx, user, customer_id))
+    return _answer(stored_customer(ctx, user, customer_id))
 
 
 @router.patch(
@@ -142,6 +152,16 @@ def change_customer(
 ) -> JSONResponse:
     """Change some fields (checked by the import's rules). With ``If-Match``, a customer
     written since that ETag answers 412; a deleted customer 409."""
+    change_fields(ctx, user, customer_id, given(body), if_match)
+    return _answer(stored_customer(ctx, user, customer_id))
+
+
+def change_fields(
+    ctx: Context, user: User, customer_id: int, body: dict[str, Any], if_match: str | None
+) -> None:
+    """Write a change of some fields in one transaction: 404 for a customer not there, 409 for a
+    deleted one or a taken email, 412 when ``if_match`` is not the stored version, and
+    ``FieldsRefused`` for values the import's rules refuse."""
     try:
         with ctx.engine.begin() as conn:
             current = records.locked(conn, user.store_id, [customer_id]).get(customer_id)
@@ -154,7 +174,7 @@ def change_customer(
                     status.HTTP_412_PRECONDITION_FAILED,
                     "The customer changed since you read it; read it again and redo the change.",
                 )
-            values = checked_values(given(body), current)
+            values = checked_values(body, current)
             records.change(conn, customer_id, values)
             records.add_events(
                 conn,
@@ -163,13 +183,12 @@ def change_customer(
             )  # fmt: skip
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, EMAIL_TAKEN) from None
-    return _answer(_customer(ctx, user, customer_id))
 
 
 @router.get("/{customer_id}/sales", response_model=list[SaleView])
 def customer_sales(ctx: ContextDep, user: Staff, customer_id: RowId) -> list[SaleView]:
     """The customer's sales, newest first."""
-    _customer(ctx, user, customer_id)
+    stored_customer(ctx, user, customer_id)
     with reading(ctx.engine) as conn:
         return [SaleView(**s) for s in records.sales_of(conn, user.store_id, customer_id)]
 
@@ -178,7 +197,14 @@ def run_change(
     ctx: Context, user: User, apply: Apply, customer_id: int, other_id: int | None = None
 ) -> RowOutcome:
     """Apply one lifecycle rule now: 404 for a customer not there, 409 with the reason."""
-    verdict = change_one(ctx, apply, Change(user.store_id, user.id), customer_id, other_id)
+    return settled_verdict(
+        change_one(ctx, apply, Change(user.store_id, user.id), customer_id, other_id)
+    )
+
+
+def settled_verdict(verdict: Verdict) -> RowOutcome:
+    """The outcome of a rule applied to one customer; its refusal as 404 for a customer not
+    there, else 409 with the reason."""
     if isinstance(verdict, tuple):
         code = status.HTTP_404_NOT_FOUND if verdict[0] in _MISSING else status.HTTP_409_CONFLICT
         raise HTTPException(code, verdict[1])
@@ -189,14 +215,14 @@ def run_change(
 def archive_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """Archive: leaves lists unless asked for, cannot be sold to, keeps everything."""
     run_change(ctx, user, archive, customer_id)
-    return _answer(_customer(ctx, user, customer_id))
+    return _answer(stored_customer(ctx, user, customer_id))
 
 
 @router.post("/{customer_id}/unarchive", responses=_REFUSED)
 def unarchive_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """Un-archive; a deleted customer cannot be (409)."""
     run_change(ctx, user, unarchive, customer_id)
-    return _answer(_customer(ctx, user, customer_id))
+    return _answer(stored_customer(ctx, user, customer_id))
 
 
 @router.post("/{primary_id}/merge", responses={**BODY_RESPONSES, **_REFUSED})
@@ -209,7 +235,7 @@ def merge_customers(
     if body.secondary_id == primary_id:
         raise HTTPException(status.HTTP_409_CONFLICT, "A customer cannot be merged into itself.")
     run_change(ctx, user, merge, primary_id, body.secondary_id)
-    return _answer(_customer(ctx, user, primary_id))
+    return _answer(stored_customer(ctx, user, primary_id))
 
 
 @router.post(
@@ -222,8 +248,5 @@ def delete_customer(
     """Delete for privacy, now (needs customers:delete and ``confirm=true``): archived, every
     personal field erased, the id kept as the anonymized identifier with its sales, and the
     person removed from every stored file and row error."""
-    verdict = delete_one(ctx, user.store_id, user.id, customer_id)
-    if isinstance(verdict, tuple):
-        code = status.HTTP_404_NOT_FOUND if verdict[0] in _MISSING else status.HTTP_409_CONFLICT
-        raise HTTPException(code, verdict[1])
-    return _answer(_customer(ctx, user, customer_id))
+    settled_verdict(delete_one(ctx, user.store_id, user.id, customer_id))
+    return _answer(stored_customer(ctx, user, customer_id))

@@ -11,7 +11,9 @@ from bulkport.api.jobs import answer_job, queue_down
 from bulkport.errors import QueueUnreachable
 from bulkport.schemas.jobs import JobView
 from bulkport.storage import jobs as job_rows
+from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
+from bulkport.tasks.context import Context
 from bulkport.tasks.privacy_exports import CustomerDeleted, NoSuchCustomer, submit_privacy_export
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -32,8 +34,18 @@ def create_privacy_export(
 ) -> JSONResponse:
     """Export everything held about one customer (record, sales, history) as a zip of CSV and
     JSON; when READY, `links.download_url` gives its signed link."""
+    job_id = start_privacy_export(ctx, user, customer_id)
+    with reading(ctx.engine) as conn:
+        job = job_rows.get_job(conn, user.store_id, job_id)
+    assert job is not None
+    return answer_job(request, job)
+
+
+def start_privacy_export(ctx: Context, user: User, customer_id: int) -> str:
+    """Queue a privacy export of the store's customer; 404 for a customer not there, 409 for a
+    deleted one, 503 when the queue is down."""
     try:
-        job_id = submit_privacy_export(
+        return submit_privacy_export(
             ctx, store_id=user.store_id, user_id=user.id, customer_id=customer_id
         )
     except NoSuchCustomer:
@@ -45,7 +57,3 @@ def create_privacy_export(
         ) from None
     except QueueUnreachable as exc:
         raise queue_down(exc) from None
-    with reading(ctx.engine) as conn:
-        job = job_rows.get_job(conn, user.store_id, job_id)
-    assert job is not None
-    return answer_job(request, job)

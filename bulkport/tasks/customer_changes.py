@@ -95,7 +95,8 @@ def filled_fields(primary: dict[str, Any], secondary: dict[str, Any]) -> dict[st
     }
 
 
-def _merge_refusal(primary: dict[str, Any], secondary: dict[str, Any]) -> Refusal | None:
+def merge_refusal(primary: dict[str, Any], secondary: dict[str, Any]) -> Refusal | None:
+    """Why these two cannot be merged, or None when they can."""
     if primary["id"] == secondary["id"]:
         return ("self_merge", "A customer cannot be merged into itself.")
     if primary["deleted_at"] is not None or secondary["deleted_at"] is not None:
@@ -120,7 +121,7 @@ def merge(
     for t in targets:
         assert t.other_id is not None
         primary, secondary = found[t.customer_id], found[t.other_id]
-        refusal = _merge_refusal(primary, secondary)
+        refusal = merge_refusal(primary, secondary)
         if refusal is not None:
             verdicts.append(refusal)
             continue

@@ -21,15 +21,20 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import as_utc, reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.web import auth, exports, imports
+from bulkport.web import auth, customers, deletions, exports, imports, merges
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(imports.router)
 router.include_router(exports.router)
+router.include_router(customers.router)
+router.include_router(merges.router)
+router.include_router(deletions.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
+# Jobs whose file is what the person asked for, not a report of failed rows.
+OUTPUT_KINDS = (JobKind.EXPORT, JobKind.PRIVACY_EXPORT)
 # Paths whose errors stay JSON, as API clients expect.
 API_PATHS = ("/api/", "/healthz", "/readyz", "/docs", "/openapi.json")
 Page = Annotated[int, Query(ge=1, le=100_000)]
@@ -157,7 +162,7 @@ def _job_values(
         and bool(job.options.get("dry_run"))
         and job.status is JobStatus.READY,
         "has_report": bool(job.report_file) and files_kept,
-        "has_export": bool(job.output_file) and files_kept and job.kind is JobKind.EXPORT,
+        "has_export": bool(job.output_file) and files_kept and job.kind in OUTPUT_KINDS,
         "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
     }
 

@@ -52,6 +52,7 @@ def customers_file() -> bytes:
 class Stack:
     base: str
     home: Path
+    env: dict[str, str]
     outside: list[str] = field(default_factory=list)
 
 
@@ -81,7 +82,7 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base, api, home / "api.log")
-        yield Stack(base, home)
+        yield Stack(base, home, env)
     finally:
         for process in (api, worker):
             process.terminate()
@@ -146,12 +147,12 @@ def check(page: Page, shots: Path, name: str) -> None:
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
 
-def sign_in(page: Page, stack: Stack, shots: Path | None = None) -> None:
+def sign_in(page: Page, stack: Stack, shots: Path | None = None, email: str = EMAIL) -> None:
     page.goto(f"{stack.base}/")
     expect(page).to_have_url(f"{stack.base}/sign-in")
     if shots is not None:
         check(page, shots, "sign-in")
-    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{stack.base}/jobs")
@@ -288,3 +289,174 @@ def test_a_file_dropped_on_the_upload_box_is_chosen(page: Page, stack: Stack, sh
     assert page.eval_on_selector("#file", "input => input.files[0].name") == "dropped.csv"
     page.get_by_role("button", name="Upload and check the columns").click()
     expect(page.get_by_label("Field for column First Name")).to_have_value("first_name")
+
+
+# The customers of the customer pages' tests: (first name, last name, email, phone, city).
+SHOP_CUSTOMERS = (
+    ("Archie", "Stone", "archie@shop.example", "", ""),
+    ("Mia", "Vos", "mia@shop.example", "", ""),
+    ("Mia", "Vos", "mia.vos@work.example", "+31 20 555 0101", "Utrecht"),
+    ("Eddie", "Brink", "eddie@shop.example", "", ""),
+    ("Dora", "Hale", "dora@shop.example", "", ""),
+    ("Pia", "Berg", "pia@shop.example", "", ""),
+)
+STAFF_EMAIL = "clerk@corner.example"
+
+
+@pytest.fixture(scope="module")
+def shop_customers(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The customers above, imported by the CLI; and a staff member who may not delete."""
+    source = tmp_path_factory.mktemp("shop") / "shop.csv"
+    with source.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["First Name", "Last Name", "Email", "Phone", "City"])
+        writer.writerows(SHOP_CUSTOMERS)
+    for args in (
+        ["import", str(source), "--inline"],
+        ["users", "create", "--store", "Corner Shop", "--email", STAFF_EMAIL, "--role", "staff",
+         "--password", PASSWORD],
+    ):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "bulkport", *args], env=stack.env, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr.decode()
+
+
+def open_customer(page: Page, stack: Stack, email: str) -> None:
+    """Find a customer by email in the list (archived ones too) and open their page."""
+    page.goto(f"{stack.base}/customers")
+    page.get_by_label("Search").fill(email)
+    page.get_by_label("Show").select_option(label="All")
+    page.get_by_role("button", name="Search").click()
+    page.locator("table.customers tbody a").first.click()
+    expect(page.get_by_role("heading", name="Details")).to_be_visible()
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_archive_a_customer_and_find_it_greyed_among_the_archived(
+    page: Page, stack: Stack, shots: Path
+) -> None:
+    sign_in(page, stack)
+    page.get_by_role("link", name="Customers").click()
+    expect(page.locator("table.customers")).to_contain_text("archie@shop.example")
+    check(page, shots, "customers")
+    page.get_by_label("Search").fill("archie")
+    page.get_by_label("Search").press("Enter")  # from the keyboard
+    page.get_by_role("link", name="Archie Stone").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Archie Stone")).to_be_visible()
+    check(page, shots, "customer")
+    page.get_by_role("button", name="Archive", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Archived.")
+    expect(page.get_by_role("button", name="Un-archive")).to_be_visible()
+
+    page.get_by_role("link", name="All customers").click()
+    expect(page.locator("table.customers")).not_to_contain_text("archie@shop.example")
+    page.get_by_label("Show").select_option(label="Archived")
+    page.get_by_role("button", name="Search").click()
+    row = page.locator("table.customers tbody tr", has_text="archie@shop.example")
+    expect(row).to_have_class("archived")
+    expect(row).to_contain_text("Archived")
+    grey = row.locator("td").first.evaluate("td => getComputedStyle(td).backgroundColor")
+    assert grey == "rgb(241, 242, 244)", grey
+    check(page, shots, "customers-archived")
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_merge_two_customers_with_the_preview(page: Page, stack: Stack, shots: Path) -> None:
+    sign_in(page, stack)
+    open_customer(page, stack, "mia@shop.example")
+    page.get_by_role("button", name="Merge a duplicate into this customer").click()
+    check(page, shots, "merge-pick")
+    page.get_by_label("Find the secondary customer").fill("mia.vos@work")
+    page.get_by_label("Find the secondary customer").press("Enter")
+    page.get_by_role("link", name="Preview merging Mia Vos").click()
+    expect(page.get_by_role("heading", name="Merge Mia Vos into Mia Vos")).to_be_visible()
+    city = page.locator("tr[data-field=City]")
+    expect(city).to_contain_text("Utrecht")
+    expect(city).to_contain_text("taken from the secondary")
+    expect(page.locator("tr[data-field=Email]")).to_contain_text("kept: the primary's value wins")
+    check(page, shots, "merge-preview")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Merged.")
+    expect(page.get_by_label("Email", exact=True)).to_have_value("mia@shop.example")
+    expect(page.get_by_label("Phone", exact=True)).to_have_value("+31 20 555 0101")
+    expect(page.get_by_label("City", exact=True)).to_have_value("Utrecht")
+    check(page, shots, "customer-merged")
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_edit_a_customer_with_the_problem_told_beside_its_field(
+    page: Page, stack: Stack, shots: Path
+) -> None:
+    sign_in(page, stack)
+    open_customer(page, stack, "eddie@shop.example")
+    page.get_by_label("Last Name").fill("Brinkman")
+    page.get_by_label("Email", exact=True).fill("eddie at shop")
+    page.get_by_role("button", name="Save changes").click()
+    problem = page.locator("#p-email")
+    expect(problem).to_contain_text("not a valid email address")
+    expect(page.get_by_label("Email", exact=True)).to_have_attribute("aria-describedby", "p-email")
+    expect(page.get_by_label("Last Name")).to_have_value("Brinkman")  # the typing is kept
+    check(page, shots, "customer-edit-problem")
+    page.get_by_label("Email", exact=True).fill("eddie@brinkman.example")
+    page.get_by_label("Accepts Marketing Emails").select_option(label="Yes")
+    page.get_by_label("Email", exact=True).press("Enter")  # from the keyboard
+    expect(page.get_by_role("status")).to_contain_text("Saved the changes")
+    expect(page.get_by_role("heading", name="Eddie Brinkman")).to_be_visible()
+    expect(page.get_by_label("Email", exact=True)).to_have_value("eddie@brinkman.example")
+    expect(page.get_by_label("Accepts Marketing Emails")).to_have_value("yes")
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_a_staff_user_cannot_delete(page: Page, stack: Stack, shots: Path) -> None:
+    sign_in(page, stack, email=STAFF_EMAIL)
+    open_customer(page, stack, "pia@shop.example")
+    expect(page.get_by_role("heading", name="Pia Berg")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete this customer")).to_have_count(0)
+    check(page, shots, "customer-staff")
+    csrf = page.locator("input[name=csrf]").first.input_value()
+    forged = page.request.post(
+        page.url + "/delete", form={"csrf": csrf, "confirm": "yes"}, max_redirects=0
+    )
+    assert forged.status == 403
+    assert "does not allow deleting customers" in forged.text()
+    page.reload()
+    expect(page.get_by_role("heading", name="Pia Berg")).to_be_visible()
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_an_admin_deletes_with_the_checkbox(page: Page, stack: Stack, shots: Path) -> None:
+    sign_in(page, stack)
+    open_customer(page, stack, "dora@shop.example")
+    expect(page.locator("#delete-warning")).to_contain_text("cannot be undone")
+    check(page, shots, "customer-delete")
+    # The browser holds the button until the box is ticked; without that hold, the server refuses.
+    page.get_by_label("I have read and understood the warning").evaluate(
+        "box => box.removeAttribute('required')"
+    )
+    page.get_by_role("button", name="Delete this customer").click()
+    expect(page.get_by_role("alert")).to_contain_text("Tick the box to confirm")
+    expect(page.get_by_role("heading", name="Dora Hale")).to_be_visible()
+    check(page, shots, "customer-delete-refused")
+    page.get_by_label("I have read and understood the warning").check()
+    page.get_by_role("button", name="Delete this customer").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted.")
+    expect(page.get_by_role("heading", name="Deleted customer")).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("dora@shop.example")
+    check(page, shots, "customer-deleted")
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_a_privacy_export_is_started_from_the_customer_and_downloaded_from_its_job(
+    page: Page, stack: Stack, shots: Path
+) -> None:
+    sign_in(page, stack)
+    open_customer(page, stack, "eddie")
+    page.get_by_role("button", name="Privacy export").click()
+    expect(page.get_by_role("heading", name="Privacy export")).to_be_visible()
+    wait_ready_without_reload(page)
+    check(page, shots, "privacy-export-ready")
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download", exact=True).click()
+    assert got.value.suggested_filename.endswith(".zip")

@@ -3,14 +3,13 @@ CSRF refusals, the limit on failed sign-ins, store scoping and revoked sessions.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
 import redis
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from support import Queue, get_job, local_files, stage_import
+from support import PASSWORD, csrf_of, get_job, local_files, page_sign_in, stage_import
 
 from bulkport import cli
 from bulkport.config import Settings
@@ -23,8 +22,6 @@ from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
 from bulkport.web import auth
 
-PASSWORD = "a long enough password"
-
 
 @pytest.fixture(autouse=True)
 def fresh_sign_in_counts(redis_url: str) -> None:
@@ -35,42 +32,11 @@ def fresh_sign_in_counts(redis_url: str) -> None:
     client.close()
 
 
-@pytest.fixture
-def sent(queue: Queue) -> list[str]:
-    """Jobs the pages sent to the queue (no worker runs here)."""
-    return queue.ids
-
-
-@pytest.fixture
-def staff(ctx: Context, admin: User) -> User:
-    """A staff member of store "north" with a password."""
-    with ctx.engine.begin() as conn:
-        user = accounts.ensure_user(conn, admin.store_id, "staff@north.example", Role.STAFF)
-        accounts.set_password(conn, user.id, PASSWORD)
-    return user
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> int:
-    token = csrf_of(client.get("/sign-in").text)
-    response = client.post(
-        "/sign-in",
-        data={"email": email, "password": password, "csrf": token},
-        follow_redirects=False,
-    )
-    return int(response.status_code)
-
-
 def test_signing_in_opens_the_jobs_page_with_no_store_caching(
     client: TestClient, staff: User
 ) -> None:
     assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     cookie = client.cookies.get(auth.SESSION_COOKIE)
     assert cookie
     page = client.get("/jobs")
@@ -93,7 +59,7 @@ def test_the_session_cookie_is_http_only_and_same_site(client: TestClient, staff
 
 
 def test_a_wrong_password_is_refused_in_plain_words(client: TestClient, staff: User) -> None:
-    assert sign_in(client, staff.email, "not the password") == 401
+    assert page_sign_in(client, staff.email, "not the password") == 401
     assert client.get("/jobs", follow_redirects=False).status_code == 303
 
 
@@ -103,7 +69,7 @@ def test_forms_without_their_csrf_token_are_refused(
     page = client.get("/sign-in")
     refused = client.post("/sign-in", data={"email": staff.email, "password": PASSWORD})
     assert refused.status_code == 403
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     for path in ("/exports/new", "/sign-out"):
         response = client.post(path, data={"csrf": "forged"}, follow_redirects=False)
         assert response.status_code == 403, path
@@ -122,16 +88,16 @@ def test_forms_without_their_csrf_token_are_refused(
 def test_failed_sign_ins_are_limited_per_email(client: TestClient, staff: User) -> None:
     limit = 5
     for _ in range(limit):
-        assert sign_in(client, staff.email, "wrong") == 401
-    assert sign_in(client, staff.email, "wrong") == 429
+        assert page_sign_in(client, staff.email, "wrong") == 401
+    assert page_sign_in(client, staff.email, "wrong") == 429
     # Even the right password waits until the minute is over.
-    assert sign_in(client, staff.email) == 429
+    assert page_sign_in(client, staff.email) == 429
 
 
 def test_failed_sign_ins_are_limited_per_client_address(client: TestClient, staff: User) -> None:
     for n in range(5):
-        assert sign_in(client, f"nobody{n}@north.example", "wrong") == 401
-    assert sign_in(client, staff.email) == 429
+        assert page_sign_in(client, f"nobody{n}@north.example", "wrong") == 401
+    assert page_sign_in(client, staff.email) == 429
 
 
 def test_another_stores_job_answers_404(client: TestClient, ctx: Context, staff: User) -> None:
@@ -140,7 +106,7 @@ def test_another_stores_job_answers_404(client: TestClient, ctx: Context, staff:
         other = accounts.ensure_user(conn, south, "owner@south.example", Role.ADMIN)
     theirs = stage_import(ctx, other, "First Name,Email\r\nAnn,ann@example.com\r\n")
     ours = stage_import(ctx, staff, "First Name,Email\r\nBob,bob@example.com\r\n")
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     assert client.get(f"/jobs/{ours}").status_code == 200
     for path in (f"/jobs/{theirs}", f"/jobs/{theirs}/progress", f"/jobs/{theirs}/download"):
         response = client.get(path, follow_redirects=False)
@@ -164,7 +130,7 @@ def test_a_signed_in_user_carries_the_permissions_granted_to_them(
 def test_revoking_a_users_sessions_signs_them_out(
     client: TestClient, ctx: Context, staff: User
 ) -> None:
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     assert client.get("/jobs").status_code == 200
     with ctx.engine.begin() as conn:
         assert sessions.end_all(conn, staff.id) == 1
@@ -177,17 +143,17 @@ def test_a_disabled_user_is_signed_out_and_cannot_sign_in_again(
     client: TestClient, ctx: Context, settings: Settings, staff: User,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     result = CliRunner().invoke(cli.main, ["users", "disable", staff.email, "--store", "north"])
     assert result.exit_code == 0, result.output
     assert "1 session(s) ended" in result.output
     assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
-    assert sign_in(client, staff.email) != 303
+    assert page_sign_in(client, staff.email) != 303
 
 
 def test_signing_out_ends_the_session_for_good(client: TestClient, staff: User) -> None:
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     cookie = client.cookies.get(auth.SESSION_COOKIE)
     token = csrf_of(client.get("/jobs").text)
     assert client.post("/sign-out", data={"csrf": token}, follow_redirects=False).status_code == 303
@@ -218,7 +184,7 @@ def test_a_dry_run_is_committed_and_a_queued_job_cancelled_from_the_job_page(
 ) -> None:
     dry = stage_import(ctx, staff, "First Name,Email\r\nAnn,ann@example.com\r\n", dry_run=True)
     run_import(ctx, dry)
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     page = client.get(f"/jobs/{dry}").text
     assert "Import it for real" in page
     committed = client.post(
@@ -242,7 +208,7 @@ def test_a_dry_run_is_committed_and_a_queued_job_cancelled_from_the_job_page(
 def test_the_mapping_screen_starts_the_import_with_the_changed_mapping(
     client: TestClient, ctx: Context, staff: User, sent: list[str]
 ) -> None:
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     csrf = csrf_of(client.get("/imports/new").text)
     content = b"Naam,Mail,Kleur\r\nAnn,ann@example.com,red\r\n"
     uploaded = client.post(
@@ -271,7 +237,7 @@ def test_the_mapping_screen_starts_the_import_with_the_changed_mapping(
 def test_an_upload_with_a_forged_token_is_refused_and_not_kept(
     client: TestClient, ctx: Context, staff: User
 ) -> None:
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     response = client.post(
         "/imports/new",
         data={"csrf": "forged"},
@@ -293,7 +259,7 @@ def test_the_live_part_shows_a_running_jobs_progress_and_keeps_polling(
         job_rows.record_plan(
             conn, job_id, claimed.token, total=4, mapping={}, ignored_columns=[], source={}
         )
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     live = client.get(f"/jobs/{job_id}/progress")
     assert live.status_code == 200
     assert live.headers["cache-control"] == "no-store"
@@ -307,7 +273,7 @@ def test_the_live_part_shows_a_running_jobs_progress_and_keeps_polling(
 def test_a_file_that_is_no_spreadsheet_is_refused_in_plain_words_on_the_upload_page(
     client: TestClient, staff: User
 ) -> None:
-    assert sign_in(client, staff.email) == 303
+    assert page_sign_in(client, staff.email) == 303
     csrf = csrf_of(client.get("/imports/new").text)
     uploaded = client.post(
         "/imports/new",

@@ -1,0 +1,114 @@
+"""Merging two customers from the pages: pick the secondary, preview field by field what the
+primary keeps and takes (from the merge's own rule, ``filled_fields``), then confirm."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bulkport.api.customers import run_change
+from bulkport.api.deps import ContextDep, RowId
+from bulkport.schemas.exports import ArchivedFilter
+from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS
+from bulkport.storage import customer_records as records
+from bulkport.storage.db import reading
+from bulkport.storage.sessions import WebSession
+from bulkport.tasks.context import Context
+from bulkport.tasks.customer_changes import filled_fields, merge, merge_refusal
+from bulkport.web import auth
+from bulkport.web.auth import SignedIn
+from bulkport.web.customer_form import shown
+from bulkport.web.customers import display_name, page_customer
+from bulkport.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+CANDIDATES = 20
+
+
+@router.get("/customers/{customer_id}/merge")
+def pick_secondary(
+    request: Request,
+    ctx: ContextDep,
+    web: SignedIn,
+    customer_id: RowId,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """Find the duplicate to merge into this customer, by name, email or phone."""
+    primary = page_customer(ctx, web, customer_id)
+    text = (search or "").strip() or None
+    found: list[dict[str, Any]] = []
+    if text:
+        with reading(ctx.engine) as conn:
+            found = records.search(
+                conn, web.user.store_id, text=text, archived=ArchivedFilter.INCLUDE,
+                before_id=None, limit=CANDIDATES,
+            )  # fmt: skip
+    candidates = [
+        {**c, "name": display_name(c)}
+        for c in found
+        if c["id"] != customer_id and c["merged_into_id"] is None
+    ]
+    return render(
+        request, ctx, "merge_pick.html", web, nav="customers", primary=primary,
+        primary_name=display_name(primary), search=text or "", candidates=candidates,
+    )  # fmt: skip
+
+
+def _preview(ctx: Context, web: WebSession, primary_id: int, secondary_id: int) -> dict[str, Any]:
+    """Each writable field: the primary's value, the secondary's, and what the merge does."""
+    primary = page_customer(ctx, web, primary_id)
+    secondary = page_customer(ctx, web, secondary_id)
+    refusal = merge_refusal(primary, secondary)
+    fill = filled_fields(primary, secondary)
+    rows = []
+    for key in WRITABLE_KEYS:
+        mine, theirs = shown(primary, key), shown(secondary, key)
+        if key in fill:
+            outcome, result = "takes", theirs
+        elif mine:
+            outcome, result = ("keeps-conflict" if theirs and theirs != mine else "keeps"), mine
+        else:
+            outcome, result = "empty", ""
+        rows.append(
+            {"label": FIELDS_BY_KEY[key].label, "primary": mine, "secondary": theirs,
+             "outcome": outcome, "result": result}
+        )  # fmt: skip
+    with reading(ctx.engine) as conn:
+        sales = len(records.sales_of(conn, web.user.store_id, secondary_id))
+    return {
+        "primary": primary, "secondary": secondary, "primary_name": display_name(primary),
+        "secondary_name": display_name(secondary), "rows": rows, "taken": len(fill),
+        "sales": sales, "refusal": refusal[1] if refusal else None, "email_moves": "email" in fill,
+    }  # fmt: skip
+
+
+@router.get("/customers/{customer_id}/merge/{secondary_id}")
+def merge_preview(
+    request: Request, ctx: ContextDep, web: SignedIn, customer_id: RowId, secondary_id: RowId
+) -> HTMLResponse:
+    """What this customer will hold after the merge, field by field, before confirming."""
+    values = _preview(ctx, web, customer_id, secondary_id)
+    return render(request, ctx, "merge_preview.html", web, nav="customers", **values)
+
+
+@router.post("/customers/{customer_id}/merge/{secondary_id}")
+async def merge_customers(
+    request: Request, ctx: ContextDep, web: SignedIn, customer_id: RowId, secondary_id: RowId
+) -> Response:
+    """Merge as previewed, by the rule the API and the merge jobs use."""
+    form = await request.form(max_files=0, max_fields=20)
+    auth.check_csrf(web.csrf_token, str(form.get("csrf") or ""))
+    try:
+        run_change(ctx, web.user, merge, customer_id, secondary_id)
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_409_CONFLICT:
+            raise
+        values = _preview(ctx, web, customer_id, secondary_id)
+        values["refusal"] = str(exc.detail)
+        return render(
+            request, ctx, "merge_preview.html", web, nav="customers",
+            status_code=exc.status_code, **values,
+        )  # fmt: skip
+    return RedirectResponse(f"/customers/{customer_id}?done=merged", status.HTTP_303_SEE_OTHER)
