@@ -274,3 +274,22 @@ def assert_imported_once(ctx: Context, user: User, job: job_rows.Job, rows: int)
     assert (job.counts.created, job.counts.processed, job.counts.failed) == (rows, rows, 0)
     stored = stored_customers(ctx, user)
     assert len(stored) == rows == len({row["email"] for row in stored})
+
+
+class WorkerKilled(BaseException):
+    """Stands for a SIGKILL: nothing in the job may catch it."""
+
+
+def expire_lease(ctx: Context, job_id: str) -> None:
+    """Make the job's current claim look abandoned, as after a worker died."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bulkport.storage.db import now
+    from bulkport.storage.tables import jobs
+
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(jobs).where(jobs.c.id == job_id).values(lease_until=now() - timedelta(seconds=1))
+        )

@@ -341,6 +341,43 @@ def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
     purge_rows_sql.clean_audit_details(conn, store_id, lambda detail: _cleaned(detail, matcher))
 
 
+def remember_for_purge(conn: Connection, store_id: int, job_id: str, traces: Traces) -> None:
+    """Inside the transaction that erases the traced people: keep their traces for
+    ``purge_pending``, so a job that stops before that purge has them purged when it resumes
+    or ends (and a job of a million rows purges once, not once a batch)."""
+    purge_rows_sql.remember_traces(
+        conn,
+        store_id,
+        job_id,
+        {
+            "customer_ids": sorted(traces.customer_ids),
+            "values": sorted(traces.values),
+            "identifiers": sorted(traces.identifiers),
+            "names": sorted(traces.names),
+        },
+    )
+
+
+def purge_pending(ctx: Context, store_id: int) -> int:
+    """Purge the row errors, job details and audit details of every person of the store
+    erased since the last purge, in one pass and one transaction that also forgets their
+    traces; returns how many batches' traces it consumed."""
+    with ctx.engine.begin() as conn:
+        taken = purge_rows_sql.take_traces(conn, store_id)
+        if taken:
+            purge_rows(
+                conn,
+                store_id,
+                Traces(
+                    customer_ids=frozenset(i for t in taken for i in t["customer_ids"]),
+                    values=frozenset(v for t in taken for v in t["values"]),
+                    identifiers=frozenset(v for t in taken for v in t["identifiers"]),
+                    names=frozenset((first, last) for t in taken for first, last in t["names"]),
+                ),
+            )
+    return len(taken)
+
+
 def _mentions(text: str, matcher: RowMatcher, *, free: bool) -> bool:
     """Whether a text names one of them: by an identifier or a full name, and, in a text a
     person typed (``free``: a file name, a search), by any of their values, such as a surname.
