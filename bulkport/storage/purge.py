@@ -188,13 +188,13 @@ def remember_traces(conn: Connection, store_id: int, job_id: str, traces: dict[s
     )
 
 
-def take_traces(conn: Connection, store_id: int) -> list[dict[str, Any]]:
-    """Every pending purge's traces of the store, removed in the caller's transaction: they
-    are gone once that transaction, which purges what they name, commits."""
+def take_traces(conn: Connection, store_id: int, limit: int) -> list[dict[str, Any]]:
+    """The oldest ``limit`` pending purges' traces of the store, removed in the caller's
+    transaction: they are gone once that transaction, which purges what they name, commits."""
     query = select(pending_purges.c.id, pending_purges.c.traces).where(
         pending_purges.c.store_id == store_id
     )
-    rows = conn.execute(query.order_by(pending_purges.c.id).with_for_update()).all()
+    rows = conn.execute(query.order_by(pending_purges.c.id).limit(limit).with_for_update()).all()
     if rows:
         conn.execute(delete(pending_purges).where(pending_purges.c.id.in_([r.id for r in rows])))
     return [dict(r.traces) for r in rows]

@@ -4,9 +4,10 @@ field, keep the id (the anonymized identifier) and the sales, and leave nothing 
 A delete job first removes the people from every stored file (``purge_files``: idempotent, so a
 resumed job does it again), then erases them batch by batch, each batch in one transaction that
 also keeps their traces for the purge of row errors, job details and audit details. That purge
-runs once, when the run ends, however it ends: it consumes every kept trace of the store, so
-people erased by a run that died before its purge are purged by the run that resumes the job
-(or by the store's next delete job). Its own upload is deleted once it has run.
+runs once the batches are done (a pass per 20 batches' traces), and when a run stops otherwise:
+it consumes every kept trace of the store, so people erased by a run that died before its
+purge are purged by the run that resumes the job (or by the store's next delete job). Its own
+upload is deleted once it has run.
 """
 
 from __future__ import annotations

@@ -24,7 +24,14 @@ from bulkport.tasks.context import Context
 from bulkport.tasks.customer_lists import run_list
 from bulkport.tasks.deletions import DELETE
 from bulkport.tasks.exports import run_export, submit_export
-from bulkport.tasks.purge import Traces, after_deletion, purge_files, purge_rows, traces_of
+from bulkport.tasks.purge import (
+    Traces,
+    after_deletion,
+    purge_files,
+    purge_pending,
+    purge_rows,
+    traces_of,
+)
 
 HEADER = ["First Name", "Last Name", "Email", "Phone", "City", "Notes", "Date of Birth"]
 JANE = ["Jane", "Quistorp", "jane.quistorp@example.org", "+31 6 9876 5432", "Utrecht", "", ""]
@@ -355,19 +362,23 @@ def _dies_in(patch: pytest.MonkeyPatch, where: str) -> None:
     patch.setattr(job_rows, "advance", batch_dies)
 
 
+def _delete_jane_and_sixty(ctx: Context, admin: User) -> str:
+    """A delete job of Jane, in its first batch of 50, and 60 others; returns its id."""
+    others = [
+        [f"First{i}", f"Last{i}", f"person{i}@example.com", "", "", "", ""] for i in range(60)
+    ]
+    import_now(ctx, admin, csv_text([HEADER, *others]))
+    listing = [["Email"], [JANE[2]], *[[person[2]] for person in others]]
+    return stage_list(ctx, admin, DELETE, csv_text(listing), confirm=True)
+
+
 @pytest.mark.parametrize("where", ["batch", "purge"])
 def test_a_delete_job_killed_between_erasing_and_purging_leaves_nothing_once_resumed(
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     jobs = seed_store(ctx, admin)
-    others = [
-        [f"First{i}", f"Last{i}", f"person{i}@example.com", "", "", "", ""] for i in range(60)
-    ]
-    import_now(ctx, admin, csv_text([HEADER, *others]))
+    job_id = _delete_jane_and_sixty(ctx, admin)
     jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
-    # Jane is in the first batch (50 rows a batch), erased before the job is killed.
-    listing = [["Email"], [JANE[2]], *[[person[2]] for person in others]]
-    job_id = stage_list(ctx, admin, DELETE, csv_text(listing), confirm=True)
     with monkeypatch.context() as patch:
         _dies_in(patch, where)
         with pytest.raises(WorkerKilled):
@@ -389,6 +400,26 @@ def test_a_delete_job_killed_between_erasing_and_purging_leaves_nothing_once_res
     assert (done.status, done.counts.updated, done.attempts) == (JobStatus.READY, 61, 2)
     rows = database_text(ctx, admin.store_id).casefold()
     assert [v for v in ("quistorp", "jane.quistorp", "9876 5432", "person7@") if v in rows] == []
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(pending_purges)).all() == []
+        errors = job_rows.row_errors(conn, jobs["report"], offset=0, limit=100)
+    assert [(e.row, e.value) for e in errors if e.value] == [(5, "not a date")]
+
+
+def test_kept_traces_are_purged_a_few_batches_a_pass_until_none_is_left(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = seed_store(ctx, admin)
+    job_id = _delete_jane_and_sixty(ctx, admin)
+    with monkeypatch.context() as patch:
+        _dies_in(patch, "purge")
+        with pytest.raises(WorkerKilled):
+            run_list(ctx, job_id, DELETE)
+
+    assert purge_pending(ctx, admin.store_id, per_pass=1) == 2
+
+    rows = database_text(ctx, admin.store_id).casefold()
+    assert [v for v in ("quistorp", "jane.quistorp", "person59@") if v in rows] == []
     with ctx.engine.connect() as conn:
         assert conn.execute(select(pending_purges)).all() == []
         errors = job_rows.row_errors(conn, jobs["report"], offset=0, limit=100)
