@@ -392,3 +392,22 @@ def page_sign_in(client: TestClient, email: str, password: str = PASSWORD) -> in
         follow_redirects=False,
     )
     return int(response.status_code)
+
+
+class WorkerKilled(BaseException):
+    """Stands for a SIGKILL: nothing in the job may catch it."""
+
+
+def expire_lease(ctx: Context, job_id: str) -> None:
+    """Make the job's current claim look abandoned, as after a worker died."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bulkport.storage.db import now
+    from bulkport.storage.tables import jobs
+
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(jobs).where(jobs.c.id == job_id).values(lease_until=now() - timedelta(seconds=1))
+        )

@@ -8,17 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, inspect, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, inspect, select, update
 
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage.customer_records import PERSONAL_KEYS
-from bulkport.storage.tables import audit_events, customers, job_row_errors, jobs
+from bulkport.storage.db import now
+from bulkport.storage.tables import audit_events, customers, job_row_errors, jobs, pending_purges
 
 FILE_COLUMNS = ("input_file", "report_file", "output_file")
 FINISHED = [s.value for s in JobStatus if s.finished]
 ERASED_MESSAGE = "Removed: the customer was deleted."
 # Tables that hold what deleted customers were; VACUUM cleans them after a delete job.
-_VACUUMED = ("customers", "job_row_errors", "customer_events", "jobs", "audit_events")
+_VACUUMED = (
+    "customers", "job_row_errors", "customer_events", "jobs", "audit_events", "pending_purges",
+)  # fmt: skip
 _BATCH = 500
 
 
@@ -174,6 +177,27 @@ def clean_audit_details(
             .values(detail=bindparam("detail")),
             changed,
         )
+
+
+def remember_traces(conn: Connection, store_id: int, job_id: str, traces: dict[str, Any]) -> None:
+    """Keep the traces of people erased in the caller's transaction until ``take_traces``."""
+    conn.execute(
+        insert(pending_purges).values(
+            store_id=store_id, job_id=job_id, traces=traces, created_at=now()
+        )
+    )
+
+
+def take_traces(conn: Connection, store_id: int, limit: int) -> list[dict[str, Any]]:
+    """The oldest ``limit`` pending purges' traces of the store, removed in the caller's
+    transaction: they are gone once that transaction, which purges what they name, commits."""
+    query = select(pending_purges.c.id, pending_purges.c.traces).where(
+        pending_purges.c.store_id == store_id
+    )
+    rows = conn.execute(query.order_by(pending_purges.c.id).limit(limit).with_for_update()).all()
+    if rows:
+        conn.execute(delete(pending_purges).where(pending_purges.c.id.in_([r.id for r in rows])))
+    return [dict(r.traces) for r in rows]
 
 
 def forget_database_leftovers(engine: Engine) -> None:

@@ -254,3 +254,16 @@ user_permissions = Table(
     # True: granted beyond the user's role; False: revoked from it.
     Column("granted", Boolean, nullable=False),
 )
+
+# The traces of the people a delete job has erased whose row errors, job details and audit
+# details are not yet purged: written in each batch's transaction, removed by the purge that
+# consumes them, so a job that stops between the two still has them purged.
+pending_purges = Table(
+    "pending_purges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("job_id", String(32), nullable=False),
+    Column("traces", JSON, nullable=False),
+    Column("created_at", Moment, nullable=False),
+)

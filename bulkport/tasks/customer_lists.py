@@ -116,6 +116,11 @@ class ListKind:
     before: Callable[[Context, job_rows.Job, list[int]], None] | None = None
     # Runs once the job is READY.
     after: Callable[[Context, job_rows.Job], None] | None = None
+    # Runs once the batches are done, before the job is READY (a run killed before it ends
+    # leaves the job to be resumed, which runs it); and once a run that stopped otherwise
+    # ends (FAILED, cancelled, claim lost), except when the database went away: the retry
+    # that follows runs it then.
+    ended: Callable[[Context, job_rows.Job], None] | None = None
     # The customer columns ``apply`` reads (None: all of them).
     columns: tuple[str, ...] | None = None
 
@@ -193,6 +198,8 @@ def run_list(
             spec.before(ctx, job, _named_ids(ctx, job.store_id, entries))
         run = _Run(ctx, job, token, spec, options, _previewed(ctx, job, options))
         run.all(entries)
+        if spec.ended is not None:
+            spec.ended(ctx, job)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=outcomes_key(job_id))
             done = job_rows.job_for_worker(conn, job_id)
@@ -202,6 +209,9 @@ def run_list(
             )  # fmt: skip
         if spec.after is not None:
             spec.after(ctx, job)
+        return claim
+    if spec.ended is not None:
+        spec.ended(ctx, job)
     return claim
 
 

@@ -2,8 +2,12 @@
 field, keep the id (the anonymized identifier) and the sales, and leave nothing behind.
 
 A delete job first removes the people from every stored file (``purge_files``: idempotent, so a
-resumed job does it again), then erases them batch by batch, each batch in one transaction with
-their row errors purged; its own upload is deleted once it has run.
+resumed job does it again), then erases them batch by batch, each batch in one transaction that
+also keeps their traces for the purge of row errors, job details and audit details. That purge
+runs once the batches are done (a pass per 20 batches' traces), and when a run stops otherwise:
+it consumes every kept trace of the store, so people erased by a run that died before its
+purge are purged by the run that resumes the job (or by the store's next delete job). Its own
+upload is deleted once it has run.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from bulkport.storage import jobs as job_rows
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import change_one
 from bulkport.tasks.customer_lists import Change, ListKind, Target, Verdict
-from bulkport.tasks.purge import after_deletion, purge_files, purge_rows, traces_of
+from bulkport.tasks.purge import (
+    after_deletion,
+    purge_files,
+    purge_pending,
+    purge_rows,
+    remember_for_purge,
+    traces_of,
+)
 
 ALREADY = ("deleted_customer", "This customer was already deleted.")
 
@@ -29,8 +40,9 @@ def delete(
     conn: Connection, change: Change, targets: Sequence[Target], found: dict[int, dict[str, Any]]
 ) -> list[Verdict]:
     """Erase each target's personal fields (archived, marked deleted, id and sales kept), and
-    those of the records merged into it, and purge the row errors that hold their values, in
-    the caller's transaction."""
+    those of the records merged into it, in the caller's transaction; in that transaction
+    too, purge the row errors that hold their values (one customer) or keep their traces for
+    the job's purge (``purge_pending``)."""
     verdicts: list[Verdict] = []
     erasing: list[int] = []
     for t in targets:
@@ -46,7 +58,10 @@ def delete(
         erasing = records.with_merged(conn, change.store_id, erasing)
         traces = traces_of(conn, change.store_id, erasing)
         records.erase(conn, erasing)
-        purge_rows(conn, change.store_id, traces)
+        if change.job_id is None:
+            purge_rows(conn, change.store_id, traces)
+        else:
+            remember_for_purge(conn, change.store_id, change.job_id, traces)
         records.add_events(
             conn,
             (
@@ -85,9 +100,16 @@ def _forget_upload(ctx: Context, job: job_rows.Job) -> None:
         after_deletion(ctx)
 
 
+def _purge_rows_last(ctx: Context, job: job_rows.Job) -> None:
+    """Once the batches are done (or the run stopped): purge the row errors, job details and
+    audit details of everyone the store's delete jobs erased since the last purge."""
+    if not job.options.get("dry_run"):
+        purge_pending(ctx, job.store_id)
+
+
 DELETE = ListKind(
     JobKind.DELETE, "deleted", delete, before=_purge_files_first, after=_forget_upload,
-    columns=records.STATE_COLUMNS,
+    ended=_purge_rows_last, columns=records.STATE_COLUMNS,
 )  # fmt: skip
 
 

@@ -40,6 +40,10 @@ MIN_VALUE_CHARS = 3
 RECORD_ID_HEADER = "customer record id"
 _NO_LIMIT = 2**62
 REMOVED = "Removed"
+# How many delete batches' traces one pass of ``purge_pending`` holds in memory and purges:
+# 20,000 people at the default batch size, so a million-row delete job reads the store's row
+# errors 50 times, not 1,000.
+BATCHES_PER_PASS = 20
 # Keys of job options and audit details whose text a person typed.
 FREE_TEXT_KEYS = frozenset({"filename", "search", "mapping_name", "name"})
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -343,6 +347,50 @@ def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
                 conn, purge_rows_sql.JobDetails(details.id, options, error)
             )
     purge_rows_sql.clean_audit_details(conn, store_id, lambda detail: _cleaned(detail, matcher))
+
+
+def remember_for_purge(conn: Connection, store_id: int, job_id: str, traces: Traces) -> None:
+    """Inside the transaction that erases the traced people: keep their traces for
+    ``purge_pending``, so a job that stops before that purge has them purged when it resumes
+    or ends (and a job of a million rows purges once, not once a batch)."""
+    purge_rows_sql.remember_traces(
+        conn,
+        store_id,
+        job_id,
+        {
+            "customer_ids": sorted(traces.customer_ids),
+            "values": sorted(traces.values),
+            "identifiers": sorted(traces.identifiers),
+            "names": sorted(traces.names),
+        },
+    )
+
+
+def purge_pending(ctx: Context, store_id: int, per_pass: int = BATCHES_PER_PASS) -> int:
+    """Purge the row errors, job details and audit details of every person of the store
+    erased since the last purge; returns how many batches' traces it consumed.
+
+    Each pass takes the traces of ``per_pass`` batches and purges them in one transaction
+    that also forgets those traces, so memory stays bounded and a stop between passes loses
+    nothing.
+    """
+    consumed = 0
+    while True:
+        with ctx.engine.begin() as conn:
+            taken = purge_rows_sql.take_traces(conn, store_id, per_pass)
+            if not taken:
+                return consumed
+            purge_rows(
+                conn,
+                store_id,
+                Traces(
+                    customer_ids=frozenset(i for t in taken for i in t["customer_ids"]),
+                    values=frozenset(v for t in taken for v in t["values"]),
+                    identifiers=frozenset(v for t in taken for v in t["identifiers"]),
+                    names=frozenset((first, last) for t in taken for first, last in t["names"]),
+                ),
+            )
+        consumed += len(taken)
 
 
 def _mentions(text: str, matcher: RowMatcher, *, free: bool) -> bool:

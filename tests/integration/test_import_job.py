@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from support import (
+    WorkerKilled,
     assert_counts_add_up,
     csv_text,
     errors_of,
+    expire_lease,
     get_job,
     import_now,
     local_files,
@@ -266,10 +268,6 @@ def test_delivery_after_the_job_finished_does_nothing(ctx: Context, admin: User)
     assert len(stored_customers(ctx, admin)) == 5
 
 
-class WorkerKilled(BaseException):
-    """Stands for a SIGKILL: nothing in the job may catch it."""
-
-
 def killed_at_batch(
     ctx: Context, job_id: str, checkpoint: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,21 +329,6 @@ def test_a_worker_that_lost_its_claim_cannot_commit(ctx: Context, admin: User) -
     with pytest.raises(job_rows.TransitionRefused), ctx.engine.begin() as conn:
         job_rows.advance(
             conn, job_id, old.token, expected_checkpoint=0, rows=5, counts={}, lease_seconds=60
-        )
-
-
-def expire_lease(ctx: Context, job_id: str) -> None:
-    """Make the job's current claim look abandoned, as after a worker died."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from bulkport.storage.db import now
-    from bulkport.storage.tables import jobs
-
-    with ctx.engine.begin() as conn:
-        conn.execute(
-            update(jobs).where(jobs.c.id == job_id).values(lease_until=now() - timedelta(seconds=1))
         )
 
 

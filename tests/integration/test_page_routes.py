@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from support import PASSWORD, csrf_of, get_job, local_files, page_sign_in, stage_import
 
 from bulkport import cli
+from bulkport.cli import users as user_commands
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Permission, Role
 from bulkport.schemas.jobs import JobStatus
@@ -144,7 +145,7 @@ def test_a_disabled_user_is_signed_out_and_cannot_sign_in_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     assert page_sign_in(client, staff.email) == 303
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(user_commands, "get_settings", lambda: settings)
     result = CliRunner().invoke(cli.main, ["users", "disable", staff.email, "--store", "north"])
     assert result.exit_code == 0, result.output
     assert "1 session(s) ended" in result.output
@@ -164,7 +165,7 @@ def test_signing_out_ends_the_session_for_good(client: TestClient, staff: User) 
 def test_set_password_prompts_twice_and_ends_the_users_sessions(
     ctx: Context, settings: Settings, staff: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(user_commands, "get_settings", lambda: settings)
     with ctx.engine.begin() as conn:
         sessions.start(conn, staff.id, timedelta(hours=1))
     result = CliRunner().invoke(

@@ -6,9 +6,19 @@ from __future__ import annotations
 import zipfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select, text, update
-from support import csv_text, import_now, local_files
+from support import (
+    WorkerKilled,
+    csv_text,
+    expire_lease,
+    get_job,
+    import_now,
+    local_files,
+    stage_list,
+)
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.exports import ExportRequest
@@ -16,10 +26,20 @@ from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import accounts, audit, customer_records
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
-from bulkport.storage.tables import audit_events, customers, metadata
+from bulkport.storage.tables import audit_events, customers, metadata, pending_purges
+from bulkport.tasks import deletions
 from bulkport.tasks.context import Context
+from bulkport.tasks.customer_lists import run_list
+from bulkport.tasks.deletions import DELETE
 from bulkport.tasks.exports import run_export, submit_export
-from bulkport.tasks.purge import Traces, after_deletion, purge_files, purge_rows, traces_of
+from bulkport.tasks.purge import (
+    Traces,
+    after_deletion,
+    purge_files,
+    purge_pending,
+    purge_rows,
+    traces_of,
+)
 
 HEADER = ["First Name", "Last Name", "Email", "Phone", "City", "Notes", "Date of Birth"]
 JANE = ["Jane", "Quistorp", "jane.quistorp@example.org", "+31 6 9876 5432", "Utrecht", "", ""]
@@ -327,3 +347,88 @@ def test_an_export_longer_than_an_upload_may_be_is_rewritten_not_deleted(
 
     kept = folder_bytes(ctx, [jobs["csv"], jobs["xlsx"]])
     assert b"bob@example.com" in kept and b"jane.quistorp@" not in kept
+
+
+def _dies_in(patch: pytest.MonkeyPatch, where: str) -> None:
+    """Kill the delete job as a SIGKILL would (nothing may catch it): ``batch``, when the
+    second batch is about to commit; ``purge``, once every batch has committed, before the
+    purge of row errors, job details and audit details."""
+    if where == "purge":
+
+        def purge_dies(*args: Any, **kwargs: Any) -> int:
+            raise WorkerKilled
+
+        patch.setattr(deletions, "purge_pending", purge_dies)
+        return
+    advance = job_rows.advance
+
+    def batch_dies(*args: Any, **kwargs: Any) -> None:
+        if kwargs["expected_checkpoint"] == 50:
+            raise WorkerKilled
+        advance(*args, **kwargs)
+
+    patch.setattr(job_rows, "advance", batch_dies)
+
+
+def _delete_jane_and_sixty(ctx: Context, admin: User) -> str:
+    """A delete job of Jane, in its first batch of 50, and 60 others; returns its id."""
+    others = [
+        [f"First{i}", f"Last{i}", f"person{i}@example.com", "", "", "", ""] for i in range(60)
+    ]
+    import_now(ctx, admin, csv_text([HEADER, *others]))
+    listing = [["Email"], [JANE[2]], *[[person[2]] for person in others]]
+    return stage_list(ctx, admin, DELETE, csv_text(listing), confirm=True)
+
+
+@pytest.mark.parametrize("where", ["batch", "purge"])
+def test_a_delete_job_killed_between_erasing_and_purging_leaves_nothing_once_resumed(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    jobs = seed_store(ctx, admin)
+    job_id = _delete_jane_and_sixty(ctx, admin)
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+    with monkeypatch.context() as patch:
+        _dies_in(patch, where)
+        with pytest.raises(WorkerKilled):
+            run_list(ctx, job_id, DELETE)
+    stopped = get_job(ctx, admin, job_id)
+    assert (stopped.status, stopped.checkpoint) == (
+        JobStatus.PROCESSING, 50 if where == "batch" else 61
+    )  # fmt: skip
+    with ctx.engine.connect() as conn:
+        erased = customer_records.live_ids(conn, admin.store_id, [jane])
+    assert erased == []
+    # Her email is still in a row error: only the kept traces can tell the purge about her.
+    assert "jane.quistorp@example.org" in database_text(ctx, admin.store_id)
+    expire_lease(ctx, job_id)
+
+    run_list(ctx, job_id, DELETE)
+
+    done = get_job(ctx, admin, job_id)
+    assert (done.status, done.counts.updated, done.attempts) == (JobStatus.READY, 61, 2)
+    rows = database_text(ctx, admin.store_id).casefold()
+    assert [v for v in ("quistorp", "jane.quistorp", "9876 5432", "person7@") if v in rows] == []
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(pending_purges)).all() == []
+        errors = job_rows.row_errors(conn, jobs["report"], offset=0, limit=100)
+    assert [(e.row, e.value) for e in errors if e.value] == [(5, "not a date")]
+
+
+def test_kept_traces_are_purged_a_few_batches_a_pass_until_none_is_left(
+    ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = seed_store(ctx, admin)
+    job_id = _delete_jane_and_sixty(ctx, admin)
+    with monkeypatch.context() as patch:
+        _dies_in(patch, "purge")
+        with pytest.raises(WorkerKilled):
+            run_list(ctx, job_id, DELETE)
+
+    assert purge_pending(ctx, admin.store_id, per_pass=1) == 2
+
+    rows = database_text(ctx, admin.store_id).casefold()
+    assert [v for v in ("quistorp", "jane.quistorp", "person59@") if v in rows] == []
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(pending_purges)).all() == []
+        errors = job_rows.row_errors(conn, jobs["report"], offset=0, limit=100)
+    assert [(e.row, e.value) for e in errors if e.value] == [(5, "not a date")]

@@ -15,7 +15,8 @@ from kombu.exceptions import OperationalError as QueueError
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
-from bulkport.cli import Commands, one_line, open_home_warning
+from bulkport.cli import Commands, one_line
+from bulkport.cli.running import open_home_warning
 from bulkport.config import Settings
 from bulkport.errors import PortInUse
 from bulkport.services import free_port, port_free

@@ -1,0 +1,341 @@
+"""The job commands: `import`, `export`, `privacy-export` and the lifecycle jobs (`archive`,
+`unarchive`, `merge`, `delete`), each run here (`--inline`) or by a worker, waited for with
+their progress shown."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from sqlalchemy import Engine
+
+from bulkport.cli.home import broker_address, open_store
+from bulkport.errors import QueueUnreachable
+from bulkport.schemas.dates import DateOrder
+from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
+from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobStatus, MatchOn
+from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import reading
+
+if TYPE_CHECKING:
+    from bulkport.tasks.context import Context
+
+# Seconds to wait for a worker's answer before saying that none reads the queue.
+PING_SECONDS = 2.0
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--mode", type=click.Choice([m.value for m in ImportMode]), default="upsert")
+@click.option("--blank-cells", type=click.Choice([b.value for b in BlankCells]), default="keep")
+@click.option("--match-on", type=click.Choice([m.value for m in MatchOn]), default=None)
+@click.option("--encoding", default=None, help="CSV encoding (default: detected).")
+@click.option("--delimiter", default=None, help="CSV delimiter: , ; | or tab (default: detected).")
+@click.option("--sheet", default=None, help="XLSX sheet name (default: the first).")
+@click.option("--header-row", type=int, default=None, help="Row of the header (default: found).")
+@click.option("--date-order", type=click.Choice([d.value for d in DateOrder]), default=None)
+@click.option("--mapping-name", default=None, help="A saved mapping of the store to use.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing.")
+@click.option("--wait", is_flag=True, help="Wait for the job to end and show its result.")
+@click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+def import_file(
+    file: Path,
+    store_name: str | None,
+    mode: str,
+    blank_cells: str,
+    match_on: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    sheet: str | None,
+    header_row: int | None,
+    date_order: str | None,
+    mapping_name: str | None,
+    dry_run: bool,
+    wait: bool,
+    inline: bool,
+) -> None:
+    """Import customers from FILE (CSV or XLSX)."""
+    from pydantic import ValidationError
+
+    from bulkport.tasks.imports import resolve_options, run_import, submit_import, upload_key
+
+    settings, ctx, store_id = open_store(store_name, inline=inline)
+    job_id = job_rows.new_job_id()
+    key = upload_key(job_id)
+    given = {
+        "mode": mode, "blank_cells": blank_cells, "dry_run": dry_run, "filename": file.name,
+        "match_on": match_on, "encoding": encoding, "delimiter": delimiter, "sheet": sheet,
+        "header_row": header_row, "date_order": date_order, "mapping_name": mapping_name,
+    }  # fmt: skip
+    try:
+        options = resolve_options(
+            ctx, store_id, ImportOptions.model_validate({k: v for k, v in given.items() if v})
+        )
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    with file.open("rb") as source, ctx.files.writer(key) as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    try:
+        queued = submit_import(
+            ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
+        )
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
+    click.echo(f"Job {job_id}")
+    if queued and inline:
+        run_import(ctx, job_id)
+    elif queued and wait:
+        _expect_worker(ctx, job_id)
+    if wait or inline or not queued:
+        job = _wait(ctx.engine, store_id, job_id)
+        _show(ctx.engine, job)
+        if job.status is not JobStatus.READY:
+            raise SystemExit(1)
+
+
+def _list_job(kind: str, file: Path, store_name: str | None, flags: dict[str, bool]) -> None:
+    """Create a lifecycle job for FILE, run it here (``--inline``) or wait for a worker."""
+    from bulkport.schemas.lifecycle import ListOptions
+    from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
+    from bulkport.tasks.customer_lists import list_key, run_list, submit_list
+    from bulkport.tasks.deletions import DELETE
+
+    spec = {s.kind.value: s for s in (ARCHIVE, UNARCHIVE, MERGE, DELETE)}[kind]
+    settings, ctx, store_id = open_store(store_name, inline=flags["inline"])
+    job_id = job_rows.new_job_id()
+    with file.open("rb") as source, ctx.files.writer(list_key(job_id)) as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    options = ListOptions(dry_run=flags["dry_run"], confirm=flags["confirm"], filename=file.name)
+    try:
+        submit_list(ctx, spec, store_id=store_id, user_id=None, job_id=job_id, options=options)
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
+    click.echo(f"Job {job_id}")
+    if flags["inline"]:
+        run_list(ctx, job_id, spec)
+    elif flags["wait"]:
+        _expect_worker(ctx, job_id)
+    if flags["wait"] or flags["inline"]:
+        job = _wait(ctx.engine, store_id, job_id, bar=True)
+        _show(ctx.engine, job)
+        if job.status is not JobStatus.READY:
+            raise SystemExit(1)
+
+
+def _list_command(kind: str, about: str) -> click.Command:
+    """`bulkport KIND FILE`, with the options every lifecycle job has."""
+
+    @click.command(kind, help=about)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+    @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+    @click.option("--wait", is_flag=True, help="Wait for the job to end, with a progress bar.")
+    @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+    @click.option("--confirm", is_flag=True, hidden=kind != "delete", help="Deletions: required.")
+    def command(file: Path, store_name: str | None, **flags: bool) -> None:
+        if kind == "delete" and not (flags["confirm"] or flags["dry_run"]):
+            raise click.ClickException("Deleting erases customers for good: add --confirm.")
+        _list_job(kind, file, store_name, flags)
+
+    return command
+
+
+LIST_COMMANDS = (
+    _list_command("archive", "Archive the customers of FILE (Customer Record IDs or emails)."),
+    _list_command("unarchive", "Un-archive the customers of FILE (Customer Record IDs or emails)."),
+    _list_command("merge", "Merge each row's Secondary ID into its Primary ID (FILE of pairs)."),
+    _list_command("delete", "Delete for privacy the customers of FILE (needs --confirm)."),
+)
+
+
+@click.command("export")
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in ExportFormat]), default="csv")
+@click.option("--archived", type=click.Choice([a.value for a in ArchivedFilter]), default="exclude")
+@click.option("--search", default=None, help="Only customers whose name, email, … has this.")
+@click.option("--column", "columns", multiple=True, help="A column to export (repeatable).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the file (default: customers-<time>.<format> here).",
+)
+@click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+def export_file(
+    store_name: str | None,
+    fmt: str,
+    archived: str,
+    search: str | None,
+    columns: tuple[str, ...],
+    output: Path | None,
+    inline: bool,
+) -> None:
+    """Export customers to CSV or XLSX, showing progress, and save the file."""
+    from pydantic import ValidationError
+
+    from bulkport.tasks.exports import run_export, submit_export
+
+    settings, ctx, store_id = open_store(store_name, inline=inline)
+    try:
+        request = ExportRequest.model_validate(
+            {
+                "format": fmt,
+                "filters": {"archived": archived, "search": search},
+                "columns": list(columns) or None,
+            }
+        )
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
+    try:
+        job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
+    click.echo(f"Job {job_id}", err=True)
+    job, target = _save_file(
+        ctx,
+        store_id,
+        job_id,
+        run=run_export if inline else None,
+        what="export",
+        place=lambda job: output or Path(f"customers-{job.created_at:%Y-%m-%dT%H%M}.{fmt}"),
+    )
+    click.echo(f"{job.counts.succeeded:,} customers written to {target}")
+
+
+def _save_file(
+    ctx: Context,
+    store_id: int,
+    job_id: str,
+    *,
+    run: Callable[[Context, str], object] | None,
+    what: str,
+    place: Callable[[job_rows.Job], Path],
+) -> tuple[job_rows.Job, Path]:
+    """Run a job that makes a file here (``run``) or wait for a worker to; then copy its file
+    to where ``place`` says. Returns the ended job and that path."""
+    if run is not None:
+        run(ctx, job_id)
+    else:
+        _expect_worker(ctx, job_id)
+    job = _wait(ctx.engine, store_id, job_id, bar=True)
+    if job.status is not JobStatus.READY or job.output_file is None:
+        raise click.ClickException(f"The {what} {job.status}: {job.error or 'no file'}")
+    target = place(job)
+    ctx.files.copy_to(job.output_file, target)
+    return job, target
+
+
+def _expect_worker(ctx: Context, job_id: str) -> None:
+    """Before waiting for a queued job, make sure a worker reads that queue."""
+    from bulkport.worker.app import configure
+
+    if not configure(ctx.settings).control.inspect(timeout=PING_SECONDS, limit=1).ping():
+        broker = broker_address(ctx.settings)
+        raise click.ClickException(
+            f"Job {job_id} is queued, but no worker reads the queue at {broker}: "
+            f"start `bulkport up` with BULKPORT_HOME={ctx.settings.home} (or `bulkport worker`), "
+            "or use --inline."
+        )
+
+
+@click.command("privacy-export")
+@click.argument("customer_id", type=int)
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--wait", is_flag=True, help="Wait for the job to end, then save its zip.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to save the zip (default: privacy-export-<id>-<time>.zip here); waits.",
+)
+@click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+def privacy_export(
+    customer_id: int, store_name: str | None, wait: bool, output: Path | None, inline: bool
+) -> None:
+    """Export everything held about one customer (record, sales, history) as a zip."""
+    from bulkport.tasks import privacy_exports
+
+    settings, ctx, store_id = open_store(store_name, inline=inline)
+    try:
+        job_id = privacy_exports.submit_privacy_export(
+            ctx, store_id=store_id, user_id=None, customer_id=customer_id
+        )
+    except privacy_exports.NoSuchCustomer:
+        raise click.ClickException(f"The store has no customer {customer_id}.") from None
+    except privacy_exports.CustomerDeleted:
+        raise click.ClickException(
+            f"Customer {customer_id} was deleted: nothing personal is held to export."
+        ) from None
+    except QueueUnreachable as exc:
+        raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
+    click.echo(f"Job {job_id}", err=True)
+    if not (wait or inline or output):
+        return
+    _, target = _save_file(
+        ctx,
+        store_id,
+        job_id,
+        run=privacy_exports.run_privacy_export if inline else None,
+        what="privacy export",
+        place=lambda job: output or Path(privacy_exports.file_name(customer_id, job.created_at)),
+    )
+    click.echo(f"Everything held about customer {customer_id} written to {target}")
+
+
+def _wait(engine: Engine, store_id: int, job_id: str, bar: bool = False) -> job_rows.Job:
+    """Poll the job until it ends, showing its progress."""
+    shown = 0
+    progress = None
+    try:
+        while True:
+            with reading(engine) as conn:
+                job = job_rows.get_job(conn, store_id, job_id)
+            assert job is not None
+            total = job.counts.total
+            if bar and total and progress is None:
+                progress = click.progressbar(length=total, label="Rows", file=sys.stderr)
+                progress.__enter__()
+            if job.counts.processed > shown and total:
+                if progress is not None:
+                    progress.update(job.counts.processed - shown)
+                else:
+                    click.echo(
+                        f"{job.status}: {job.counts.processed:,} of {total:,} rows", err=True
+                    )
+                shown = job.counts.processed
+            if job.status.finished:
+                return job
+            time.sleep(0.3)
+    finally:
+        if progress is not None:
+            progress.__exit__(None, None, None)
+
+
+def _show(engine: Engine, job: job_rows.Job) -> None:
+    c = job.counts
+    click.echo(f"Status: {job.status}")
+    if job.error:
+        click.echo(f"Error: {job.error}")
+    click.echo(
+        f"Rows: {c.total or 0} total, {c.succeeded} succeeded "
+        f"({c.created} created, {c.updated} updated, {c.unchanged} unchanged), "
+        f"{c.failed} failed, {c.skipped} skipped"
+    )
+    with engine.connect() as conn:
+        errors = job_rows.row_errors(conn, job.id, offset=0, limit=20)
+    for error in errors:
+        where = f"row {error.row}" + (f", {error.column}" if error.column else "")
+        click.echo(f"  {where}: {error.message}")
+    if c.failed > len(errors):
+        click.echo(f"  … see the job's report for all {c.failed} failed rows")
+
+
+COMMANDS = (import_file, *LIST_COMMANDS, export_file, privacy_export)
