@@ -207,6 +207,9 @@ def run_list(
                 conn, store_id=job.store_id, user_id=job.created_by, action=f"{spec.kind}.ready",
                 job_id=job_id, detail=done.counts.model_dump() if done else {},
             )  # fmt: skip
+        # The parts stay until the job is READY: a run stopped after the report was assembled
+        # resumes from them.
+        ctx.files.delete_tree(_parts_folder(job_id))
         if spec.after is not None:
             spec.after(ctx, job)
         return claim
@@ -462,7 +465,6 @@ class _Run:
             out.write(_csv_lines([OUTCOME_COLUMNS]).encode("utf-8"))
             for lines in self._parts(rows):
                 out.write(_csv_lines(lines).encode("utf-8"))
-        self.ctx.files.delete_tree(_parts_folder(self.job.id))
 
     def _batch(self, batch: list[Entry], checkpoint: int) -> None:
         with self.ctx.engine.begin() as conn:
