@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="S3 endpoint (MinIO, Ceph, another cloud's S3); unset: AWS, or what "
         "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL name.",
     )
+    s3_public_url: str | None = Field(
+        default=None,
+        description="The S3 address in download links, where browsers reach S3 by another "
+        "address than the servers do (e.g. a MinIO in a compose network); unset: the endpoint.",
+    )
     s3_region: str | None = Field(
         default=None, description="S3 region; unset: AWS_REGION / AWS_DEFAULT_REGION."
     )
@@ -174,8 +179,8 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "database_url", "broker_url", "file_store", "s3_endpoint_url", "s3_region",
-        "s3_access_key_id",
+        "database_url", "broker_url", "file_store", "s3_endpoint_url", "s3_public_url",
+        "s3_region", "s3_access_key_id",
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

@@ -94,13 +94,21 @@ class S3FileStore:
     passing copy in a local scratch folder, removed after the block."""
 
     def __init__(
-        self, location: S3Location, scratch: Path, client: Any, link_seconds: int = 60
+        self,
+        location: S3Location,
+        scratch: Path,
+        client: Any,
+        link_seconds: int = 60,
+        signer: Any = None,
     ) -> None:
         self.bucket = location.bucket
         self.prefix = location.prefix
         self.scratch = scratch
         self.link_seconds = link_seconds
         self._client = client
+        # Download links are signed for the address browsers use, which may not be the one
+        # the servers reach S3 at (a MinIO inside a compose network).
+        self._signer = signer or client
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3FileStore:
@@ -109,15 +117,22 @@ class S3FileStore:
         location = settings.s3_location
         assert location is not None
         secret = settings.s3_secret_access_key
-        client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url,
-            region_name=settings.s3_region,
-            aws_access_key_id=settings.s3_access_key_id,
-            aws_secret_access_key=secret.get_secret_value() if secret is not None else None,
-            config=CLIENT_CONFIG,
-        )
-        return cls(location, settings.scratch, client, settings.s3_link_seconds)
+
+        def client(endpoint: str | None) -> Any:
+            return boto3.session.Session().client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name=settings.s3_region,
+                aws_access_key_id=settings.s3_access_key_id,
+                aws_secret_access_key=secret.get_secret_value() if secret is not None else None,
+                config=CLIENT_CONFIG,
+            )
+
+        public = settings.s3_public_url
+        return cls(
+            location, settings.scratch, client(settings.s3_endpoint_url),
+            settings.s3_link_seconds, client(public) if public else None,
+        )  # fmt: skip
 
     def _name(self, key: str) -> str:
         checked_key(key)
@@ -242,7 +257,7 @@ class S3FileStore:
         """A presigned GET that works for ``link_seconds`` and names the file as the API
         would (computed locally: S3 is not asked)."""
         return str(
-            self._client.generate_presigned_url(
+            self._signer.generate_presigned_url(
                 "get_object",
                 Params={
                     "Bucket": self.bucket,

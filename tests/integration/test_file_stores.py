@@ -215,3 +215,16 @@ def test_s3_keys_live_under_the_prefix_in_the_bucket(s3_store: S3FileStore) -> N
     client = s3_client(s3_store._client.meta.endpoint_url)
     listed = client.list_objects_v2(Bucket=s3_store.bucket)["Contents"]
     assert [item["Key"] for item in listed] == ["files/jobs/j1/upload"]
+
+
+def test_download_links_name_the_public_s3_address_when_one_is_set(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    """Servers reach S3 at one address, browsers at another: the link names the browsers'."""
+    settings = s3_settings(Settings(home=tmp_path / "home"), s3_endpoint, new_bucket(s3_endpoint))
+    public = s3_endpoint.replace("127.0.0.1", "localhost")
+    store = file_store(settings.model_copy(update={"s3_public_url": public}))
+    put(store, "jobs/j1/export.csv", b"first\nAnn\n")
+    url = store.download_url("jobs/j1/export.csv", "customers.csv", "text/csv")
+    assert url is not None and url.startswith(public + "/")
+    assert httpx.get(url).content == b"first\nAnn\n"

@@ -31,6 +31,10 @@ def test_compose_file_describes_every_part_of_the_stack() -> None:
     assert commands["worker"] == ["bulkport", "worker", "--queues", "small,large,exports"]
     assert commands["worker-short"] == ["bulkport", "worker", "--queues", "small,exports"]
     assert commands["beat"] == ["bulkport", "beat"]
+    # Workers share no disk: job files go to the S3 server every machine reaches.
+    env = services["worker"]["environment"]
+    assert env["BULKPORT_FILE_STORE"].startswith("s3://")
+    assert not any(service.get("volumes") for service in services.values() if "build" in service)
     assert services["flower"]["ports"] == ["127.0.0.1:5555:5555"]
     env = services["api"]["environment"]
     assert set(env) <= {f"BULKPORT_{name.upper()}" for name in Settings.model_fields}
@@ -44,7 +48,7 @@ def compose() -> dict[str, Any]:
 
 def test_every_long_running_service_of_the_compose_file_has_a_health_check() -> None:
     services = compose()["services"]
-    one_shot = {"migrate"}
+    one_shot = {"migrate", "bucket"}
     # beat answers nothing it could be asked; the reaper's counts in its log show it works.
     without = {name for name, service in services.items() if "healthcheck" not in service}
     assert without == one_shot | {"beat"}
@@ -81,5 +85,6 @@ def test_compose_references_resolve_and_secrets_are_required() -> None:
 def test_flower_is_published_on_the_loopback_address_only() -> None:
     for name, service in compose()["services"].items():
         for port in service.get("ports", []):
-            if name != "api":
+            # The API, and MinIO for the presigned download links browsers follow.
+            if name not in ("api", "minio"):
                 assert str(port).startswith("127.0.0.1:"), (name, port)
