@@ -73,8 +73,9 @@ def _import(ctx: Context, job: job_rows.Job, token: str) -> int:
             _back_up(ctx, job, token)
         planner = _planner(job, options, found)
         with _rows(upload, options, limits, found, spill) as rows:
-            if found.total > ctx.settings.chunk_rows:
-                # Too many rows for one worker: cut them into chunks that any worker takes.
+            if found.total > ctx.settings.chunk_rows and not job.checkpoint:
+                # Too many rows for one worker: cut them into chunks that any worker takes
+                # (a job that already wrote rows in one pass goes on in one pass).
                 return split_rows(ctx, job, token, planner, rows)
             # Validate and write the rows a batch at a time, from where the job stands.
             _remember_committed(planner, rows, job.checkpoint, ctx.settings.batch_size)
