@@ -3,7 +3,9 @@ outcome as one pass, one finish, chunks taken up again, cancel and give-up."""
 
 from __future__ import annotations
 
+import io
 import threading
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,10 +18,11 @@ from support import (
     stage_import,
     stored_customers,
 )
+from xlsx_parts import Parts, Sheet, sheet_xml
 
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
-from bulkport.schemas.jobs import JobStatus
+from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import accounts
 from bulkport.storage import chunks as chunk_rows
 from bulkport.storage import jobs as job_rows
@@ -88,10 +91,15 @@ def outcome(ctx: Context, user: User, job: job_rows.Job) -> dict[str, Any]:
     """What an import left: counters, row errors, report, customers (without ids and times)."""
     with ctx.engine.connect() as conn:
         errors = job_rows.row_errors(conn, job.id, offset=0, limit=10_000)
-    report = None
+    report: object = None
     if job.report_file is not None:
         with ctx.files.open(job.report_file) as handle:
-            report = handle.read()
+            report = data = handle.read()
+        if job.report_file.endswith(".xlsx"):
+            with zipfile.ZipFile(io.BytesIO(data)) as book:
+                # The parts holding the rows; docProps and the zip's times hold the moment.
+                names = [n for n in book.namelist() if not n.startswith("docProps/")]
+                report = {name: book.read(name) for name in names}
     skip = {"id", "store_id", "created_at", "updated_at"}
     people = [
         {k: v for k, v in row.items() if k not in skip} for row in stored_customers(ctx, user)
@@ -105,19 +113,34 @@ def outcome(ctx: Context, user: User, job: job_rows.Job) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("dry_run", [False, True])
+def workbook(rows: list[list[str]]) -> bytes:
+    """A sheet of inline strings that leaves out empty cells, as spreadsheet programs do."""
+
+    def cell(column: int, number: int, text: str) -> str:
+        return f'<c r="{chr(65 + column)}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+    xml = "".join(
+        f'<row r="{n}">' + "".join(cell(c, n, t) for c, t in enumerate(row) if t) + "</row>"
+        for n, row in enumerate(rows, 1)
+    )
+    return Parts([Sheet("Customers", sheet_xml(xml))]).bytes()
+
+
+@pytest.mark.parametrize(("fmt", "dry_run"), [("csv", False), ("csv", True), ("xlsx", False)])
 def test_a_split_import_ends_exactly_as_the_same_import_in_one_pass(
-    ctx: Context, split_ctx: Context, admin: User, dry_run: bool
+    ctx: Context, split_ctx: Context, admin: User, fmt: str, dry_run: bool
 ) -> None:
     south = other_store(ctx)
     seed(ctx, admin)
     seed(ctx, south)
-    content = csv_text([HEADER, *upload_rows()])
+    rows = [HEADER, *upload_rows()]
+    content = csv_text(rows) if fmt == "csv" else workbook(rows)
+    name = f"customers.{fmt}"
 
-    whole_id = stage_import(ctx, admin, content, dry_run=dry_run)
+    whole_id = stage_import(ctx, admin, content, filename=name, dry_run=dry_run)
     run_import(ctx, whole_id)
     whole = get_job(ctx, admin, whole_id)
-    split_id = stage_import(split_ctx, south, content, dry_run=dry_run)
+    split_id = stage_import(split_ctx, south, content, filename=name, dry_run=dry_run)
     run_import(split_ctx, split_id)
     split = get_job(split_ctx, south, split_id)
 
@@ -149,6 +172,22 @@ def split_but_not_run(split_ctx: Context, user: User, rows: int = 1200) -> str:
     run_import(sending, job_id)
     assert sent == [(job_id, n) for n in range(-(-rows // CHUNK_ROWS))]
     return job_id
+
+
+def test_the_backup_before_a_split_import_is_made_once_before_its_chunks(
+    split_ctx: Context, admin: User
+) -> None:
+    seed(split_ctx, admin)
+    people = [["", f"F{i}", "L", f"q{i}@example.com", "", ""] for i in range(1200)]
+    job_id = stage_import(split_ctx, admin, csv_text([HEADER, *people]), backup=True)
+    run_import(split_ctx, job_id)
+    job = get_job(split_ctx, admin, job_id)
+    assert (job.status, job.chunks, job.counts.created) == (JobStatus.READY, 3, 1200)
+    with split_ctx.engine.connect() as conn:
+        exports = job_rows.list_jobs(conn, admin.store_id, kind=JobKind.EXPORT)
+    assert [export.id for export in exports] == [job.backup_job_id]
+    assert exports[0].status is JobStatus.READY
+    assert exports[0].counts.succeeded == 20  # the customers before the import, no more
 
 
 def test_only_one_of_two_workers_racing_to_the_end_finishes_the_job(
