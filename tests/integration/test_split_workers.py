@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 import support
 from sqlalchemy import select
 from support import assert_imported_once, get_job, pool_children, start_worker, worker_env
@@ -43,7 +44,12 @@ def shared_files(ctx: Context) -> dict[str, str]:
 def workers(
     ctx: Context, redis_url: str, tmp_path: Path, files: dict[str, str], *names: str
 ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """Worker processes, each with a home of its own; the last one also runs beat."""
+    """Worker processes, each with a home of its own; the last one also runs beat. The
+    broker starts empty: no message another test left (a retry waiting for its time) reaches
+    these workers."""
+    broker = redis.Redis.from_url(redis_url)
+    broker.flushdb()
+    broker.close()
     started: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name in names:
@@ -73,10 +79,20 @@ def upload(ctx: Context, admin: User) -> str:
     return job_id
 
 
+def chunk_lines(log: Path, what: str) -> int:
+    """How many chunk tasks a worker's log shows ``received`` or ``succeeded``."""
+    lines = log.read_text(errors="replace").splitlines()
+    return sum("bulkport.import_chunk[" in line and what in line for line in lines)
+
+
 def chunks_done(log: Path) -> int:
     """How many chunks a worker's log shows it completed."""
-    lines = log.read_text(errors="replace").splitlines()
-    return sum("bulkport.import_chunk[" in line and "succeeded" in line for line in lines)
+    return chunk_lines(log, "succeeded")
+
+
+def running_a_chunk(log: Path) -> bool:
+    """Whether the worker holds a chunk now (one process, one message at a time)."""
+    return chunk_lines(log, "received") > chunks_done(log)
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -117,7 +133,10 @@ def test_a_chunk_whose_worker_was_killed_is_taken_up_within_30_seconds(
     with workers(ctx, redis_url, tmp_path, shared_files, "first", "second") as running:
         job_id = upload(ctx, admin)
         deadline = time.monotonic() + 120
-        while get_job(ctx, admin, job_id).counts.processed < 2 * CHUNK_ROWS:
+        # Killed mid-chunk: once the import is going and the first worker holds a chunk.
+        while get_job(ctx, admin, job_id).counts.processed < 2 * CHUNK_ROWS or not running_a_chunk(
+            tmp_path / "first.log"
+        ):
             assert time.monotonic() < deadline, "the import never got going"
             time.sleep(0.02)
         first = running["first"]
