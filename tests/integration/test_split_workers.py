@@ -1,5 +1,6 @@
 """One large import split across worker processes that share nothing but PostgreSQL, Redis and
-the file store, as workers on several machines would: each has a home of its own.
+the file store, as workers on several machines would: each has a home of its own. (Two
+processes of one machine share a SQLite file the same way; the first test runs on it too.)
 
 The file store is chosen in one place (``shared_files``): a folder every worker is pointed
 at, standing in for the bucket that machines share.
@@ -95,7 +96,7 @@ def running_a_chunk(log: Path) -> bool:
     return chunk_lines(log, "received") > chunks_done(log)
 
 
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 def test_a_large_import_is_shared_by_two_workers_and_ends_with_one_report(
     ctx: Context, admin: User, redis_url: str, tmp_path: Path, shared_files: dict[str, str]
 ) -> None:
