@@ -143,12 +143,14 @@ class Session:
         ) as conn:
             conn.execute("CHECKPOINT")
 
-    def worker(self, store: Store, label: str, concurrency: int = 1) -> Worker:
+    def worker(
+        self, store: Store, label: str, concurrency: int = 1, also: tuple[str, ...] = ()
+    ) -> Worker:
         """A fresh worker on its own queue (a fresh process per measured job: its peak RSS is
-        that job's alone)."""
+        that job's alone), and on the queues ``also`` names."""
         queue = f"bench-{label}-{uuid.uuid4().hex[:6]}"
         log = self.services.logs / f"worker-{label}.log"
-        return Worker(store, log, queue=queue, concurrency=concurrency)
+        return Worker(store, log, queue=queue, concurrency=concurrency, also=also)
 
     def import_(self, rows: int, fmt: str = "csv", backend: str = "pg") -> Imported:
         """Run (once) the "half new, half updates" import of ``rows`` rows into a fresh store."""
@@ -312,6 +314,66 @@ def pg_import(s: Session) -> CaseResult:
             "ratio": round(ratio, 3),
             "file_bytes": scenario.import_path.stat().st_size,
         },
+    )
+
+
+# Rows of a chunk in the split-import line: the default of BULKPORT_CHUNK_ROWS.
+SPLIT_CHUNK_ROWS = 100_000
+
+
+def _split_run(s: Session, processes: int) -> JobRun:
+    """The scenario's CSV import, split into chunks, into a fresh preloaded PostgreSQL store,
+    run by one worker with ``processes`` pool processes (its chunks wait in ``large``)."""
+    rows = s.rows
+    label = f"pg-split-{processes}"
+    scenario = data.scenario(rows, "csv")
+    url = s.databases.create(f"split{processes}")
+    store = Store.open(
+        s.services, s.services.work / f"home-{label}", url, "bench", SPLIT_CHUNK_ROWS
+    )
+    s.stores.append(store)
+    s.log(f"[{label}] preloading {scenario.preloaded:,} customers (untimed) …")
+    store.preload(scenario.preload_csv)
+    job_id = store.stage_import(scenario.import_path, "customers.csv")
+    s.checkpoint()
+    with s.worker(store, label, concurrency=processes, also=("large",)) as worker:
+        run = run_job(store, worker, job_id, "import", s.timeout(rows), s.quiet)
+    check_import(run, scenario)
+    if store.count() != rows:
+        raise RuntimeError(f"{store.count():,} customers stored after the import, not {rows:,}")
+    s.log(f"[{label}] READY in {run.seconds:.2f} s ({rate(rows, run.seconds)}); {others(run)}")
+    return run
+
+
+def _cpu_per_row(run: JobRun, rows: int, who: str) -> float:
+    """CPU µs per row of the worker (all its processes) or of PostgreSQL."""
+    return float(run.extra.get(f"cpu_{who}_seconds", 0.0)) / rows * 1e6
+
+
+def pg_split_import(s: Session) -> CaseResult:
+    """The same CSV import split into chunks, by one worker process and by two, in one run:
+    the speed-up, and the CPU per row of the workers and of PostgreSQL."""
+    rows = s.rows
+    one, two = _split_run(s, 1), _split_run(s, 2)
+    speed_up = one.seconds / two.seconds
+    per_row = {
+        f"{who}_us_per_row_{n}": round(_cpu_per_row(run, rows, who), 1)
+        for n, run in (("one", one), ("two", two))
+        for who in ("worker", "postgres")
+    }
+    return CaseResult(
+        name="pg-split-import",
+        what=f"CSV import split in chunks of {SPLIT_CHUNK_ROWS:,}, {rows:,} rows into "
+        "PostgreSQL: one worker process, then two",
+        bulkport=f"1: {secs(one.seconds)} ({rate(rows, one.seconds)}); "
+        f"2: {secs(two.seconds)} ({rate(rows, two.seconds)})",
+        floor=f"CPU µs/row worker {per_row['worker_us_per_row_two']:.0f}, "
+        f"PostgreSQL {per_row['postgres_us_per_row_two']:.0f} (two processes)",
+        ratio=f"{speed_up:.2f}× faster with two",
+        target="n/a (see docs/performance.md: rows/s against workers)",
+        passed=None,
+        figures={"one": one.as_json(), "two": two.as_json(), "speed_up": round(speed_up, 3)}
+        | per_row,
     )
 
 
@@ -594,6 +656,7 @@ def lifecycle(s: Session) -> CaseResult:
 
 CASES: dict[str, Callable[[Session], CaseResult]] = {
     "pg-import": pg_import,
+    "pg-split-import": pg_split_import,
     "csv-export": csv_export,
     "worker-rss": rss,
     "sqlite-import": sqlite_import,
@@ -605,6 +668,7 @@ CASES: dict[str, Callable[[Session], CaseResult]] = {
 }
 TITLES: dict[str, str] = {
     "pg-import": "CSV import into PostgreSQL",
+    "pg-split-import": "CSV import split across one, then two worker processes",
     "csv-export": "CSV export from PostgreSQL",
     "worker-rss": "worker peak RSS",
     "sqlite-import": "CSV import into SQLite",

@@ -143,8 +143,19 @@ class Store:
     user_id: int
 
     @classmethod
-    def open(cls, services: Services, home: Path, database_url: str, name: str) -> Store:
-        """Settings for ``home``/``database_url``, the schema migrated, a store and a user."""
+    def open(
+        cls,
+        services: Services,
+        home: Path,
+        database_url: str,
+        name: str,
+        chunk_rows: int | None = None,
+    ) -> Store:
+        """Settings for ``home``/``database_url``, the schema migrated, a store and a user.
+
+        ``chunk_rows``: imports of more rows are split into chunks; unset, no import is (the
+        one-pass lines measure one worker process reading the whole file).
+        """
         home.mkdir(parents=True, exist_ok=True)
         settings = Settings(
             home=home,
@@ -152,6 +163,7 @@ class Store:
             broker_url=services.redis_url,
             batch_size=services.batch_size,
         )
+        settings = settings.model_copy(update={"chunk_rows": chunk_rows or settings.max_rows})
         migrate_schema(settings.database)
         ctx = Context.from_settings(settings)
         with ctx.engine.begin() as conn:
@@ -166,6 +178,7 @@ class Store:
             "BULKPORT_BROKER_URL": self.settings.broker_url or "",
             "BULKPORT_HOME": str(self.settings.home.resolve()),
             "BULKPORT_BATCH_SIZE": str(self.settings.batch_size),
+            "BULKPORT_CHUNK_ROWS": str(self.settings.chunk_rows),
         }
 
     def close(self) -> None:
@@ -374,7 +387,9 @@ class Worker:
         *,
         queue: str | None = None,
         concurrency: int = 1,
+        also: tuple[str, ...] = (),
     ) -> None:
+        """``also``: further queues the worker reads (``large``, where chunks wait)."""
         self.store = store
         self.queue = queue
         self.log = log
@@ -384,7 +399,7 @@ class Worker:
             "--without-mingle", "--without-gossip",
         ]  # fmt: skip
         if queue:
-            argv += ["-Q", queue]
+            argv += ["-Q", ",".join((queue, *also))]
         self.argv = argv
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         "answers with a redirect to one).",
     )
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="Rows per transaction.")
+    chunk_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description="An import of more data rows than this is split into chunks of this many "
+        "rows, which any number of workers import in parallel (docs/split-imports.md).",
+    )
     max_upload_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, description="Largest upload accepted (413 above)."
     )

@@ -28,6 +28,24 @@ log = logging.getLogger(__name__)
 _SIZE = struct.Struct("<I")
 
 
+def write_block(out: IO[bytes], rows: list[tuple[int, list[str]]]) -> None:
+    """Append rows to a file of kept rows: one ``marshal`` block behind its size."""
+    blob = marshal.dumps(rows)
+    out.write(_SIZE.pack(len(blob)))
+    out.write(blob)
+
+
+def read_blocks(handle: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a file ``write_block`` wrote, in order, from where ``handle`` stands.
+
+    Only for files bulkport wrote itself (its spill, its chunks in the file store): marshal
+    trusts its input.
+    """
+    while head := handle.read(_SIZE.size):
+        (size,) = _SIZE.unpack(head)
+        yield from marshal.loads(handle.read(size))  # noqa: S302
+
+
 class RowSpill:
     """Rows written once (``keep`` a chunk at a time), then read back once (``rows``)."""
 
@@ -51,9 +69,7 @@ class RowSpill:
         try:
             if self.file is None:
                 self.file = tempfile.TemporaryFile(dir=self.folder, prefix=".rows-")  # noqa: SIM115  closed by close()
-            blob = marshal.dumps(chunk)
-            self.file.write(_SIZE.pack(len(blob)))
-            self.file.write(blob)
+            write_block(self.file, chunk)
         except OSError as exc:
             log.warning("rows not kept on disk (%s); the file will be read again", exc)
             self.close()
@@ -75,10 +91,7 @@ class RowSpill:
         assert file is not None
         file.flush()
         file.seek(0)
-        while head := file.read(_SIZE.size):
-            (size,) = _SIZE.unpack(head)
-            # Only a file this object wrote, which no one else opens.
-            yield from marshal.loads(file.read(size))  # noqa: S302
+        yield from read_blocks(file)
 
     def close(self) -> None:
         """Drop the kept rows (the file was never named: nothing stays on disk)."""

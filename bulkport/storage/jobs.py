@@ -56,6 +56,7 @@ class Job:
     backup_job_id: str | None
     files_expired_at: datetime | None
     error: str | None
+    chunks: int | None = None  # a split import: the number of its chunks
 
 
 def _job(row: Any) -> Job:
@@ -83,6 +84,7 @@ def _job(row: Any) -> Job:
         backup_job_id=m["backup_job_id"],
         files_expired_at=as_utc(m["files_expired_at"]),
         error=m["error"],
+        chunks=m["chunks"],
     )
 
 
@@ -202,11 +204,16 @@ def claim(
     A QUEUED job, or a PROCESSING one whose lease ran out (its worker died), is claimed; a
     second delivery while the first still renews its lease gets ``Busy`` and changes nothing.
     A job already started ``max_attempts`` times (one that kills its worker, say) is not run
-    again: it ends FAILED with the message ``gave_up`` writes.
+    again: it ends FAILED with the message ``gave_up`` writes. A split import is never claimed
+    here: its chunks carry it (``Finished`` with its status; ``chunks.claim_finish`` ends it).
     """
     moment = now()
     token = secrets.token_hex(16)
-    expired = and_(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.lease_until < moment)
+    expired = and_(
+        jobs.c.status == JobStatus.PROCESSING.value,
+        jobs.c.lease_until < moment,
+        jobs.c.chunks.is_(None),
+    )
     if gave_up is not None:
         tired = conn.execute(
             select(jobs.c.attempts, jobs.c.processed, jobs.c.total).where(
@@ -245,7 +252,7 @@ def claim(
         return Finished(None)
     if result.rowcount == 1:
         return Claimed(job, token)
-    if job.status.finished:
+    if job.status.finished or job.chunks is not None:
         return Finished(job.status)
     lease = job.lease_until or moment
     return Busy(max(1.0, (lease - moment).total_seconds()))

@@ -187,6 +187,9 @@ jobs = Table(
     # What was found in the file: format, encoding, delimiter, sheet, header row.
     Column("source", JSON),
     Column("error", Text),
+    # A split import: how many chunks its rows were cut into (``import_chunks``); while they
+    # run, no claim is held on the job itself.
+    Column("chunks", Integer),
     UniqueConstraint("store_id", "idempotency_key"),
     Index("ix_jobs_store_id_created_at", "store_id", "created_at"),
 )
@@ -203,6 +206,27 @@ job_row_errors = Table(
     Column("message", Text, nullable=False),
     Column("value", String(200)),
     Index("ix_job_row_errors_job_id_row", "job_id", "row"),
+)
+
+import_chunks = Table(
+    "import_chunks",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    # The chunk's data rows: the first one's spreadsheet row number and how many there are.
+    Column("first_row", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    # Rows of this chunk committed: a chunk taken up again resumes after them.
+    Column("checkpoint", Integer, nullable=False, server_default=text("0")),
+    Column("claim_token", String(32)),
+    Column("lease_until", Moment),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # The chunk's own share of the job's counters (the job's are their running sum).
+    Column("created", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("failed", Integer, nullable=False, server_default=text("0")),
+    Column("updated_at", Moment, nullable=False),
 )
 
 saved_mappings = Table(

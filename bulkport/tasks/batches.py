@@ -150,6 +150,14 @@ class SeenKeys:
             return f"Email {email}", first_email
         return None
 
+    def prime(self, ids: Sequence[tuple[int, int]], emails: Sequence[tuple[str, int]]) -> None:
+        """Note keys that rows before this part of the file used first (a chunk of a split
+        import): ``(record id, row)`` and ``(email, row)`` pairs."""
+        for record_id, row in ids:
+            self.ids.recent[record_id] = row
+        for email, row in emails:
+            self.emails.recent[hash(email.lower())] = row
+
     def forget(self, first_row: int, last_row: int) -> None:
         """Forget the keys rows ``first_row``–``last_row`` added: their batch is planned again.
 
@@ -234,6 +242,10 @@ class BatchPlanner:
         self.clear_blanks = options.blank_cells is BlankCells.CLEAR
         self.date_order = date_order
         self.parser = RowParser(mapping.columns, date_order, mapping.headers, mapping.fallback)
+        # The key columns alone: each field is parsed on its own, so a row's keys read this
+        # way are those the whole parse gives.
+        keys = {i: key for i, key in mapping.columns.items() if key in ("id", "email")}
+        self.key_parser = RowParser(keys, date_order, mapping.headers, mapping.fallback)
         # What a batch must know of existing customers: the fields this file changes and
         # those the rules for a whole customer read.
         self.needed = sorted({*mapping.columns.values(), *RECORD_RULE_KEYS} & set(WRITABLE_KEYS))
@@ -248,14 +260,22 @@ class BatchPlanner:
         self._create_only = self.mode is ImportMode.CREATE
         self._update_only = self.mode is ImportMode.UPDATE
 
-    def remember(self, rows: Sequence[tuple[int, list[str]]]) -> None:
-        """Note the keys of rows committed before a restart, exactly as planning them did, so
-        that a resumed job finds the same repeats as one that never stopped."""
+    def keys_of(
+        self, rows: Sequence[tuple[int, list[str]]]
+    ) -> list[tuple[int, int | None, str | None]]:
+        """Each row's number with the keys planning it would claim: ``(row, record id,
+        email)``, for the rows that have keys to claim."""
         keys = []
         for number, cells in rows:
             if not blank_row(cells) and self._fits(cells):
-                values, _ = self.parser.parse_texts(cells)
+                values, _ = self.key_parser.parse_texts(cells)
                 keys.append((number, self._id_key(values), values.get("email")))
+        return keys
+
+    def remember(self, rows: Sequence[tuple[int, list[str]]]) -> None:
+        """Note the keys of rows committed before a restart, exactly as planning them did, so
+        that a resumed job finds the same repeats as one that never stopped."""
+        keys = self.keys_of(rows)
         self.seen.prefetch([(record_id, email) for _, record_id, email in keys])
         for number, record_id, email in keys:
             self.seen.claim(number, record_id, email)

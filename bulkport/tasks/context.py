@@ -24,6 +24,12 @@ class Enqueue(Protocol):
     def __call__(self, kind: JobKind, job_id: str, input_bytes: int = 0) -> None: ...
 
 
+class SendChunk(Protocol):
+    """Sends one chunk of a split import to the workers, by job id and chunk number only."""
+
+    def __call__(self, job_id: str, number: int) -> None: ...
+
+
 def run_here(kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
     """The queue of a process that runs its jobs itself (``--inline``, tests): sends nothing."""
 
@@ -41,15 +47,20 @@ class Context:
     engine: Engine
     files: FileStore
     enqueue: Enqueue = run_here
+    # None: this process runs a split import's chunks itself, one after another.
+    send_chunk: SendChunk | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, enqueue: Enqueue = run_here) -> Context:
+    def from_settings(
+        cls, settings: Settings, enqueue: Enqueue = run_here, send_chunk: SendChunk | None = None
+    ) -> Context:
         """Open the database and file store that the settings name."""
         return cls(
             settings=settings,
             engine=make_engine(settings.database),
             files=file_store(settings),
             enqueue=enqueue,
+            send_chunk=send_chunk,
         )
 
     def close(self) -> None:

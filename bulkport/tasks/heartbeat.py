@@ -7,6 +7,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Connection
+
+from bulkport.storage import chunks as chunk_rows
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks.context import Context
 
@@ -26,8 +29,9 @@ class Heartbeat:
     stops renewing.
     """
 
-    def __init__(self, ctx: Context, job_id: str, token: str) -> None:
-        self.ctx, self.job_id, self.token = ctx, job_id, token
+    def __init__(self, ctx: Context, job_id: str, token: str, chunk: int | None = None) -> None:
+        """``chunk``: the claim is on that chunk of a split import, not on the job."""
+        self.ctx, self.job_id, self.token, self.chunk = ctx, job_id, token, chunk
         self.lease = ctx.settings.job_lease_seconds
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"lease-{job_id}", daemon=True)
@@ -45,7 +49,7 @@ class Heartbeat:
         while not self.stopped.wait(self.lease / BEATS_PER_LEASE):
             try:
                 with self.ctx.engine.begin() as conn:
-                    held = job_rows.renew(conn, self.job_id, self.token, self.lease)
+                    held = self._renew(conn)
             except Exception:
                 # A database away for a moment: the next beat tries again; the batch
                 # that meets the same fault decides what happens to the job.
@@ -54,11 +58,17 @@ class Heartbeat:
             if not held:
                 return
 
+    def _renew(self, conn: Connection) -> bool:
+        if self.chunk is None:
+            return job_rows.renew(conn, self.job_id, self.token, self.lease)
+        return chunk_rows.renew(conn, self.job_id, self.chunk, self.token, self.lease)
+
 
 @contextmanager
-def lease_kept(ctx: Context, job_id: str, token: str) -> Iterator[None]:
-    """Keep the claim's lease renewed while the block runs."""
-    beat = Heartbeat(ctx, job_id, token)
+def lease_kept(ctx: Context, job_id: str, token: str, chunk: int | None = None) -> Iterator[None]:
+    """Keep the claim's lease (on the job, or on one of its chunks) renewed while the block
+    runs."""
+    beat = Heartbeat(ctx, job_id, token, chunk)
     beat.start()
     try:
         yield

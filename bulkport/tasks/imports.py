@@ -20,6 +20,7 @@ from bulkport.storage import accounts, audit, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlanner
+from bulkport.tasks.chunks import finish_split, split_rows, start_chunks
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.outcomes import send_or_fail, settled
@@ -46,29 +47,45 @@ def run_import(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     and its checkpoint, so a redelivered job resumes after the last committed batch.
     """
     claim = claim_job(ctx, job_id)
+    if isinstance(claim, job_rows.Finished) and claim.status is JobStatus.PROCESSING:
+        finish_split(ctx, job_id)  # a split import, carried by its chunks: end it if they are done
+        return claim
     if not isinstance(claim, job_rows.Claimed):
         return claim
-    job, token = claim.job, claim.token
-    with settled(ctx, job_id, token, UNEXPECTED):
-        options, key = _job_input(ctx, job)
-        limits = ctx.settings.read_limits()
-        with ctx.files.local(key) as upload, RowSpill(upload.parent) as spill:
-            # Open the source, map its columns, count its rows and find its date order.
-            found = survey(upload, options, _store_date_order(ctx, job), limits, spill)
-            _record_plan(ctx, job, token, found)
-            if options.backup and not options.dry_run:
-                _back_up(ctx, job, token)
-            # Validate and write the rows a batch at a time, from where the job stands.
-            planner = _planner(job, options, found)
-            with _rows(upload, options, limits, found, spill) as rows:
-                _remember_committed(planner, rows, job.checkpoint, ctx.settings.batch_size)
-                run = BatchRun(ctx, job_id, token, planner, options.dry_run)
-                write_batches(run, rows, job.checkpoint)
-            # Report the rows that failed, in the upload's own format.
-            report = _report(ctx, job_id, upload, options, found)
-        with ctx.engine.begin() as conn:
-            job_rows.finish(conn, job_id, token, JobStatus.READY, report_file=report)
+    chunks = 0
+    with settled(ctx, job_id, claim.token, UNEXPECTED):
+        chunks = _import(ctx, claim.job, claim.token)
+    if chunks:
+        start_chunks(ctx, job_id, chunks)
     return claim
+
+
+def _import(ctx: Context, job: job_rows.Job, token: str) -> int:
+    """The claimed job's work; returns the number of chunks when it was split (0 when it was
+    imported here, whole)."""
+    options, key = _job_input(ctx, job)
+    limits = ctx.settings.read_limits()
+    with ctx.files.local(key) as upload, RowSpill(upload.parent) as spill:
+        # Open the source, map its columns, count its rows and find its date order.
+        found = survey(upload, options, _store_date_order(ctx, job), limits, spill)
+        _record_plan(ctx, job, token, found)
+        if options.backup and not options.dry_run:
+            _back_up(ctx, job, token)
+        planner = _planner(job, options, found)
+        with _rows(upload, options, limits, found, spill) as rows:
+            if found.total > ctx.settings.chunk_rows and not job.checkpoint:
+                # Too many rows for one worker: cut them into chunks that any worker takes
+                # (a job that already wrote rows in one pass goes on in one pass).
+                return split_rows(ctx, job, token, planner, rows)
+            # Validate and write the rows a batch at a time, from where the job stands.
+            _remember_committed(planner, rows, job.checkpoint, ctx.settings.batch_size)
+            run = BatchRun(ctx, job.id, token, planner, options.dry_run)
+            write_batches(run, rows, job.checkpoint)
+        # Report the rows that failed, in the upload's own format.
+        report = _report(ctx, job.id, upload, options, found)
+    with ctx.engine.begin() as conn:
+        job_rows.finish(conn, job.id, token, JobStatus.READY, report_file=report)
+    return 0
 
 
 def submit_import(

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import JobKind, JobStatus
+from bulkport.storage import chunks as chunk_rows
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.files import FileStoreUnavailable
 from bulkport.tasks.context import Context
@@ -29,9 +30,12 @@ TIME_LIMIT = (
 
 
 @contextmanager
-def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[None]:
+def settled(
+    ctx: Context, job_id: str, token: str, unexpected: str, chunk: int | None = None
+) -> Iterator[None]:
     """Run a claimed job's work, its lease renewed while it runs (``heartbeat``); whatever
-    goes wrong leaves the job in a clear state.
+    goes wrong leaves the job in a clear state. With ``chunk``, the claim is on that chunk of
+    a split import, and a failure in it fails the whole job.
 
     - the claim was lost to another delivery: stop quietly, that delivery owns the job;
     - a file or job problem (``BulkportError``): FAILED with its message for the person;
@@ -39,26 +43,31 @@ def settled(ctx: Context, job_id: str, token: str, unexpected: str) -> Iterator[
     - the file store failed (``FileStoreUnavailable``): FAILED, saying so in its words;
     - anything else: FAILED with ``unexpected``, the details in the worker's log.
     """
+    # A chunk's token is no claim on the job: a chunk ends its job by id.
+    job_token = token if chunk is None else None
     try:
-        with lease_kept(ctx, job_id, token):
+        with lease_kept(ctx, job_id, token, chunk):
             yield
     except job_rows.TransitionRefused:
         log.warning("job %s: claim lost to another delivery; stopping", job_id)
     except BulkportError as exc:
         with ctx.engine.begin() as conn:
-            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=str(exc))
+            job_rows.finish(conn, job_id, job_token, JobStatus.FAILED, error=str(exc))
     except OperationalError:
         log.warning("job %s: database error; releasing the job for a retry", job_id)
         try:
             with ctx.engine.begin() as conn:
-                job_rows.release(conn, job_id, token)
+                if chunk is None:
+                    job_rows.release(conn, job_id, token)
+                else:
+                    chunk_rows.release(conn, job_id, chunk, token)
         except OperationalError:
             pass  # the lease runs out by itself
         raise
     except Exception as exc:
         message = _failure(job_id, exc, unexpected)
         with ctx.engine.begin() as conn:
-            job_rows.finish(conn, job_id, token, JobStatus.FAILED, error=message)
+            job_rows.finish(conn, job_id, job_token, JobStatus.FAILED, error=message)
 
 
 def _failure(job_id: str, exc: Exception, unexpected: str) -> str:

@@ -18,6 +18,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bulkport.storage import chunks as chunk_rows
 from bulkport.storage import customer_writes, db
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
@@ -48,6 +49,7 @@ class BatchRun:
     token: str
     planner: BatchPlanner
     dry_run: bool
+    chunk: int | None = None  # the chunk of a split import whose rows these are (its claim)
 
 
 def write_batches(run: BatchRun, rows: Iterable[tuple[int, list[str]]], checkpoint: int) -> None:
@@ -246,12 +248,25 @@ def _write_batch(
         if not run.dry_run:
             write_plan(conn, run.planner.store_id, plan)
         job_rows.add_row_errors(conn, run.job_id, plan.errors)
+        _advance(run, conn, checkpoint, rows, plan.counts)
+    return 0 if run.dry_run else len(plan.creates)
+
+
+def _advance(
+    run: BatchRun, conn: Connection, checkpoint: int, rows: int, counts: dict[str, int]
+) -> None:
+    """Move the checkpoint (the job's, or its chunk's) and add the batch's counters."""
+    lease = run.ctx.settings.job_lease_seconds
+    if run.chunk is None:
         job_rows.advance(
             conn, run.job_id, run.token,
-            expected_checkpoint=checkpoint, rows=rows, counts=plan.counts,
-            lease_seconds=ctx.settings.job_lease_seconds,
+            expected_checkpoint=checkpoint, rows=rows, counts=counts, lease_seconds=lease,
         )  # fmt: skip
-    return 0 if run.dry_run else len(plan.creates)
+        return
+    chunk_rows.advance(
+        conn, run.job_id, run.chunk, run.token,
+        expected_checkpoint=checkpoint, rows=rows, counts=counts, lease_seconds=lease,
+    )  # fmt: skip
 
 
 def _apply_batch(run: BatchRun, batch: Batch, checkpoint: int) -> int:

@@ -11,15 +11,19 @@ sending again is always safe.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 from bulkport.schemas.jobs import JobKind
+from bulkport.storage import chunks as chunk_rows
 from bulkport.storage import jobs as job_rows
 from bulkport.storage import upkeep
 from bulkport.storage.db import now
 from bulkport.tasks.context import Context
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ class Reaped:
 
     requeue: list[Requeue]
     failed: list[str]
+    chunks: list[tuple[str, int]] = field(default_factory=list)  # (job id, chunk number)
 
 
 def gave_up(attempts: int, processed: int, total: int | None) -> str:
@@ -70,9 +75,30 @@ def reap(ctx: Context, moment: datetime | None = None) -> Reaped:
             # Touch the job so that it is not sent again on the next round.
             upkeep.touch(conn, job.id, quiet.moment)
             requeue.append(Requeue(job.id, job.kind, _input_bytes(ctx, job.input_file)))
-    if requeue or failed:
-        log.warning("reaper: %d jobs sent again, %d ended", len(requeue), len(failed))
-    return Reaped(requeue=requeue, failed=failed)
+        chunks = _reap_chunks(ctx, conn, quiet)
+        # A split job whose chunks are all done but that no one ended: its import task,
+        # sent again, ends it.
+        since = quiet.moment - timedelta(seconds=settings.job_lease_seconds)
+        for job_id, input_file in chunk_rows.unfinished_splits(conn, since):
+            upkeep.touch(conn, job_id, quiet.moment)
+            requeue.append(Requeue(job_id, JobKind.IMPORT, _input_bytes(ctx, input_file)))
+    if requeue or failed or chunks:
+        log.warning(
+            "reaper: %d jobs and %d chunks sent again, %d ended",
+            len(requeue), len(chunks), len(failed),
+        )  # fmt: skip
+    return Reaped(requeue=requeue, failed=failed, chunks=chunks)
+
+
+def _reap_chunks(ctx: Context, conn: Connection, quiet: upkeep.Quiet) -> list[tuple[str, int]]:
+    """Chunks whose worker stopped renewing, or forgotten while QUEUED, to be sent again (a
+    chunk started too often ends its job when it is claimed: ``chunks.claim``)."""
+    stalled = chunk_rows.stalled_chunks(
+        conn, quiet.moment, ctx.settings.job_lease_seconds, quiet.since()
+    )
+    for chunk in stalled:
+        chunk_rows.touch(conn, chunk.job_id, chunk.number, quiet.moment)
+    return [(chunk.job_id, chunk.number) for chunk in stalled]
 
 
 def _input_bytes(ctx: Context, key: str | None) -> int:

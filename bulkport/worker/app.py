@@ -26,6 +26,7 @@ from bulkport.config import Settings, get_settings
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import jobs as job_rows
 from bulkport.tasks import outcomes
+from bulkport.tasks.chunks import run_chunk
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import ListKind, run_list
@@ -39,6 +40,7 @@ from bulkport.tasks.retention import expire_files
 log = logging.getLogger(__name__)
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 IMPORT_TASK = "bulkport.import"
+IMPORT_CHUNK_TASK = "bulkport.import_chunk"
 EXPORT_TASK = "bulkport.export"
 RETENTION_TASK = "bulkport.expire_files"
 REAPER_TASK = "bulkport.reap_jobs"
@@ -137,7 +139,7 @@ def context() -> Context:
     """This process's database and file store, opened on first use (after the fork)."""
     global _context
     if _context is None:
-        _context = Context.from_settings(get_settings(), enqueue)
+        _context = Context.from_settings(get_settings(), enqueue, send_chunk)
     return _context
 
 
@@ -176,7 +178,8 @@ def _close_connections(**_: Any) -> None:
         _context.close()
 
 
-Runner = Callable[[Context, str], job_rows.Claimed | job_rows.Busy | job_rows.Finished]
+# What a task's run function returns: a claim (of the job, or of a chunk), Busy or Finished.
+Runner = Callable[[Context, str], object]
 
 
 def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-arg]
@@ -200,6 +203,12 @@ def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-a
 def import_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run an import job."""
     return _run(self, run_import, job_id)
+
+
+@app.task(name=IMPORT_CHUNK_TASK, bind=True, max_retries=20)
+def import_chunk(self: Task, job_id: str, number: int) -> str:  # type: ignore[type-arg]
+    """Run one chunk of a split import (the last one to complete ends the job)."""
+    return _run(self, lambda ctx, job: run_chunk(ctx, job, number), job_id)
 
 
 @app.task(name=EXPORT_TASK, bind=True, max_retries=20)
@@ -254,7 +263,13 @@ def reap_jobs() -> dict[str, int]:
     reaped = reap(context())
     for job_id, kind, input_bytes in reaped.requeue:
         enqueue(kind, job_id, input_bytes)
-    return {"requeued": len(reaped.requeue), "failed": len(reaped.failed)}
+    for job_id, number in reaped.chunks:
+        send_chunk(job_id, number)
+    return {
+        "requeued": len(reaped.requeue),
+        "chunks": len(reaped.chunks),
+        "failed": len(reaped.failed),
+    }
 
 
 TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
@@ -275,6 +290,12 @@ def enqueue(kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
     # Flower and the worker's log show argsrepr: the id, as the arguments are, and never more.
     shown: dict[str, Any] = {"argsrepr": repr((job_id,)), "kwargsrepr": "{}"}
     TASKS[kind].apply_async(args=(job_id,), queue=queue, **shown)
+
+
+def send_chunk(job_id: str, number: int) -> None:
+    """Send one chunk of a split import to the workers (``large`` queue): ids only."""
+    shown: dict[str, Any] = {"argsrepr": repr((job_id, number)), "kwargsrepr": "{}"}
+    import_chunk.apply_async(args=(job_id, number), queue=LARGE_QUEUE, **shown)
 
 
 def broker_ready() -> None:
