@@ -366,6 +366,22 @@ def s3_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def sqlite_file_bytes(database: Path, *, with_wal: bool = True) -> bytes:
+    """The bytes of a SQLite database (and its write-ahead log), read by a child process.
+
+    Opening and closing a database's files in this process would drop every POSIX lock its
+    connections hold on them (locks belong to the process, and any close releases them): a
+    worker process could then take the database for unused and reset the shared-memory index
+    this process has mapped, which kills it with SIGBUS."""
+    read = "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())"
+    parts = [database, database.with_name(database.name + "-wal")][: 2 if with_wal else 1]
+    return b"".join(
+        subprocess.run([sys.executable, "-c", read, str(p)], capture_output=True, check=True).stdout
+        for p in parts
+        if p.exists()
+    )
+
+
 def local_files(ctx: Context) -> LocalFileStore:
     """The test's local file store, for tests that look into its folder."""
     assert isinstance(ctx.files, LocalFileStore)

@@ -8,7 +8,15 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from support import bearer, csv_text, get_job, import_now, local_files, stage_list
+from support import (
+    bearer,
+    csv_text,
+    get_job,
+    import_now,
+    local_files,
+    sqlite_file_bytes,
+    stage_list,
+)
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobKind
@@ -133,7 +141,7 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     # On SQLite, not in the database's own files either (free pages, write-ahead log).
     if ctx.engine.dialect.name == "sqlite":
         database = Path(str(ctx.engine.url.database))
-        raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        raw = sqlite_file_bytes(database)
         assert b"zelda.q@example.com" not in raw and b"Quixworth" not in raw
     # The sales report still adds up, the deleted under their anonymized ids.
     report = client.get("/api/v1/reports/sales-by-customer", headers=auth).json()

@@ -17,6 +17,7 @@ from support import (
     get_job,
     import_now,
     local_files,
+    sqlite_file_bytes,
     stage_list,
 )
 
@@ -288,7 +289,9 @@ def test_after_deletion_no_erased_value_stays_in_the_database_files(
     jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
     after_deletion(ctx)  # Jane's row is now in the database file itself, not only in the WAL
     database = Path(ctx.engine.url.database or "")
-    assert ctx.engine.dialect.name != "sqlite" or b"Quistorp" in database.read_bytes()
+    assert ctx.engine.dialect.name != "sqlite" or b"Quistorp" in sqlite_file_bytes(
+        database, with_wal=False
+    )
 
     erase(ctx, [jane])
     after_deletion(ctx)
@@ -301,8 +304,7 @@ def test_after_deletion_no_erased_value_stays_in_the_database_files(
             ).scalar_one()
         assert vacuumed is not None
         return
-    wal = database.with_name(database.name + "-wal")
-    raw = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    raw = sqlite_file_bytes(database)
     assert [value for value in JANE_BYTES if value in raw] == []
     assert b"bob@example.com" in raw
 
