@@ -237,6 +237,14 @@ def s3_settings(settings: Settings, s3_endpoint: str) -> Settings:
 
 
 @pytest.fixture
+def s3_ctx(s3_settings: Settings) -> Iterator[Context]:
+    """A context on the database under test, its files in the test's bucket."""
+    context = Context.from_settings(s3_settings)
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def staff(ctx: Context, admin: User) -> User:
     """A staff member of store "north" with a password."""
     with ctx.engine.begin() as conn:

@@ -26,6 +26,7 @@ from bulkport.tasks.deletions import DELETE
 router = APIRouter(prefix="/api/v1", tags=["lifecycle jobs"], responses=ERROR_RESPONSES)
 _FORM_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "additionalProperties": False,
     "required": ["file"],
     "properties": {
         "file": {"type": "string", "format": "binary"},

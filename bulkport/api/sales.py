@@ -8,13 +8,19 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.schemas.jobs import Problem
 from bulkport.schemas.lifecycle import SaleIn, SalesTotal, SaleView
 from bulkport.storage import customer_records as records
 
 router = APIRouter(prefix="/api/v1", tags=["sales"], responses=ERROR_RESPONSES)
 
 
-@router.post("/sales", status_code=status.HTTP_201_CREATED, response_model=SaleView)
+@router.post(
+    "/sales",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SaleView,
+    responses={409: {"model": Problem, "description": "The customer is archived or deleted"}},
+)
 def create_sale(ctx: ContextDep, user: Staff, body: SaleIn) -> SaleView:
     """Record a sale; an archived or deleted customer answers 409 with the reason."""
     with ctx.engine.begin() as conn:

@@ -132,13 +132,6 @@ def test_the_upload_page_answers_503_with_the_reason_on_a_missing_bucket(
 
 
 @pytest.fixture
-def s3_ctx(s3_settings: Settings) -> Iterator[Context]:
-    context = Context.from_settings(s3_settings)
-    yield context
-    context.close()
-
-
-@pytest.fixture
 def s3_worker(
     s3_ctx: Context, redis_url: str, tmp_path: Path, admin: User
 ) -> Iterator[tuple[str, Path]]:

@@ -35,11 +35,9 @@ BULKPORT = [sys.executable, "-m", "bulkport", "worker", "--concurrency", "1"]
 
 
 @pytest.fixture
-def ctx(s3_settings: Settings) -> Iterator[Context]:
+def ctx(s3_ctx: Context) -> Context:
     """The test's context, its files in a bucket of the local S3 server (moto)."""
-    context = Context.from_settings(s3_settings)
-    yield context
-    context.close()
+    return s3_ctx
 
 
 @pytest.fixture
@@ -105,9 +103,16 @@ def chunks_done(log: Path) -> int:
     return chunk_lines(log, "succeeded")
 
 
-def running_a_chunk(log: Path) -> bool:
-    """Whether the worker holds a chunk now (one process, one message at a time)."""
-    return chunk_lines(log, "received") > chunks_done(log)
+def mid_way(ctx: Context, job_id: str) -> list[int]:
+    """The chunks being imported now, at least two batches past their start and four from
+    their end (a batch is 50 rows): a worker holds each of them for a while yet."""
+    with ctx.engine.connect() as conn:
+        chunks = chunk_rows.chunks_of(conn, job_id)
+    return [
+        c.number
+        for c in chunks
+        if c.status.value == "processing" and 100 <= c.checkpoint <= c.rows - 200
+    ]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
@@ -150,10 +155,9 @@ def test_a_chunk_whose_worker_was_killed_is_taken_up_within_30_seconds(
     with workers(ctx, redis_url, tmp_path, shared_files, "first", "second") as running:
         job_id = upload(ctx, admin)
         deadline = time.monotonic() + 120
-        # Killed mid-chunk: once the import is going and the first worker holds a chunk.
-        while get_job(ctx, admin, job_id).counts.processed < 2 * CHUNK_ROWS or not running_a_chunk(
-            tmp_path / "first.log"
-        ):
+        # Killed mid-chunk: once both workers are in the middle of a chunk each (two chunks
+        # several batches from either end), so one of them is surely the first worker's.
+        while len(mid_way(ctx, job_id)) < 2:
             assert time.monotonic() < deadline, "the import never got going"
             time.sleep(0.02)
         first = running["first"]
