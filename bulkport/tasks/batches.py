@@ -113,6 +113,11 @@ class _KeyIndex:
             self.levels.append((keys[order], rows[order]))
 
 
+def _email_key(email: str) -> int:
+    """How ``SeenKeys`` holds an email: the hash of its folded text."""
+    return hash(email.lower())
+
+
 class SeenKeys:
     """Keys already used by earlier rows of the file: a repeat is an error on the later row.
 
@@ -129,14 +134,14 @@ class SeenKeys:
     def prefetch(self, keys: Sequence[tuple[int | None, str | None]]) -> None:
         """Look up a batch's ``(record id, email)`` keys at once, before ``claim`` each."""
         self.ids.prefetch([record_id for record_id, _ in keys if record_id is not None])
-        self.emails.prefetch([hash(email.lower()) for _, email in keys if email])
+        self.emails.prefetch([_email_key(email) for _, email in keys if email])
 
     def claim(self, row: int, record_id: int | None, email: str | None) -> tuple[str, int] | None:
         """Where this row's key was first used, if anywhere; else the row's keys become its
         own (the first row to use a key keeps it)."""
         first_id = first_email = hashed = None
         if email:
-            hashed = hash(email.lower())
+            hashed = _email_key(email)
             first_email = self.emails.first_row(hashed)
         if record_id is not None:
             first_id = self.ids.first_row(record_id)
@@ -156,7 +161,13 @@ class SeenKeys:
         for record_id, row in ids:
             self.ids.recent[record_id] = row
         for email, row in emails:
-            self.emails.recent[hash(email.lower())] = row
+            self.emails.recent[_email_key(email)] = row
+
+    def first_rows(self, record_id: int | None, email: str | None) -> tuple[int | None, int | None]:
+        """Where a row's record id and email were first used, if anywhere (nothing claimed)."""
+        first_id = None if record_id is None else self.ids.first_row(record_id)
+        first_email = self.emails.first_row(_email_key(email)) if email else None
+        return first_id, first_email
 
     def forget(self, first_row: int, last_row: int) -> None:
         """Forget the keys rows ``first_row``–``last_row`` added: their batch is planned again.

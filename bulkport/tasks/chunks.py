@@ -135,14 +135,11 @@ def _note_repeats(
     keys = planner.keys_of(block)
     seen.prefetch([(record_id, email) for _, record_id, email in keys])
     for number, record_id, email in keys:
-        if record_id is not None:
-            first = seen.ids.first_row(record_id)
-            if first is not None and first < first_row:
-                repeats.ids[record_id] = first
-        if email:
-            first = seen.emails.first_row(hash(email.lower()))
-            if first is not None and first < first_row:
-                repeats.emails[email.lower()] = first
+        first_id, first_email = seen.first_rows(record_id, email)
+        if record_id is not None and first_id is not None and first_id < first_row:
+            repeats.ids[record_id] = first_id
+        if email and first_email is not None and first_email < first_row:
+            repeats.emails[email.lower()] = first_email
         seen.claim(number, record_id, email)
 
 
