@@ -1,4 +1,4 @@
-"""The README and docker-compose.yml stay true to the code."""
+"""The docs and docker-compose.yml stay true to the code."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from bulkport.config import Settings
 ROOT = Path(__file__).parents[2]
 
 
-def test_every_setting_is_in_the_readme_configuration_table() -> None:
-    readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `BULKPORT_([A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
+def test_every_setting_is_in_the_operations_settings_table() -> None:
+    page = (ROOT / "docs" / "operations.md").read_text()
+    documented = set(re.findall(r"^\| `BULKPORT_([A-Z0-9_]+)` \|", page, flags=re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
 
 
@@ -88,3 +88,13 @@ def test_flower_is_published_on_the_loopback_address_only() -> None:
             # The API, and MinIO for the presigned download links browsers follow.
             if name not in ("api", "minio"):
                 assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_the_readme_is_a_short_front_door_whose_links_all_lead_somewhere() -> None:
+    readme = ROOT / "README.md"
+    assert readme.stat().st_size < 10 * 1024
+    text = readme.read_text()
+    assert text.index("## Two commands") < text.index("## Quickstart") < 3000 + text.index("## Two")
+    for page in [readme, *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
