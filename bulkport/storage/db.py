@@ -29,7 +29,9 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings each backend needs for concurrent job workers."""
+    """An engine with the settings each backend needs for concurrent job workers. Its errors
+    never quote a statement's parameters (customers' values), so a logged error holds none."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

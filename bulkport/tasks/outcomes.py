@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import JobKind, JobStatus
@@ -78,8 +79,20 @@ def _failure(job_id: str, exc: Exception, unexpected: str) -> str:
     if isinstance(exc, FileStoreUnavailable):
         log.warning("job %s: the file store failed: %s", job_id, exc)
         return f"The job's files could not be stored or read ({exc}); run it again later."
-    log.exception("job %s: unexpected error", job_id)
+    log.error("job %s: unexpected error: %s", job_id, without_values(exc))
     return unexpected
+
+
+def without_values(exc: BaseException) -> str:
+    """An unexpected error for the log: its type, the database's error code and where it was
+    raised, never its message, which may quote a customer's values (a database's "Key
+    (email)=(…) already exists", a parser's input)."""
+    kind = type(exc).__name__
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", None)
+        kind = f"{kind} from {type(exc.orig).__name__}" + (f" ({code})" if code else "")
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    return f"{kind}\n{frames}"
 
 
 def send_or_fail(ctx: Context, kind: JobKind, job_id: str, input_bytes: int = 0) -> None:
