@@ -232,7 +232,7 @@ def unarchive_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSON
 def merge_customers(
     ctx: ContextDep, user: Staff, primary_id: RowId, body: MergeRequest
 ) -> JSONResponse:
-    """Merge the secondary into this customer (seed 000): this one's values kept, its empty
+    """Merge the secondary into this customer: this one's values kept, its empty
     fields filled from the secondary, the secondary's sales moved, the secondary archived with
     ``merged_into_id``."""
     if body.secondary_id == primary_id:
