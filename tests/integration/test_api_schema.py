@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from support import Queue, served
+import pytest
+from fastapi.testclient import TestClient
+from support import Queue, csv_text, served, stage_list
 
 from bulkport.api.app import create_app
 from bulkport.config import Settings
@@ -20,6 +22,9 @@ from bulkport.schemas.fields import FIELDS
 from bulkport.storage import accounts
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
+from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
+from bulkport.tasks.customer_lists import ListKind, run_list
+from bulkport.tasks.deletions import DELETE
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
@@ -147,3 +152,30 @@ def test_every_operation_has_one_tag_and_an_id_named_area_then_action(
     for op in operations:
         assert len(op["tags"]) == 1, op["operationId"]
         assert op["operationId"].startswith(f"{op['tags'][0]}-")
+
+
+@pytest.mark.parametrize(
+    ("spec", "listing", "area"),
+    [
+        (ARCHIVE, [["Customer Record ID"], ["1"]], "archives"),
+        (UNARCHIVE, [["Customer Record ID"], ["1"]], "unarchives"),
+        (MERGE, [["Primary ID", "Secondary ID"], ["1", "2"]], "merges"),
+        (DELETE, [["Email"], ["ann@example.com"]], "deletions"),
+    ],
+)
+def test_a_dry_runs_commit_link_names_the_commit_of_its_own_area(
+    client: TestClient,
+    auth: dict[str, str],
+    ctx: Context,
+    admin: User,
+    spec: ListKind,
+    listing: list[list[str]],
+    area: str,
+) -> None:
+    # Every area's commit is named `commit`: the link is built from the operation id.
+    job_id = stage_list(ctx, admin, spec, csv_text(listing), dry_run=True)
+    run_list(ctx, job_id, spec)
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=auth).json()
+    assert job["status"] == "READY", job
+    assert job["links"]["commit"] == f"/api/v1/{area}/{job_id}/commit"
+    assert job["links"]["self"] == f"/api/v1/jobs/{job_id}"
