@@ -20,6 +20,7 @@ from bulkport.api import (
     customers,
     downloads,
     exports,
+    fields,
     guard,
     imports,
     jobs,
@@ -30,6 +31,7 @@ from bulkport.api import (
     users,
 )
 from bulkport.api.errors import method_not_allowed, validation_failed
+from bulkport.api.links import operation_id
 from bulkport.config import Settings, get_settings
 from bulkport.storage.db import ping
 from bulkport.storage.files import FileStoreUnavailable
@@ -61,6 +63,7 @@ def create_app(
         version=__version__,
         description="Bulk import and export of a store's customers, run as jobs.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.context = context
     guard.install(app, context)
@@ -83,14 +86,16 @@ def create_app(
     app.include_router(sales.router)
     app.include_router(customer_lists.router)
     app.include_router(users.router)
+    app.include_router(fields.router)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", name="live", tags=["health"])
     def healthz() -> JSONResponse:
         """200 while the process serves requests (liveness: restart it when this fails)."""
         return JSONResponse({"status": "ok", "version": __version__})
 
     @app.get(
         "/readyz",
+        name="ready",
         tags=["health"],
         responses={503: {"description": "Not ready: `failing` names each part that fails"}},
     )

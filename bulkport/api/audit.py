@@ -46,7 +46,7 @@ class AuditEvent(BaseModel):
     created_at: datetime
 
 
-@router.get("", response_model=list[AuditEvent])
+@router.get("", name="list", response_model=list[AuditEvent])
 def list_events(
     ctx: ContextDep, user: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditEvent]:

@@ -23,7 +23,7 @@ from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
 from bulkport.tasks.deletions import DELETE
 
-router = APIRouter(prefix="/api/v1", tags=["lifecycle jobs"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 _FORM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -136,6 +136,7 @@ _UPLOADED = {
         429: {"model": Problem, "description": "Too many uploads this minute"},
     },
 }
+_DELETE_UPLOADED = {**_UPLOADED, "openapi_extra": _DELETE_FORM}
 _COMMITTED = {
     **_ACCEPTED,
     "responses": {
@@ -146,31 +147,31 @@ _COMMITTED = {
 }
 
 
-@router.post("/archives", **_UPLOADED)  # type: ignore[arg-type]
+@router.post("/archives", name="create", tags=["archives"], **_UPLOADED)  # type: ignore[arg-type]
 async def archive_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Archive the customers of a spreadsheet of Customer Record IDs or emails (a job)."""
     return await upload_list(request, ctx, user, ARCHIVE)
 
 
-@router.post("/unarchives", **_UPLOADED)  # type: ignore[arg-type]
+@router.post("/unarchives", name="create", tags=["unarchives"], **_UPLOADED)  # type: ignore[arg-type]
 async def unarchive_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Un-archive the customers of a spreadsheet of Customer Record IDs or emails (a job)."""
     return await upload_list(request, ctx, user, UNARCHIVE)
 
 
-@router.post("/merges", **_UPLOADED)  # type: ignore[arg-type]
+@router.post("/merges", name="create", tags=["merges"], **_UPLOADED)  # type: ignore[arg-type]
 async def merge_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONResponse:
     """Merge each row's Secondary ID into its Primary ID (a job)."""
     return await upload_list(request, ctx, user, MERGE)
 
 
-@router.post("/archives/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
+@router.post("/archives/{job_id}/commit", name="commit", tags=["archives"], **_COMMITTED)  # type: ignore[arg-type]
 def commit_archives(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Archive as the dry run showed."""
     return commit_list(request, ctx, user, ARCHIVE, job_id)
 
 
-@router.post("/unarchives/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
+@router.post("/unarchives/{job_id}/commit", name="commit", tags=["unarchives"], **_COMMITTED)  # type: ignore[arg-type]
 def commit_unarchives(
     request: Request, ctx: ContextDep, user: Staff, job_id: JobId
 ) -> JSONResponse:
@@ -178,20 +179,20 @@ def commit_unarchives(
     return commit_list(request, ctx, user, UNARCHIVE, job_id)
 
 
-@router.post("/merges/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
+@router.post("/merges/{job_id}/commit", name="commit", tags=["merges"], **_COMMITTED)  # type: ignore[arg-type]
 def commit_merges(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Merge as the dry run showed."""
     return commit_list(request, ctx, user, MERGE, job_id)
 
 
-@router.post("/deletions", **{**_UPLOADED, "openapi_extra": _DELETE_FORM})  # type: ignore[arg-type]
+@router.post("/deletions", name="create", tags=["deletions"], **_DELETE_UPLOADED)  # type: ignore[arg-type]
 async def delete_list(request: Request, ctx: ContextDep, user: Deleter) -> JSONResponse:
     """Delete for privacy the customers of a spreadsheet of Customer Record IDs or emails (a
     job; needs customers:delete and confirm=true, or dry_run=true to see who would go)."""
     return await upload_list(request, ctx, user, DELETE)
 
 
-@router.post("/deletions/{job_id}/commit", **_COMMITTED)  # type: ignore[arg-type]
+@router.post("/deletions/{job_id}/commit", name="commit", tags=["deletions"], **_COMMITTED)  # type: ignore[arg-type]
 def commit_deletions(
     request: Request,
     ctx: ContextDep,

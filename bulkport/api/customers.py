@@ -84,7 +84,7 @@ def stored_customer(ctx: Context, user: User, customer_id: int) -> dict[str, Any
     return found
 
 
-@router.get("")
+@router.get("", name="list")
 def list_customers(
     ctx: ContextDep,
     user: Staff,
@@ -107,7 +107,9 @@ def list_customers(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses={**BODY_RESPONSES, **_TAKEN})
+@router.post(
+    "", name="create", status_code=status.HTTP_201_CREATED, responses={**BODY_RESPONSES, **_TAKEN}
+)
 def create_customer(ctx: ContextDep, user: Staff, body: NewCustomer) -> JSONResponse:
     """A new customer, checked by the import's rules; 409 if its email is another's."""
     values = checked_values(given(body))
@@ -124,7 +126,7 @@ def create_customer(ctx: ContextDep, user: Staff, body: NewCustomer) -> JSONResp
     return _answer(stored_customer(ctx, user, customer_id), status.HTTP_201_CREATED)
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", name="get")
 def get_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """One customer, with its ETag; a merged one shows ``merged_into_id``, a deleted one only
     its anonymized identifier."""
@@ -133,6 +135,7 @@ def get_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONRespon
 
 @router.patch(
     "/{customer_id}",
+    name="update",
     responses={
         **BODY_RESPONSES,
         409: {
@@ -185,7 +188,7 @@ def change_fields(
         raise HTTPException(status.HTTP_409_CONFLICT, EMAIL_TAKEN) from None
 
 
-@router.get("/{customer_id}/sales", response_model=list[SaleView])
+@router.get("/{customer_id}/sales", name="sales", response_model=list[SaleView])
 def customer_sales(ctx: ContextDep, user: Staff, customer_id: RowId) -> list[SaleView]:
     """The customer's sales, newest first."""
     stored_customer(ctx, user, customer_id)
@@ -211,25 +214,25 @@ def settled_verdict(verdict: Verdict) -> RowOutcome:
     return verdict
 
 
-@router.post("/{customer_id}/archive", responses=_REFUSED)
+@router.post("/{customer_id}/archive", name="archive", responses=_REFUSED)
 def archive_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """Archive: leaves lists unless asked for, cannot be sold to, keeps everything."""
     run_change(ctx, user, archive, customer_id)
     return _answer(stored_customer(ctx, user, customer_id))
 
 
-@router.post("/{customer_id}/unarchive", responses=_REFUSED)
+@router.post("/{customer_id}/unarchive", name="unarchive", responses=_REFUSED)
 def unarchive_customer(ctx: ContextDep, user: Staff, customer_id: RowId) -> JSONResponse:
     """Un-archive; a deleted customer cannot be (409)."""
     run_change(ctx, user, unarchive, customer_id)
     return _answer(stored_customer(ctx, user, customer_id))
 
 
-@router.post("/{primary_id}/merge", responses={**BODY_RESPONSES, **_REFUSED})
+@router.post("/{primary_id}/merge", name="merge", responses={**BODY_RESPONSES, **_REFUSED})
 def merge_customers(
     ctx: ContextDep, user: Staff, primary_id: RowId, body: MergeRequest
 ) -> JSONResponse:
-    """Merge the secondary into this customer (seed 000): this one's values kept, its empty
+    """Merge the secondary into this customer: this one's values kept, its empty
     fields filled from the secondary, the secondary's sales moved, the secondary archived with
     ``merged_into_id``."""
     if body.secondary_id == primary_id:
@@ -240,6 +243,7 @@ def merge_customers(
 
 @router.post(
     "/{customer_id}/delete",
+    name="delete",
     responses={403: {"model": Problem, "description": "No customers:delete"}, **_REFUSED},
 )
 def delete_customer(

@@ -81,7 +81,7 @@ def _gone(job: job_rows.Job) -> HTTPException:
     )
 
 
-@router.get("/jobs/{job_id}/download-url", response_model=DownloadLink, name="download_url")
+@router.get("/jobs/{job_id}/download-url", name="link", response_model=DownloadLink)
 def download_url(
     request: Request,
     ctx: ContextDep,
@@ -107,13 +107,13 @@ def download_url(
     record_access(
         ctx, request, f"{which.value}.link", job.id, store_id=user.store_id, user_id=user.id
     )
-    url = link(request, "download", token=token)
+    url = link(request, "downloads-get", token=token)
     return DownloadLink(url=url, expires_at=expires, filename=download_name(job, which))
 
 
 @router.get(
     "/downloads/{token}",
-    name="download",
+    name="get",
     response_class=FileResponse,
     responses={
         200: {"content": {"text/csv": {}, XLSX_TYPE: {}, ZIP_TYPE: {}}},

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ERROR_R
 
 @router.post(
     "",
+    name="create",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobView,
     responses={**BODY_RESPONSES, 503: {"description": "The job queue cannot be reached"}},

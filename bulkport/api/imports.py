@@ -124,6 +124,7 @@ def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOpt
 
 @router.post(
     "",
+    name="create",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobView,
     openapi_extra=_FORM,
@@ -157,6 +158,7 @@ async def create_import(
 
 @router.post(
     "/preview",
+    name="preview",
     openapi_extra=_FORM,
     responses={
         **BODY_RESPONSES,
@@ -191,6 +193,7 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
 
 @router.post(
     "/{job_id}/commit",
+    name="commit",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobView,
     responses={409: {"description": "Not a finished dry run"}},

@@ -39,26 +39,26 @@ JobId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="A job's id.")
 
 # The route that commits a READY dry run of each kind.
 _COMMITS = {
-    JobKind.IMPORT: "commit_dry_run",
-    JobKind.ARCHIVE: "commit_archives",
-    JobKind.UNARCHIVE: "commit_unarchives",
-    JobKind.MERGE: "commit_merges",
-    JobKind.DELETE: "commit_deletions",
+    JobKind.IMPORT: "imports-commit",
+    JobKind.ARCHIVE: "archives-commit",
+    JobKind.UNARCHIVE: "unarchives-commit",
+    JobKind.MERGE: "merges-commit",
+    JobKind.DELETE: "deletions-commit",
 }
 
 
 def job_view(request: Request, job: job_rows.Job) -> JobView:
     """The API's view of a job, with links to what can be done with it."""
     links = {
-        "self": link(request, "get_job", job_id=job.id),
-        "errors": link(request, "get_job_errors", job_id=job.id),
+        "self": link(request, "jobs-get", job_id=job.id),
+        "errors": link(request, "jobs-errors", job_id=job.id),
     }
     if job.report_file and job.files_expired_at is None:
-        links["report"] = link(request, "get_job_report", job_id=job.id)
+        links["report"] = link(request, "jobs-report", job_id=job.id)
     if (job.output_file or job.report_file) and job.files_expired_at is None:
-        links["download_url"] = link(request, "download_url", job_id=job.id)
+        links["download_url"] = link(request, "downloads-link", job_id=job.id)
     if job.backup_job_id:
-        links["backup"] = link(request, "get_job", job_id=job.backup_job_id)
+        links["backup"] = link(request, "jobs-get", job_id=job.backup_job_id)
     commit = _COMMITS.get(job.kind)
     if commit and job.options.get("dry_run") and job.status is JobStatus.READY:
         links["commit"] = link(request, commit, job_id=job.id)
@@ -94,7 +94,7 @@ def load_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
     return job
 
 
-@router.get("", response_model=list[JobSummary])
+@router.get("", name="list", response_model=list[JobSummary])
 def list_jobs(
     request: Request,
     ctx: ContextDep,
@@ -112,7 +112,7 @@ def list_jobs(
     return [JobSummary.of(job_view(request, job)) for job in found]
 
 
-@router.get("/{job_id}", response_model=JobView, name="get_job")
+@router.get("/{job_id}", name="get", response_model=JobView)
 def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> JobView:
     """One job: status, progress, counters, error and links."""
     return job_view(request, load_job(ctx, user, job_id))
@@ -120,6 +120,7 @@ def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> 
 
 @router.post(
     "/{job_id}/cancel",
+    name="cancel",
     response_model=JobView,
     responses={409: {"model": Problem, "description": "The job has already ended"}},
 )
@@ -142,7 +143,7 @@ def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) ->
     return job_view(request, load_job(ctx, user, job_id))
 
 
-@router.get("/{job_id}/errors", response_model=list[RowErrorView], name="get_job_errors")
+@router.get("/{job_id}/errors", name="errors", response_model=list[RowErrorView])
 def get_job_errors(
     request: Request,
     ctx: ContextDep,
@@ -161,7 +162,7 @@ def get_job_errors(
 
 @router.get(
     "/{job_id}/report",
-    name="get_job_report",
+    name="report",
     response_class=FileResponse,
     responses={
         200: {"content": {"text/csv": {}, XLSX_TYPE: {}}},

@@ -40,14 +40,14 @@ def _view(saved: SavedMapping) -> MappingView:
     return MappingView(name=saved.name, columns=saved.columns, updated_at=saved.updated_at)
 
 
-@router.get("", response_model=list[MappingView])
+@router.get("", name="list", response_model=list[MappingView])
 def list_mappings(ctx: ContextDep, user: Staff) -> list[MappingView]:
     """The store's saved mappings by name."""
     with reading(ctx.engine) as conn:
         return [_view(m) for m in mappings.list_all(conn, user.store_id)]
 
 
-@router.get("/{name}", response_model=MappingView)
+@router.get("/{name}", name="get", response_model=MappingView)
 def get_mapping(ctx: ContextDep, user: Staff, name: Name) -> MappingView:
     """One saved mapping."""
     with reading(ctx.engine) as conn:
@@ -59,6 +59,7 @@ def get_mapping(ctx: ContextDep, user: Staff, name: Name) -> MappingView:
 
 @router.put(
     "/{name}",
+    name="save",
     response_model=MappingView,
     responses={**BODY_RESPONSES, 201: {"model": MappingView}},
 )
@@ -83,7 +84,7 @@ def save_mapping(
     return _view(saved)
 
 
-@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{name}", name="delete", status_code=status.HTTP_204_NO_CONTENT)
 def delete_mapping(ctx: ContextDep, user: Staff, name: Name) -> None:
     """Forget a saved mapping (jobs that used it keep their own copy)."""
     with ctx.engine.begin() as conn:

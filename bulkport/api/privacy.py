@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERR
 
 @router.post(
     "/{customer_id}/privacy-export",
+    name="privacy_export",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobView,
     responses={

@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["sales"], responses=ERROR_RESPONSES)
 
 @router.post(
     "/sales",
+    name="create",
     status_code=status.HTTP_201_CREATED,
     response_model=SaleView,
     responses={409: {"model": Problem, "description": "The customer is archived or deleted"}},
@@ -38,7 +39,7 @@ def create_sale(ctx: ContextDep, user: Staff, body: SaleIn) -> SaleView:
     return SaleView(id=sale_id, **body.model_dump())
 
 
-@router.get("/reports/sales-by-customer", response_model=list[SalesTotal])
+@router.get("/reports/sales-by-customer", name="by_customer", response_model=list[SalesTotal])
 def sales_by_customer(
     ctx: ContextDep,
     user: Staff,

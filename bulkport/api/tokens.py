@@ -13,7 +13,7 @@ from bulkport.storage.db import reading
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
 
 
-@router.get("", response_model=list[TokenView])
+@router.get("", name="list", response_model=list[TokenView])
 def list_tokens(ctx: ContextDep, user: UserDep) -> list[TokenView]:
     """The caller's own tokens, newest first: name, created, expires, last used, revoked;
     never a token's secret."""
@@ -21,7 +21,7 @@ def list_tokens(ctx: ContextDep, user: UserDep) -> list[TokenView]:
         return accounts.tokens_of(conn, user.id)
 
 
-@router.delete("/current", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/current", name="revoke_current", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_current(ctx: ContextDep, user: UserDep) -> Response:
     """Revoke the token this request is made with; the next call with it answers 401."""
     assert user.token_id is not None  # a caller is always found by a token

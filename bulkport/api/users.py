@@ -37,7 +37,7 @@ def _set(
     )
 
 
-@router.put("/{user_id}/permissions/{permission}")
+@router.put("/{user_id}/permissions/{permission}", name="grant_permission")
 def grant_permission(
     ctx: ContextDep, admin: Admin, user_id: RowId, permission: Permission
 ) -> JSONResponse:
@@ -45,7 +45,7 @@ def grant_permission(
     return _set(ctx, admin, user_id, permission, True)
 
 
-@router.delete("/{user_id}/permissions/{permission}")
+@router.delete("/{user_id}/permissions/{permission}", name="revoke_permission")
 def revoke_permission(
     ctx: ContextDep, admin: Admin, user_id: RowId, permission: Permission
 ) -> JSONResponse:

@@ -75,7 +75,9 @@ class ExportFilters(BaseModel):
 
 
 DEFAULT_COLUMNS: tuple[str, ...] = tuple(f.key for f in FIELDS)  # Customer Record ID first
-# A column is asked for by its field key or its export label, exactly.
+# A column is asked for by its field key or its export label, exactly. Only the keys are the
+# schema's enum: a label differs from its key in case and spaces alone, which generated
+# clients fold into the same constant.
 _KEYS_BY_NAME = {name: f.key for f in FIELDS for name in (f.key, f.label)}
 
 
@@ -92,7 +94,7 @@ def _known_column(name: str) -> str:
 Column = Annotated[
     str,
     AfterValidator(_known_column),
-    WithJsonSchema({"type": "string", "enum": list(_KEYS_BY_NAME)}),
+    WithJsonSchema({"type": "string", "enum": list(DEFAULT_COLUMNS)}),
 ]
 
 
@@ -107,7 +109,9 @@ class ExportRequest(BaseModel):
         default=None,
         min_length=1,
         max_length=len(FIELDS),
-        description="Field labels in the order wanted; default all, Customer Record ID first.",
+        description="Field keys in the order wanted; default all, Customer Record ID first. "
+        "A field's export label (`Email`, `First Name`) is taken for its key too; "
+        "`GET /api/v1/fields` lists every key with its label.",
     )
     purpose: CleanText | None = Field(
         default=None, max_length=200, description="Why it was made (bulkport notes backups)."

@@ -16,6 +16,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     WithJsonSchema,
     computed_field,
     field_validator,
@@ -106,6 +108,9 @@ class MatchOn(StrEnum):
 
 _DELIMITER_WORDS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 DELIMITERS = (",", ";", "\t", "|", *_DELIMITER_WORDS)
+# The schema lists the words: the characters are taken too, but a generated client can name
+# no enum constant after a comma or a tab.
+DELIMITER_NAMES = ("comma", "semicolon", "tab", "pipe")
 # The encodings a store's files come in; a name is taken exactly as written here.
 ENCODINGS: tuple[str, ...] = (
     "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "ascii",
@@ -115,17 +120,24 @@ ENCODINGS: tuple[str, ...] = (
     "cp437", "cp850", "cp852", "shift_jis", "cp932", "euc-jp", "gb18030", "gbk", "big5",
     "euc-kr", "cp949",
 )  # fmt: skip
-# A job keeps the codec's own name (latin-1 → iso8859-1): that is taken too.
+ENCODING_NAMES = ENCODINGS
+# A job keeps the codec's own name (latin-1 → iso8859-1): that is taken too, though not listed
+# in the schema, where `euc_jp` beside `euc-jp` would give a generated client one constant.
 ENCODINGS += tuple(sorted({codecs.lookup(e).name for e in ENCODINGS}.difference(ENCODINGS)))
 
 
+# Pydantic's own reading of a boolean, as a FastAPI app takes one in a query or a form.
+_BOOLEAN = TypeAdapter(bool)
+
+
 def _form_bool(value: object) -> object:
-    """A boolean, or the words a form sends for one: exactly "true" or "false"."""
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return value == "true"
-    raise PydanticCustomError("bool_type", "must be true or false")
+    """A boolean as a form or query sends one: true/false, 1/0, yes/no, on/off, in any case."""
+    try:
+        return _BOOLEAN.validate_python(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "bool_type", "must be true or false (yes/no, on/off and 1/0 are taken too)"
+        ) from None
 
 
 def _form_int(value: object) -> object:
@@ -182,12 +194,12 @@ HeaderRow = Annotated[
 Encoding = Annotated[
     str,
     AfterValidator(_one_of(ENCODINGS)),
-    WithJsonSchema({"type": "string", "enum": list(ENCODINGS)}),
+    WithJsonSchema({"type": "string", "enum": list(ENCODING_NAMES)}),
 ]
 Delimiter = Annotated[
     str,
     AfterValidator(_one_of(DELIMITERS)),
-    WithJsonSchema({"type": "string", "enum": list(DELIMITERS)}),
+    WithJsonSchema({"type": "string", "enum": list(DELIMITER_NAMES)}),
 ]
 
 
@@ -204,7 +216,11 @@ class ImportOptions(BaseModel):
     )
     filename: str = Field(default="upload.csv", max_length=255)
     encoding: Encoding | None = Field(default=None, description="CSV only; default: detected.")
-    delimiter: Delimiter | None = Field(default=None, description="CSV only; default: detected.")
+    delimiter: Delimiter | None = Field(
+        default=None,
+        description="CSV only; default: detected. The character itself (`,` `;` `|`, a tab) "
+        "is taken too.",
+    )
     sheet: SheetName | None = Field(
         default=None,
         description="XLSX only; default: the first sheet. A name as Excel allows it (1 to 31 "
@@ -217,7 +233,8 @@ class ImportOptions(BaseModel):
     )
     mapping: ImportMapping | None = Field(
         default=None,
-        description="Header as written → field (label or key); an empty field ignores the column.",
+        description="Header as written → field key (its label is taken too; `GET /api/v1/fields` "
+        "lists both); an empty field ignores the column.",
     )
     mapping_name: MappingName | None = Field(
         default=None, description="A saved mapping to use (see /mappings)."

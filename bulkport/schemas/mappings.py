@@ -25,6 +25,11 @@ TARGETS: tuple[str, ...] = (
     )
     + IGNORE
 )
+# The schema names the keys only; a label is taken as well, but listing it beside its key
+# would give generated clients two enum members with one constant name (`email`, `Email`).
+_DOCUMENTED_TARGETS: tuple[str, ...] = (
+    tuple(f.key for f in FIELDS if f.kind is not FieldKind.READ_ONLY) + IGNORE
+)
 
 
 def _known_target(value: str) -> str:
@@ -49,7 +54,7 @@ def _within_bytes(columns: dict[str, str | None]) -> dict[str, str | None]:
 
 
 def _columns_schema(*, nullable: bool, least: int) -> WithJsonSchema:
-    target: dict[str, object] = {"type": "string", "enum": list(TARGETS)}
+    target: dict[str, object] = {"type": "string", "enum": list(_DOCUMENTED_TARGETS)}
     return WithJsonSchema(
         {
             "type": "object",
@@ -61,7 +66,9 @@ def _columns_schema(*, nullable: bool, least: int) -> WithJsonSchema:
             "additionalProperties": {"anyOf": [target, {"type": "null"}]} if nullable else target,
             "minProperties": least,
             "maxProperties": MAX_COLUMNS,
-            "description": "Header as written → field key or label; at most "
+            "description": "Header as written → field key (a field's label is taken too; "
+            "`GET /api/v1/fields` lists both), or one of "
+            f"{', '.join(repr(w) for w in IGNORE)} to ignore the column; at most "
             f"{MAX_MAPPING_BYTES // 1024} KiB as JSON.",
         }
     )

@@ -125,7 +125,7 @@ def test_exports_the_document_allows_are_taken(client: TestClient, auth: dict[st
 @pytest.mark.parametrize(
     "form",
     [
-        {"dry_run": "1"},
+        {"dry_run": "maybe"},
         {"header_row": "01"},
         {"header_row": "null"},
         {"encoding": "no-such-codec"},
@@ -191,3 +191,75 @@ def test_a_form_with_more_fields_than_options_is_refused(
     )
     assert response.status_code == 400
     assert response.json()["detail"] == "The form has too many fields."
+
+
+@pytest.mark.parametrize(
+    ("word", "meant"),
+    [("true", True), ("False", False), ("TRUE", True), ("1", True), ("0", False),
+     ("yes", True), ("No", False), ("on", True), ("OFF", False)],
+)  # fmt: skip
+def test_an_import_form_takes_every_boolean_pydantic_reads(
+    client: TestClient, auth: dict[str, str], word: str, meant: bool
+) -> None:
+    response = upload(client, auth, dry_run=word, backup=word)
+    assert response.status_code == 202, response.text
+    assert response.json()["options"]["dry_run"] is meant
+    assert response.json()["options"]["backup"] is meant
+
+
+def test_a_form_boolean_pydantic_cannot_read_is_refused_by_name(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = upload(client, auth, dry_run="maybe", backup=" true")
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("dry_run: must be true or false")
+    assert "; backup: must be true or false" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("word", ["True", "1", "YES", "on"])
+def test_a_query_boolean_takes_the_words_a_form_boolean_takes(
+    client: TestClient, auth: dict[str, str], word: str
+) -> None:
+    ann = client.post("/api/v1/customers", headers=auth, json={"first_name": "Ann"}).json()
+    path = f"/api/v1/customers/{ann['id']}/delete"
+    refused = client.post(path, headers=auth, params={"confirm": "nope"})
+    assert refused.status_code == 422
+    assert "confirm" in refused.text
+    deleted = client.post(path, headers=auth, params={"confirm": word})
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["deleted"] is True
+
+
+def test_a_lifecycle_form_takes_a_generated_clients_booleans(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    listing = csv_text([["Email"], ["nobody@example.com"]])
+    response = client.post(
+        "/api/v1/deletions",
+        headers=auth,
+        files={"file": ("list.csv", listing)},
+        data={"dry_run": "True", "confirm": "False"},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["options"]["dry_run"] is True
+
+
+def test_the_field_list_gives_each_key_its_label_and_the_headers_it_answers_to(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/fields", headers=auth)
+    assert response.status_code == 200
+    fields = {f["key"]: f for f in response.json()}
+    assert next(iter(fields)) == "id"  # export order: Customer Record ID first
+    assert fields["email"]["label"] == "Email"
+    assert "e-mail address" in fields["email"]["aliases"]
+    assert (fields["email"]["writable"], fields["email"]["exported"]) == (True, True)
+    assert (fields["created_at"]["writable"], fields["created_at"]["exported"]) == (False, True)
+    assert fields["id"]["aliases"] == []  # another platform's "ID" is its own number
+    # An alias listed reaches its field when a file's header says it: one of each field's.
+    headers = {f["aliases"][-1]: key for key, f in fields.items() if f["aliases"]}
+    sheet = csv_text([list(headers), ["x"] * len(headers)])
+    preview = client.post("/api/v1/imports/preview", headers=auth, files={"file": ("a.csv", sheet)})
+    assert preview.status_code == 200, preview.text
+    assert {c["header"]: c["field"] for c in preview.json()["columns"]} == headers
+    assert client.get("/api/v1/fields").status_code == 401
