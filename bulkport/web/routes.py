@@ -38,6 +38,8 @@ OUTPUT_KINDS = (JobKind.EXPORT, JobKind.PRIVACY_EXPORT)
 # Paths whose errors stay JSON, as API clients expect.
 API_PATHS = ("/api/", "/healthz", "/readyz", "/docs", "/openapi.json")
 Page = Annotated[int, Query(ge=1, le=100_000)]
+# Who started a job no user is recorded for: only the command line starts jobs without one.
+COMMAND_LINE = "the command line"
 
 
 @router.get("/")
@@ -120,7 +122,9 @@ def jobs_page(request: Request, ctx: ContextDep, web: SignedIn, page: Page = 1) 
             limit=JOBS_PER_PAGE + 1,
             offset=(page - 1) * JOBS_PER_PAGE,
         )
-        who = accounts.emails_by_id(conn, {j.created_by for j in found if j.created_by})
+        emails = accounts.emails_by_id(conn, {j.created_by for j in found if j.created_by})
+    who: dict[int | None, str] = {None: COMMAND_LINE}
+    who.update(emails.items())
     return render(
         request, ctx, "jobs.html", web, nav="jobs",
         jobs=found[:JOBS_PER_PAGE], who=who, page=page, more=len(found) > JOBS_PER_PAGE,
@@ -152,7 +156,7 @@ def _job_values(
     files_kept = job.files_expired_at is None
     return {
         "job": job,
-        "who": who.get(job.created_by or 0),
+        "who": who.get(job.created_by) if job.created_by else COMMAND_LINE,
         "percent": percent,
         "errors": errors[:ERRORS_PER_PAGE],
         "error_page": page,
