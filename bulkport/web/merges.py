@@ -101,9 +101,13 @@ def _preview(ctx: Context, web: WebSession, primary_id: int, secondary_id: int) 
         )  # fmt: skip
     with reading(ctx.engine) as conn:
         sales = len(records.sales_of(conn, web.user.store_id, secondary_id))
+    # Fields empty in both are named in one line, not a row each: the table stays short
+    # enough to read on a phone.
+    empty = [r["label"] for r in rows if r["outcome"] == "empty"]
     return {
         "primary": primary, "secondary": secondary, "primary_name": display_name(primary),
-        "secondary_name": display_name(secondary), "rows": rows, "taken": len(fill),
+        "secondary_name": display_name(secondary), "taken": len(fill), "empty": empty,
+        "rows": [r for r in rows if r["outcome"] != "empty"],
         "heading": merge_heading(primary, secondary),
         "sales": sales, "refusal": refusal[1] if refusal else None, "email_moves": "email" in fill,
     }  # fmt: skip

@@ -402,6 +402,9 @@ def test_the_list_shows_ids_and_a_merge_of_namesakes_names_each_by_id(
     assert f'<td data-label="ID">{second}</td>' in listed
     namesakes = client.get(f"/customers/{first}/merge/{second}").text
     assert f"<h1>Merge Mia Vos (ID {second}) into Mia Vos (ID {first})</h1>" in namesakes
+    # Fields empty in both are one line, not a row each.
+    assert 'data-field="Initials"' not in namesakes and 'data-field="Email"' in namesakes
+    assert "Empty in both, and so after the merge: Initials, Phone," in namesakes
     told_apart = client.get(f"/customers/{other}/merge/{second}").text
     assert "<h1>Merge Mia Vos into Ann</h1>" in told_apart
 
