@@ -73,7 +73,8 @@ class Settings(BaseSettings):
         default=None,
         description="Redis URL of the Celery broker. While `bulkport up` runs, every command "
         "of the same HOME uses that stack's broker instead. Unset: `bulkport up` starts a "
-        "private Redis; other commands use redis://127.0.0.1:6379/0.",
+        "private Redis; job commands refuse to queue (use --inline); `bulkport api`, `worker` "
+        "and `beat` use redis://127.0.0.1:6379/0.",
     )
     files_dir: Path | None = Field(
         default=None, description="Folder of the file store; default: HOME/files."

@@ -112,7 +112,14 @@ def list_customers(
 )
 def create_customer(ctx: ContextDep, user: Staff, body: NewCustomer) -> JSONResponse:
     """A new customer, checked by the import's rules; 409 if its email is another's."""
-    values = checked_values(given(body))
+    customer_id = add_customer(ctx, user, given(body))
+    return _answer(stored_customer(ctx, user, customer_id), status.HTTP_201_CREATED)
+
+
+def add_customer(ctx: Context, user: User, body: dict[str, Any]) -> int:
+    """Create a customer from a body's fields and return its id: ``FieldsRefused`` for values
+    the import's rules refuse, 409 when the email is another customer's."""
+    values = checked_values(body)
     try:
         with ctx.engine.begin() as conn:
             customer_id = records.create(conn, user.store_id, values)
@@ -123,7 +130,7 @@ def create_customer(ctx: ContextDep, user: Staff, body: NewCustomer) -> JSONResp
             )  # fmt: skip
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, EMAIL_TAKEN) from None
-    return _answer(stored_customer(ctx, user, customer_id), status.HTTP_201_CREATED)
+    return customer_id
 
 
 @router.get("/{customer_id}", name="get")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bulkport.config import Settings, get_settings
+from bulkport.schemas.accounts import Permission
 from bulkport.storage import accounts
 from bulkport.storage.db import migrate as migrate_database
 from bulkport.tasks.context import Enqueue, run_here
@@ -92,4 +93,37 @@ def open_store(store_name: str | None, *, inline: bool) -> tuple[Settings, Conte
     workers) and store."""
     settings = get_settings()
     ctx = open_context(settings, job_queue(settings, inline))
-    return settings, ctx, store_id_of(ctx, store_name)
+    store_id = store_id_of(ctx, store_name)
+    if not inline:
+        check_broker(settings)
+    return settings, ctx, store_id
+
+
+def check_broker(settings: Settings) -> None:
+    """Refuse to queue a job when neither a broker is configured nor this home's stack runs:
+    a Redis at the default address may be anyone's, and its workers anyone's too."""
+    if settings.broker_url is None:
+        raise click.ClickException(
+            f"No bulkport stack is running for home {settings.home}; start it with `make run` "
+            "(or `bulkport up`), or use --inline."
+        )
+
+
+def starting_user(ctx: Context, store_id: int, email: str | None, needs: Permission) -> int | None:
+    """The store's user a job is started for (``--as``), who must be enabled and allowed what
+    the job does; None when no one is named (the job then shows as started from the command
+    line)."""
+    if email is None:
+        return None
+    with ctx.engine.connect() as conn:
+        found = accounts.user_by_email(conn, store_id, email)
+        user = found and accounts.user_in_store(conn, store_id, found.id)
+        disabled = user is not None and accounts.is_disabled(conn, user.id)
+    if user is None:
+        missing = f"the store has no user {email.strip().lower()}"
+        raise click.BadParameter(missing, param_hint="--as")
+    if disabled:
+        raise click.BadParameter(f"{user.email} is disabled", param_hint="--as")
+    if not user.can(needs):
+        raise click.BadParameter(f"{user.email} does not have {needs.value}", param_hint="--as")
+    return user.id

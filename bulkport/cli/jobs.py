@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy import Engine
 
-from bulkport.cli.home import broker_address, open_store
+from bulkport.cli.home import broker_address, open_store, starting_user
 from bulkport.errors import QueueUnreachable
+from bulkport.schemas.accounts import Permission
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobStatus, MatchOn
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 
 # Seconds to wait for a worker's answer before saying that none reads the queue.
 PING_SECONDS = 2.0
+# Whose job it is: shown on the jobs pages and in the audit log; without it, "command line".
+_as_user = click.option(
+    "--as", "as_email", default=None, metavar="EMAIL",
+    help="Start the job as this user of the store (default: shown as the command line).",
+)  # fmt: skip
 
 
 @click.command("import")
@@ -44,6 +50,7 @@ PING_SECONDS = 2.0
 @click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing.")
 @click.option("--wait", is_flag=True, help="Wait for the job to end and show its result.")
 @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+@_as_user
 def import_file(
     file: Path,
     store_name: str | None,
@@ -59,6 +66,7 @@ def import_file(
     dry_run: bool,
     wait: bool,
     inline: bool,
+    as_email: str | None,
 ) -> None:
     """Import customers from FILE (CSV or XLSX)."""
     from pydantic import ValidationError
@@ -66,6 +74,7 @@ def import_file(
     from bulkport.tasks.imports import resolve_options, run_import, submit_import, upload_key
 
     settings, ctx, store_id = open_store(store_name, inline=inline)
+    user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
     given = {
@@ -85,7 +94,7 @@ def import_file(
         shutil.copyfileobj(source, out, 1024 * 1024)
     try:
         queued = submit_import(
-            ctx, store_id=store_id, user_id=None, job_id=job_id, key=key, options=options
+            ctx, store_id=store_id, user_id=user_id, job_id=job_id, key=key, options=options
         )
     except QueueUnreachable as exc:
         raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
@@ -101,7 +110,9 @@ def import_file(
             raise SystemExit(1)
 
 
-def _list_job(kind: str, file: Path, store_name: str | None, flags: dict[str, bool]) -> None:
+def _list_job(
+    kind: str, file: Path, store_name: str | None, as_email: str | None, flags: dict[str, bool]
+) -> None:
     """Create a lifecycle job for FILE, run it here (``--inline``) or wait for a worker."""
     from bulkport.schemas.lifecycle import ListOptions
     from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
@@ -110,12 +121,14 @@ def _list_job(kind: str, file: Path, store_name: str | None, flags: dict[str, bo
 
     spec = {s.kind.value: s for s in (ARCHIVE, UNARCHIVE, MERGE, DELETE)}[kind]
     settings, ctx, store_id = open_store(store_name, inline=flags["inline"])
+    needs = Permission.CUSTOMERS_DELETE if kind == "delete" else Permission.CUSTOMERS_BASIC
+    user_id = starting_user(ctx, store_id, as_email, needs)
     job_id = job_rows.new_job_id()
     with file.open("rb") as source, ctx.files.writer(list_key(job_id)) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
     options = ListOptions(dry_run=flags["dry_run"], confirm=flags["confirm"], filename=file.name)
     try:
-        submit_list(ctx, spec, store_id=store_id, user_id=None, job_id=job_id, options=options)
+        submit_list(ctx, spec, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
     except QueueUnreachable as exc:
         raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
     click.echo(f"Job {job_id}")
@@ -140,10 +153,11 @@ def _list_command(kind: str, about: str) -> click.Command:
     @click.option("--wait", is_flag=True, help="Wait for the job to end, with a progress bar.")
     @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
     @click.option("--confirm", is_flag=True, hidden=kind != "delete", help="Deletions: required.")
-    def command(file: Path, store_name: str | None, **flags: bool) -> None:
+    @_as_user
+    def command(file: Path, store_name: str | None, as_email: str | None, **flags: bool) -> None:
         if kind == "delete" and not (flags["confirm"] or flags["dry_run"]):
             raise click.ClickException("Deleting erases customers for good: add --confirm.")
-        _list_job(kind, file, store_name, flags)
+        _list_job(kind, file, store_name, as_email, flags)
 
     return command
 
@@ -169,6 +183,7 @@ LIST_COMMANDS = (
     help="Where to write the file (default: customers-<time>.<format> here).",
 )
 @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+@_as_user
 def export_file(
     store_name: str | None,
     fmt: str,
@@ -177,6 +192,7 @@ def export_file(
     columns: tuple[str, ...],
     output: Path | None,
     inline: bool,
+    as_email: str | None,
 ) -> None:
     """Export customers to CSV or XLSX, showing progress, and save the file."""
     from pydantic import ValidationError
@@ -184,6 +200,7 @@ def export_file(
     from bulkport.tasks.exports import run_export, submit_export
 
     settings, ctx, store_id = open_store(store_name, inline=inline)
+    user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
     try:
         request = ExportRequest.model_validate(
             {
@@ -195,7 +212,7 @@ def export_file(
     except ValidationError as exc:
         raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
     try:
-        job_id = submit_export(ctx, store_id=store_id, user_id=None, request=request)
+        job_id = submit_export(ctx, store_id=store_id, user_id=user_id, request=request)
     except QueueUnreachable as exc:
         raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
     click.echo(f"Job {job_id}", err=True)
@@ -257,16 +274,23 @@ def _expect_worker(ctx: Context, job_id: str) -> None:
     help="Where to save the zip (default: privacy-export-<id>-<time>.zip here); waits.",
 )
 @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
+@_as_user
 def privacy_export(
-    customer_id: int, store_name: str | None, wait: bool, output: Path | None, inline: bool
+    customer_id: int,
+    store_name: str | None,
+    wait: bool,
+    output: Path | None,
+    inline: bool,
+    as_email: str | None,
 ) -> None:
     """Export everything held about one customer (record, sales, history) as a zip."""
     from bulkport.tasks import privacy_exports
 
     settings, ctx, store_id = open_store(store_name, inline=inline)
+    user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
     try:
         job_id = privacy_exports.submit_privacy_export(
-            ctx, store_id=store_id, user_id=None, customer_id=customer_id
+            ctx, store_id=store_id, user_id=user_id, customer_id=customer_id
         )
     except privacy_exports.NoSuchCustomer:
         raise click.ClickException(f"The store has no customer {customer_id}.") from None

@@ -379,3 +379,26 @@ def user_in_store(conn: Connection, store_id: int, user_id: int) -> User | None:
         id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role),
         granted=granted, revoked=revoked,
     )  # fmt: skip
+
+
+def store_users(conn: Connection, store_id: int) -> list[tuple[User, bool]]:
+    """The store's users by email, each with their permission changes and whether disabled."""
+    rows = conn.execute(
+        select(users.c.id, users.c.email, users.c.role, users.c.disabled_at)
+        .where(users.c.store_id == store_id)
+        .order_by(users.c.email)
+    ).all()
+    changes = conn.execute(
+        select(user_permissions).where(user_permissions.c.user_id.in_([r.id for r in rows]))
+    ).all()
+    known = {p.value for p in Permission}
+    found = []
+    for row in rows:
+        mine = [c for c in changes if c.user_id == row.id and c.permission in known]
+        user = User(
+            id=row.id, store_id=store_id, email=row.email, role=Role(row.role),
+            granted=frozenset(Permission(c.permission) for c in mine if c.granted),
+            revoked=frozenset(Permission(c.permission) for c in mine if not c.granted),
+        )  # fmt: skip
+        found.append((user, row.disabled_at is not None))
+    return found

@@ -9,11 +9,12 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
 from bulkport.storage.db import now
+from bulkport.storage.tables import customers
 
 # SQLite allows 32,766 bound parameters per statement; stay well below for IN lists.
 _CHUNK = 5000
@@ -109,6 +110,20 @@ def by_ids(
 ) -> dict[int, dict[str, Any]]:
     """The store's customers (not deleted) with these record ids."""
     return {row["id"]: row for row in _lookup(conn, store_id, "id", ids, fields)}
+
+
+def deleted_among(conn: Connection, store_id: int, ids: Collection[int]) -> set[int]:
+    """Which of these record ids are the store's customers deleted for privacy: a file that
+    names one must not bring the person back."""
+    found: set[int] = set()
+    for part in _chunks(ids):
+        query = select(customers.c.id).where(
+            customers.c.store_id == store_id,
+            customers.c.id.in_(part),
+            customers.c.deleted_at.is_not(None),
+        )
+        found.update(int(i) for i in conn.execute(query).scalars())
+    return found
 
 
 def by_email_keys(

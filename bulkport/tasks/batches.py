@@ -230,6 +230,8 @@ class Found:
     by_id: dict[int, dict[str, Any]]
     by_email: dict[str, dict[str, Any]]
     missing_id: bool  # a record id named no customer
+    # Record ids of customers deleted for privacy (looked up only when an id named none).
+    deleted_ids: frozenset[int] = frozenset()
 
 
 class BatchPlanner:
@@ -346,7 +348,11 @@ class BatchPlanner:
         emails = {key for p in parsed if (key := email_key(p.values.get("email")))}
         by_id = customer_writes.by_ids(conn, self.store_id, ids, self.needed)
         by_email = customer_writes.by_email_keys(conn, self.store_id, emails, self.needed)
-        return Found(by_id=by_id, by_email=by_email, missing_id=len(by_id) < len(ids))
+        missing = ids - by_id.keys()
+        deleted = customer_writes.deleted_among(conn, self.store_id, missing) if missing else ()
+        return Found(
+            by_id=by_id, by_email=by_email, missing_id=bool(missing), deleted_ids=frozenset(deleted)
+        )
 
     def decide(self, prepared: Prepared, found: Found) -> BatchPlan:
         """The last part of planning: what happens to each row, given what is stored."""
@@ -354,10 +360,11 @@ class BatchPlanner:
         plan.read_ids = {*found.by_id, *(row["id"] for row in found.by_email.values())}
         plan.missing_id = found.missing_id
         decide_one, by_id, by_email = self._decide, found.by_id, found.by_email
+        deleted = found.deleted_ids
         creates, updates = len(plan.creates), len(plan.updates)
         succeeded = 0
         for item in prepared.parsed:
-            succeeded += decide_one(plan, item, by_id, by_email)
+            succeeded += decide_one(plan, item, by_id, by_email, deleted)
         creates, updates = len(plan.creates) - creates, len(plan.updates) - updates
         counts = plan.counts
         for name, rows in (
@@ -418,6 +425,7 @@ class BatchPlanner:
         item: _Parsed,
         by_id: dict[int, dict[str, Any]],
         by_email: dict[str, dict[str, Any]],
+        deleted: frozenset[int],
     ) -> bool:
         """Plan one parsed row; True when it succeeds (is created, updated or unchanged)."""
         values = item.values
@@ -435,6 +443,15 @@ class BatchPlanner:
             )
         if record_id is not None:
             target = by_id.get(record_id)
+            if target is None and record_id in deleted:
+                return self._fail_one(
+                    plan,
+                    item,
+                    "id",
+                    "customer_deleted",
+                    f"Customer {record_id} was deleted at their request; they will not be "
+                    "re-created from this file. Remove this row.",
+                )
             if target is None:
                 return self._fail_one(
                     plan,

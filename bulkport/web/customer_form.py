@@ -1,15 +1,18 @@
-"""The customer edit form: its sections from the field catalogue, a stored value as the form
-shows it, and the form's answer turned into the API's change body (only the fields changed)."""
+"""The customer form (to edit one, or add one by hand): its sections from the field catalogue, a
+stored value as the form shows it, dates in the store's own format, and the form's answer
+turned into the API's body (only the fields changed)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
 
 from bulkport.schemas.customer_body import CustomerChange
+from bulkport.schemas.dates import DateOrder, parse_date_text
 from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, CustomerField, FieldKind
 
 _PERSON = ("first_name", "initials", "last_name", "email", "phone", "mobile", "language")
@@ -44,18 +47,52 @@ SECTIONS: tuple[Section, ...] = (
 )
 YES_NO = {"yes": True, "no": False}
 # A date the body's pattern refuses is told in words, not as the pattern.
-DATE_HINT = "Write the date as YYYY-MM-DD, a date from 1900 up to last year."
+DATE_HINT = "A date of birth is a date from 1900 up to last year."
+_EXAMPLE = date(1990, 3, 31)
 
 
-def shown(customer: Mapping[str, Any], key: str) -> str:
-    """A stored value as the form shows it: booleans as yes / no, dates as YYYY-MM-DD."""
+@dataclass(frozen=True)
+class DateFormat:
+    """How a store writes dates: the pages show them so, and read them by the importer's
+    rules in the store's day and month order (the browser's own date input would show the
+    browser's locale, often mm/dd/yyyy, whatever the store uses)."""
+
+    order: DateOrder
+    placeholder: str
+    pattern: str
+
+    def show(self, day: date) -> str:
+        """A date as the store writes it."""
+        return day.strftime(self.pattern)
+
+    def read(self, text: str) -> date:
+        """A typed date, read as the importer reads a cell; ``ValueError`` says why not."""
+        try:
+            return parse_date_text(text, self.order)
+        except ValueError as exc:
+            reason = str(exc).split(";")[0].rstrip(".")
+            raise ValueError(
+                f"{reason}: write it as {self.placeholder}, for example {self.show(_EXAMPLE)}."
+            ) from None
+
+
+DATE_FORMATS = {
+    DateOrder.DMY: DateFormat(DateOrder.DMY, "DD-MM-YYYY", "%d-%m-%Y"),
+    DateOrder.MDY: DateFormat(DateOrder.MDY, "MM-DD-YYYY", "%m-%d-%Y"),
+    DateOrder.YMD: DateFormat(DateOrder.YMD, "YYYY-MM-DD", "%Y-%m-%d"),
+}
+ISO_DATES = DATE_FORMATS[DateOrder.YMD]
+
+
+def shown(customer: Mapping[str, Any], key: str, dates: DateFormat = ISO_DATES) -> str:
+    """A stored value as the form shows it: booleans as yes / no, dates in ``dates``."""
     value = customer.get(key)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
+    if isinstance(value, date):
+        return dates.show(value)
     return str(value)
 
 
@@ -68,23 +105,36 @@ def _as_body_value(key: str, text: str) -> object:
 
 
 def changed_fields(
-    current: Mapping[str, Any], answer: Mapping[str, str]
+    current: Mapping[str, Any], answer: Mapping[str, str], dates: DateFormat = ISO_DATES
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The fields the form changed, checked by the API's body model, and a message for each
-    field it refuses. A field the form did not send, or sent as shown, is left as stored."""
+    field it refuses. A field the form did not send, or sent as shown, is left as stored; a
+    new customer is the change of an empty one."""
     body: dict[str, Any] = {}
+    problems: dict[str, str] = {}
     for key in WRITABLE_KEYS:
-        if key in answer and answer[key].strip() != shown(current, key).strip():
-            body[key] = _as_body_value(key, answer[key].strip())
+        text = answer.get(key, "").strip()
+        if key not in answer or text == shown(current, key, dates).strip():
+            continue
+        if text and FIELDS_BY_KEY[key].kind is FieldKind.DATE:
+            try:
+                day = dates.read(text)
+            except ValueError as exc:
+                problems[key] = str(exc)
+                continue
+            if day != current.get(key):
+                body[key] = day.isoformat()
+            continue
+        body[key] = _as_body_value(key, text)
     try:
-        return CustomerChange.model_validate(body).model_dump(exclude_unset=True), {}
+        checked = CustomerChange.model_validate(body).model_dump(exclude_unset=True)
     except ValidationError as exc:
-        problems: dict[str, str] = {}
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else ""
-            date = FIELDS_BY_KEY.get(key) and FIELDS_BY_KEY[key].kind is FieldKind.DATE
-            problems.setdefault(key, DATE_HINT if date else _plain(error["msg"]))
+            is_date = FIELDS_BY_KEY.get(key) and FIELDS_BY_KEY[key].kind is FieldKind.DATE
+            problems.setdefault(key, DATE_HINT if is_date else _plain(error["msg"]))
         return body, problems
+    return (body, problems) if problems else (checked, {})
 
 
 def _plain(message: str) -> str:

@@ -1,9 +1,11 @@
-"""The customer pages: the searchable list, one customer's page with its edit form, archive and
-un-archive, and starting a privacy export. Every change goes through the functions the API's
-customer routes use, so the rules, events and audit entries are the same."""
+"""The customer pages: the searchable list, adding a customer by hand, one customer's page with
+its edit form and sales, archive and un-archive, and starting a privacy export. Every change
+goes through the functions the API's customer routes use, so the rules, events and audit
+entries are the same."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -12,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bulkport.api.customers import (
     EMAIL_TAKEN,
     FieldsRefused,
+    add_customer,
     change_fields,
     etag,
     run_change,
@@ -20,8 +23,10 @@ from bulkport.api.customers import (
 from bulkport.api.deps import ContextDep, RowId
 from bulkport.api.privacy import start_privacy_export
 from bulkport.schemas.accounts import Permission
+from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.lifecycle import anonymized_name
+from bulkport.storage import accounts
 from bulkport.storage import customer_records as records
 from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
@@ -30,11 +35,12 @@ from bulkport.tasks.customer_changes import archive, unarchive
 from bulkport.tasks.customer_lists import Apply
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
-from bulkport.web.customer_form import SECTIONS, changed_fields, shown
+from bulkport.web.customer_form import DATE_FORMATS, SECTIONS, DateFormat, changed_fields, shown
 from bulkport.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
+SALES_SHOWN = 50
 SHOW_CHOICES = {
     ArchivedFilter.EXCLUDE: "Active",
     ArchivedFilter.ONLY: "Archived",
@@ -42,6 +48,7 @@ SHOW_CHOICES = {
 }
 # What a change redirected here says; only these words are ever shown.
 DONE = {
+    "created": "Added the customer.",
     "saved": "Saved the changes.",
     "unchanged": "Nothing to save: no field was changed.",
     "archived": "Archived. The customer is hidden from the list and cannot be sold to; "
@@ -69,6 +76,12 @@ def display_name(customer: dict[str, Any]) -> str:
 def page_customer(ctx: Context, web: WebSession, customer_id: int) -> dict[str, Any]:
     """The store's customer, or the 404 page (another store's is as if it did not exist)."""
     return stored_customer(ctx, web.user, customer_id)
+
+
+def store_dates(ctx: Context, web: WebSession) -> DateFormat:
+    """How the signed-in person's store writes dates (its import date order)."""
+    with reading(ctx.engine) as conn:
+        return DATE_FORMATS[DateOrder(accounts.store_date_order(conn, web.user.store_id))]
 
 
 @router.get("/customers")
@@ -100,21 +113,77 @@ def customers_page(
 def customer_values(
     ctx: Context, web: WebSession, customer: dict[str, Any], **extra: Any
 ) -> dict[str, Any]:
-    """What the customer page shows of a customer as stored."""
+    """What the customer page shows of a customer as stored, with their newest sales."""
+    dates = store_dates(ctx, web)
+    with reading(ctx.engine) as conn:
+        sales = records.sales_of(conn, web.user.store_id, customer["id"])
+        merged_id = customer["merged_into_id"]
+        primary = merged_id and records.get(conn, web.user.store_id, merged_id)
     values: dict[str, Any] = {
         "customer": customer,
         "customer_name": display_name(customer),
         "customer_version": etag(customer),
         "sections": SECTIONS,
-        "form": {f.key: shown(customer, f.key) for s in SECTIONS for f in s.fields},
+        "dates": dates,
+        "form": {f.key: shown(customer, f.key, dates) for s in SECTIONS for f in s.fields},
         "problems": {},
         "can_delete": web.user.can(Permission.CUSTOMERS_DELETE),
+        "can_merge": customer["deleted_at"] is None and merged_id is None,
+        "sales": sales[:SALES_SHOWN],
+        "sales_count": len(sales),
+        "sales_total": sum((s["amount"] for s in sales), Decimal(0)),
+        "merged_into": primary and {"id": primary["id"], "name": display_name(primary)},
     }
-    if customer["merged_into_id"] is not None:
-        with reading(ctx.engine) as conn:
-            primary = records.get(conn, web.user.store_id, customer["merged_into_id"])
-        values["merged_into"] = primary and {"id": primary["id"], "name": display_name(primary)}
     return {**values, **extra}
+
+
+def _form_problem(problems: dict[str, str]) -> str:
+    return problems.get("") or "Some fields need a change: see the messages below."
+
+
+@router.get("/customers/new")
+def new_customer_page(request: Request, ctx: ContextDep, web: SignedIn) -> HTMLResponse:
+    """An empty customer form, with the same fields and rules as editing one."""
+    return _new_form(request, ctx, web, {}, {})
+
+
+def _new_form(
+    request: Request,
+    ctx: Context,
+    web: WebSession,
+    answer: dict[str, str],
+    problems: dict[str, str],
+    status_code: int = status.HTTP_200_OK,
+) -> HTMLResponse:
+    keys = [f.key for s in SECTIONS for f in s.fields]
+    return render(
+        request, ctx, "customer_new.html", web, nav="customers", sections=SECTIONS,
+        dates=store_dates(ctx, web), form={k: answer.get(k, "") for k in keys},
+        problems=problems, problem=_form_problem(problems) if problems else None,
+        status_code=status_code,
+    )  # fmt: skip
+
+
+@router.post("/customers/new")
+async def create_customer(request: Request, ctx: ContextDep, web: SignedIn) -> Response:
+    """Add the customer the form describes, by the API's create rule; the form again, with a
+    message beside each field it refuses."""
+    form = await request.form(max_files=0, max_fields=200)
+    auth.check_csrf(web.csrf_token, str(form.get("csrf") or ""))
+    answer = {k: v for k, v in form.items() if isinstance(v, str)}
+    body, problems = changed_fields({}, answer, store_dates(ctx, web))
+    if not problems:
+        try:
+            customer_id = add_customer(ctx, web.user, body)
+        except FieldsRefused as exc:
+            problems = {p.field or "": p.message for p in exc.problems}
+        except HTTPException as exc:
+            problems = {"email" if exc.detail == EMAIL_TAKEN else "": str(exc.detail)}
+        else:
+            return RedirectResponse(
+                f"/customers/{customer_id}?done=created", status.HTTP_303_SEE_OTHER
+            )
+    return _new_form(request, ctx, web, answer, problems, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 @router.get("/customers/{customer_id}")
@@ -136,8 +205,8 @@ async def save_customer(
     auth.check_csrf(web.csrf_token, str(form.get("csrf") or ""))
     answer = {k: v for k, v in form.items() if isinstance(v, str)}
     current = page_customer(ctx, web, customer_id)
-    body, problems = changed_fields(current, answer)
-    if not body:
+    body, problems = changed_fields(current, answer, store_dates(ctx, web))
+    if not body and not problems:
         return RedirectResponse(
             f"/customers/{customer_id}?done=unchanged", status.HTTP_303_SEE_OTHER
         )
@@ -159,7 +228,7 @@ async def save_customer(
             )
     values = customer_values(ctx, web, current, problems=problems)
     values["form"].update({k: answer[k] for k in values["form"] if k in answer})
-    values["problem"] = problems.get("") or "Some fields need a change: see the messages below."
+    values["problem"] = _form_problem(problems)
     return render(
         request, ctx, "customer.html", web, nav="customers",
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, **values,

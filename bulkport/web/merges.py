@@ -20,7 +20,7 @@ from bulkport.tasks.customer_changes import filled_fields, merge, merge_refusal
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.customer_form import shown
-from bulkport.web.customers import display_name, page_customer
+from bulkport.web.customers import display_name, page_customer, store_dates
 from bulkport.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -39,7 +39,8 @@ def pick_secondary(
     primary = page_customer(ctx, web, customer_id)
     text = (search or "").strip() or None
     found: list[dict[str, Any]] = []
-    if text:
+    refusal = _primary_refusal(primary)
+    if text and refusal is None:
         with reading(ctx.engine) as conn:
             found = records.search(
                 conn, web.user.store_id, text=text, archived=ArchivedFilter.INCLUDE,
@@ -53,7 +54,29 @@ def pick_secondary(
     return render(
         request, ctx, "merge_pick.html", web, nav="customers", primary=primary,
         primary_name=display_name(primary), search=text or "", candidates=candidates,
+        refusal=refusal,
     )  # fmt: skip
+
+
+def _primary_refusal(primary: dict[str, Any]) -> str | None:
+    """Why nothing can be merged into this customer (merged away, or deleted), or None."""
+    if primary["merged_into_id"] is not None:
+        return (
+            "This customer was merged into another and is archived: merge duplicates into that one."
+        )
+    if primary["deleted_at"] is not None:
+        return "A deleted customer cannot be merged."
+    return None
+
+
+def merge_heading(primary: dict[str, Any], secondary: dict[str, Any]) -> str:
+    """ "Merge A into B"; with each one's ID when the names alone cannot tell them apart."""
+    names = [display_name(primary), display_name(secondary)]
+    if names[0] == names[1]:
+        names = [
+            f"{name} (ID {c['id']})" for name, c in zip(names, (primary, secondary), strict=True)
+        ]
+    return f"Merge {names[1]} into {names[0]}"
 
 
 def _preview(ctx: Context, web: WebSession, primary_id: int, secondary_id: int) -> dict[str, Any]:
@@ -62,9 +85,10 @@ def _preview(ctx: Context, web: WebSession, primary_id: int, secondary_id: int) 
     secondary = page_customer(ctx, web, secondary_id)
     refusal = merge_refusal(primary, secondary)
     fill = filled_fields(primary, secondary)
+    dates = store_dates(ctx, web)
     rows = []
     for key in WRITABLE_KEYS:
-        mine, theirs = shown(primary, key), shown(secondary, key)
+        mine, theirs = shown(primary, key, dates), shown(secondary, key, dates)
         if key in fill:
             outcome, result = "takes", theirs
         elif mine:
@@ -77,9 +101,14 @@ def _preview(ctx: Context, web: WebSession, primary_id: int, secondary_id: int) 
         )  # fmt: skip
     with reading(ctx.engine) as conn:
         sales = len(records.sales_of(conn, web.user.store_id, secondary_id))
+    # Fields empty in both are named in one line, not a row each: the table stays short
+    # enough to read on a phone.
+    empty = [r["label"] for r in rows if r["outcome"] == "empty"]
     return {
         "primary": primary, "secondary": secondary, "primary_name": display_name(primary),
-        "secondary_name": display_name(secondary), "rows": rows, "taken": len(fill),
+        "secondary_name": display_name(secondary), "taken": len(fill), "empty": empty,
+        "rows": [r for r in rows if r["outcome"] != "empty"],
+        "heading": merge_heading(primary, secondary),
         "sales": sales, "refusal": refusal[1] if refusal else None, "email_moves": "email" in fill,
     }  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""The pages' routes: sign-in and sign-out, the jobs list and job page, the audit log."""
+"""The pages' routes: sign-in and sign-out, the jobs list and job page; the other pages' routers."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ from bulkport.api.deps import ContextDep
 from bulkport.api.downloads import DownloadFile, download_url
 from bulkport.api.imports import commit_dry_run
 from bulkport.api.jobs import cancel_job
-from bulkport.schemas.accounts import Permission
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import accounts, audit
+from bulkport.storage import accounts
 from bulkport.storage import jobs as job_rows
-from bulkport.storage.db import as_utc, reading
+from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.web import auth, customers, deletions, exports, imports, merges
+from bulkport.web import audit, auth, customers, deletions, exports, imports, merges, users
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
 
@@ -31,6 +30,8 @@ router.include_router(exports.router)
 router.include_router(customers.router)
 router.include_router(merges.router)
 router.include_router(deletions.router)
+router.include_router(users.router)
+router.include_router(audit.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Jobs whose file is what the person asked for, not a report of failed rows.
@@ -38,6 +39,8 @@ OUTPUT_KINDS = (JobKind.EXPORT, JobKind.PRIVACY_EXPORT)
 # Paths whose errors stay JSON, as API clients expect.
 API_PATHS = ("/api/", "/healthz", "/readyz", "/docs", "/openapi.json")
 Page = Annotated[int, Query(ge=1, le=100_000)]
+# Who started a job no user is recorded for: only the command line starts jobs without one.
+COMMAND_LINE = "the command line"
 
 
 @router.get("/")
@@ -120,7 +123,9 @@ def jobs_page(request: Request, ctx: ContextDep, web: SignedIn, page: Page = 1) 
             limit=JOBS_PER_PAGE + 1,
             offset=(page - 1) * JOBS_PER_PAGE,
         )
-        who = accounts.emails_by_id(conn, {j.created_by for j in found if j.created_by})
+        emails = accounts.emails_by_id(conn, {j.created_by for j in found if j.created_by})
+    who: dict[int | None, str] = {None: COMMAND_LINE}
+    who.update(emails.items())
     return render(
         request, ctx, "jobs.html", web, nav="jobs",
         jobs=found[:JOBS_PER_PAGE], who=who, page=page, more=len(found) > JOBS_PER_PAGE,
@@ -152,7 +157,7 @@ def _job_values(
     files_kept = job.files_expired_at is None
     return {
         "job": job,
-        "who": who.get(job.created_by or 0),
+        "who": who.get(job.created_by) if job.created_by else COMMAND_LINE,
         "percent": percent,
         "errors": errors[:ERRORS_PER_PAGE],
         "error_page": page,
@@ -226,19 +231,6 @@ def job_commit(
     auth.check_csrf(web.csrf_token, csrf)
     started = json.loads(bytes(commit_dry_run(request, ctx, web.user, job_id).body))
     return RedirectResponse(f"/jobs/{started['id']}", status.HTTP_303_SEE_OTHER)
-
-
-@router.get("/audit")
-def audit_page(request: Request, ctx: ContextDep, web: SignedIn) -> HTMLResponse:
-    """The store's audit log, for admins."""
-    if not web.user.can(Permission.JOBS_ADMIN):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only admins see the audit log.")
-    with reading(ctx.engine) as conn:
-        found = audit.events(conn, web.user.store_id, limit=200)
-        who = accounts.emails_by_id(conn, {e["user_id"] for e in found if e["user_id"]})
-    for event in found:
-        event["created_at"] = as_utc(event["created_at"])
-    return render(request, ctx, "audit.html", web, nav="audit", events=found, who=who)
 
 
 async def problem_page(request: Request, exc: Exception) -> Response:

@@ -104,3 +104,48 @@ def test_an_unknown_store_and_a_missing_file_are_one_line(home: Path) -> None:
     missing = run_bulkport("import", "no-such.csv", env=env, cwd=home.parent)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_with_no_broker_and_no_stack_a_job_command_says_so_and_queues_nothing(home: Path) -> None:
+    env = home_env(home)  # no BULKPORT_BROKER_URL, no stack.json: the default Redis is not ours
+    list_file = home.parent / "ids.csv"
+    list_file.write_text("Customer Record ID\n1\n")
+    for command in (["import", str(SAMPLE)], ["export"], ["archive", str(list_file)],
+                    ["delete", str(list_file), "--confirm"], ["privacy-export", "1"]):  # fmt: skip
+        line = one_error_line(run_bulkport(*command, env=env, cwd=home.parent))
+        assert line == (
+            f"Error: No bulkport stack is running for home {home.resolve()}; start it with "
+            "`make run` (or `bulkport up`), or use --inline."
+        ), command
+    ctx = Context.from_settings(Settings(home=home))
+    with ctx.engine.connect() as conn:
+        assert job_rows.list_jobs(conn, 1, limit=10, offset=0) == []
+    ctx.close()
+    inline = run_bulkport("import", str(SAMPLE), "--inline", env=env, cwd=home.parent)
+    assert inline.returncode == 0, inline.stderr
+
+
+def test_a_job_started_as_a_user_is_theirs_and_an_unknown_user_is_refused(home: Path) -> None:
+    env = home_env(home)
+    mine = run_bulkport("import", str(SAMPLE), "--inline", "--as", "A@s.example",
+                        env=env, cwd=home.parent)  # fmt: skip
+    assert mine.returncode == 0, mine.stderr
+    anonymous = run_bulkport("export", "--inline", env=env, cwd=home.parent)
+    assert anonymous.returncode == 0, anonymous.stderr
+    ctx = Context.from_settings(Settings(home=home))
+    with ctx.engine.connect() as conn:
+        jobs = job_rows.list_jobs(conn, 1, limit=10, offset=0)
+    ctx.close()
+    assert [(j.kind.value, j.created_by) for j in jobs] == [("export", None), ("import", 1)]
+    unknown = run_bulkport("import", str(SAMPLE), "--inline", "--as", "nobody@s.example",
+                           env=env, cwd=home.parent)  # fmt: skip
+    assert unknown.returncode == 2
+    assert "the store has no user nobody@s.example" in unknown.stderr
+    deleter = run_bulkport("users", "create", "--store", "s", "--email", "c@s.example",
+                           env=env, cwd=home.parent)  # fmt: skip
+    assert deleter.returncode == 0, deleter.stderr
+    list_file = home.parent / "ids.csv"
+    list_file.write_text("Customer Record ID\n1\n")
+    staff = run_bulkport("delete", str(list_file), "--confirm", "--inline", "--as", "c@s.example",
+                         env=env, cwd=home.parent)  # fmt: skip
+    assert staff.returncode == 2 and "c@s.example does not have customers:delete" in staff.stderr

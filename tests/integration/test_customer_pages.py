@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from support import PASSWORD, csrf_of, get_job, page_sign_in
 
 from bulkport import __version__
 from bulkport.schemas.accounts import Role
+from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import accounts
 from bulkport.storage import customer_records as records
 from bulkport.storage.accounts import User
+from bulkport.storage.tables import stores
 from bulkport.tasks.context import Context
 
 
@@ -292,3 +297,130 @@ def test_a_privacy_export_starts_its_job_and_opens_its_page(
     job = get_job(ctx, staff, job_id)
     assert (job.kind, job.status) == (JobKind.PRIVACY_EXPORT, JobStatus.QUEUED)
     assert "Privacy export" in client.get(started.headers["location"]).text
+
+
+def set_date_order(ctx: Context, store_id: int, order: str) -> None:
+    with ctx.engine.begin() as conn:
+        conn.execute(update(stores).where(stores.c.id == store_id).values(date_order=order))
+
+
+def test_a_customer_added_by_hand_keeps_the_edit_forms_rules(
+    client: TestClient, ctx: Context, staff: User, sent: list[str], ann: int
+) -> None:
+    assert page_sign_in(client, staff.email) == 303
+    listed = client.get("/customers").text
+    assert 'href="/customers/new"' in listed
+    page = client.get("/customers/new").text
+    assert 'placeholder="DD-MM-YYYY"' in page and 'type="date"' not in page
+    form = {"csrf": csrf_of(page), "first_name": "Cas", "date_of_birth": "31-03-1990"}
+    forged = client.post("/customers/new", data={**form, "csrf": "forged"})
+    assert forged.status_code == 403
+    empty = client.post("/customers/new", data={"csrf": form["csrf"], "first_name": " "})
+    assert empty.status_code == 422
+    assert "Each customer needs at least a first name, last name, email or phone" in empty.text
+    refused = client.post("/customers/new", data={**form, "email": "not an address"})
+    assert refused.status_code == 422 and 'id="p-email"' in refused.text
+    assert 'value="Cas"' in refused.text and 'value="31-03-1990"' in refused.text  # kept
+    taken = client.post("/customers/new", data={**form, "email": "ANN@example.com"})
+    assert (
+        taken.status_code == 422 and "Another customer of this store has this email" in taken.text
+    )
+    exempt = client.post("/customers/new", data={**form, "tax_exempt": "yes"})
+    assert exempt.status_code == 422
+    assert "A tax exempt customer needs a Sales Tax Number" in exempt.text
+    bad_day = client.post("/customers/new", data={**form, "date_of_birth": "31-02-1990"})
+    assert bad_day.status_code == 422
+    assert "not a real date: write it as DD-MM-YYYY, for example 31-03-1990" in bad_day.text
+    with ctx.engine.connect() as conn:
+        assert len(records.search(conn, staff.store_id, text=None, archived=ArchivedFilter.INCLUDE,
+                                  before_id=None, limit=10)) == 1  # fmt: skip
+    added = client.post("/customers/new", data=form, follow_redirects=False)
+    assert added.status_code == 303
+    new_id = int(added.headers["location"].split("?")[0].rsplit("/", 1)[-1])
+    shown = client.get(added.headers["location"]).text
+    assert "Added the customer." in shown and 'value="31-03-1990"' in shown
+    after = stored(ctx, staff, new_id)
+    assert (after["first_name"], str(after["date_of_birth"])) == ("Cas", "1990-03-31")
+    assert sent == []
+
+
+def test_dates_are_read_and_shown_in_the_stores_day_and_month_order(
+    client: TestClient, ctx: Context, staff: User, ann: int
+) -> None:
+    with ctx.engine.begin() as conn:
+        records.change(conn, ann, {"date_of_birth": date(1990, 3, 31)})
+    assert page_sign_in(client, staff.email) == 303
+    dmy = client.get(f"/customers/{ann}").text
+    assert 'value="31-03-1990"' in dmy and "Written as DD-MM-YYYY" in dmy
+    set_date_order(ctx, staff.store_id, "mdy")
+    page = client.get(f"/customers/{ann}").text
+    assert 'value="03-31-1990"' in page and 'placeholder="MM-DD-YYYY"' in page
+    form = {"csrf": csrf_of(page), "version": version_of(page)}
+    same = client.post(f"/customers/{ann}", data={**form, "date_of_birth": "1990-03-31"})
+    assert "Nothing to save" in same.text  # the same day written another way
+    wrong = client.post(f"/customers/{ann}", data={**form, "date_of_birth": "31-13-1990"})
+    assert wrong.status_code == 422 and 'id="p-date_of_birth"' in wrong.text
+    assert "write it as MM-DD-YYYY" in wrong.text
+    future = client.post(f"/customers/{ann}", data={**form, "date_of_birth": "04-01-2999"})
+    assert future.status_code == 422 and "from 1900 up to last year" in future.text
+    saved = client.post(f"/customers/{ann}", data={**form, "date_of_birth": "04-01-1990"})
+    assert "Saved the changes" in saved.text
+    assert stored(ctx, staff, ann)["date_of_birth"] == date(1990, 4, 1)
+
+
+def test_the_customer_page_shows_their_sales_newest_first_with_the_total(
+    client: TestClient, ctx: Context, staff: User, ann: int
+) -> None:
+    other = add_customer(ctx, staff, first_name="Bob")
+    with ctx.engine.begin() as conn:
+        for amount, day in (("10.50", 1), ("4.25", 3), ("7.00", 2)):
+            moment = datetime(2026, 5, day, 9, 30, tzinfo=UTC)
+            records.add_sale(conn, staff.store_id, ann, Decimal(amount), moment)
+        records.add_sale(conn, staff.store_id, other, Decimal("99.99"), datetime.now(UTC))
+    assert page_sign_in(client, staff.email) == 303
+    page = client.get(f"/customers/{ann}").text
+    sales = page.split('<table class="cards sales"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'data-label="Amount" class="amount">([\d.]+)<', sales) == [
+        "4.25", "7.00", "10.50",
+    ]  # fmt: skip
+    assert "03-05-2026 09:30" in sales  # the store's day-first order
+    assert "3 sales, 21.75 in all" in page
+    assert "99.99" not in page
+    nobody = add_customer(ctx, staff, first_name="Cas")
+    assert "<p>No sales.</p>" in client.get(f"/customers/{nobody}").text
+
+
+def test_the_list_shows_ids_and_a_merge_of_namesakes_names_each_by_id(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    first = add_customer(ctx, staff, first_name="Mia", last_name="Vos")
+    second = add_customer(ctx, staff, first_name="Mia", last_name="Vos", email="mia@example.com")
+    other = add_customer(ctx, staff, first_name="Ann")
+    assert page_sign_in(client, staff.email) == 303
+    listed = client.get("/customers").text
+    assert f'<td data-label="ID">{first}</td>' in listed
+    assert f'<td data-label="ID">{second}</td>' in listed
+    namesakes = client.get(f"/customers/{first}/merge/{second}").text
+    assert f"<h1>Merge Mia Vos (ID {second}) into Mia Vos (ID {first})</h1>" in namesakes
+    # Fields empty in both are one line, not a row each.
+    assert 'data-field="Initials"' not in namesakes and 'data-field="Email"' in namesakes
+    assert "Empty in both, and so after the merge: Initials, Phone," in namesakes
+    told_apart = client.get(f"/customers/{other}/merge/{second}").text
+    assert "<h1>Merge Mia Vos into Ann</h1>" in told_apart
+
+
+def test_a_merged_customer_offers_no_merge_that_cannot_happen(
+    client: TestClient, ctx: Context, staff: User, ann: int
+) -> None:
+    twin = add_customer(ctx, staff, first_name="Ann", email="ann.twin@example.com")
+    assert page_sign_in(client, staff.email) == 303
+    primary_page = client.get(f"/customers/{ann}").text
+    assert "Merge a duplicate into this customer" in primary_page
+    client.post(f"/customers/{ann}/merge/{twin}", data={"csrf": csrf_of(primary_page)})
+    assert stored(ctx, staff, twin)["merged_into_id"] == ann
+    merged = client.get(f"/customers/{twin}").text
+    assert "Merge a duplicate into this customer" not in merged
+    assert f'Merged into <a href="/customers/{ann}">' in merged
+    pick = client.get(f"/customers/{twin}/merge", params={"search": "ann"}).text
+    assert "was merged into another and is archived" in pick
+    assert 'name="search"' not in pick and "Preview the merge" not in pick

@@ -198,6 +198,16 @@ def test_an_admin_grants_and_revokes_one_permission_for_one_user(
     assert actions.count("permission.revoke") == 2
 
 
+def test_the_api_refuses_to_revoke_the_stores_last_admin(
+    client: TestClient, auth: dict[str, str], ctx: Context, admin: User
+) -> None:
+    own = f"/api/v1/users/{admin.id}/permissions/jobs:admin"
+    refused = client.delete(own, headers=auth)
+    assert refused.status_code == 409
+    assert "is the store's last admin" in refused.json()["detail"]
+    assert accounts_user(ctx, admin, admin.id).can(Permission.JOBS_ADMIN)
+
+
 def accounts_user(ctx: Context, admin: User, user_id: int) -> User:
     from bulkport.storage import accounts
 

@@ -26,12 +26,14 @@ from support import (
 )
 from xlsx_parts import Parts, Sheet, sheet_xml
 
-from bulkport.schemas.jobs import JobStatus
+from bulkport.schemas.jobs import JobStatus, RowOutcome
 from bulkport.spreadsheets import spill
+from bulkport.storage import customer_records as records
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks import pipeline
 from bulkport.tasks.context import Context
+from bulkport.tasks.deletions import delete_one
 from bulkport.tasks.imports import run_import
 
 HEADER = ["First Name", "Last Name", "Email", "Phone", "Tax Exempt", "Sales Tax Number", "Notes"]
@@ -103,6 +105,28 @@ def test_an_unknown_record_id_is_a_row_error(ctx: Context, admin: User) -> None:
     job = import_now(ctx, admin, csv_text([["Customer Record ID", "First Name"], ["999", "Ann"]]))
     assert errors_of(ctx, job.id) == [(2, "not_found")]
     assert stored_customers(ctx, admin) == []
+
+
+def test_a_deleted_customers_old_row_is_refused_as_deleted_and_not_recreated(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(2)]))
+    gone, kept = (int(str(row["id"])) for row in stored_customers(ctx, admin))
+    assert delete_one(ctx, admin.store_id, admin.id, gone) is RowOutcome.UPDATED
+    old_rows = [["Customer Record ID", "First Name", "Email"],
+                [str(gone), "Gone", "gone@example.com"], [str(kept), "Kept", "kept@example.com"],
+                ["999", "Nobody", ""]]  # fmt: skip
+    job = import_now(ctx, admin, csv_text(old_rows))
+    assert errors_of(ctx, job.id) == [(2, "customer_deleted"), (4, "not_found")]
+    with ctx.engine.connect() as conn:
+        message = job_rows.row_errors(conn, job.id, offset=0, limit=1)[0].message
+    assert message.startswith(f"Customer {gone} was deleted at their request")
+    assert "will not be re-created from this file" in message
+    assert "add a new customer" not in message
+    with ctx.engine.connect() as conn:
+        erased = records.get(conn, admin.store_id, gone)
+    assert erased is not None and (erased["email"], erased["first_name"]) == (None, None)
+    assert [row["first_name"] for row in stored_customers(ctx, admin)] == ["Kept"]
 
 
 def test_changing_an_email_to_another_customers_email_is_refused(ctx: Context, admin: User) -> None:

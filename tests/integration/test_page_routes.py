@@ -15,7 +15,7 @@ from bulkport import cli
 from bulkport.cli import users as user_commands
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Permission, Role
-from bulkport.schemas.jobs import JobStatus
+from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import accounts, sessions
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
@@ -115,6 +115,22 @@ def test_another_stores_job_answers_404(client: TestClient, ctx: Context, staff:
     listed = client.get("/jobs").text
     assert ours in listed
     assert theirs not in listed
+
+
+def test_a_job_started_from_the_command_line_says_so_on_the_jobs_pages(
+    client: TestClient, ctx: Context, staff: User
+) -> None:
+    with ctx.engine.begin() as conn:
+        cli_job = job_rows.create_job(conn, store_id=staff.store_id, kind=JobKind.EXPORT,
+                                      options={"format": "csv"}, created_by=None)  # fmt: skip
+    mine = stage_import(ctx, staff, "First Name\r\nAnn\r\n")
+    assert page_sign_in(client, staff.email) == 303
+    listed = client.get("/jobs").text
+    rows = {job_id: listed.split(f"/jobs/{job_id}", 1)[1].split("</tr>", 1)[0]
+            for job_id in (cli_job, mine)}  # fmt: skip
+    assert "the command line" in rows[cli_job] and staff.email not in rows[cli_job]
+    assert staff.email in rows[mine] and "the command line" not in rows[mine]
+    assert "by the command line." in client.get(f"/jobs/{cli_job}").text
 
 
 def test_a_signed_in_user_carries_the_permissions_granted_to_them(
