@@ -179,7 +179,8 @@ def change_fields(
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "No such customer.")
             if current["deleted_at"] is not None:
                 raise HTTPException(status.HTTP_409_CONFLICT, "A deleted customer cannot change.")
-            if if_match is not None and if_match.strip() not in (etag(current), "*"):
+            # A blank If-Match names no version (an empty list of entity tags): no condition.
+            if if_match and if_match.strip() not in ("", etag(current), "*"):
                 raise HTTPException(
                     status.HTTP_412_PRECONDITION_FAILED,
                     "The customer changed since you read it; read it again and redo the change.",

@@ -70,9 +70,7 @@ def grant_permission(
     return _set(ctx, admin, user_id, permission, True)
 
 
-@router.delete(
-    "/{user_id}/permissions/{permission}", name="revoke_permission", responses=_REFUSED
-)
+@router.delete("/{user_id}/permissions/{permission}", name="revoke_permission", responses=_REFUSED)
 def revoke_permission(
     ctx: ContextDep, admin: Admin, user_id: RowId, permission: Permission
 ) -> JSONResponse:

@@ -111,6 +111,17 @@ def test_a_stale_if_match_answers_412_and_a_fresh_one_writes(
     )
 
 
+def test_a_blank_if_match_names_no_version_and_the_change_is_written(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    ann = create(client, auth, first_name="Ann")
+    for blank in ("", " "):
+        answer = client.patch(
+            f"{API}/{ann['id']}", headers={**auth, "If-Match": blank}, json={"last_name": "Lee"}
+        )
+        assert answer.status_code == 200 and answer.json()["last_name"] == "Lee"
+
+
 def test_an_archived_customer_leaves_lists_is_found_when_asked_and_cannot_be_sold_to(
     client: TestClient, auth: dict[str, str]
 ) -> None:
