@@ -21,7 +21,7 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import as_utc, reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.web import auth, customers, deletions, exports, imports, merges
+from bulkport.web import auth, customers, deletions, exports, imports, lists, merges
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
 
@@ -31,6 +31,7 @@ router.include_router(exports.router)
 router.include_router(customers.router)
 router.include_router(merges.router)
 router.include_router(deletions.router)
+router.include_router(lists.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Jobs whose file is what the person asked for, not a report of failed rows.
@@ -164,6 +165,7 @@ def _job_values(
         "has_report": bool(job.report_file) and files_kept,
         "has_export": bool(job.output_file) and files_kept and job.kind in OUTPUT_KINDS,
         "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
+        **lists.job_values(ctx, web, job),
     }
 
 
