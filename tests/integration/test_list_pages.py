@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from support import PASSWORD, csrf_of, get_job, local_files, page_sign_in
+from support import PASSWORD, Queue, csrf_of, get_job, local_files, page_sign_in
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus
@@ -305,3 +305,17 @@ def test_an_import_with_details_to_write_gets_no_list_hint(client: TestClient, o
     )
     assert uploaded.status_code == 200
     assert "list-hint" not in uploaded.text
+
+
+def test_a_list_uploaded_while_the_queue_is_down_shows_its_job_failed_with_the_reason(
+    client: TestClient, ctx: Context, owner: User, people: dict[str, int], queue: Queue
+) -> None:
+    assert page_sign_in(client, owner.email) == 303
+    queue.down = True
+    answer = upload_list(client, "archive", "Email\r\nann@x.example\r\n")
+    assert answer.status_code == 303
+    page = client.get(answer.headers["location"])
+    assert page.status_code == 200
+    assert 'data-status="FAILED"' in page.text
+    assert "could not be reached" in page.text
+    assert stored(ctx, owner, people["Ann"])["archived"] is False
