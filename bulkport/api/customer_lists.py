@@ -10,17 +10,23 @@ from pydantic import ValidationError
 
 from bulkport.api.deps import ContextDep, Deleter, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
-from bulkport.api.imports import answer_queued, display_name, earlier_job, receive_file
-from bulkport.api.jobs import JobId, answer_job, load_job
+from bulkport.api.imports import answer_queued, display_name, receive_file
+from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
 from bulkport.api.limits import Uploader
-from bulkport.errors import BulkportError
-from bulkport.schemas.jobs import JobStatus, JobView, Problem
+from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.schemas.jobs import JobView, Problem
 from bulkport.schemas.lifecycle import Confirmed, ListOptions
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
-from bulkport.tasks.customer_lists import ListKind, list_key, submit_list
+from bulkport.tasks.customer_lists import (
+    ListKind,
+    NotCommittable,
+    commit_list,
+    list_key,
+    submit_list,
+)
 from bulkport.tasks.deletions import DELETE
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -99,27 +105,20 @@ def queue_list(
         raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
 
 
-def commit_list(
+def answer_commit(
     request: Request, ctx: Context, user: User, spec: ListKind, job_id: str
 ) -> JSONResponse:
     """Run a READY dry run of this kind for real, changing exactly the customers it showed."""
-    dry = load_job(ctx, user, job_id)
-    if dry.kind is not spec.kind or not dry.options.get("dry_run"):
-        raise HTTPException(status.HTTP_409_CONFLICT, "Only a dry run can be committed.")
-    if dry.status is not JobStatus.READY:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"The dry run is {dry.status}.")
-    if dry.input_file is None or not ctx.files.exists(dry.input_file):
-        raise HTTPException(status.HTTP_410_GONE, "The dry run's file is no longer stored.")
-    commit_key = f"commit-of-{dry.id}"
-    earlier = earlier_job(ctx, user, commit_key)
-    if earlier is not None:
-        return answer_job(request, earlier)
-    new_id = job_rows.new_job_id()
-    with ctx.files.open(dry.input_file) as source, ctx.files.writer(list_key(new_id)) as out:
-        while chunk := source.read(1024 * 1024):
-            out.write(chunk)
-    options = ListOptions.model_validate({**dry.options, "dry_run": False, "preview_of": dry.id})
-    return queue_list(request, ctx, user, spec, new_id, options, commit_key)
+    load_job(ctx, user, job_id)  # 404 for another store's job
+    try:
+        started = commit_list(ctx, spec, store_id=user.store_id, user_id=user.id, dry_job_id=job_id)
+    except NotCommittable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except QueueUnreachable as exc:
+        raise queue_down(exc) from None
+    except BulkportError as exc:
+        raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
+    return answer_job(request, load_job(ctx, user, started))
 
 
 CONFIRM = "Deleting erases the customers for good: send confirm=true to go ahead."
@@ -168,7 +167,7 @@ async def merge_list(request: Request, ctx: ContextDep, user: Uploader) -> JSONR
 @router.post("/archives/{job_id}/commit", name="commit", tags=["archives"], **_COMMITTED)  # type: ignore[arg-type]
 def commit_archives(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Archive as the dry run showed."""
-    return commit_list(request, ctx, user, ARCHIVE, job_id)
+    return answer_commit(request, ctx, user, ARCHIVE, job_id)
 
 
 @router.post("/unarchives/{job_id}/commit", name="commit", tags=["unarchives"], **_COMMITTED)  # type: ignore[arg-type]
@@ -176,13 +175,13 @@ def commit_unarchives(
     request: Request, ctx: ContextDep, user: Staff, job_id: JobId
 ) -> JSONResponse:
     """Un-archive as the dry run showed."""
-    return commit_list(request, ctx, user, UNARCHIVE, job_id)
+    return answer_commit(request, ctx, user, UNARCHIVE, job_id)
 
 
 @router.post("/merges/{job_id}/commit", name="commit", tags=["merges"], **_COMMITTED)  # type: ignore[arg-type]
 def commit_merges(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Merge as the dry run showed."""
-    return commit_list(request, ctx, user, MERGE, job_id)
+    return answer_commit(request, ctx, user, MERGE, job_id)
 
 
 @router.post("/deletions", name="create", tags=["deletions"], **_DELETE_UPLOADED)  # type: ignore[arg-type]
@@ -201,4 +200,4 @@ def commit_deletions(
     confirm: Annotated[Confirmed, Query()],
 ) -> JSONResponse:
     """Delete exactly the customers the dry run showed (``confirm=true``)."""
-    return commit_list(request, ctx, user, DELETE, job_id)
+    return answer_commit(request, ctx, user, DELETE, job_id)

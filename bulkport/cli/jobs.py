@@ -16,10 +16,11 @@ from sqlalchemy import Engine
 
 from bulkport.cli.home import broker_address, open_store, starting_user
 from bulkport.errors import QueueUnreachable
+from bulkport.schemas import job_words
 from bulkport.schemas.accounts import Permission
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
-from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobStatus, MatchOn
+from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobKind, JobStatus, MatchOn
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 
@@ -348,13 +349,19 @@ def _show(engine: Engine, job: job_rows.Job) -> None:
     click.echo(f"Status: {job.status}")
     if job.error:
         click.echo(f"Error: {job.error}")
-    click.echo(
-        f"Rows: {c.total or 0} total, {c.succeeded} succeeded "
-        f"({c.created} created, {c.updated} updated, {c.unchanged} unchanged), "
-        f"{c.failed} failed, {c.skipped} skipped"
-    )
     with engine.connect() as conn:
         errors = job_rows.row_errors(conn, job.id, offset=0, limit=20)
+        failures = job_rows.error_counts(conn, job.id) if c.failed else {}
+    if job.kind is JobKind.IMPORT:
+        click.echo(
+            f"Rows: {c.total or 0} total, {c.succeeded} succeeded "
+            f"({c.created} created, {c.updated} updated, {c.unchanged} unchanged), "
+            f"{c.failed} failed, {c.skipped} skipped"
+        )
+    else:
+        # A lifecycle job says what it did in its kind's words, as its page does.
+        said = job_words.summary(job.kind, job.options, c, failures, job.source)
+        click.echo(f"Rows: {c.total or 0} total. {said}")
     for error in errors:
         where = f"row {error.row}" + (f", {error.column}" if error.column else "")
         click.echo(f"  {where}: {error.message}")

@@ -426,6 +426,16 @@ def row_errors(conn: Connection, job_id: str, *, offset: int, limit: int) -> lis
     return [RowErrorView(**row._mapping) for row in conn.execute(query)]
 
 
+def error_counts(conn: Connection, job_id: str) -> dict[str, int]:
+    """How many of a job's rows failed with each error code."""
+    query = (
+        select(job_row_errors.c.code, func.count(func.distinct(job_row_errors.c.row)))
+        .where(job_row_errors.c.job_id == job_id)
+        .group_by(job_row_errors.c.code)
+    )
+    return {str(code): int(n) for code, n in conn.execute(query)}
+
+
 def failed_row_messages(conn: Connection, job_id: str) -> Iterable[tuple[int, str]]:
     """Each failed row's number with its messages joined, in row order (for the report)."""
     query = (

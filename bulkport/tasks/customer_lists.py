@@ -20,8 +20,9 @@ from typing import Any, Protocol
 
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
-from bulkport.errors import BulkportError
+from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.customer import parse_email, parse_record_id
 from bulkport.schemas.fields import HEADER_INDEX, fold_header
 from bulkport.schemas.jobs import JobKind, JobStatus, RowErrorView, RowOutcome
@@ -178,6 +179,68 @@ def submit_list(
     send_or_fail(ctx, spec.kind, job_id)
 
 
+class NotCommittable(BulkportError):
+    """The job is not a READY dry run of this kind, so there is nothing to run for real."""
+
+
+class DryRunGone(BulkportError):
+    """The dry run's upload is no longer stored: it cannot be run as it was shown."""
+
+
+def commit_key(dry_job_id: str) -> str:
+    """The idempotency key of the job that runs a dry run for real: one per dry run."""
+    return f"commit-of-{dry_job_id}"
+
+
+def committed_job(ctx: Context, store_id: int, dry_job_id: str) -> job_rows.Job | None:
+    """The job that already ran this dry run for real, if any."""
+    with ctx.engine.connect() as conn:
+        return job_rows.find_by_idempotency_key(conn, store_id, commit_key(dry_job_id))
+
+
+def commit_list(
+    ctx: Context, spec: ListKind, *, store_id: int, user_id: int | None, dry_job_id: str
+) -> str:
+    """Run a READY dry run of ``spec``'s kind for real, changing exactly the customers it
+    showed; returns the new job's id (the same one for a dry run already committed).
+
+    Raises ``NotCommittable``, ``DryRunGone``, and what ``submit_list`` raises."""
+    with ctx.engine.connect() as conn:
+        dry = job_rows.get_job(conn, store_id, dry_job_id)
+    if dry is None or dry.kind is not spec.kind or not dry.options.get("dry_run"):
+        raise NotCommittable("Only a dry run can be committed.")
+    if dry.status is not JobStatus.READY:
+        raise NotCommittable(f"The dry run is {dry.status}.")
+    earlier = committed_job(ctx, store_id, dry.id)
+    if earlier is not None:
+        return earlier.id
+    if dry.input_file is None or not ctx.files.exists(dry.input_file):
+        raise DryRunGone("The dry run's file is no longer stored.")
+    new_id = job_rows.new_job_id()
+    with ctx.files.open(dry.input_file) as source, ctx.files.writer(list_key(new_id)) as out:
+        while chunk := source.read(1024 * 1024):
+            out.write(chunk)
+    options = ListOptions.model_validate({**dry.options, "dry_run": False, "preview_of": dry.id})
+    try:
+        submit_list(
+            ctx, spec, store_id=store_id, user_id=user_id, job_id=new_id, options=options,
+            idempotency_key=commit_key(dry.id),
+        )  # fmt: skip
+    except IntegrityError:
+        # Another request committed the same dry run first: that job is the answer.
+        ctx.files.delete_tree(f"jobs/{new_id}")
+        won = committed_job(ctx, store_id, dry.id)
+        if won is None:
+            raise
+        return won.id
+    except QueueUnreachable:
+        raise  # the job exists, FAILED with the reason
+    except BulkportError:
+        ctx.files.delete_tree(f"jobs/{new_id}")
+        raise
+    return new_id
+
+
 def run_list(
     ctx: Context, job_id: str, spec: ListKind
 ) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
@@ -239,6 +302,12 @@ def read_entries(ctx: Context, job: job_rows.Job, pairs: bool) -> list[Entry]:
     return _pair_rules(entries) if pairs else _repeats(entries)
 
 
+def names_pairs(header: Sequence[str]) -> bool:
+    """Whether a header row has the Primary ID and Secondary ID columns of a merge list."""
+    folded = {fold_header(h) for h in header}
+    return bool(folded & _PRIMARY) and bool(folded & _SECONDARY)
+
+
 def _key_of(header: str) -> str | None:
     key = HEADER_INDEX.get(fold_header(header))
     return key if key in ("id", "email") else None
@@ -295,6 +364,7 @@ def _read_pairs(ctx: Context, path: Path) -> list[Entry]:
 
     with open_sheet(path, score, ReadOptions(), ctx.settings.read_limits()) as sheet:
         folded = [fold_header(h) for h in sheet.header]
+        # The same headers as names_pairs, in their columns.
         first = next((i for i, h in enumerate(folded) if h in _PRIMARY), None)
         second = next((i for i, h in enumerate(folded) if h in _SECONDARY), None)
         if first is None or second is None:

@@ -123,6 +123,11 @@ def run_privacy_export(
             held = held_about(conn, job.store_id, int(job.options["customer_id"]))
         with ctx.engine.begin() as conn:
             job_rows.start_over(conn, job_id, token, total=held.count)
+            # Counts only, for the job's page to say what the zip holds.
+            job_rows.record_plan(
+                conn, job_id, token, total=held.count, mapping={}, ignored_columns=(),
+                source={"sales": len(held.sales), "events": len(held.history)},
+            )  # fmt: skip
         key = privacy_export_key(job_id)
         with ctx.files.writer(key) as out:
             write_zip(out, held)

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from bulkport.api.deps import ContextDep
 from bulkport.api.imports import display_name, receive_file
 from bulkport.api.limits import upload_quota
-from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.errors import BulkportError, MappingError, QueueUnreachable
 from bulkport.schemas.fields import fold_header
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for
@@ -31,7 +31,7 @@ from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
-from bulkport.web import auth
+from bulkport.web import auth, lists
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
 
@@ -139,6 +139,7 @@ def _mapping_page(
         return render(
             request, ctx, "import_new.html", web, nav="imports", status_code=422,
             problem=f"{options.filename}: {exc}", **_choices(),
+            list_hint=isinstance(exc, MappingError),
         )  # fmt: skip
     except ValueError as exc:
         # A mapping the person chose that the file cannot take: show the guess and why.
@@ -167,6 +168,7 @@ def _mapping_page(
         request, ctx, "mapping.html", web, nav="imports", status_code=code,
         staged_id=staged_id, options=options, found=found, columns=columns,
         saved=saved, chosen_mapping=chosen_mapping, message=message, problem=problem,
+        list_hint=lists.list_hint(web, columns),
     )  # fmt: skip
 
 

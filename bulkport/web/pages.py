@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from bulkport import __version__
+from bulkport.schemas import job_words
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import accounts
 from bulkport.storage.db import reading
@@ -21,6 +22,8 @@ from bulkport.tasks.context import Context
 templates = Jinja2Templates(
     env=Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True)
 )
+# Every page names a job in its kind's own words.
+templates.env.globals.update(job_title=job_words.title, job_about=job_words.about)
 
 
 def flower_url(ctx: Context) -> str:

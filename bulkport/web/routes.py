@@ -20,7 +20,8 @@ from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.web import audit, auth, customers, deletions, exports, imports, merges, users
+from bulkport.web import audit, auth, customers, deletions, exports, imports, lists, merges
+from bulkport.web import users as user_pages
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
 
@@ -30,8 +31,9 @@ router.include_router(exports.router)
 router.include_router(customers.router)
 router.include_router(merges.router)
 router.include_router(deletions.router)
-router.include_router(users.router)
+router.include_router(user_pages.router)
 router.include_router(audit.router)
+router.include_router(lists.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Jobs whose file is what the person asked for, not a report of failed rows.
@@ -169,6 +171,7 @@ def _job_values(
         "has_report": bool(job.report_file) and files_kept,
         "has_export": bool(job.output_file) and files_kept and job.kind in OUTPUT_KINDS,
         "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
+        **lists.job_values(ctx, web, job),
     }
 
 
