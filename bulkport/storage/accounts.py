@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bulkport.schemas.accounts import PERMISSIONS, Permission, Role, TokenView
 from bulkport.storage.db import as_utc, now
-from bulkport.storage.tables import api_tokens, stores, user_permissions, users
+from bulkport.storage.tables import api_tokens, stores, user_permissions, users, web_sessions
 
 TOKEN_PREFIX = "bp_"  # noqa: S105 (a visible prefix, not a secret)
 DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 (a label, not a secret)
@@ -274,13 +274,26 @@ def disable_user(conn: Connection, user_id: int) -> int:
     return int(result.rowcount)
 
 
-def set_password(conn: Connection, user_id: int, password: str) -> None:
-    """Keep an argon2 hash of the user's new password; raises ValueError if it is too short."""
+def set_password(conn: Connection, user_id: int, password: str) -> int:
+    """Keep an argon2 hash of the user's new password and end every page session of theirs,
+    whoever changes it (so no caller can forget to); answers how many sessions ended. Raises
+    ValueError if the password is too short."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise ValueError(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
     conn.execute(
         update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
     )
+    return end_sessions(conn, user_id)
+
+
+def end_sessions(conn: Connection, user_id: int) -> int:
+    """End every page session of a user (a new password, a user disabled); returns how many."""
+    result = conn.execute(
+        update(web_sessions)
+        .where(web_sessions.c.user_id == user_id, web_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return int(result.rowcount)
 
 
 def user_for_password(conn: Connection, email: str, password: str) -> User | None:

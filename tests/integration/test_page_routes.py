@@ -134,7 +134,7 @@ def test_revoking_a_users_sessions_signs_them_out(
     assert page_sign_in(client, staff.email) == 303
     assert client.get("/jobs").status_code == 200
     with ctx.engine.begin() as conn:
-        assert sessions.end_all(conn, staff.id) == 1
+        assert accounts.end_sessions(conn, staff.id) == 1
     response = client.get("/jobs", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in"
@@ -178,6 +178,37 @@ def test_set_password_prompts_twice_and_ends_the_users_sessions(
     with ctx.engine.connect() as conn:
         assert accounts.user_for_password(conn, staff.email, "another good password")
         assert accounts.user_for_password(conn, staff.email, PASSWORD) is None
+
+
+def test_creating_an_existing_user_with_a_password_signs_them_out_and_says_so(
+    client: TestClient, ctx: Context, settings: Settings, staff: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    assert page_sign_in(client, staff.email) == 303
+    with ctx.engine.begin() as conn:
+        sessions.start(conn, staff.id, timedelta(hours=1))  # a second browser
+    monkeypatch.setattr(user_commands, "get_settings", lambda: settings)
+    result = CliRunner().invoke(
+        cli.main,
+        ["users", "create", "--store", "north", "--email", staff.email,
+         "--password", "another good password"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"Password set for {staff.email}; 2 signed-in session(s) ended." in result.output
+    assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
+    assert page_sign_in(client, staff.email, "another good password") == 303
+
+
+def test_any_new_password_ends_every_session_of_that_user_alone(
+    ctx: Context, admin: User, staff: User
+) -> None:
+    with ctx.engine.begin() as conn:
+        mine = sessions.start(conn, staff.id, timedelta(hours=1))
+        theirs = sessions.start(conn, admin.id, timedelta(hours=1))
+        assert accounts.set_password(conn, staff.id, "a brand new password") == 1
+    with ctx.engine.connect() as conn:
+        assert sessions.find(conn, mine) is None
+        assert sessions.find(conn, theirs) is not None
 
 
 def test_a_dry_run_is_committed_and_a_queued_job_cancelled_from_the_job_page(
