@@ -95,6 +95,21 @@ def test_failed_sign_ins_are_limited_per_email(client: TestClient, staff: User) 
     assert page_sign_in(client, staff.email) == 429
 
 
+def test_the_sign_in_limits_429_says_when_to_retry_in_retry_after(
+    client: TestClient, staff: User
+) -> None:
+    for _ in range(5):
+        assert page_sign_in(client, staff.email, "wrong") == 401
+    token = csrf_of(client.get("/sign-in").text)
+    refused = client.post(
+        "/sign-in", data={"email": staff.email, "password": PASSWORD, "csrf": token}
+    )
+    assert refused.status_code == 429
+    seconds = int(refused.headers["retry-after"])
+    assert 1 <= seconds <= 60
+    assert f"Wait {seconds} seconds" in refused.text
+
+
 def test_failed_sign_ins_are_limited_per_client_address(client: TestClient, staff: User) -> None:
     for n in range(5):
         assert page_sign_in(client, f"nobody{n}@north.example", "wrong") == 401
