@@ -52,7 +52,10 @@ def users_create(
     migrate_database(settings.database)
     with closing(Context.from_settings(settings)) as ctx, ctx.engine.begin() as conn:
         store_id = accounts.ensure_store(conn, store_name)
-        user = accounts.ensure_user(conn, store_id, email, Role(role))
+        try:
+            user = accounts.ensure_user(conn, store_id, email, Role(role))
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
         if accounts.is_disabled(conn, user.id):
             raise click.ClickException(f"{user.email} is disabled; a new token would not work.")
         ended = None

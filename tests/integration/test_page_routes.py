@@ -4,9 +4,11 @@ CSRF refusals, the limit on failed sign-ins, store scoping and revoked sessions.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 import redis
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from support import PASSWORD, csrf_of, get_job, local_files, page_sign_in, stage_import
@@ -108,6 +110,59 @@ def test_the_sign_in_limits_429_says_when_to_retry_in_retry_after(
     seconds = int(refused.headers["retry-after"])
     assert 1 <= seconds <= 60
     assert f"Wait {seconds} seconds" in refused.text
+
+
+class CountingHasher(PasswordHasher):
+    """The service's hasher, counting the verifications a sign-in makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+def test_a_sign_in_verifies_as_many_hashes_for_any_email_known_or_not(
+    ctx: Context, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = CountingHasher()
+    monkeypatch.setattr(accounts, "_hasher", counting)
+    with ctx.engine.begin() as conn:
+        south = accounts.ensure_store(conn, "south")
+        twice = accounts.ensure_user(conn, south, staff.email, Role.STAFF)
+        accounts.set_password(conn, twice.id, "south's own password")
+        accounts.ensure_user(conn, south, "no-password@south.example", Role.STAFF)
+    tries = [
+        ("nobody@north.example", PASSWORD, None),
+        ("no-password@south.example", "no such user", None),
+        (staff.email, "wrong password", None),
+        (staff.email, PASSWORD, staff.id),
+        (staff.email, "south's own password", twice.id),
+    ]
+    for email, password, expected in tries:
+        counting.verified = 0
+        with ctx.engine.connect() as conn:
+            found = accounts.user_for_password(conn, email, password)
+        assert (found.id if found else None) == expected, email
+        assert counting.verified == accounts.MAX_STORES_PER_EMAIL, (email, password)
+
+
+def test_an_email_has_users_in_at_most_two_stores(
+    ctx: Context, settings: Settings, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(user_commands, "get_settings", lambda: settings)
+    for store in ("south", "east"):
+        result = CliRunner().invoke(
+            cli.main, ["users", "create", "--store", store, "--email", staff.email]
+        )
+        if store == "south":
+            assert result.exit_code == 0, result.output
+    assert result.exit_code == 2
+    assert "already has users in 2 stores" in result.output
+    with ctx.engine.connect() as conn:
+        assert len(accounts.users_by_email(conn, staff.email)) == 2
 
 
 def test_failed_sign_ins_are_limited_per_client_address(client: TestClient, staff: User) -> None:
