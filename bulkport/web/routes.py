@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
@@ -54,7 +55,7 @@ def sign_in_page(request: Request, ctx: ContextDep) -> HTMLResponse:
 
 def _sign_in_form(
     request: Request, ctx: Context, *, email: str = "", problem: str | None = None, code: int = 200,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     token = auth.sign_in_token(request, ctx)
     response = render(

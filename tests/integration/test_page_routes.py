@@ -11,9 +11,18 @@ import redis
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from support import PASSWORD, csrf_of, get_job, local_files, page_sign_in, stage_import
+from support import (
+    PASSWORD,
+    Queue,
+    csrf_of,
+    get_job,
+    local_files,
+    page_sign_in,
+    stage_import,
+)
 
 from bulkport import cli
+from bulkport.api.app import create_app
 from bulkport.cli import users as user_commands
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Permission, Role
@@ -66,6 +75,32 @@ def test_a_wrong_password_is_refused_in_plain_words(client: TestClient, staff: U
     assert client.get("/jobs", follow_redirects=False).status_code == 303
 
 
+def test_over_https_the_cookies_are_host_prefixed_secure_and_only_those_are_read(
+    settings: Settings, staff: User
+) -> None:
+    public = settings.model_copy(update={"public_url": "https://bulkport.example"})
+    with TestClient(create_app(public, enqueue=Queue()), base_url="https://testserver") as client:
+        assert page_sign_in(client, staff.email) == 303
+        cookies = {c.name: c for c in client.cookies.jar}
+        assert set(cookies) == {"__Host-bulkport_session"}, cookies
+        session = cookies["__Host-bulkport_session"]
+        assert session.secure and session.path == "/" and not session.domain_specified
+        assert client.get("/jobs", follow_redirects=False).status_code == 200
+        # The same value under the plain name, as a page on plain http could set it: ignored.
+        planted = str(session.value)
+        client.cookies.clear()
+        client.cookies.set(auth.SESSION_COOKIE, planted)
+        assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
+
+
+def test_over_plain_http_the_cookies_keep_their_plain_names(
+    client: TestClient, staff: User
+) -> None:
+    assert page_sign_in(client, staff.email) == 303
+    assert {c.name for c in client.cookies.jar} == {auth.SESSION_COOKIE}
+    assert not any(c.secure for c in client.cookies.jar)
+
+
 def test_forms_without_their_csrf_token_are_refused(
     client: TestClient, staff: User, sent: list[str]
 ) -> None:
@@ -86,6 +121,50 @@ def test_forms_without_their_csrf_token_are_refused(
     )  # fmt: skip
     assert started.status_code == 303
     assert len(sent) == 1
+
+
+def multipart(*parts: tuple[str, str | None, bytes]) -> tuple[bytes, str]:
+    """A form body with its parts (name, file name, content) in this order, and its type."""
+    boundary = "form-boundary-7d3f"
+    body = b""
+    for name, filename, content in parts:
+        named = f'; filename="{filename}"' if filename else ""
+        body += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{named}\r\n\r\n'.encode()
+        )
+        body += content + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_an_upload_without_a_valid_token_first_stores_no_file_and_counts_nothing(
+    settings: Settings, ctx: Context, staff: User, redis_url: str
+) -> None:
+    limited = settings.model_copy(update={"uploads_per_minute": 5})
+    counter = f"bulkport:uploads:{staff.id}"
+    redis.Redis.from_url(redis_url).delete(counter)
+    rows = b"First Name,Email\r\nAnn,ann@example.com\r\n"
+    with TestClient(create_app(limited, enqueue=Queue())) as client:
+        assert page_sign_in(client, staff.email) == 303
+        token = csrf_of(client.get("/imports/new").text).encode()
+        refused = [
+            multipart(("csrf", None, b"forged"), ("file", "a.csv", rows)),
+            multipart(("file", "a.csv", rows)),
+            multipart(("file", "a.csv", rows), ("csrf", None, token)),  # the token too late
+        ]
+        for body, kind in refused:
+            response = client.post("/imports/new", content=body, headers={"content-type": kind})
+            assert response.status_code == 403, response.text
+            assert "out of date" in response.text
+        previews = local_files(ctx).root / "previews"
+        assert not previews.exists() or not any(p.is_file() for p in previews.rglob("*"))
+        assert redis.Redis.from_url(redis_url).get(counter) is None
+        body, kind = multipart(("csrf", None, token), ("file", "a.csv", rows))
+        taken = client.post(
+            "/imports/new", content=body, headers={"content-type": kind}, follow_redirects=False
+        )
+        assert taken.status_code == 303, taken.text
+        assert redis.Redis.from_url(redis_url).get(counter) == b"1"
+        assert [p.name for p in previews.rglob("*") if p.is_file()] == ["upload", "staged.json"]
 
 
 def test_failed_sign_ins_are_limited_per_email(client: TestClient, staff: User) -> None:
