@@ -215,6 +215,7 @@ def test_a_sign_in_verifies_as_many_hashes_for_any_email_known_or_not(
         accounts.ensure_user(conn, south, "no-password@south.example", Role.STAFF)
     tries = [
         ("nobody@north.example", PASSWORD, None),
+        ("staff\x00@north.example", PASSWORD, None),  # no email has one; never a query
         ("no-password@south.example", "no such user", None),
         (staff.email, "wrong password", None),
         (staff.email, PASSWORD, staff.id),
@@ -242,6 +243,13 @@ def test_an_email_has_users_in_at_most_two_stores(
     assert "already has users in 2 stores" in result.output
     with ctx.engine.connect() as conn:
         assert len(accounts.users_by_email(conn, staff.email)) == 2
+
+
+@pytest.mark.parametrize("email", ["staff\x00@north.example", "\u202estaff@north.example"])
+def test_a_sign_in_with_a_control_character_in_the_email_is_a_plain_failure(
+    client: TestClient, staff: User, email: str
+) -> None:
+    assert page_sign_in(client, email) == 401
 
 
 def test_failed_sign_ins_are_limited_per_client_address(client: TestClient, staff: User) -> None:
