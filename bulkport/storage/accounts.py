@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Row, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bulkport.schemas.accounts import PERMISSIONS, Permission, Role, TokenView
 from bulkport.schemas.text import strip_control
@@ -311,14 +309,13 @@ def end_sessions(conn: Connection, user_id: int) -> int:
 def user_for_password(conn: Connection, email: str, password: str) -> User | None:
     """The user with this email and password; None if no user of any store matches. Every
     sign-in verifies ``MAX_STORES_PER_EMAIL`` hashes, found or not, and all of them."""
-    rows: Sequence[Row[Any]] = []
+    query = (
+        select(users.c.id, users.c.store_id, users.c.email, users.c.role, users.c.password_hash)
+        .where(users.c.email == email.strip().lower(), users.c.disabled_at.is_(None))
+        .order_by(users.c.id)
+    )
     # No user's email has a control character (and PostgreSQL refuses NUL in a query).
-    if strip_control(email) == email:
-        rows = conn.execute(
-            select(users.c.id, users.c.store_id, users.c.email, users.c.role, users.c.password_hash)
-            .where(users.c.email == email.strip().lower(), users.c.disabled_at.is_(None))
-            .order_by(users.c.id)
-        ).all()
+    rows = conn.execute(query).all() if strip_control(email) == email else []
     hashes = [row.password_hash or _STAND_IN_HASH for row in rows]
     hashes += [_STAND_IN_HASH] * (MAX_STORES_PER_EMAIL - len(hashes))
     verified = [_verified(stored, password) for stored in hashes]
