@@ -17,6 +17,7 @@ from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.jobs import Problem, RowOutcome
 from bulkport.schemas.lifecycle import Confirmed, MergeRequest, SaleView, customer_view
 from bulkport.schemas.problems import CellProblem
+from bulkport.schemas.text import CleanText
 from bulkport.storage import customer_records as records
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
@@ -88,7 +89,8 @@ def stored_customer(ctx: Context, user: User, customer_id: int) -> dict[str, Any
 def list_customers(
     ctx: ContextDep,
     user: Staff,
-    search: Annotated[str | None, Query(max_length=200)] = None,
+    # Checked here, with the filters' own rule, so that a bad term is a 422 naming it.
+    search: Annotated[CleanText | None, Query(max_length=200)] = None,
     archived: ArchivedFilter = ArchivedFilter.EXCLUDE,
     cursor: Annotated[
         int | None, Query(ge=1, description="`next_cursor` of the page before.")

@@ -14,7 +14,7 @@ from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
 from bulkport.api.limits import Uploader
-from bulkport.api.uploads import Upload, receive_upload
+from bulkport.api.uploads import BeforeFile, Upload, receive_upload
 from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView, Problem
 from bulkport.schemas.text import file_name, strip_control
@@ -84,7 +84,9 @@ def display_name(filename: str | None) -> str:
     return file_name(filename, "upload.csv")
 
 
-async def receive_file(request: Request, ctx: Context, key: str) -> Upload:
+async def receive_file(
+    request: Request, ctx: Context, key: str, before_file: BeforeFile | None = None
+) -> Upload:
     """Stream a multipart upload's file under ``key``; 413 past the size limit."""
     limit = ctx.settings.max_upload_bytes
     declared = request.headers.get("content-length")
@@ -94,8 +96,9 @@ async def receive_file(request: Request, ctx: Context, key: str) -> Upload:
             f"The file is larger than the {limit // (1024 * 1024)} MB this service accepts.",
         )
     return await receive_upload(
-        request.headers.get("content-type", ""), request.stream(), ctx.files, key, limit
-    )
+        request.headers.get("content-type", ""), request.stream(), ctx.files, key, limit,
+        before_file,
+    )  # fmt: skip
 
 
 def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOptions:

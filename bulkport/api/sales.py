@@ -10,6 +10,7 @@ from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.schemas.jobs import Problem
 from bulkport.schemas.lifecycle import SaleIn, SalesTotal, SaleView
+from bulkport.schemas.text import CleanText
 from bulkport.storage import customer_records as records
 
 router = APIRouter(prefix="/api/v1", tags=["sales"], responses=ERROR_RESPONSES)
@@ -43,7 +44,7 @@ def create_sale(ctx: ContextDep, user: Staff, body: SaleIn) -> SaleView:
 def sales_by_customer(
     ctx: ContextDep,
     user: Staff,
-    search: Annotated[str | None, Query(max_length=200, description="Customer name.")] = None,
+    search: Annotated[CleanText | None, Query(max_length=200, description="Customer name.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[SalesTotal]:

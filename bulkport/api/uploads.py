@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -30,12 +30,18 @@ class Upload:
     size: int = 0
 
 
+# Told the fields sent before the file, when the file begins; raising refuses the upload
+# before a byte of the file is kept.
+BeforeFile = Callable[[dict[str, str]], None]
+
+
 class _Receiver:
     """Callbacks for python-multipart's parser: file bytes go to ``out`` as they arrive."""
 
-    def __init__(self, out: BinaryIO, limit: int) -> None:
+    def __init__(self, out: BinaryIO, limit: int, before_file: BeforeFile | None = None) -> None:
         self.out = out
         self.limit = limit
+        self.before_file = before_file
         self.upload = Upload()
         self._header_name = b""
         self._header_value = b""
@@ -77,6 +83,8 @@ class _Receiver:
         if self._name == "file":
             if self.upload.filename is not None:
                 raise HTTPException(status.HTTP_400_BAD_REQUEST, "Send one file per upload.")
+            if self.before_file is not None:
+                self.before_file(self.upload.fields)
             self._is_file = True
             self.upload.filename = (filename or b"upload.csv").decode("utf-8", "replace")
 
@@ -106,9 +114,15 @@ class _Receiver:
 
 
 async def receive_upload(
-    content_type: str, body: AsyncIterator[bytes], files: FileStore, key: str, limit: int
+    content_type: str,
+    body: AsyncIterator[bytes],
+    files: FileStore,
+    key: str,
+    limit: int,
+    before_file: BeforeFile | None = None,
 ) -> Upload:
-    """Parse a ``multipart/form-data`` body, writing its ``file`` part under ``key``.
+    """Parse a ``multipart/form-data`` body, writing its ``file`` part under ``key``
+    (``before_file`` may refuse it first).
 
     Answers 413 past ``limit`` bytes of file and 400 for a body that is not a form with a file;
     nothing is left in the store when it fails.
@@ -121,7 +135,7 @@ async def receive_upload(
             "Send the file as multipart/form-data in a field named 'file'.",
         )
     with files.writer(key) as out:
-        receiver = _Receiver(out, limit)
+        receiver = _Receiver(out, limit, before_file)
         parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
         try:
             async for chunk in body:

@@ -52,12 +52,16 @@ def users_create(
     migrate_database(settings.database)
     with closing(Context.from_settings(settings)) as ctx, ctx.engine.begin() as conn:
         store_id = accounts.ensure_store(conn, store_name)
-        user = accounts.ensure_user(conn, store_id, email, Role(role))
+        try:
+            user = accounts.ensure_user(conn, store_id, email, Role(role))
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
         if accounts.is_disabled(conn, user.id):
             raise click.ClickException(f"{user.email} is disabled; a new token would not work.")
+        ended = None
         if password is not None:
             try:
-                accounts.set_password(conn, user.id, password)
+                ended = accounts.set_password(conn, user.id, password)
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from None
         token_id, token = accounts.issue_named_token(
@@ -70,6 +74,8 @@ def users_create(
             action="token.create",
             detail={"user_id": user.id, "token_id": token_id, "via": "cli"},
         )
+    if ended is not None:
+        click.echo(_password_set(user.email, ended))
     click.echo(
         f"User {user.email} ({user.role}) of store {store_name!r}. API token {token_id}, "
         f"valid for {settings.token_days} days:"
@@ -144,12 +150,12 @@ def users_disable(email: str, store_name: str | None) -> None:
     """Disable a user: every token and signed-in session of theirs ends at once."""
     from contextlib import closing
 
-    from bulkport.storage import audit, sessions
+    from bulkport.storage import audit
 
     with closing(open_context(get_settings())) as ctx, ctx.engine.begin() as conn:
         user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
         revoked = accounts.disable_user(conn, user.id)
-        ended = sessions.end_all(conn, user.id)
+        ended = accounts.end_sessions(conn, user.id)
         audit.record(
             conn,
             store_id=user.store_id,
@@ -226,13 +232,15 @@ def users_set_password(email: str, store_name: str | None, password: str) -> Non
     """Set a user's password for the pages; signs them out everywhere."""
     from contextlib import closing
 
-    from bulkport.storage import sessions
-
     with closing(open_context(get_settings())) as ctx, ctx.engine.begin() as conn:
         user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
         try:
-            accounts.set_password(conn, user.id, password)
+            ended = accounts.set_password(conn, user.id, password)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-        ended = sessions.end_all(conn, user.id)
-    click.echo(f"Password set for {user.email}; {ended} signed-in session(s) ended.")
+    click.echo(_password_set(user.email, ended))
+
+
+def _password_set(email: str, ended: int) -> str:
+    """What a command that set a password says: a new password signs the user out."""
+    return f"Password set for {email}; {ended} signed-in session(s) ended."

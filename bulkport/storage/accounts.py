@@ -12,8 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bulkport.schemas.accounts import PERMISSIONS, Permission, Role, TokenView
+from bulkport.schemas.text import strip_control
 from bulkport.storage.db import as_utc, now
-from bulkport.storage.tables import api_tokens, stores, user_permissions, users
+from bulkport.storage.tables import api_tokens, stores, user_permissions, users, web_sessions
 
 TOKEN_PREFIX = "bp_"  # noqa: S105 (a visible prefix, not a secret)
 DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 (a label, not a secret)
@@ -23,7 +24,10 @@ DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 (a label, not a secret)
 LAST_USED_EVERY = timedelta(minutes=1)
 MIN_PASSWORD_CHARS = 10
 _hasher = PasswordHasher()
-# Checked when no user has the email, so that a wrong email takes as long as a wrong password.
+# An email has a user in at most this many stores, and a sign-in verifies exactly this many
+# hashes whatever the email (its users' and stand-ins): the time it takes tells an unknown email
+# from none of its stores. One more store costs every sign-in one verification more.
+MAX_STORES_PER_EMAIL = 2
 _STAND_IN_HASH = _hasher.hash("no such user")
 
 
@@ -81,11 +85,17 @@ def store_names(conn: Connection) -> list[str]:
 
 
 def ensure_user(conn: Connection, store_id: int, email: str, role: Role) -> User:
-    """The store's user with this email (its role updated), created if missing."""
+    """The store's user with this email (its role updated), created if missing; ValueError if
+    the email already has users in ``MAX_STORES_PER_EMAIL`` other stores."""
     email = email.strip().lower()
     row = conn.execute(
         select(users.c.id).where(users.c.store_id == store_id, users.c.email == email)
     ).first()
+    if row is None and len(users_by_email(conn, email)) >= MAX_STORES_PER_EMAIL:
+        raise ValueError(
+            f"{email} already has users in {MAX_STORES_PER_EMAIL} stores, the most an email "
+            "may have; give this store's user another email."
+        )
     if row is None:
         result = conn.execute(
             insert(users).values(store_id=store_id, email=email, role=role.value, created_at=now())
@@ -274,27 +284,43 @@ def disable_user(conn: Connection, user_id: int) -> int:
     return int(result.rowcount)
 
 
-def set_password(conn: Connection, user_id: int, password: str) -> None:
-    """Keep an argon2 hash of the user's new password; raises ValueError if it is too short."""
+def set_password(conn: Connection, user_id: int, password: str) -> int:
+    """Keep an argon2 hash of the user's new password and end every page session of theirs,
+    whoever changes it (so no caller can forget to); answers how many sessions ended. Raises
+    ValueError if the password is too short."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise ValueError(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
     conn.execute(
         update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
     )
+    return end_sessions(conn, user_id)
+
+
+def end_sessions(conn: Connection, user_id: int) -> int:
+    """End every page session of a user (a new password, a user disabled); returns how many."""
+    result = conn.execute(
+        update(web_sessions)
+        .where(web_sessions.c.user_id == user_id, web_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return int(result.rowcount)
 
 
 def user_for_password(conn: Connection, email: str, password: str) -> User | None:
-    """The user with this email and password; None if no user of any store matches."""
-    rows = conn.execute(
+    """The user with this email and password; None if no user of any store matches. Every
+    sign-in verifies ``MAX_STORES_PER_EMAIL`` hashes, found or not, and all of them."""
+    query = (
         select(users.c.id, users.c.store_id, users.c.email, users.c.role, users.c.password_hash)
         .where(users.c.email == email.strip().lower(), users.c.disabled_at.is_(None))
         .order_by(users.c.id)
-    ).all()
-    hashes = [row.password_hash for row in rows if row.password_hash]
-    if not hashes:
-        _verified(_STAND_IN_HASH, password)
-    for row in rows:
-        if row.password_hash and _verified(row.password_hash, password):
+    )
+    # No user's email has a control character (and PostgreSQL refuses NUL in a query).
+    rows = conn.execute(query).all() if strip_control(email) == email else []
+    hashes = [row.password_hash or _STAND_IN_HASH for row in rows]
+    hashes += [_STAND_IN_HASH] * (MAX_STORES_PER_EMAIL - len(hashes))
+    verified = [_verified(stored, password) for stored in hashes]
+    for row, matched in zip(rows, verified, strict=False):
+        if matched and row.password_hash:
             return User(id=row.id, store_id=row.store_id, email=row.email, role=Role(row.role))
     return None
 

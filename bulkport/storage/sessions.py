@@ -1,4 +1,5 @@
-"""Signed-in web sessions: rows with an expiry, revocable one by one or all of a user's at once."""
+"""Signed-in web sessions: rows with an expiry, revocable one by one (all of a user's at once:
+``accounts.end_sessions``)."""
 
 from __future__ import annotations
 
@@ -73,13 +74,3 @@ def end(conn: Connection, token: str) -> None:
         .where(web_sessions.c.token_hash == hash_token(token), web_sessions.c.revoked_at.is_(None))
         .values(revoked_at=now())
     )
-
-
-def end_all(conn: Connection, user_id: int) -> int:
-    """End every session of a user (a new password, a user disabled); returns how many."""
-    result = conn.execute(
-        update(web_sessions)
-        .where(web_sessions.c.user_id == user_id, web_sessions.c.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    return int(result.rowcount)

@@ -28,6 +28,23 @@ from bulkport.tasks.context import Context
 SESSION_COOKIE = "bulkport_session"
 SIGN_IN_COOKIE = "bulkport_sign_in"
 SIGN_IN_PATH = "/sign-in"
+# Over https a cookie's name carries this prefix: browsers then keep it only if it is Secure,
+# for the whole site (Path=/) and this host alone (no Domain), so no sibling subdomain or
+# plain-http page can plant or overwrite it.
+HOST_PREFIX = "__Host-"
+
+
+def served_over_https(request: Request, settings: Settings) -> bool:
+    """Whether browsers reach the pages over https: the public URL says so when it is set
+    (TLS often ends at a proxy), else the request's own scheme."""
+    if settings.public_url:
+        return settings.public_url.startswith("https://")
+    return request.url.scheme == "https"
+
+
+def cookie_name(request: Request, settings: Settings, name: str) -> str:
+    """The name a cookie has on this site: ``__Host-`` first when served over https."""
+    return HOST_PREFIX + name if served_over_https(request, settings) else name
 
 
 def _signer(settings: Settings, purpose: str) -> Signer:
@@ -43,21 +60,37 @@ def _unsigned(settings: Settings, purpose: str, value: str | None) -> str | None
         return None
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
+def _set_cookie(
+    request: Request, response: Response, settings: Settings, name: str, value: str, age: int
+) -> None:
     response.set_cookie(
-        name,
+        cookie_name(request, settings, name),
         value,
         max_age=age,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=served_over_https(request, settings),
         path="/",
+    )
+
+
+def _cookie(request: Request, settings: Settings, name: str) -> str | None:
+    return request.cookies.get(cookie_name(request, settings, name))
+
+
+def _delete_cookie(request: Request, response: Response, settings: Settings, name: str) -> None:
+    response.delete_cookie(
+        cookie_name(request, settings, name),
+        path="/",
+        secure=served_over_https(request, settings),
+        httponly=True,
+        samesite="lax",
     )
 
 
 def current_session(request: Request, ctx: ContextDep) -> WebSession | None:
     """The live session the request's cookie names, if any."""
-    token = _unsigned(ctx.settings, "session", request.cookies.get(SESSION_COOKIE))
+    token = _unsigned(ctx.settings, "session", _cookie(request, ctx.settings, SESSION_COOKIE))
     if token is None:
         return None
     with reading(ctx.engine) as conn:
@@ -98,22 +131,23 @@ def start_session(request: Request, response: Response, ctx: Context, user_id: i
     with ctx.engine.begin() as conn:
         token = sessions.start(conn, user_id, lifetime)
     value = _signer(ctx.settings, "session").sign(token).decode()
-    _set_cookie(request, response, SESSION_COOKIE, value, int(lifetime.total_seconds()))
-    response.delete_cookie(SIGN_IN_COOKIE, path="/")
+    age = int(lifetime.total_seconds())
+    _set_cookie(request, response, ctx.settings, SESSION_COOKIE, value, age)
+    _delete_cookie(request, response, ctx.settings, SIGN_IN_COOKIE)
 
 
 def end_session(request: Request, response: Response, ctx: Context) -> None:
     """Sign out: the session row is revoked and the cookie removed."""
-    token = _unsigned(ctx.settings, "session", request.cookies.get(SESSION_COOKIE))
+    token = _unsigned(ctx.settings, "session", _cookie(request, ctx.settings, SESSION_COOKIE))
     if token is not None:
         with ctx.engine.begin() as conn:
             sessions.end(conn, token)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    _delete_cookie(request, response, ctx.settings, SESSION_COOKIE)
 
 
 def sign_in_token(request: Request, ctx: Context) -> str:
     """The sign-in form's CSRF token: the one its cookie already holds, else a new one."""
-    return _unsigned(ctx.settings, "sign-in", request.cookies.get(SIGN_IN_COOKIE)) or (
+    return _unsigned(ctx.settings, "sign-in", _cookie(request, ctx.settings, SIGN_IN_COOKIE)) or (
         secrets.token_urlsafe(32)
     )
 
@@ -121,12 +155,12 @@ def sign_in_token(request: Request, ctx: Context) -> str:
 def keep_sign_in_token(request: Request, response: Response, ctx: Context, token: str) -> None:
     """Put the sign-in form's token in its signed cookie."""
     value = _signer(ctx.settings, "sign-in").sign(token).decode()
-    _set_cookie(request, response, SIGN_IN_COOKIE, value, 3600)
+    _set_cookie(request, response, ctx.settings, SIGN_IN_COOKIE, value, 3600)
 
 
 def check_sign_in_csrf(request: Request, ctx: Context, sent: str | None) -> None:
     """403 unless the sign-in form sent back the token in its cookie."""
-    expected = _unsigned(ctx.settings, "sign-in", request.cookies.get(SIGN_IN_COOKIE))
+    expected = _unsigned(ctx.settings, "sign-in", _cookie(request, ctx.settings, SIGN_IN_COOKIE))
     check_csrf(expected or secrets.token_urlsafe(32), sent)
 
 

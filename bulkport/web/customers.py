@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic_core import PydanticCustomError
 
 from bulkport.api.customers import (
     EMAIL_TAKEN,
@@ -26,6 +27,7 @@ from bulkport.schemas.accounts import Permission
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.lifecycle import anonymized_name
+from bulkport.schemas.text import refuse_control, strip_control
 from bulkport.storage import accounts
 from bulkport.storage import customer_records as records
 from bulkport.storage.db import reading
@@ -73,6 +75,15 @@ def display_name(customer: dict[str, Any]) -> str:
     return name or customer.get("email") or customer.get("phone") or f"Customer {customer['id']}"
 
 
+def search_problem(text: str | None) -> str | None:
+    """Why the search cannot be run, in plain words (the rule every search term keeps), or None."""
+    try:
+        refuse_control(text or "")
+    except PydanticCustomError as exc:
+        return f"The search {exc.message()}. Type it again without them."
+    return None
+
+
 def page_customer(ctx: Context, web: WebSession, customer_id: int) -> dict[str, Any]:
     """The store's customer, or the 404 page (another store's is as if it did not exist)."""
     return stored_customer(ctx, web.user, customer_id)
@@ -96,17 +107,21 @@ def customers_page(
     """The store's customers, newest first, searched as the API searches; archived ones shown
     only when asked for, and then greyed and marked."""
     text = (search or "").strip() or None
-    with reading(ctx.engine) as conn:
-        found = records.search(
-            conn, web.user.store_id, text=text, archived=show, before_id=cursor,
-            limit=PER_PAGE + 1,
-        )  # fmt: skip
+    problem = search_problem(text)
+    found: list[dict[str, Any]] = []
+    if problem is None:
+        with reading(ctx.engine) as conn:
+            found = records.search(
+                conn, web.user.store_id, text=text, archived=show, before_id=cursor,
+                limit=PER_PAGE + 1,
+            )  # fmt: skip
     shown_rows = found[:PER_PAGE]
     return render(
         request, ctx, "customers.html", web, nav="customers",
-        customers=[{**c, "name": display_name(c)} for c in shown_rows], search=text or "",
-        show=show, show_choices=SHOW_CHOICES, cursor=cursor,
-        next_cursor=shown_rows[-1]["id"] if len(found) > PER_PAGE else None,
+        customers=[{**c, "name": display_name(c)} for c in shown_rows],
+        search=strip_control(text or ""), problem=problem, show=show, show_choices=SHOW_CHOICES,
+        cursor=cursor, next_cursor=shown_rows[-1]["id"] if len(found) > PER_PAGE else None,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if problem else status.HTTP_200_OK,
     )  # fmt: skip
 
 

@@ -62,12 +62,17 @@ def new_import(request: Request, ctx: ContextDep, web: SignedIn) -> HTMLResponse
 @router.post("/imports/new")
 async def upload(request: Request, ctx: ContextDep, web: SignedIn) -> Response:
     """Store the chosen file with its options, then show its mapping screen."""
-    upload_quota(ctx, web.user)
     staged_id = job_rows.new_job_id()
     folder = _folder(staged_id)
+
+    def admit(fields: dict[str, str]) -> None:
+        # The form's token comes before its file: checked, and only then counted, before a
+        # byte of the file is kept.
+        auth.check_csrf(web.csrf_token, fields.get("csrf"))
+        upload_quota(ctx, web.user)
+
     try:
-        received = await receive_file(request, ctx, f"{folder}/upload")
-        auth.check_csrf(web.csrf_token, received.fields.get("csrf"))
+        received = await receive_file(request, ctx, f"{folder}/upload", admit)
         chosen = {k: v for k, v in received.fields.items() if k in FORM_OPTIONS and v}
         options = ImportOptions.model_validate(
             {**chosen, "filename": display_name(received.filename)}

@@ -12,6 +12,7 @@ from bulkport.api.customers import run_change
 from bulkport.api.deps import ContextDep, RowId
 from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS
+from bulkport.schemas.text import strip_control
 from bulkport.storage import customer_records as records
 from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
@@ -20,7 +21,7 @@ from bulkport.tasks.customer_changes import filled_fields, merge, merge_refusal
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.customer_form import shown
-from bulkport.web.customers import display_name, page_customer, store_dates
+from bulkport.web.customers import display_name, page_customer, search_problem, store_dates
 from bulkport.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,9 +39,10 @@ def pick_secondary(
     """Find the duplicate to merge into this customer, by name, email or phone."""
     primary = page_customer(ctx, web, customer_id)
     text = (search or "").strip() or None
+    problem = search_problem(text)
     found: list[dict[str, Any]] = []
     refusal = _primary_refusal(primary)
-    if text and refusal is None:
+    if text and refusal is None and problem is None:
         with reading(ctx.engine) as conn:
             found = records.search(
                 conn, web.user.store_id, text=text, archived=ArchivedFilter.INCLUDE,
@@ -53,8 +55,9 @@ def pick_secondary(
     ]
     return render(
         request, ctx, "merge_pick.html", web, nav="customers", primary=primary,
-        primary_name=display_name(primary), search=text or "", candidates=candidates,
-        refusal=refusal,
+        primary_name=display_name(primary), search=strip_control(text or ""),
+        candidates=candidates, refusal=refusal, problem=problem,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if problem else status.HTTP_200_OK,
     )  # fmt: skip
 
 

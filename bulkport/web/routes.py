@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
@@ -58,13 +59,15 @@ def sign_in_page(request: Request, ctx: ContextDep) -> HTMLResponse:
 
 
 def _sign_in_form(
-    request: Request, ctx: Context, *, email: str = "", problem: str | None = None, code: int = 200
-) -> HTMLResponse:
+    request: Request, ctx: Context, *, email: str = "", problem: str | None = None, code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:  # fmt: skip
     token = auth.sign_in_token(request, ctx)
     response = render(
         request, ctx, "sign_in.html", None, status_code=code,
         sign_in_csrf=token, email=email, problem=problem,
     )  # fmt: skip
+    response.headers.update(headers or {})
     auth.keep_sign_in_token(request, response, ctx, token)
     return response
 
@@ -83,8 +86,9 @@ def sign_in(
         auth.refuse_when_over_limit(request, ctx, email)
     except HTTPException as exc:
         return _sign_in_form(
-            request, ctx, email=email, problem=str(exc.detail), code=exc.status_code
-        )
+            request, ctx, email=email, problem=str(exc.detail), code=exc.status_code,
+            headers=exc.headers,
+        )  # fmt: skip
     with reading(ctx.engine) as conn:
         user = accounts.user_for_password(conn, email, password)
     if user is None:

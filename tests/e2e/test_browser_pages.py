@@ -2,8 +2,8 @@
 API process and a worker process on SQLite and the real Redis.
 
 Every page is checked with axe-core (no serious or critical violation) and photographed at
-1280 and 375 pixels wide into ``tests/e2e/screenshots/``. A request to any host but the app
-fails the test.
+1280 and 375 pixels wide into ``tests/e2e/screenshots/``. A request to any host but the app, or
+anything the content policy refuses (Chromium says so in the console), fails the test.
 """
 
 from __future__ import annotations
@@ -128,9 +128,17 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
 
     context.route("**/*", only_the_app)
     opened = context.new_page()
+    refused: list[str] = []  # what the content policy blocked, as Chromium's console says
+    opened.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield opened
     context.close()
     assert stack.outside == [], f"requests left the app: {stack.outside}"
+    assert refused == [], f"the content policy refused: {refused}"
 
 
 def check(page: Page, shots: Path, name: str) -> None:
@@ -579,3 +587,39 @@ def test_a_privacy_export_is_started_from_the_customer_and_downloaded_from_its_j
     with page.expect_download() as got:
         page.get_by_role("button", name="Download", exact=True).click()
     assert got.value.suggested_filename.endswith(".zip")
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_a_customer_searched_for_on_the_pages_and_the_api_then_deleted_is_in_no_log(
+    page: Page, stack: Stack
+) -> None:
+    email = "pia@shop.example"
+    made = subprocess.run(
+        [sys.executable, "-m", "bulkport", "users", "create", "--store", "Corner Shop",
+         "--email", "api@corner.example", "--role", "admin"],
+        env=stack.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    token = made.stdout.strip().splitlines()[-1]
+    found = page.request.get(
+        f"{stack.base}/api/v1/customers",
+        params={"search": email},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert [c["email"] for c in found.json()["customers"]] == [email]
+    sign_in(page, stack)
+    open_customer(page, stack, "archie@shop.example")
+    page.get_by_role("button", name="Merge a duplicate into this customer").click()
+    page.get_by_label("Find the secondary customer").fill(email)
+    page.get_by_label("Find the secondary customer").press("Enter")
+    expect(page.get_by_role("link", name="Preview merging Pia Berg")).to_be_visible()
+    open_customer(page, stack, email)
+    page.get_by_label("I have read and understood the warning").check()
+    page.get_by_role("button", name="Delete this customer").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted.")
+    logs = {path: path.read_bytes() for path in stack.home.rglob("*.log") if path.is_file()}
+    api_log = logs[stack.home / "api.log"].decode()
+    assert "/customers?… HTTP/1.1" in api_log and "/api/v1/customers?… HTTP/1.1" in api_log
+    assert "/merge?… HTTP/1.1" in api_log
+    for path, content in logs.items():
+        for trace in (email, "pia%40shop.example", "pia@shop", "Pia+Berg"):
+            assert trace.encode() not in content, (path, trace)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +14,7 @@ from fastapi.testclient import TestClient
 from support import Queue, csv_text
 
 from bulkport.api.app import create_app
+from bulkport.api.guard import CONTENT_POLICY
 from bulkport.config import Settings
 from bulkport.tasks.context import Context
 
@@ -150,8 +154,28 @@ def test_every_response_refuses_sniffing_framing_referrers_and_caches(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-frame-options"] == "DENY"
-    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+    policy = response.headers["content-security-policy"]
+    assert policy == CONTENT_POLICY or path == "/docs"  # the document pages have their own
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_the_api_document_pages_allow_their_own_inline_scripts_by_hash_alone(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    scripts = re.findall(r"<script>(.*?)</script>", response.text, re.DOTALL)
+    for script in scripts:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy, path
+    allowed = re.search(r"script-src ([^;]*)", policy)
+    assert allowed is not None
+    assert "'unsafe-inline'" not in allowed.group(1)
+    assert allowed.group(1).count("'sha256-") == len(scripts)
 
 
 def test_an_unexpected_error_still_carries_the_security_headers(

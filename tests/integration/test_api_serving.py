@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from support import csv_text, served
+from support import PASSWORD, csrf_of, csv_text, served
 
 from bulkport.api.access_log import ACCESS_LOGGER
 from bulkport.config import Settings
-from bulkport.storage import audit
+from bulkport.storage import audit, customer_records
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
@@ -57,6 +57,37 @@ def test_the_access_log_shows_signed_download_paths_without_their_tokens(
     assert len(downloads) == 2, access_lines
     assert all("/api/v1/downloads/…" in line for line in downloads)
     assert not any(token in line or token[:20] in line for line in access_lines)
+
+
+def test_search_terms_on_the_pages_and_the_api_never_reach_the_access_log(
+    settings: Settings,
+    ctx: Context,
+    staff: User,
+    auth: dict[str, str],
+    access_lines: list[str],
+) -> None:
+    email = "jane.quistorp@example.org"
+    with ctx.engine.begin() as conn:
+        jane = customer_records.create(
+            conn, staff.store_id, {"first_name": "Jane", "last_name": "Quistorp", "email": email}
+        )
+    with served(settings) as base, httpx.Client(base_url=base, timeout=10) as client:
+        found = client.get("/api/v1/customers", params={"search": email}, headers=auth)
+        assert [c["id"] for c in found.json()["customers"]] == [jane]
+        token = csrf_of(client.get("/sign-in").text)
+        signed_in = client.post(
+            "/sign-in",
+            data={"email": staff.email, "password": PASSWORD, "csrf": token},
+            follow_redirects=True,
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        assert f"/customers/{jane}" in client.get("/customers", params={"search": email}).text
+        picked = client.get(f"/customers/{jane}/merge", params={"search": "Quistorp"})
+        assert picked.status_code == 200
+    searches = [line for line in access_lines if "/customers" in line]
+    assert len(searches) == 3, access_lines
+    assert all("/customers?…" in line or "/merge?…" in line for line in searches), searches
+    assert not any("quistorp" in line.lower() for line in access_lines), access_lines
 
 
 @pytest.mark.parametrize(("proxies", "recorded"), [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.9")])

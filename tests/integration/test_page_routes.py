@@ -4,14 +4,25 @@ CSRF refusals, the limit on failed sign-ins, store scoping and revoked sessions.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 import redis
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from support import PASSWORD, csrf_of, get_job, local_files, page_sign_in, stage_import
+from support import (
+    PASSWORD,
+    Queue,
+    csrf_of,
+    get_job,
+    local_files,
+    page_sign_in,
+    stage_import,
+)
 
 from bulkport import cli
+from bulkport.api.app import create_app
 from bulkport.cli import users as user_commands
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Permission, Role
@@ -64,6 +75,32 @@ def test_a_wrong_password_is_refused_in_plain_words(client: TestClient, staff: U
     assert client.get("/jobs", follow_redirects=False).status_code == 303
 
 
+def test_over_https_the_cookies_are_host_prefixed_secure_and_only_those_are_read(
+    settings: Settings, staff: User
+) -> None:
+    public = settings.model_copy(update={"public_url": "https://bulkport.example"})
+    with TestClient(create_app(public, enqueue=Queue()), base_url="https://testserver") as client:
+        assert page_sign_in(client, staff.email) == 303
+        cookies = {c.name: c for c in client.cookies.jar}
+        assert set(cookies) == {"__Host-bulkport_session"}, cookies
+        session = cookies["__Host-bulkport_session"]
+        assert session.secure and session.path == "/" and not session.domain_specified
+        assert client.get("/jobs", follow_redirects=False).status_code == 200
+        # The same value under the plain name, as a page on plain http could set it: ignored.
+        planted = str(session.value)
+        client.cookies.clear()
+        client.cookies.set(auth.SESSION_COOKIE, planted)
+        assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
+
+
+def test_over_plain_http_the_cookies_keep_their_plain_names(
+    client: TestClient, staff: User
+) -> None:
+    assert page_sign_in(client, staff.email) == 303
+    assert {c.name for c in client.cookies.jar} == {auth.SESSION_COOKIE}
+    assert not any(c.secure for c in client.cookies.jar)
+
+
 def test_forms_without_their_csrf_token_are_refused(
     client: TestClient, staff: User, sent: list[str]
 ) -> None:
@@ -86,6 +123,50 @@ def test_forms_without_their_csrf_token_are_refused(
     assert len(sent) == 1
 
 
+def multipart(*parts: tuple[str, str | None, bytes]) -> tuple[bytes, str]:
+    """A form body with its parts (name, file name, content) in this order, and its type."""
+    boundary = "form-boundary-7d3f"
+    body = b""
+    for name, filename, content in parts:
+        named = f'; filename="{filename}"' if filename else ""
+        body += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{named}\r\n\r\n'.encode()
+        )
+        body += content + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_an_upload_without_a_valid_token_first_stores_no_file_and_counts_nothing(
+    settings: Settings, ctx: Context, staff: User, redis_url: str
+) -> None:
+    limited = settings.model_copy(update={"uploads_per_minute": 5})
+    counter = f"bulkport:uploads:{staff.id}"
+    redis.Redis.from_url(redis_url).delete(counter)
+    rows = b"First Name,Email\r\nAnn,ann@example.com\r\n"
+    with TestClient(create_app(limited, enqueue=Queue())) as client:
+        assert page_sign_in(client, staff.email) == 303
+        token = csrf_of(client.get("/imports/new").text).encode()
+        refused = [
+            multipart(("csrf", None, b"forged"), ("file", "a.csv", rows)),
+            multipart(("file", "a.csv", rows)),
+            multipart(("file", "a.csv", rows), ("csrf", None, token)),  # the token too late
+        ]
+        for body, kind in refused:
+            response = client.post("/imports/new", content=body, headers={"content-type": kind})
+            assert response.status_code == 403, response.text
+            assert "out of date" in response.text
+        previews = local_files(ctx).root / "previews"
+        assert not previews.exists() or not any(p.is_file() for p in previews.rglob("*"))
+        assert redis.Redis.from_url(redis_url).get(counter) is None
+        body, kind = multipart(("csrf", None, token), ("file", "a.csv", rows))
+        taken = client.post(
+            "/imports/new", content=body, headers={"content-type": kind}, follow_redirects=False
+        )
+        assert taken.status_code == 303, taken.text
+        assert redis.Redis.from_url(redis_url).get(counter) == b"1"
+        assert [p.name for p in previews.rglob("*") if p.is_file()] == ["upload", "staged.json"]
+
+
 def test_failed_sign_ins_are_limited_per_email(client: TestClient, staff: User) -> None:
     limit = 5
     for _ in range(limit):
@@ -93,6 +174,82 @@ def test_failed_sign_ins_are_limited_per_email(client: TestClient, staff: User) 
     assert page_sign_in(client, staff.email, "wrong") == 429
     # Even the right password waits until the minute is over.
     assert page_sign_in(client, staff.email) == 429
+
+
+def test_the_sign_in_limits_429_says_when_to_retry_in_retry_after(
+    client: TestClient, staff: User
+) -> None:
+    for _ in range(5):
+        assert page_sign_in(client, staff.email, "wrong") == 401
+    token = csrf_of(client.get("/sign-in").text)
+    refused = client.post(
+        "/sign-in", data={"email": staff.email, "password": PASSWORD, "csrf": token}
+    )
+    assert refused.status_code == 429
+    seconds = int(refused.headers["retry-after"])
+    assert 1 <= seconds <= 60
+    assert f"Wait {seconds} seconds" in refused.text
+
+
+class CountingHasher(PasswordHasher):
+    """The service's hasher, counting the verifications a sign-in makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+def test_a_sign_in_verifies_as_many_hashes_for_any_email_known_or_not(
+    ctx: Context, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = CountingHasher()
+    monkeypatch.setattr(accounts, "_hasher", counting)
+    with ctx.engine.begin() as conn:
+        south = accounts.ensure_store(conn, "south")
+        twice = accounts.ensure_user(conn, south, staff.email, Role.STAFF)
+        accounts.set_password(conn, twice.id, "south's own password")
+        accounts.ensure_user(conn, south, "no-password@south.example", Role.STAFF)
+    tries = [
+        ("nobody@north.example", PASSWORD, None),
+        ("staff\x00@north.example", PASSWORD, None),  # no email has one; never a query
+        ("no-password@south.example", "no such user", None),
+        (staff.email, "wrong password", None),
+        (staff.email, PASSWORD, staff.id),
+        (staff.email, "south's own password", twice.id),
+    ]
+    for email, password, expected in tries:
+        counting.verified = 0
+        with ctx.engine.connect() as conn:
+            found = accounts.user_for_password(conn, email, password)
+        assert (found.id if found else None) == expected, email
+        assert counting.verified == accounts.MAX_STORES_PER_EMAIL, (email, password)
+
+
+def test_an_email_has_users_in_at_most_two_stores(
+    ctx: Context, settings: Settings, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(user_commands, "get_settings", lambda: settings)
+    for store in ("south", "east"):
+        result = CliRunner().invoke(
+            cli.main, ["users", "create", "--store", store, "--email", staff.email]
+        )
+        if store == "south":
+            assert result.exit_code == 0, result.output
+    assert result.exit_code == 2
+    assert "already has users in 2 stores" in result.output
+    with ctx.engine.connect() as conn:
+        assert len(accounts.users_by_email(conn, staff.email)) == 2
+
+
+@pytest.mark.parametrize("email", ["staff\x00@north.example", "\u202estaff@north.example"])
+def test_a_sign_in_with_a_control_character_in_the_email_is_a_plain_failure(
+    client: TestClient, staff: User, email: str
+) -> None:
+    assert page_sign_in(client, email) == 401
 
 
 def test_failed_sign_ins_are_limited_per_client_address(client: TestClient, staff: User) -> None:
@@ -150,7 +307,7 @@ def test_revoking_a_users_sessions_signs_them_out(
     assert page_sign_in(client, staff.email) == 303
     assert client.get("/jobs").status_code == 200
     with ctx.engine.begin() as conn:
-        assert sessions.end_all(conn, staff.id) == 1
+        assert accounts.end_sessions(conn, staff.id) == 1
     response = client.get("/jobs", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in"
@@ -194,6 +351,37 @@ def test_set_password_prompts_twice_and_ends_the_users_sessions(
     with ctx.engine.connect() as conn:
         assert accounts.user_for_password(conn, staff.email, "another good password")
         assert accounts.user_for_password(conn, staff.email, PASSWORD) is None
+
+
+def test_creating_an_existing_user_with_a_password_signs_them_out_and_says_so(
+    client: TestClient, ctx: Context, settings: Settings, staff: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    assert page_sign_in(client, staff.email) == 303
+    with ctx.engine.begin() as conn:
+        sessions.start(conn, staff.id, timedelta(hours=1))  # a second browser
+    monkeypatch.setattr(user_commands, "get_settings", lambda: settings)
+    result = CliRunner().invoke(
+        cli.main,
+        ["users", "create", "--store", "north", "--email", staff.email,
+         "--password", "another good password"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"Password set for {staff.email}; 2 signed-in session(s) ended." in result.output
+    assert client.get("/jobs", follow_redirects=False).headers["location"] == "/sign-in"
+    assert page_sign_in(client, staff.email, "another good password") == 303
+
+
+def test_any_new_password_ends_every_session_of_that_user_alone(
+    ctx: Context, admin: User, staff: User
+) -> None:
+    with ctx.engine.begin() as conn:
+        mine = sessions.start(conn, staff.id, timedelta(hours=1))
+        theirs = sessions.start(conn, admin.id, timedelta(hours=1))
+        assert accounts.set_password(conn, staff.id, "a brand new password") == 1
+    with ctx.engine.connect() as conn:
+        assert sessions.find(conn, mine) is None
+        assert sessions.find(conn, theirs) is not None
 
 
 def test_a_dry_run_is_committed_and_a_queued_job_cancelled_from_the_job_page(

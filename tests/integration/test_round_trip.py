@@ -71,8 +71,9 @@ def test_customers_written_by_bulkport_import_back_exactly(
     ctx: Context, rows: list[dict[str, Any]], fmt: str
 ) -> None:
     with ctx.engine.begin() as conn:
-        store = accounts.ensure_store(conn, f"s-{secrets.token_hex(4)}")
-        user = accounts.ensure_user(conn, store, "p@example.com", Role.ADMIN)
+        name = f"s-{secrets.token_hex(4)}"
+        store = accounts.ensure_store(conn, name)
+        user = accounts.ensure_user(conn, store, f"p@{name}.example", Role.ADMIN)
     job = import_now(ctx, user, file_of(rows, fmt), filename=f"customers.{fmt}")
     assert job.status is JobStatus.READY, job.error
     assert job.counts.failed == 0, job
