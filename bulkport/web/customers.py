@@ -88,11 +88,19 @@ def customers_page(
             conn, web.user.store_id, text=text, archived=show, before_id=cursor,
             limit=PER_PAGE + 1,
         )  # fmt: skip
+        # "Try Show: All" only when that would find someone.
+        archived_match = bool(
+            text and not found and show is ArchivedFilter.EXCLUDE
+            and records.search(
+                conn, web.user.store_id, text=text, archived=ArchivedFilter.ONLY,
+                before_id=None, limit=1,
+            )
+        )  # fmt: skip
     shown_rows = found[:PER_PAGE]
     return render(
         request, ctx, "customers.html", web, nav="customers",
         customers=[{**c, "name": display_name(c)} for c in shown_rows], search=text or "",
-        show=show, show_choices=SHOW_CHOICES, cursor=cursor,
+        show=show, show_choices=SHOW_CHOICES, cursor=cursor, archived_match=archived_match,
         next_cursor=shown_rows[-1]["id"] if len(found) > PER_PAGE else None,
     )  # fmt: skip
 
