@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -20,6 +21,7 @@ import phonenumbers
 # The fields a customer is found by.
 SEARCHED_KEYS: tuple[str, ...] = ("first_name", "last_name", "company", "email", "phone", "mobile")
 _PHONE_KEYS = ("phone", "mobile")
+_NAME_KEYS = ("first_name", "last_name", "company")
 # Letters and digits in any script; an underscore, like any other mark, separates words.
 _WORD = re.compile(r"[^\W_]+")
 _PHONE_TYPED = re.compile(r"[\d\s+\-./()]*\d[\d\s+\-./()]*")
@@ -28,32 +30,43 @@ _NOT_DIGIT = re.compile(r"\D")
 _LONGEST_COUNTRY_CODE = 3
 
 
-def _words(text: str) -> list[str]:
-    """Words of ``text``, case and accents folded ("Müller" is found by "muller")."""
+@lru_cache(maxsize=65_536)
+def _words(text: str) -> tuple[str, ...]:
+    """Words of ``text``, case and accents folded ("Müller" is found by "muller"); names and
+    companies repeat, so each distinct text is folded once."""
+    if text.isascii():
+        return tuple(_WORD.findall(text.lower()))
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _WORD.findall(bare)
+    return tuple(_WORD.findall("".join(c for c in decomposed if not unicodedata.combining(c))))
 
 
 def _phone_words(phone: str) -> list[str]:
-    """A stored number's digits, and the same with the trunk prefix and then one to three
-    leading digits (a country code) dropped: whichever way the number was stored, its
-    national significant number is one of them."""
+    """A stored number's digits, in the forms a typed number's national significant number
+    begins one of: after the trunk prefix of a national number; after a country code of
+    one to three digits of an international one (``+`` or ``00``)."""
     digits = _NOT_DIGIT.sub("", phone)
-    bare = digits.lstrip("0")
-    forms = [digits, bare, *(bare[n:] for n in range(1, _LONGEST_COUNTRY_CODE + 1))]
-    return [form for form in forms if form]
+    if phone.lstrip().startswith("+") or digits.startswith("00"):
+        bare = digits.lstrip("0")
+        return [bare[n:] for n in range(_LONGEST_COUNTRY_CODE + 1) if bare[n:]]
+    if digits.startswith("0"):
+        return [digits, digits[1:]] if len(digits) > 1 else [digits]
+    return [digits] if digits else []
 
 
 def customer_words(values: Mapping[Any, Any]) -> str | None:
     """A customer's words, space-separated, each once; None when there are none."""
-    found: dict[str, None] = {}
-    for key in SEARCHED_KEYS:
-        value = values.get(key)
-        if isinstance(value, str) and value:
-            words = _phone_words(value) if key in _PHONE_KEYS else _words(value)
-            found.update(dict.fromkeys(words))
-    return " ".join(found) or None
+    get = values.get
+    words: list[str] = []
+    for key in _NAME_KEYS:
+        if text := get(key):
+            words.extend(_words(text))
+    if email := get("email"):
+        # Emails are each customer's own: folded without the cache the repeating names use.
+        words.extend(_WORD.findall(email.lower()) if email.isascii() else _words(email))
+    for key in _PHONE_KEYS:
+        if phone := get(key):
+            words.extend(_phone_words(phone))
+    return " ".join(dict.fromkeys(words)) or None
 
 
 def query_terms(text: str, country: str | None) -> list[frozenset[str]]:
