@@ -192,7 +192,7 @@ def preload_rows(rows: int) -> Iterator[list[str]]:
         yield customer_row(i)
 
 
-def _write_csv(path: Path, rows: Iterator[Sequence[str]]) -> None:
+def write_csv(path: Path, rows: Iterator[Sequence[str]]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     with tmp.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
@@ -231,12 +231,12 @@ def scenario(rows: int, fmt: str = "csv", seed: int = 1, folder: Path = DATA_DIR
     preload = folder / f"preload-{stem}.csv"
     measured = folder / f"import-{stem}.{fmt}"
     if not preload.exists():
-        _write_csv(preload, preload_rows(rows))
+        write_csv(preload, preload_rows(rows))
     if not measured.exists():
         if fmt == "xlsx":
             _write_xlsx(measured, import_rows(rows, seed))
         else:
-            _write_csv(measured, import_rows(rows, seed))
+            write_csv(measured, import_rows(rows, seed))
     return Scenario(rows=rows, preload_csv=preload, import_path=measured)
 
 

@@ -13,38 +13,56 @@ from sqlalchemy import (
     Engine,
     Row,
     Text,
+    and_,
     case,
     cast,
+    false,
     func,
     literal,
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from bulkport.schemas.apostrophes import FORMULA_STARTS, SHIELDED_STARTS
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
 from bulkport.schemas.fields import FIELDS_BY_KEY, FieldKind
+from bulkport.schemas.search_words import query_terms
 from bulkport.storage.db import reading
-from bulkport.storage.tables import customers
+from bulkport.storage.tables import SEARCH_VECTOR, customers, stores
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _searched(conn: Connection, store_id: int, text: str, indexed: bool) -> ColumnElement[bool]:
+    """Customers whose words begin with each word searched for (``search_words``): through
+    the words' GIN index on PostgreSQL when ``indexed``, else by comparing the same words as
+    text (SQLite; a few customers on PostgreSQL, where that test is the cheaper)."""
+    country = conn.execute(select(stores.c.country).where(stores.c.id == store_id)).scalar()
+    groups = query_terms(text, country)
+    if not groups:
+        return false()
+    if indexed and conn.dialect.name == "postgresql":
+        # Terms are letters and digits only: nothing in them is tsquery syntax.
+        query = " & ".join(
+            "(" + " | ".join(f"'{term}':*" for term in sorted(group)) + ")" for group in groups
+        )
+        return SEARCH_VECTOR.op("@@")(cast(literal(query), TSQUERY))
+    spaced = literal(" ") + customers.c.search_words
+    return and_(*(or_(*(spaced.like(f"% {term}%") for term in sorted(g))) for g in groups))
 
 
-def matching(store_id: int, filters: ExportFilters) -> list[ColumnElement[bool]]:
-    """The conditions that pick a store's customers for an export (deleted ones never)."""
+def matching(
+    conn: Connection, store_id: int, filters: ExportFilters, *, indexed: bool = True
+) -> list[ColumnElement[bool]]:
+    """The conditions that pick a store's customers for an export (deleted ones never);
+    ``indexed``: the search through the words' index, where there is one."""
     c = customers.c
     where: list[ColumnElement[bool]] = [c.store_id == store_id, c.deleted_at.is_(None)]
     if filters.archived is ArchivedFilter.EXCLUDE:
         where.append(c.archived.is_(False))
     elif filters.archived is ArchivedFilter.ONLY:
         where.append(c.archived.is_(True))
-    if filters.search:
-        pattern = _like(filters.search.strip())
-        searched = (c.first_name, c.last_name, c.email, c.phone, c.mobile, c.company)
-        where.append(or_(*(func.lower(col).like(pattern, escape="\\") for col in searched)))
+    if filters.search and filters.search.strip():
+        where.append(_searched(conn, store_id, filters.search, indexed))
     if filters.customer_type:
         where.append(c.customer_type == filters.customer_type)
     if filters.ids is not None:
@@ -75,9 +93,45 @@ def _ranges(filters: ExportFilters) -> Iterator[ColumnElement[bool]]:
             yield column <= high
 
 
+# How many of the newest customers a search looks through one by one before it asks the
+# words' index for the rest.
+RECENT = 5000
+
+
+def newest_matching(
+    conn: Connection, store_id: int, filters: ExportFilters, before_id: int | None, limit: int
+) -> list[Row[Any]]:
+    """A page of the matching customers, newest first, below ``before_id``.
+
+    PostgreSQL's statistics cannot tell the beginning of a rare word from that of a common
+    one, so left to itself it may walk every customer newest first, testing each, for a
+    search that finds one. Testing only the newest ``RECENT`` answers a common word's page at
+    once; the words' index finds the rest of a rarer word's among the older ones.
+    """
+    c = customers.c
+    scoped = [c.store_id == store_id, *([c.id < before_id] if before_id is not None else [])]
+    if conn.dialect.name != "postgresql" or not filters.search:
+        where = [*matching(conn, store_id, filters), *scoped[1:]]
+        return list(
+            conn.execute(select(customers).where(*where).order_by(c.id.desc()).limit(limit))
+        )
+    recent = select(c.id).where(*scoped).order_by(c.id.desc()).limit(RECENT).subquery()
+    oldest = conn.execute(select(func.min(recent.c.id))).scalar()
+    if oldest is None:
+        return []
+    tested = [*matching(conn, store_id, filters, indexed=False), *scoped[1:], c.id >= oldest]
+    found = list(conn.execute(select(customers).where(*tested).order_by(c.id.desc()).limit(limit)))
+    if len(found) == limit:
+        return found
+    # Ordered by an expression, so that the planner finds them through the words' index.
+    indexed = [*matching(conn, store_id, filters), c.id < oldest]
+    older = select(customers).where(*indexed).order_by((c.id + 0).desc())
+    return found + list(conn.execute(older.limit(limit - len(found))))
+
+
 def count_matching(conn: Connection, store_id: int, filters: ExportFilters) -> int:
     """How many customers an export will write."""
-    query = select(func.count()).select_from(customers).where(*matching(store_id, filters))
+    query = select(func.count()).select_from(customers).where(*matching(conn, store_id, filters))
     return int(conn.execute(query).scalar_one())
 
 
@@ -88,7 +142,7 @@ def stream_matching(
     server-side cursor: memory does not grow with the number of customers."""
     query = (
         select(*(customers.c[key] for key in keys))
-        .where(*matching(store_id, filters))
+        .where(*matching(conn, store_id, filters))
         .order_by(customers.c.id)
     )
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
@@ -166,7 +220,7 @@ def stream_xlsx_values(
 
     The database does the per-value work, so Python only hands each cell to the writer.
     """
-    where = matching(store_id, filters)
+    where = matching(conn, store_id, filters)
     query = select(*(_xlsx_expression(key) for key in keys)).where(*where).order_by(customers.c.id)
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     raw = conn.connection.dbapi_connection
@@ -186,7 +240,7 @@ def copy_csv_matching(
     Python never touches a value, so the export runs at close to COPY's own speed; the ranges
     let the job's progress move while it runs. Call inside one REPEATABLE READ transaction.
     """
-    where = matching(store_id, filters)
+    where = matching(conn, store_id, filters)
     numbered = (
         select(customers.c.id, func.row_number().over(order_by=customers.c.id).label("n"))
         .where(*where)

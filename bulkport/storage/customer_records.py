@@ -11,13 +11,14 @@ from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
 from bulkport.schemas.fields import WRITABLE_KEYS
 from bulkport.schemas.lifecycle import anonymized_name
-from bulkport.storage.customer_reads import matching
-from bulkport.storage.customer_writes import email_key
+from bulkport.schemas.search_words import SEARCHED_KEYS, customer_words
+from bulkport.storage.customer_reads import newest_matching
+from bulkport.storage.customer_writes import SEARCHED, email_key
 from bulkport.storage.db import now
 from bulkport.storage.tables import customer_events, customers, sales
 
 # Every personal field: what erasing a customer sets to NULL.
-PERSONAL_KEYS: tuple[str, ...] = (*WRITABLE_KEYS, "email_key")
+PERSONAL_KEYS: tuple[str, ...] = (*WRITABLE_KEYS, "email_key", "search_words")
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -130,11 +131,8 @@ def search(
     limit: int,
 ) -> list[dict[str, Any]]:
     """A page of the store's customers (never deleted ones), newest first, below a cursor."""
-    where = matching(store_id, ExportFilters(search=text, archived=archived))
-    if before_id is not None:
-        where.append(customers.c.id < before_id)
-    query = select(customers).where(*where).order_by(customers.c.id.desc()).limit(limit)
-    return [_row(row) for row in conn.execute(query)]
+    filters = ExportFilters(search=text, archived=archived)
+    return [_row(row) for row in newest_matching(conn, store_id, filters, before_id, limit)]
 
 
 def create(conn: Connection, store_id: int, values: dict[str, Any]) -> int:
@@ -146,6 +144,7 @@ def create(conn: Connection, store_id: int, values: dict[str, Any]) -> int:
             store_id=store_id,
             **values,
             email_key=email_key(values.get("email")),
+            search_words=customer_words(values),
             archived=False,
             created_at=moment,
             updated_at=moment,
@@ -155,12 +154,30 @@ def create(conn: Connection, store_id: int, values: dict[str, Any]) -> int:
 
 
 def change(conn: Connection, customer_id: int, values: dict[str, Any]) -> None:
-    """Write checked values to a customer (email key kept in step), touching updated_at."""
+    """Write checked values to a customer (email key and search words kept in step),
+    touching updated_at."""
     if "email" in values:
         values = {**values, "email_key": email_key(values["email"])}
     conn.execute(
         update(customers).where(customers.c.id == customer_id).values(**values, updated_at=now())
     )
+    if not SEARCHED.isdisjoint(values):
+        _refresh_search_words(conn, [customer_id])
+
+
+def _refresh_search_words(conn: Connection, ids: Collection[int]) -> None:
+    """Write again the search words of customers whose searched fields were just changed."""
+    query = select(customers.c.id, *(customers.c[key] for key in SEARCHED_KEYS)).where(
+        customers.c.id.in_(list(ids))
+    )
+    rows = [{"cid": row.id, "words": customer_words(row._mapping)} for row in conn.execute(query)]
+    if rows:
+        conn.execute(
+            update(customers)
+            .where(customers.c.id == bindparam("cid"))
+            .values(search_words=bindparam("words")),
+            rows,
+        )
 
 
 def set_archived(conn: Connection, ids: Collection[int], archived: bool) -> None:
@@ -212,6 +229,12 @@ def merge_many(conn: Connection, merges: Sequence[tuple[int, int, dict[str, Any]
         values = {k[2:]: bindparam(k) for k in keys}
         statement = update(customers).where(customers.c.id == bindparam("pid"))
         conn.execute(statement.values(**values, updated_at=bindparam("moment")), rows)
+    # The secondaries that gave their email, and the primaries filled with a searched field.
+    _refresh_search_words(
+        conn,
+        {s for _, s, fill in merges if "email" in fill}
+        | {p for p, _, fill in merges if not SEARCHED.isdisjoint(fill)},
+    )
     conn.execute(
         update(sales)
         .where(sales.c.customer_id == bindparam("sid"))

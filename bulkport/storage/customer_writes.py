@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
+from bulkport.schemas.search_words import SEARCHED_KEYS, customer_words
 from bulkport.storage.db import now
 from bulkport.storage.tables import customers
 
@@ -136,7 +137,15 @@ def by_email_keys(
     return {row["email_key"]: row for row in _lookup(conn, store_id, "email_key", keys, fields)}
 
 
-_INSERT_COLUMNS = (*WRITABLE_KEYS, "store_id", "email_key", "archived", "created_at", "updated_at")
+_INSERT_COLUMNS = (
+    *WRITABLE_KEYS,
+    "store_id",
+    "email_key",
+    "search_words",
+    "archived",
+    "created_at",
+    "updated_at",
+)
 
 
 def _moment_for(conn: Connection, moment: datetime) -> object:
@@ -168,10 +177,17 @@ def insert_many(conn: Connection, store_id: int, records: list[dict[str, Any]]) 
     # column left out is NULL anyway, and binding a NULL per row per column is not free.
     present = set().union(*records)
     keys = [key for key in WRITABLE_KEYS if key in present]
-    get = [record.get for record in records]
     rows = [
-        [*[value(key) for key in keys], store_id, email_key(value("email")), False, stamp, stamp]
-        for value in get
+        [
+            *[record.get(key) for key in keys],
+            store_id,
+            email_key(record.get("email")),
+            customer_words(record),
+            False,
+            stamp,
+            stamp,
+        ]
+        for record in records
     ]
     columns = ", ".join((*keys, *_INSERT_COLUMNS[len(WRITABLE_KEYS) :]))
     if postgres:
@@ -214,6 +230,7 @@ def _dates_as_text(rows: list[list[Any]], columns: list[int]) -> None:
 def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) -> None:
     """Apply changes ``{"id": …, field: value, …}``; rows changing the same fields share one
     driver-level executemany (pipelined by psycopg on PostgreSQL)."""
+    changes = with_search_words(conn, store_id, changes)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for change in changes:
         fields = tuple(sorted(key for key in change if key != "id"))
@@ -241,6 +258,24 @@ def update_many(conn: Connection, store_id: int, changes: list[dict[str, Any]]) 
         conn.exec_driver_sql(sql, params)
 
 
+def with_search_words(
+    conn: Connection, store_id: int, changes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``changes`` with the new search words of each that changes a searched field (read
+    with the customer's other searched fields, in the same transaction)."""
+    touching = [c for c in changes if not SEARCHED.isdisjoint(c)]
+    if not touching:
+        return changes
+    current = by_ids(conn, store_id, [c["id"] for c in touching], SEARCHED_KEYS)
+    return [
+        {**c, "search_words": customer_words({**current.get(c["id"], {}), **c})}
+        if not SEARCHED.isdisjoint(c)
+        else c
+        for c in changes
+    ]
+
+
+SEARCHED = frozenset(SEARCHED_KEYS)
 _SQL_TYPES = {FieldKind.BOOL: "boolean", FieldKind.DATE: "date"}
 
 

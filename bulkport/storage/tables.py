@@ -18,6 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
     text,
 )
 
@@ -43,6 +45,8 @@ stores = Table(
     Column("name", String(100), nullable=False, unique=True),
     # How this store's staff write dates such as 03/04/1990 when a file does not show it.
     Column("date_order", String(3), nullable=False, server_default=text("'dmy'")),
+    # ISO 3166 alpha-2: how a phone number written the national way is read in a search.
+    Column("country", String(2)),
     Column("created_at", Moment, nullable=False),
 )
 
@@ -116,6 +120,8 @@ customers = Table(
     ),
     # Lower-cased email: emails compare case-insensitively and are unique per store.
     Column("email_key", String(254)),
+    # The words a search finds the customer by (schemas.search_words), kept with every write.
+    Column("search_words", Text),
     Column("archived", Boolean, nullable=False, server_default=text("false")),
     Column("deleted_at", Moment),
     # A merged secondary: the primary it was merged into, so its former id leads there.
@@ -136,6 +142,15 @@ customers = Table(
     # Room on each page for an updated row's new version: the update is then HOT and writes
     # no index entry (an import updates customers by the hundred thousand; migration 0005).
     postgresql_with={"fillfactor": CUSTOMERS_FILLFACTOR},
+)
+
+# The customer's words as PostgreSQL's text-search vector: a search is a prefix query on it,
+# served by the GIN index below (built in; pg_trgm is not in every PostgreSQL).
+SEARCH_VECTOR = func.array_to_tsvector(
+    func.string_to_array(customers.c.search_words, literal_column("' '"))
+)
+Index("ix_customers_search_words", SEARCH_VECTOR, postgresql_using="gin").ddl_if(
+    dialect="postgresql"
 )
 
 sales = Table(

@@ -109,20 +109,38 @@ def customers_page(
     text = (search or "").strip() or None
     problem = search_problem(text)
     found: list[dict[str, Any]] = []
+    archived_match = False
     if problem is None:
-        with reading(ctx.engine) as conn:
-            found = records.search(
-                conn, web.user.store_id, text=text, archived=show, before_id=cursor,
-                limit=PER_PAGE + 1,
-            )  # fmt: skip
+        found, archived_match = _customers_found(ctx, web, text, show, cursor)
     shown_rows = found[:PER_PAGE]
     return render(
         request, ctx, "customers.html", web, nav="customers",
         customers=[{**c, "name": display_name(c)} for c in shown_rows],
         search=strip_control(text or ""), problem=problem, show=show, show_choices=SHOW_CHOICES,
-        cursor=cursor, next_cursor=shown_rows[-1]["id"] if len(found) > PER_PAGE else None,
+        cursor=cursor, archived_match=archived_match,
+        next_cursor=shown_rows[-1]["id"] if len(found) > PER_PAGE else None,
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if problem else status.HTTP_200_OK,
     )  # fmt: skip
+
+
+def _customers_found(
+    ctx: Context, web: WebSession, text: str | None, show: ArchivedFilter, cursor: int | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the search (one row more than shown, to know of a next page), and whether
+    archived customers would match when none is found: "try Show: All" only when true."""
+    with reading(ctx.engine) as conn:
+        found = records.search(
+            conn, web.user.store_id, text=text, archived=show, before_id=cursor,
+            limit=PER_PAGE + 1,
+        )  # fmt: skip
+        archived_match = bool(
+            text and not found and show is ArchivedFilter.EXCLUDE
+            and records.search(
+                conn, web.user.store_id, text=text, archived=ArchivedFilter.ONLY,
+                before_id=None, limit=1,
+            )
+        )  # fmt: skip
+    return found, archived_match
 
 
 def customer_values(

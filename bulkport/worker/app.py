@@ -18,7 +18,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import beat_init, worker_process_init, worker_process_shutdown
 from kombu import Queue
 from sqlalchemy.exc import OperationalError
 
@@ -251,13 +251,15 @@ def export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-ar
     return _run(self, run_privacy_export, job_id)
 
 
-@app.task(name=RETENTION_TASK)
+# The schedule's own tasks run every few seconds: without events of their own, Flower's list
+# shows the jobs (and the jobs the reaper sends again), not the schedule.
+@app.task(name=RETENTION_TASK, send_events=False)
 def expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
     return expire_files(context())
 
 
-@app.task(name=REAPER_TASK)
+@app.task(name=REAPER_TASK, send_events=False)
 def reap_jobs() -> dict[str, int]:
     """Send stalled or forgotten jobs to the queue again; end those out of attempts."""
     reaped = reap(context())
@@ -270,6 +272,13 @@ def reap_jobs() -> dict[str, int]:
         "chunks": len(reaped.chunks),
         "failed": len(reaped.failed),
     }
+
+
+@beat_init.connect
+def _schedule_sends_no_events(**_: Any) -> None:
+    """Beat sends only the schedule's tasks: no "task-sent" event for Flower to list them by
+    (a worker's own ``send_events=False`` covers the events it would send)."""
+    app.conf.task_send_sent_event = False
 
 
 TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]

@@ -372,6 +372,24 @@ def test_archive_a_customer_and_find_it_greyed_among_the_archived(
 
 
 @pytest.mark.usefixtures("shop_customers")
+def test_find_a_customer_by_name_phone_or_email_as_staff_type_them(
+    page: Page, stack: Stack
+) -> None:
+    sign_in(page, stack)
+    page.goto(f"{stack.base}/customers")
+    # Stored as +31 20 555 0101: the number as dialled at home finds it.
+    for typed in ("Vos, Mia", "020 555 0101", "MIA.VOS@WORK.EXAMPLE"):
+        page.get_by_label("Search").fill(typed)
+        page.get_by_role("button", name="Search").click()
+        expect(page.locator("table.customers")).to_contain_text("mia.vos@work.example")
+    expect(page.locator("table.customers tbody tr")).to_have_count(1)
+    page.get_by_label("Search").fill("Nobody Here")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No customer matches")).to_be_visible()
+    expect(page.get_by_text("Show: All")).to_have_count(0)  # no archived customer matches
+
+
+@pytest.mark.usefixtures("shop_customers")
 def test_merge_two_customers_with_the_preview(page: Page, stack: Stack, shots: Path) -> None:
     sign_in(page, stack)
     open_customer(page, stack, "mia@shop.example")

@@ -1,11 +1,26 @@
-"""No job stays QUEUED or PROCESSING forever: the reaper and bounded attempts, both databases."""
+"""No job stays QUEUED or PROCESSING forever: the reaper and bounded attempts, both databases;
+the reaper itself stays out of Flower's list."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
-from support import csv_text, get_job, stage_import, stored_customers
+from support import (
+    csv_text,
+    get_job,
+    stage_import,
+    start_worker,
+    stored_customers,
+    wait_finished,
+    worker_env,
+)
 
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import jobs as job_rows
@@ -15,6 +30,7 @@ from bulkport.storage.tables import jobs
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
 from bulkport.tasks.reaper import Requeue, reap
+from bulkport.worker.app import IMPORT_TASK, REAPER_TASK, configure
 
 CONTENT = csv_text([["Email"], *([f"p{i}@example.com"] for i in range(120))])
 
@@ -102,3 +118,52 @@ def test_a_job_whose_lease_lapsed_moments_ago_is_sent_again_at_once(
             )
         )  # fmt: skip
     assert [sent.job_id for sent in reap(ctx, moment).requeue] == [job_id]
+
+
+def test_flower_sees_the_job_the_reaper_sends_again_but_never_the_reaper(
+    ctx: Context, admin: User, redis_url: str, tmp_path: Path
+) -> None:
+    """A real beat running the reaper every second and a real worker sending events: the
+    events Flower would list are the job's alone."""
+    app = configure(ctx.settings)
+    events: list[dict[str, Any]] = []
+    with app.connection_for_read() as connection:
+        receiver = app.events.Receiver(connection, handlers={"*": events.append})
+        listening = threading.Thread(target=receiver.capture, kwargs={"wakeup": False})
+        listening.start()
+        env = worker_env(ctx, redis_url, BULKPORT_REAPER_SECONDS="1")
+        celery = [sys.executable, "-m", "celery", "-A", "bulkport.worker.app"]
+        worker_log = tmp_path / "worker.log"
+        worker = start_worker(
+            [*celery, "worker", "--pool=prefork", "--concurrency=1", "-Q", "small", "-E",
+             "--without-mingle", "--without-gossip", "--loglevel=INFO"],
+            env, worker_log,
+        )  # fmt: skip
+        beat_log = tmp_path / "beat.log"
+        with beat_log.open("wb") as out:
+            beat = subprocess.Popen(
+                [*celery, "beat", "--loglevel=INFO", f"--schedule={tmp_path / 'schedule'}"],
+                env=env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            job_id = stage_import(ctx, admin, CONTENT)
+            stall(ctx, job_id, attempts=1)
+            assert wait_finished(ctx, admin, job_id, seconds=60).status is JobStatus.READY
+            time.sleep(3)  # a few more rounds of the reaper, with nothing to do
+        finally:
+            beat.terminate()
+            worker.terminate()
+            beat.wait(30)
+            worker.wait(30)
+            receiver.should_stop = True
+            listening.join(10)
+    rounds = worker_log.read_text().count(f"Task {REAPER_TASK}[")
+    assert rounds >= 3, worker_log.read_text()  # the reaper did run, and took the job over
+    tasks = [e for e in events if e["type"].startswith("task-")]
+    names = {e["uuid"]: e["name"] for e in tasks if "name" in e}
+    assert REAPER_TASK not in names.values()
+    assert set(names.values()) == {IMPORT_TASK}
+    assert {e["uuid"] for e in tasks} == set(names)  # no nameless event of another task
+    assert {"task-sent", "task-received", "task-started", "task-succeeded"} <= {
+        e["type"] for e in tasks
+    }
