@@ -48,11 +48,17 @@ def test_a_request_that_fails_unexpectedly_is_logged_without_the_value_it_quotes
 
 
 WORKER = """
+import logging
 import sys
 import bulkport.worker.app as worker
 
 def run_export(ctx, job_id):
-    raise ValueError(sys.argv[1] + " is not a valid email address")
+    try:
+        raise ValueError(sys.argv[1] + " is not a valid email address")
+    except ValueError:
+        # Any logger's exception reaches the worker's output through Celery's handlers.
+        logging.getLogger("bulkport.tasks").exception("job %s: logged on its way out", job_id)
+        raise
 
 worker.run_export = run_export
 from bulkport.cli import main
@@ -78,6 +84,7 @@ def test_a_task_that_fails_unexpectedly_is_logged_by_celery_without_its_message(
         process.wait(30)
     text = log.read_text(errors="replace")
     assert "raised unexpected: ValueError" in text and "run_export" in text
+    assert "logged on its way out\nValueError" in text
     assert "zorglub" not in text.lower()
 
 
