@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bulkport import __version__
+from bulkport import __version__, logs
 from bulkport.api import (
     access_log,
     audit,
@@ -68,6 +68,7 @@ def create_app(
     app.state.context = context
     guard.install(app, context)
     access_log.install()
+    logs.install_for_api()
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(405, method_not_allowed)
     app.include_router(imports.router)

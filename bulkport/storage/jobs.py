@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -108,13 +109,19 @@ def create_job(
             kind=kind.value,
             status=JobStatus.QUEUED.value,
             options=options,
-            idempotency_key=idempotency_key,
+            idempotency_key=kept_key(idempotency_key),
             created_by=created_by,
             created_at=moment,
             updated_at=moment,
         )
     )
     return job_id
+
+
+def kept_key(key: str | None) -> str | None:
+    """What a job keeps of a client's idempotency key: its SHA-256 only. A key is only ever
+    compared, and a client may build it from what it sends (an email), which no purge reads."""
+    return None if key is None else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 # Longest error text a job keeps.
@@ -146,7 +153,7 @@ def job_for_worker(conn: Connection, job_id: str) -> Job | None:
 def find_by_idempotency_key(conn: Connection, store_id: int, key: str) -> Job | None:
     """The job a store already started under this idempotency key."""
     row = conn.execute(
-        select(jobs).where(jobs.c.store_id == store_id, jobs.c.idempotency_key == key)
+        select(jobs).where(jobs.c.store_id == store_id, jobs.c.idempotency_key == kept_key(key))
     ).first()
     return _job(row) if row else None
 

@@ -1,0 +1,30 @@
+"""A client's idempotency key finds its job again, but the database keeps only its hash: a
+client may build the key from what it sends (a customer's email), and no purge reads keys."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from support import csv_text
+
+from bulkport.storage.tables import jobs
+from bulkport.tasks.context import Context
+
+EMAIL = "zorglub.quaxington@example.com"
+CSV = csv_text([["First Name", "Email"], ["Zorglub", EMAIL]])
+
+
+def test_an_idempotency_key_is_kept_as_a_hash_and_still_finds_its_job(
+    client: TestClient, ctx: Context, auth: dict[str, str]
+) -> None:
+    keyed = {**auth, "Idempotency-Key": f"privacy-request-{EMAIL}"}
+    answers = [
+        client.post("/api/v1/imports", headers=keyed, files={"file": ("a.csv", CSV, "text/csv")})
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    with ctx.engine.connect() as conn:
+        kept = conn.execute(select(jobs.c.idempotency_key)).scalars().all()
+    assert len(kept) == 1 and kept[0] is not None
+    assert "zorglub" not in kept[0].lower()
