@@ -427,3 +427,21 @@ def expire_lease(ctx: Context, job_id: str) -> None:
         conn.execute(
             update(jobs).where(jobs.c.id == job_id).values(lease_until=now() - timedelta(seconds=1))
         )
+
+
+@contextmanager
+def task_events(settings: Settings) -> Iterator[list[dict[str, Any]]]:
+    """The task events workers send while the block runs (what Flower reads), as they come."""
+    from bulkport.worker.app import configure
+
+    app = configure(settings)
+    events: list[dict[str, Any]] = []
+    with app.connection_for_read() as connection:
+        receiver = app.events.Receiver(connection, handlers={"*": events.append})
+        listening = threading.Thread(target=receiver.capture, kwargs={"wakeup": False})
+        listening.start()
+        try:
+            yield events
+        finally:
+            receiver.should_stop = True
+            listening.join(10)

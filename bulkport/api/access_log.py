@@ -8,7 +8,9 @@ import re
 
 # uvicorn's access logger; its record's arguments are (client, method, path, version, status).
 ACCESS_LOGGER = "uvicorn.access"
-_SIGNED = re.compile(r"(/api/v1/downloads/)[^/?#\s\"]+")
+# Path segments that are a secret (a signed link's token) or may be a person's details (a saved
+# mapping's name is the client's text): the log shows that one was there, never what it said.
+_SIGNED = re.compile(r"(/api/v1/(?:downloads|mappings)/)[^/?#\s\"]+")
 # A query string inside a whole log line, up to the end of the request target.
 _QUERY = re.compile(r"\?\S*")
 # What a logged query string becomes: that there was one, never what it said.
@@ -18,7 +20,7 @@ QUERY_MARK = "?…"
 def loggable(path: str) -> str:
     """``path`` fit for the log: any query string replaced by ``?…`` (a search term, a name or
     an email may be in it, and no list of harmless parameters stays right as pages grow), and
-    the token of a signed download link by ``…``."""
+    the token of a signed download link or the name of a saved mapping by ``…``."""
     target, query, _ = path.partition("?")
     return _SIGNED.sub(r"\1…", target) + (QUERY_MARK if query else "")
 

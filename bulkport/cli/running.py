@@ -215,12 +215,10 @@ def api_app() -> FastAPI:
 @click.option("--beat", is_flag=True, help="Also run the schedule (reaper, file clean-up).")
 def worker(concurrency: int | None, queues: str | None, name: str | None, beat: bool) -> None:
     """Run a Celery worker that processes jobs."""
-    from bulkport import logs
     from bulkport.worker.app import QUEUES, configure
 
     settings = get_settings()
     app = configure(settings)
-    logs.install_for_worker()
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     argv = [
         "worker",
@@ -256,11 +254,8 @@ def beat() -> None:
     from bulkport.worker.app import configure
 
     settings = get_settings()
-    from bulkport import logs
-
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     app = configure(settings)
-    logs.install_for_worker()
     app.start(["beat", "--loglevel=INFO", f"--schedule={settings.home / 'celerybeat-schedule'}"])
 
 

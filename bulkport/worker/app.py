@@ -22,6 +22,7 @@ from celery.signals import beat_init, worker_process_init, worker_process_shutdo
 from kombu import Queue
 from sqlalchemy.exc import OperationalError
 
+from bulkport import logs
 from bulkport.config import Settings, get_settings
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import jobs as job_rows
@@ -114,6 +115,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 outcomes.TIME_LIMIT_ERRORS = (SoftTimeLimitExceeded,)
 app = Celery("bulkport")
 _configured = False
+# However the worker is started (`bulkport worker`, `celery -A bulkport.worker.app worker`),
+# its log never quotes an exception's message.
+logs.install_for_worker()
 
 
 def _from_environment() -> dict[str, Any]:
@@ -182,12 +186,25 @@ def _close_connections(**_: Any) -> None:
 Runner = Callable[[Context, str], object]
 
 
+class TaskFailed(Exception):
+    """What Celery, its events and Flower are told of a job task's error: its kind, never its
+    message, which may quote a customer's values (the worker's log has where it was raised)."""
+
+    @classmethod
+    def of(cls, exc: BaseException) -> TaskFailed:
+        return cls(type(exc).__name__)
+
+
 def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-arg]
     """Run a job; a duplicate delivery waits for the live one, then finds it done."""
     try:
         outcome = runner(context(), job_id)
     except OperationalError as exc:
-        raise task.retry(exc=exc, countdown=min(60, 2**task.request.retries)) from exc
+        countdown = min(60, 2**task.request.retries)
+        raise task.retry(exc=TaskFailed.of(exc), countdown=countdown) from None
+    except Exception as exc:
+        log.error("job %s: task failed: %s", job_id, outcomes.without_values(exc))
+        raise TaskFailed.of(exc) from None
     if isinstance(outcome, job_rows.Busy):
         if task.max_retries is not None and task.request.retries >= task.max_retries:
             # The delivery that holds the job renews its lease; if it dies, the reaper sends

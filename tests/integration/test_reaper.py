@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import update
 from support import (
@@ -18,6 +16,7 @@ from support import (
     stage_import,
     start_worker,
     stored_customers,
+    task_events,
     wait_finished,
     worker_env,
 )
@@ -30,7 +29,7 @@ from bulkport.storage.tables import jobs
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
 from bulkport.tasks.reaper import Requeue, reap
-from bulkport.worker.app import IMPORT_TASK, REAPER_TASK, configure
+from bulkport.worker.app import IMPORT_TASK, REAPER_TASK
 
 CONTENT = csv_text([["Email"], *([f"p{i}@example.com"] for i in range(120))])
 
@@ -125,12 +124,7 @@ def test_flower_sees_the_job_the_reaper_sends_again_but_never_the_reaper(
 ) -> None:
     """A real beat running the reaper every second and a real worker sending events: the
     events Flower would list are the job's alone."""
-    app = configure(ctx.settings)
-    events: list[dict[str, Any]] = []
-    with app.connection_for_read() as connection:
-        receiver = app.events.Receiver(connection, handlers={"*": events.append})
-        listening = threading.Thread(target=receiver.capture, kwargs={"wakeup": False})
-        listening.start()
+    with task_events(ctx.settings) as events:
         env = worker_env(ctx, redis_url, BULKPORT_REAPER_SECONDS="1")
         celery = [sys.executable, "-m", "celery", "-A", "bulkport.worker.app"]
         worker_log = tmp_path / "worker.log"
@@ -155,8 +149,6 @@ def test_flower_sees_the_job_the_reaper_sends_again_but_never_the_reaper(
             worker.terminate()
             beat.wait(30)
             worker.wait(30)
-            receiver.should_stop = True
-            listening.join(10)
     rounds = worker_log.read_text().count(f"Task {REAPER_TASK}[")
     assert rounds >= 3, worker_log.read_text()  # the reaper did run, and took the job over
     tasks = [e for e in events if e["type"].startswith("task-")]

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import served, worker_env
+from support import served, task_events, worker_env
 
 from bulkport.logs import WITHHELD, exception_kind
 from bulkport.storage import customer_records
@@ -66,26 +66,34 @@ main(["worker", "--concurrency", "1", "--queues", "exports", "--name", "logs@%h"
 """
 
 
-def test_a_task_that_fails_unexpectedly_is_logged_by_celery_without_its_message(
+def test_a_task_that_fails_unexpectedly_tells_its_log_events_and_flower_only_its_kind(
     ctx: Context, redis_url: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "worker.log"
     env = worker_env(ctx, redis_url)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", WORKER, EMAIL], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_for(log, "ready.", process)
-        export_customers.apply_async(args=("0" * 32,), queue="exports")
-        _wait_for(log, "raised unexpected", process)
-    finally:
-        process.terminate()
-        process.wait(30)
+    with task_events(ctx.settings) as events:
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-c", WORKER, EMAIL], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            _wait_for(log, "ready.", process)
+            export_customers.apply_async(args=("0" * 32,), queue="exports")
+            _wait_for(log, "raised unexpected", process)
+            deadline = time.monotonic() + 30
+            while not any(e["type"] == "task-failed" for e in events):
+                assert time.monotonic() < deadline, events
+                time.sleep(0.2)
+        finally:
+            process.terminate()
+            process.wait(30)
     text = log.read_text(errors="replace")
-    assert "raised unexpected: ValueError" in text and "run_export" in text
-    assert "logged on its way out\nValueError" in text
+    assert "raised unexpected: TaskFailed" in text and "task failed: ValueError" in text
+    assert "run_export" in text and "logged on its way out\nValueError" in text
     assert "zorglub" not in text.lower()
+    failed = next(e for e in events if e["type"] == "task-failed")
+    assert failed["exception"] == "TaskFailed('ValueError')"
+    assert "zorglub" not in str(events).lower()
 
 
 def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:

@@ -1,4 +1,5 @@
-"""The access log's filter: no query string and no signed-link token reaches a log line."""
+"""The access log's filter: no query string, signed-link token or mapping name reaches a log
+line."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def line(*args: object, msg: str = '%s - "%s %s HTTP/%s" %d') -> str:
         ("/jobs", "/jobs"),
         (f"/api/v1/downloads/{TOKEN}", "/api/v1/downloads/…"),
         (f"/api/v1/downloads/{TOKEN}?again=1", "/api/v1/downloads/…?…"),
+        ("/api/v1/mappings/zorglub.probe%40example.com", "/api/v1/mappings/…"),
+        ("/api/v1/mappings", "/api/v1/mappings"),
     ],
 )
 def test_a_logged_path_keeps_no_query_string_and_no_link_token(path: str, logged: str) -> None:
