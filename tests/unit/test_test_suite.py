@@ -19,7 +19,7 @@ def test_a_test_run_leaves_no_home_folder_behind(tmp_path: Path) -> None:
         [
             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             "--basetemp", str(tmp_path / "inner"),
-            "tests/unit/test_project_files.py::test_every_setting_is_in_the_readme_configuration_table",
+            "tests/unit/test_project_files.py::test_every_setting_is_in_the_operations_settings_table",
         ],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
