@@ -77,6 +77,11 @@ class FileStore(Protocol):
         """Remove every file under a key prefix (a job's folder)."""
         ...
 
+    def keys_under(self, prefix: str) -> list[str]:
+        """The key of every file under a key prefix, unfinished writes too (sorted): what a
+        purge must see, whoever wrote it."""
+        ...
+
     def stale_folders(self, prefix: str, before: float) -> list[str]:
         """Names of the folders right under ``prefix`` whose newest file was written before
         ``before`` (a Unix time): left-overs a sweep may delete."""
@@ -154,6 +159,15 @@ class LocalFileStore:
     def delete_tree(self, prefix: str) -> None:
         """Remove every file under a key prefix (a job's folder)."""
         shutil.rmtree(self.path(prefix), ignore_errors=True)
+
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every file under the prefix's folder, the writers' ``.part-`` files too."""
+        root = self.path(prefix)
+        if not root.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self.root).as_posix() for path in root.rglob("*") if path.is_file()
+        )
 
     def stale_folders(self, prefix: str, before: float) -> list[str]:
         """Folders right under ``prefix`` last changed before ``before``."""

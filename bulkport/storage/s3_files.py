@@ -236,6 +236,11 @@ class S3FileStore:
         if batch:
             self._delete_objects(batch)
 
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every object under the prefix, as store keys (the bucket's prefix taken off)."""
+        start = len(self.prefix) + 1 if self.prefix else 0
+        return sorted(item["Key"][start:] for item in self._listed(prefix))
+
     def _delete_objects(self, batch: list[dict[str, str]]) -> None:
         with self._answering():
             self._client.delete_objects(

@@ -15,6 +15,7 @@ from support import (
     assert_counts_add_up,
     csv_text,
     get_job,
+    holding_chunks,
     stage_import,
     stored_customers,
 )
@@ -160,13 +161,7 @@ def test_a_split_import_ends_exactly_as_the_same_import_in_one_pass(
 
 def split_but_not_run(split_ctx: Context, user: User, rows: int = 1200) -> str:
     """A split import whose chunks were sent but not yet run; returns its id."""
-    sent: list[tuple[str, int]] = []
-    sending = Context(
-        settings=split_ctx.settings,
-        engine=split_ctx.engine,
-        files=split_ctx.files,
-        send_chunk=lambda job_id, number: sent.append((job_id, number)),
-    )
+    sending, sent = holding_chunks(split_ctx)
     people = [["", f"F{i}", "L", f"q{i}@example.com", "", ""] for i in range(rows)]
     job_id = stage_import(sending, user, csv_text([HEADER, *people]))
     run_import(sending, job_id)
