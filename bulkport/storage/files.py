@@ -87,6 +87,11 @@ class FileStore(Protocol):
         ``before`` (a Unix time): left-overs a sweep may delete."""
         ...
 
+    def forget_dead_copies(self) -> int:
+        """Delete the local copies of stored files that ended processes left on this machine;
+        returns how many sets went."""
+        ...
+
     def download_url(self, key: str, filename: str, media_type: str) -> str | None:
         """A short-lived URL that downloads the file directly from the store, or ``None``
         when the store has none and the API must send the bytes itself."""
@@ -179,6 +184,11 @@ class LocalFileStore:
             for folder in root.iterdir()
             if folder.is_dir() and folder.stat().st_mtime < before
         )
+
+    def forget_dead_copies(self) -> int:
+        """Nothing to do: readers read the stored file itself, and a killed writer's ``.part-``
+        file lies in its job's folder, which purges and retention clear."""
+        return 0
 
     def download_url(self, key: str, filename: str, media_type: str) -> str | None:
         """None: the API sends a local file itself."""

@@ -242,6 +242,8 @@ def purge_files(
     job left in its folder (chunks, parts, copies) is deleted unread. Each action is in the
     audit log with ids and counts only. Running it again changes nothing more.
     """
+    # A killed process's passing copy of a stored file may be a whole upload.
+    ctx.files.forget_dead_copies()
     with ctx.engine.connect() as conn:
         stored = purge_rows_sql.stored_files(conn, store_id, except_job=job_id)
     limits = ctx.settings.read_limits()

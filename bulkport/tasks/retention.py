@@ -33,6 +33,7 @@ def expire_files(ctx: Context, moment: datetime | None = None) -> int:
             upkeep.mark_files_expired(conn, job_id, moment)
     _sweep_job_folders(ctx, cutoff)
     sweep_previews(ctx)
+    ctx.files.forget_dead_copies()
     if due:
         log.info("retention: deleted the files of %d jobs", len(due))
     return len(due)

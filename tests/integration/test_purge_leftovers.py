@@ -6,13 +6,26 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from support import csv_text, get_job, holding_chunks, import_now, s3_client, stage_import
+from support import (
+    csv_text,
+    get_job,
+    holding_chunks,
+    home_env,
+    import_now,
+    s3_client,
+    s3_env,
+    stage_import,
+)
 from test_purge import BOB, HEADER, JANE, JANE_BYTES, customer_id, database_text, stored_bytes
 
 from bulkport.config import Settings
@@ -141,6 +154,35 @@ def left_on_the_mapping_screen(ctx: Context, store_id: int | None, rows: list[li
     return folder
 
 
+# Holds a passing copy of a stored file, as a reader of the S3 store does, then dies there
+# (SIGKILL: nothing cleans up) or waits to be killed.
+_HOLDS_A_COPY = (
+    "import os, signal, sys, time\n"
+    "from bulkport.config import Settings\n"
+    "from bulkport.storage.files import file_store\n"
+    "with file_store(Settings()).local(sys.argv[1]) as path:\n"
+    "    print(path, flush=True)\n"
+    "    if sys.argv[2] == 'die':\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "    time.sleep(120)\n"
+)
+
+
+def copy_holder(ctx: Context, key: str, end: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """A process on this machine holding a passing copy of ``key`` (``end``: ``die`` or
+    ``wait``); returns it and the copy's path once the copy is whole."""
+    env = home_env(ctx.settings.home, **s3_env(ctx.settings))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDS_A_COPY, key, end], env=env, stdout=subprocess.PIPE
+    )
+    assert holder.stdout is not None
+    copy = Path(holder.stdout.readline().decode().strip())
+    assert copy.is_file(), copy
+    if end == "die":
+        assert holder.wait(30) == -signal.SIGKILL
+    return holder, copy
+
+
 def south_admin(ctx: Context) -> User:
     with ctx.engine.begin() as conn:
         south = accounts.ensure_store(conn, "south")
@@ -157,6 +199,8 @@ def test_a_deleted_customer_leaves_no_byte_in_split_chunks_or_uploads_on_the_map
     bobs = left_on_the_mapping_screen(ctx, admin.store_id, [BOB])
     # South's customer with Jane's email is another person: the delete is not about them.
     theirs = left_on_the_mapping_screen(ctx, south_admin(ctx).store_id, [JANE])
+    if isinstance(ctx.files, S3FileStore):  # a worker killed while reading Jane's upload
+        _, left_by_a_kill = copy_holder(ctx, f"{ours}/upload", "die")
     before = holding_jane(ctx)
     for folder in (f"jobs/{cancelled}/chunks", f"jobs/{failed}/chunks", ours, arriving):
         assert any(key.startswith(f"{folder}/") for key in before), folder
@@ -172,6 +216,27 @@ def test_a_deleted_customer_leaves_no_byte_in_split_chunks_or_uploads_on_the_map
     for job_id in (cancelled, failed):
         assert ctx.files.keys_under(f"jobs/{job_id}") == []
         assert get_job(ctx, admin, job_id).files_expired_at is not None
+    if isinstance(ctx.files, S3FileStore):
+        assert not left_by_a_kill.exists()
+
+
+def test_a_live_processs_passing_copy_is_kept_and_a_killed_ones_deleted(
+    s3_ctx: Context,
+) -> None:
+    with s3_ctx.files.writer("jobs/a1/upload") as out:
+        out.write(csv_text([HEADER, JANE]).encode())
+    live, held = copy_holder(s3_ctx, "jobs/a1/upload", "wait")
+    _, dead = copy_holder(s3_ctx, "jobs/a1/upload", "die")
+    with s3_ctx.files.local("jobs/a1/upload") as ours:
+        try:
+            assert s3_ctx.files.forget_dead_copies() == 1
+            assert (held.exists(), dead.exists(), ours.exists()) == (True, False, True)
+        finally:
+            live.kill()
+            live.wait(30)
+    assert s3_ctx.files.forget_dead_copies() == 1
+    assert not held.exists()
+    assert s3_ctx.files.forget_dead_copies() == 0
 
 
 def test_every_file_of_an_ended_split_import_is_deleted_when_its_time_is_up(
