@@ -37,8 +37,8 @@ from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.files import LocalFileStore
 from bulkport.storage.s3_files import S3FileStore
-from bulkport.storage.tables import import_chunks, jobs
-from bulkport.tasks.chunks import chunks_prefix, run_chunk
+from bulkport.storage.tables import jobs
+from bulkport.tasks.chunks import chunks_prefix, rows_key, run_chunk
 from bulkport.tasks.context import Context
 from bulkport.tasks.deletions import delete_one
 from bulkport.tasks.imports import run_import
@@ -121,15 +121,12 @@ def cancelled_split(ctx: Context, user: User) -> str:
 
 
 def failed_split(ctx: Context, user: User) -> str:
-    """Chunk two killed its worker too often: the job FAILED, its chunks in the store."""
+    """Chunk three unreadable: the job FAILED on it, chunks one and two (Jane's) still in the
+    store (no worker took them up since)."""
     job_id = split_with_jane(ctx, user)
-    with ctx.engine.begin() as conn:
-        conn.execute(
-            import_chunks.update()
-            .where(import_chunks.c.job_id == job_id, import_chunks.c.number == 1)
-            .values(status="processing", attempts=5, lease_until=now() - timedelta(seconds=1))
-        )
-    run_chunk(ctx, job_id, 1)
+    with ctx.files.writer(rows_key(job_id, 2)) as out:
+        out.write(b"\xff\xff\xff\x7f not rows")
+    run_chunk(ctx, job_id, 2)
     return job_id
 
 

@@ -279,6 +279,7 @@ def test_a_chunk_started_too_often_fails_its_job_in_plain_words(
     assert job.status is JobStatus.FAILED
     assert job.error is not None and "stopped 5 times" in job.error
     assert "500 of 1,200 rows were processed" in job.error
+    assert split_ctx.files.keys_under(chunks_prefix(job_id)) == []
     assert run_chunk(split_ctx, job_id, 2) == job_rows.Finished(JobStatus.FAILED)
 
 
@@ -287,7 +288,9 @@ def test_cancelling_a_split_import_stops_its_chunks(split_ctx: Context, admin: U
     run_chunk(split_ctx, job_id, 0)
     with split_ctx.engine.begin() as conn:
         job_rows.finish(conn, job_id, None, JobStatus.CANCELLED, error="Cancelled.")
+    assert split_ctx.files.keys_under(chunks_prefix(job_id)) != []
     assert run_chunk(split_ctx, job_id, 1) == job_rows.Finished(JobStatus.CANCELLED)
+    assert split_ctx.files.keys_under(chunks_prefix(job_id)) == []  # its rows go at once
     assert reap(split_ctx, now() + timedelta(hours=1)).chunks == []
     job = get_job(split_ctx, admin, job_id)
     assert (job.status, job.counts.processed) == (JobStatus.CANCELLED, 500)
