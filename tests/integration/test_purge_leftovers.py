@@ -15,13 +15,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 from support import (
+    csrf_of,
     csv_text,
     get_job,
     holding_chunks,
     home_env,
     import_now,
+    page_sign_in,
     s3_client,
     s3_env,
     stage_import,
@@ -288,3 +291,34 @@ def test_keys_under_lists_every_file_of_a_folder_and_no_other(split_ctx: Context
     if isinstance(files, LocalFileStore):  # an unfinished write of a killed process is seen
         (files.root / "jobs" / "a1" / ".part-x1").write_bytes(b"rows")
         assert "jobs/a1/.part-x1" in files.keys_under("jobs/a1")
+
+
+def test_an_upload_on_the_mapping_screen_holding_the_person_is_gone_after_her_delete(
+    client: TestClient, ctx: Context, staff: User, auth: dict[str, str], admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, JANE, BOB]))
+    assert page_sign_in(client, staff.email) == 303
+    csrf = csrf_of(client.get("/imports/new").text)
+
+    def staged(rows: list[list[str]]) -> str:
+        uploaded = client.post(
+            "/imports/new",
+            data={"csrf": csrf},
+            files={"file": ("shop.csv", csv_text([HEADER, *rows]).encode(), "text/csv")},
+            follow_redirects=False,
+        )
+        assert uploaded.status_code == 303, uploaded.text
+        screen: str = uploaded.headers["location"]
+        assert client.get(screen).status_code == 200
+        return screen
+
+    hers, bobs = staged([BOB, JANE]), staged([BOB])
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+
+    path = f"/api/v1/customers/{jane}/delete"
+    deleted = client.post(path, headers=auth, params={"confirm": "true"})
+
+    assert deleted.status_code == 200
+    assert "no longer kept" in client.get(hers).text
+    assert client.get(bobs).status_code == 200
+    assert holding_jane(ctx) == []
