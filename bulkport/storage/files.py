@@ -167,11 +167,12 @@ class LocalFileStore:
 
     def keys_under(self, prefix: str) -> list[str]:
         """Every file under the prefix's folder, the writers' ``.part-`` files too."""
-        root = self.path(prefix)
-        if not root.is_dir():
-            return []
+        top = self.path(prefix)
+        # os.walk reads each folder once (scandir); rglob stats every path again.
         return sorted(
-            path.relative_to(self.root).as_posix() for path in root.rglob("*") if path.is_file()
+            f"{Path(folder).relative_to(self.root).as_posix()}/{name}"
+            for folder, _, names in os.walk(top)
+            for name in names
         )
 
     def stale_folders(self, prefix: str, before: float) -> list[str]:
