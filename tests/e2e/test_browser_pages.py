@@ -449,18 +449,24 @@ def test_an_admin_deletes_with_the_checkbox(page: Page, stack: Stack, shots: Pat
     check(page, shots, "customer-deleted")
 
 
+def merge_duplicate(page: Page, stack: Stack, primary: str, duplicate: str, name: str) -> None:
+    """Merge the customer found by ``duplicate`` into the one of email ``primary``."""
+    open_customer(page, stack, primary)
+    page.get_by_role("button", name="Merge a duplicate into this customer").click()
+    search = page.get_by_label("Find the secondary customer")
+    search.fill(duplicate)
+    search.press("Enter")
+    page.get_by_role("link", name=f"Preview merging {name}").click()
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Merged.")
+
+
 @pytest.mark.usefixtures("shop_customers")
 def test_deleting_a_merged_duplicate_names_the_customer_still_holding_the_person(
     page: Page, stack: Stack, shots: Path
 ) -> None:
     sign_in(page, stack)
-    open_customer(page, stack, "noor@shop.example")
-    page.get_by_role("button", name="Merge a duplicate into this customer").click()
-    page.get_by_label("Find the secondary customer").fill("noor.dijk@work")
-    page.get_by_label("Find the secondary customer").press("Enter")
-    page.get_by_role("link", name="Preview merging Noor Dijk").click()
-    page.get_by_role("button", name="Merge", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("Merged.")
+    merge_duplicate(page, stack, "noor@shop.example", "noor.dijk@work", "Noor Dijk")
     open_customer(page, stack, "noor.dijk@work.example")
     notice = page.locator("#held-by")
     expect(notice).to_contain_text("merged into Noor Dijk (Customer Record ID")
