@@ -88,6 +88,18 @@ def stage_import(
     return job_id
 
 
+def holding_chunks(ctx: Context) -> tuple[Context, list[tuple[str, int]]]:
+    """A context whose split imports note the chunks they send instead of running them."""
+    sent: list[tuple[str, int]] = []
+    sending = Context(
+        settings=ctx.settings,
+        engine=ctx.engine,
+        files=ctx.files,
+        send_chunk=lambda job_id, number: sent.append((job_id, number)),
+    )
+    return sending, sent
+
+
 def get_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
     """The job as stored (it must exist)."""
     with ctx.engine.connect() as conn:

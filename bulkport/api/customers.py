@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.api.deps import ContextDep, Deleter, RowId, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
+from bulkport.api.links import link
 from bulkport.schemas.customer import RowParser, record_problems
 from bulkport.schemas.customer_body import CustomerChange, NewCustomer, given
 from bulkport.schemas.exports import ArchivedFilter
@@ -24,7 +25,7 @@ from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import archive, change_one, merge, unarchive
 from bulkport.tasks.customer_lists import Apply, Change, Verdict
-from bulkport.tasks.deletions import delete_one
+from bulkport.tasks.deletions import delete_one, merge_holder
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
 EMAIL_TAKEN = "Another customer of this store has this email."
@@ -257,10 +258,26 @@ def merge_customers(
     responses={403: {"model": Problem, "description": "No customers:delete"}, **_REFUSED},
 )
 def delete_customer(
-    ctx: ContextDep, user: Deleter, customer_id: RowId, confirm: Annotated[Confirmed, Query()]
+    request: Request,
+    ctx: ContextDep,
+    user: Deleter,
+    customer_id: RowId,
+    confirm: Annotated[Confirmed, Query()],
 ) -> JSONResponse:
     """Delete for privacy, now (needs customers:delete and ``confirm=true``): archived, every
     personal field erased, the id kept as the anonymized identifier with its sales, and the
-    person removed from every stored file and row error."""
+    person removed from every stored file and row error. A record merged into another answers
+    ``held_by``: that customer, the same person, still holds their details; its ``delete``
+    link erases them too."""
     settled_verdict(delete_one(ctx, user.store_id, user.id, customer_id))
-    return _answer(stored_customer(ctx, user, customer_id))
+    customer = stored_customer(ctx, user, customer_id)
+    holder = merge_holder(ctx, user.store_id, customer_id)
+    if holder is None:
+        return _answer(customer)
+    held_by = {
+        "id": holder.id, "name": holder.name, "copied_fields": list(holder.copied),
+        "message": holder.said(deleted=True),
+        "delete": link(request, "get_customer", customer_id=str(holder.id)) + "/delete",
+    }  # fmt: skip
+    return JSONResponse({**customer_view(customer), "held_by": held_by},
+                        headers={"ETag": etag(customer)})  # fmt: skip

@@ -20,6 +20,14 @@ def anonymized_name(customer_id: int) -> str:
     return f"Deleted customer {customer_id}"
 
 
+def display_name(customer: dict[str, Any]) -> str:
+    """How a customer is named to staff: their name, else email or phone, else the id."""
+    if customer.get("deleted_at") is not None:
+        return anonymized_name(int(customer["id"]))
+    name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
+    return name or customer.get("email") or customer.get("phone") or f"Customer {customer['id']}"
+
+
 # A sale's amount as written in the store's books: up to ten whole digits and two decimals, as
 # text, so that no amount passes through a binary fraction (a refund is negative).
 AMOUNT_PATTERN = "^-?(?:0|[1-9][0-9]{0,9})(?:\\.[0-9]{1,2})?$"

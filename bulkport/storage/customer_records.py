@@ -121,6 +121,38 @@ def with_merged(conn: Connection, store_id: int, ids: Collection[int]) -> list[i
     return sorted(found)
 
 
+def merge_holder(conn: Connection, store_id: int, customer_id: int) -> dict[str, Any] | None:
+    """The customer a merged record's person lives on in: the end of its chain of
+    ``merged_into_id`` (a primary merged on in turn), or None when it was never merged or
+    that customer is deleted too."""
+    seen = {customer_id}
+    current = get(conn, store_id, customer_id)
+    while current is not None and current["merged_into_id"] is not None:
+        if current["merged_into_id"] in seen:
+            return None  # a cycle cannot be made by merge; never loop on one
+        seen.add(current["merged_into_id"])
+        current = get(conn, store_id, current["merged_into_id"])
+    if current is None or current["id"] == customer_id or current["deleted_at"] is not None:
+        return None
+    return current
+
+
+def fields_merged_from(
+    conn: Connection, store_id: int, primary_id: int, secondary_id: int
+) -> list[str]:
+    """The field keys that merging ``secondary_id`` copied into ``primary_id``."""
+    query = select(customer_events.c.detail).where(
+        customer_events.c.store_id == store_id,
+        customer_events.c.customer_id == primary_id,
+        customer_events.c.action == "merged_from",
+    )
+    fields: set[str] = set()
+    for detail in conn.execute(query).scalars():
+        if detail and detail.get("other_id") == secondary_id:
+            fields.update(detail.get("fields") or [])
+    return sorted(fields)
+
+
 def search(
     conn: Connection,
     store_id: int,

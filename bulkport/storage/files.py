@@ -77,9 +77,19 @@ class FileStore(Protocol):
         """Remove every file under a key prefix (a job's folder)."""
         ...
 
+    def keys_under(self, prefix: str) -> list[str]:
+        """The key of every file under a key prefix, unfinished writes too (sorted): what a
+        purge must see, whoever wrote it."""
+        ...
+
     def stale_folders(self, prefix: str, before: float) -> list[str]:
         """Names of the folders right under ``prefix`` whose newest file was written before
         ``before`` (a Unix time): left-overs a sweep may delete."""
+        ...
+
+    def forget_dead_copies(self) -> int:
+        """Delete the local copies of stored files that ended processes left on this machine;
+        returns how many sets went."""
         ...
 
     def download_url(self, key: str, filename: str, media_type: str) -> str | None:
@@ -155,6 +165,16 @@ class LocalFileStore:
         """Remove every file under a key prefix (a job's folder)."""
         shutil.rmtree(self.path(prefix), ignore_errors=True)
 
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every file under the prefix's folder, the writers' ``.part-`` files too."""
+        top = self.path(prefix)
+        # os.walk reads each folder once (scandir); rglob stats every path again.
+        return sorted(
+            f"{Path(folder).relative_to(self.root).as_posix()}/{name}"
+            for folder, _, names in os.walk(top)
+            for name in names
+        )
+
     def stale_folders(self, prefix: str, before: float) -> list[str]:
         """Folders right under ``prefix`` last changed before ``before``."""
         root = self.path(prefix)
@@ -165,6 +185,11 @@ class LocalFileStore:
             for folder in root.iterdir()
             if folder.is_dir() and folder.stat().st_mtime < before
         )
+
+    def forget_dead_copies(self) -> int:
+        """Nothing to do: readers read the stored file itself, and a killed writer's ``.part-``
+        file lies in its job's folder, which purges and retention clear."""
+        return 0
 
     def download_url(self, key: str, filename: str, media_type: str) -> str | None:
         """None: the API sends a local file itself."""

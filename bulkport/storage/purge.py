@@ -69,6 +69,48 @@ def stored_files(conn: Connection, store_id: int, *, except_job: str | None) -> 
     return found
 
 
+@dataclass(frozen=True)
+class EndedJob:
+    """A finished job of the store that has files in the store: the keys its row still names
+    (read by downloads and commits) and whether retention or a purge already let them go."""
+
+    id: str
+    named: frozenset[str]
+    expired: bool
+
+
+def ended_jobs(conn: Connection, store_id: int, job_ids: Collection[str]) -> list[EndedJob]:
+    """The store's finished jobs among ``job_ids`` (other stores' and running jobs left out)."""
+    ids = sorted(job_ids)
+    found: list[EndedJob] = []
+    for start in range(0, len(ids), _BATCH):
+        query = select(
+            jobs.c.id, jobs.c.files_expired_at, *(jobs.c[c] for c in FILE_COLUMNS)
+        ).where(
+            jobs.c.store_id == store_id,
+            jobs.c.status.in_(FINISHED),
+            jobs.c.id.in_(ids[start : start + _BATCH]),
+        )
+        found.extend(
+            EndedJob(
+                row.id,
+                frozenset(k for c in FILE_COLUMNS if (k := row._mapping[c]) is not None),
+                row.files_expired_at is not None,
+            )
+            for row in conn.execute(query.order_by(jobs.c.id))
+        )
+    return found
+
+
+def mark_files_gone(conn: Connection, store_id: int, job_id: str, moment: datetime) -> None:
+    """The job's folder was deleted whole: its downloads answer 410 from then on."""
+    conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.store_id == store_id, jobs.c.files_expired_at.is_(None))
+        .values(files_expired_at=moment)
+    )
+
+
 def forget_file(
     conn: Connection, store_id: int, job_id: str, column: str, moment: datetime | None
 ) -> None:

@@ -3,8 +3,10 @@ managed transfers (multipart, streamed from and to local files, never whole in m
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -44,6 +46,9 @@ CLIENT_CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"},
     signature_version="s3v4",
 )
+# This process's scratch folders and the descriptor that holds each one's lock until it ends
+# (a forked child keeps its parent's folder locked too, and takes its own).
+_SCRATCH_HELD: dict[Path, int] = {}
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _NO_BUCKET = {"NoSuchBucket"}
 _REFUSED = {
@@ -151,10 +156,51 @@ class S3FileStore:
             raise FileStoreUnavailable(plain_reason(exc, self.bucket)) from exc
 
     def _scratch_file(self, suffix: str = "") -> Path:
-        self.scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.scratch, prefix=".s3-", suffix=suffix)
+        fd, name = tempfile.mkstemp(dir=self._own_scratch(), prefix=".s3-", suffix=suffix)
         os.close(fd)
         return Path(name)
+
+    def _own_scratch(self) -> Path:
+        """This process's scratch folder, share-locked (``flock``) while the process lives, so
+        a sweep tells the copies of a process that died by a lock nobody holds."""
+        folder = self.scratch / f"p{os.getpid()}"
+        if _SCRATCH_HELD.get(folder) is not None and folder.is_dir():
+            return folder
+        while True:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(folder, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            # A sweep may have taken the folder between its making and the lock: make it again.
+            if folder.is_dir() and os.path.samestat(os.fstat(fd), folder.stat()):
+                stale = _SCRATCH_HELD.pop(folder, None)
+                _SCRATCH_HELD[folder] = fd
+                if stale is not None:
+                    os.close(stale)
+                return folder
+            os.close(fd)
+
+    def forget_dead_copies(self) -> int:
+        """Delete the passing copies that processes killed mid-read or mid-write left in this
+        machine's scratch folder (a whole upload, perhaps); returns how many folders went."""
+        if not self.scratch.is_dir():
+            return 0
+        gone = 0
+        for folder in self.scratch.iterdir():
+            if not folder.is_dir() or folder in _SCRATCH_HELD:
+                continue
+            try:
+                fd = os.open(folder, os.O_RDONLY)
+            except OSError:
+                continue  # taken by another sweep meanwhile
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder, ignore_errors=True)
+                gone += 1
+            except BlockingIOError:
+                pass  # its process lives
+            finally:
+                os.close(fd)
+        return gone
 
     @contextmanager
     def writer(self, key: str) -> Iterator[BinaryIO]:
@@ -235,6 +281,11 @@ class S3FileStore:
                 batch = []
         if batch:
             self._delete_objects(batch)
+
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every object under the prefix, as store keys (the bucket's prefix taken off)."""
+        start = len(self.prefix) + 1 if self.prefix else 0
+        return sorted(item["Key"][start:] for item in self._listed(prefix))
 
     def _delete_objects(self, batch: list[dict[str, str]]) -> None:
         with self._answering():

@@ -3,6 +3,7 @@ retention."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,3 +110,17 @@ def files_due(conn: Connection, cutoff: datetime) -> list[str]:
 def mark_files_expired(conn: Connection, job_id: str, moment: datetime) -> None:
     """Note that the job's files were deleted (its downloads then answer 410)."""
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(files_expired_at=moment))
+
+
+def jobs_keeping_files(conn: Connection, job_ids: Collection[str], cutoff: datetime) -> set[str]:
+    """Those of ``job_ids`` whose files are still wanted: jobs running, or finished since
+    ``cutoff``. Any other folder is a leftover (a job long ended, or none at all)."""
+    ids = sorted(job_ids)
+    kept: set[str] = set()
+    for start in range(0, len(ids), 500):
+        query = select(jobs.c.id).where(
+            jobs.c.id.in_(ids[start : start + 500]),
+            or_(jobs.c.status.not_in(FINISHED), jobs.c.finished_at >= cutoff),
+        )
+        kept.update(conn.execute(query).scalars())
+    return kept

@@ -165,6 +165,9 @@ def run_chunk(ctx: Context, job_id: str, number: int) -> ChunkResult:
         claim = chunk_rows.claim(
             conn, job_id, number, settings.job_lease_seconds, settings.max_attempts, gave_up
         )
+    if isinstance(claim, job_rows.Finished):
+        # Cancelled, failed or done: no chunk will be read again, and each holds rows in full.
+        ctx.files.delete_tree(chunks_prefix(job_id))
     if not isinstance(claim, chunk_rows.ChunkClaimed):
         return claim
     chunk, token = claim.chunk, claim.token

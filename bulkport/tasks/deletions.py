@@ -13,14 +13,18 @@ upload is deleted once it has run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
+from bulkport.schemas.fields import FIELDS_BY_KEY
 from bulkport.schemas.jobs import JobKind, RowOutcome
+from bulkport.schemas.lifecycle import display_name
 from bulkport.storage import audit
 from bulkport.storage import customer_records as records
 from bulkport.storage import jobs as job_rows
+from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import change_one
 from bulkport.tasks.customer_lists import Change, ListKind, Target, Verdict
@@ -111,6 +115,44 @@ DELETE = ListKind(
     JobKind.DELETE, "deleted", delete, before=_purge_files_first, after=_forget_upload,
     ended=_purge_rows_last, columns=records.STATE_COLUMNS,
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The customer a merged record was merged into: the same person, holding what the merge
+    copied from the record (its empty fields filled) and its sales, whatever befalls the record.
+    """
+
+    id: int
+    name: str
+    copied: tuple[str, ...]
+
+    def said(self, *, deleted: bool) -> str:
+        """The plain words the pages and the API say about it, before and after the delete."""
+        what = f"the details the merge copied from it ({', '.join(self.copied)})"
+        held = what if self.copied else "their details"
+        who = f"{self.name} (Customer Record ID {self.id})"
+        if deleted:
+            return (
+                f"This record was merged into {who}, the same person, who still holds {held} "
+                "and the sales. Delete that customer too to erase them."
+            )
+        return (
+            f"This record was merged into {who}, the same person, who holds {held} and the "
+            "sales. Deleting this record does not delete that customer: delete it too."
+        )
+
+
+def merge_holder(ctx: Context, store_id: int, customer_id: int) -> Holder | None:
+    """Who still holds a merged record's person (deleting the record leaves them be)."""
+    with reading(ctx.engine) as conn:
+        found = records.merge_holder(conn, store_id, customer_id)
+        record = records.get(conn, store_id, customer_id)
+        if found is None or record is None:
+            return None
+        keys = records.fields_merged_from(conn, store_id, record["merged_into_id"], customer_id)
+    labels = tuple(FIELDS_BY_KEY[k].label for k in keys if k in FIELDS_BY_KEY)
+    return Holder(found["id"], display_name(found), labels)
 
 
 def delete_one(ctx: Context, store_id: int, user_id: int | None, customer_id: int) -> Verdict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import zipfile
@@ -233,12 +234,16 @@ def purge_files(
     ctx: Context, store_id: int, traces: Traces, *, job_id: str, user_id: int | None
 ) -> int:
     """Remove the traced people from every stored file of the store's finished jobs, except
-    the running delete job's own upload; returns how many files were changed.
+    the running delete job's own upload, and from the uploads left on the mapping screen;
+    returns how many files (or folders) were changed.
 
     Exports and backups are written again without their rows; any other file holding one of
-    them is deleted, as is a file that cannot be read (it might hold them). Each action is in
-    the audit log with ids and counts only. Running it again changes nothing more.
+    them is deleted, as is a file that cannot be read (it might hold them). What else a finished
+    job left in its folder (chunks, parts, copies) is deleted unread. Each action is in the
+    audit log with ids and counts only. Running it again changes nothing more.
     """
+    # A killed process's passing copy of a stored file may be a whole upload.
+    ctx.files.forget_dead_copies()
     with ctx.engine.connect() as conn:
         stored = purge_rows_sql.stored_files(conn, store_id, except_job=job_id)
     limits = ctx.settings.read_limits()
@@ -248,6 +253,8 @@ def purge_files(
         by_job.setdefault(item.job_id, []).append(item)
     for files in by_job.values():
         changed += _purge_job_files(ctx, store_id, files, traces, limits, (job_id, user_id))
+    changed += _remove_leftovers(ctx, store_id, (job_id, user_id))
+    changed += _purge_previews(ctx, store_id, traces, limits, (job_id, user_id))
     if changed:
         log.info("purge: changed %d stored files", changed)
     return changed
@@ -286,6 +293,101 @@ def _purge_job_files(
                 )
                 changed += 1
     return changed
+
+
+def _folders(ctx: Context, prefix: str) -> dict[str, list[str]]:
+    """The keys stored under each folder right under ``prefix``, as the store lists them: the
+    job rows do not know every file their job wrote."""
+    found: dict[str, list[str]] = {}
+    for key in ctx.files.keys_under(prefix):
+        found.setdefault(key.split("/")[1], []).append(key)
+    return found
+
+
+def _remove_leftovers(ctx: Context, store_id: int, by: tuple[str, int | None]) -> int:
+    """Delete, unread, every file in the folders of the store's finished jobs that the job's
+    row no longer names (all of them once its files are marked deleted): chunks, parts, passing
+    copies, a write a crash cut short. Nothing reads them once the job has ended. A job left
+    with no file loses its folder whole and shows its files as deleted."""
+    folders = _folders(ctx, "jobs")
+    folders.pop(by[0], None)
+    with ctx.engine.connect() as conn:
+        ended = purge_rows_sql.ended_jobs(conn, store_id, folders.keys())
+    changed = 0
+    for job in ended:
+        keys = folders[job.id]
+        left = keys if job.expired else [k for k in keys if k not in job.named]
+        if not left:
+            continue
+        whole = len(left) == len(keys)
+        if whole:
+            ctx.files.delete_tree(f"jobs/{job.id}")
+        for key in [] if whole else left:
+            ctx.files.delete(key)
+        with ctx.engine.begin() as conn:
+            if whole:
+                purge_rows_sql.mark_files_gone(conn, store_id, job.id, now())
+            audit.record(
+                conn, store_id=store_id, user_id=by[1], action="file.purge", job_id=by[0],
+                detail={"purged_job_id": job.id, "file": "leftovers", "action": "deleted",
+                        "files": len(left)},
+            )  # fmt: skip
+        changed += 1
+    return changed
+
+
+def _purge_previews(
+    ctx: Context, store_id: int, traces: Traces, limits: ReadLimits, by: tuple[str, int | None]
+) -> int:
+    """Delete the uploads left on the mapping screen that hold one of them (or cannot be read,
+    or whose file name names them): the store's own, and those whose store is not written down
+    yet (a request under way, or one a crash cut short). Other stores' are not read."""
+    changed = 0
+    for name, keys in _folders(ctx, "previews").items():
+        folder = f"previews/{name}"
+        staged = _staged(ctx, f"{folder}/staged.json") if f"{folder}/staged.json" in keys else {}
+        if staged.get("store_id", store_id) != store_id:
+            continue
+        found = _preview_matches(ctx, f"{folder}/upload", keys, traces, limits)
+        options = staged.get("options") or {}
+        if found == 0 and _cleaned(options, RowMatcher(traces)) != options:
+            found = None  # the file's name names them
+        if found == 0:
+            continue
+        ctx.files.delete_tree(folder)
+        with ctx.engine.begin() as conn:
+            audit.record(
+                conn, store_id=store_id, user_id=by[1], action="file.purge", job_id=by[0],
+                detail={"preview": name, "action": "deleted", "rows_removed": found},
+            )  # fmt: skip
+        changed += 1
+    return changed
+
+
+def _staged(ctx: Context, key: str) -> dict[str, Any]:
+    """What the mapping screen noted of an upload: its store and options (``{}`` if unreadable)."""
+    try:
+        with ctx.files.open(key) as handle:
+            found = json.loads(handle.read())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _preview_matches(
+    ctx: Context, key: str, keys: list[str], traces: Traces, limits: ReadLimits
+) -> int | None:
+    """How many rows of a preview's upload are theirs: 0 without an upload (still arriving),
+    None when it cannot be read (it might hold them)."""
+    if key not in keys:
+        return 0
+    try:
+        with ctx.files.local(key) as path:
+            return _count_matches(path, traces, limits, zipped=False)
+    except FileNotFoundError:
+        return 0  # started or swept meanwhile
+    except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
+        return None
 
 
 def _purge_file(

@@ -26,7 +26,7 @@ from bulkport.api.privacy import start_privacy_export
 from bulkport.schemas.accounts import Permission
 from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter
-from bulkport.schemas.lifecycle import anonymized_name
+from bulkport.schemas.lifecycle import display_name as display_name  # the pages import it here
 from bulkport.schemas.text import refuse_control, strip_control
 from bulkport.storage import accounts
 from bulkport.storage import customer_records as records
@@ -35,6 +35,7 @@ from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import archive, unarchive
 from bulkport.tasks.customer_lists import Apply
+from bulkport.tasks.deletions import merge_holder
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.customer_form import DATE_FORMATS, SECTIONS, DateFormat, changed_fields, shown
@@ -58,21 +59,13 @@ DONE = {
     "unarchived": "Un-archived. The customer is back in the list.",
     "merged": "Merged. The secondary customer's details filled this one's empty fields, its "
     "sales moved here, and it was archived.",
-    "deleted": "Deleted. Every personal detail is erased; the sales stay linked to this "
-    "anonymized identifier.",
+    "deleted": "Deleted. Every personal detail of this record is erased; the sales stay linked "
+    "to this anonymized identifier.",
 }
 CHANGED_MEANWHILE = (
     "Someone else changed this customer while you were editing. Nothing of yours was saved: "
     "the form now shows their version. Make your change again and save."
 )
-
-
-def display_name(customer: dict[str, Any]) -> str:
-    """How a customer is named on the pages: their name, else email or phone, else the id."""
-    if customer.get("deleted_at") is not None:
-        return anonymized_name(int(customer["id"]))
-    name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
-    return name or customer.get("email") or customer.get("phone") or f"Customer {customer['id']}"
 
 
 def search_problem(text: str | None) -> str | None:
@@ -167,6 +160,8 @@ def customer_values(
         "sales_total": sum((s["amount"] for s in sales), Decimal(0)),
         "merged_into": primary and {"id": primary["id"], "name": display_name(primary)},
     }
+    if merged_id is not None:
+        values["held_by"] = merge_holder(ctx, web.user.store_id, customer["id"])
     return {**values, **extra}
 
 

@@ -308,6 +308,8 @@ SHOP_CUSTOMERS = (
     ("Eddie", "Brink", "eddie@shop.example", "", ""),
     ("Dora", "Hale", "dora@shop.example", "", ""),
     ("Pia", "Berg", "pia@shop.example", "", ""),
+    ("Noor", "Dijk", "noor@shop.example", "", ""),
+    ("Noor", "Dijk", "noor.dijk@work.example", "+31 30 555 0199", "Gouda"),
 )
 STAFF_EMAIL = "clerk@corner.example"
 
@@ -590,6 +592,41 @@ def test_an_admin_deletes_with_the_checkbox(page: Page, stack: Stack, shots: Pat
     expect(page.get_by_role("heading", name="Deleted customer")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("dora@shop.example")
     check(page, shots, "customer-deleted")
+
+
+def merge_duplicate(page: Page, stack: Stack, primary: str, duplicate: str, name: str) -> None:
+    """Merge the customer found by ``duplicate`` into the one of email ``primary``."""
+    open_customer(page, stack, primary)
+    page.get_by_role("button", name="Merge a duplicate into this customer").click()
+    search = page.get_by_label("Find the secondary customer")
+    search.fill(duplicate)
+    search.press("Enter")
+    page.get_by_role("link", name=f"Preview merging {name}").click()
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Merged.")
+
+
+@pytest.mark.usefixtures("shop_customers")
+def test_deleting_a_merged_duplicate_names_the_customer_still_holding_the_person(
+    page: Page, stack: Stack, shots: Path
+) -> None:
+    sign_in(page, stack)
+    merge_duplicate(page, stack, "noor@shop.example", "noor.dijk@work", "Noor Dijk")
+    open_customer(page, stack, "noor.dijk@work.example")
+    notice = page.locator("#held-by")
+    expect(notice).to_contain_text("merged into Noor Dijk (Customer Record ID")
+    expect(notice).to_contain_text("Deleting this record does not delete that customer")
+    check(page, shots, "customer-delete-merged")
+    page.get_by_label("I have read and understood the warning").check()
+    page.get_by_role("button", name="Delete this customer").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted.")
+    expect(notice).to_contain_text("who still holds the details the merge copied from it (")
+    expect(notice).to_contain_text("Phone")
+    check(page, shots, "customer-deleted-merged")
+    notice.get_by_role("link", name="Delete Noor Dijk").click()
+    expect(page.get_by_role("heading", name="Noor Dijk")).to_be_visible()
+    expect(page.get_by_label("Phone", exact=True)).to_have_value("+31 30 555 0199")
+    expect(page.get_by_role("button", name="Delete this customer")).to_be_visible()
 
 
 @pytest.mark.usefixtures("shop_customers")

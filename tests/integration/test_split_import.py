@@ -15,6 +15,7 @@ from support import (
     assert_counts_add_up,
     csv_text,
     get_job,
+    holding_chunks,
     stage_import,
     stored_customers,
 )
@@ -160,13 +161,7 @@ def test_a_split_import_ends_exactly_as_the_same_import_in_one_pass(
 
 def split_but_not_run(split_ctx: Context, user: User, rows: int = 1200) -> str:
     """A split import whose chunks were sent but not yet run; returns its id."""
-    sent: list[tuple[str, int]] = []
-    sending = Context(
-        settings=split_ctx.settings,
-        engine=split_ctx.engine,
-        files=split_ctx.files,
-        send_chunk=lambda job_id, number: sent.append((job_id, number)),
-    )
+    sending, sent = holding_chunks(split_ctx)
     people = [["", f"F{i}", "L", f"q{i}@example.com", "", ""] for i in range(rows)]
     job_id = stage_import(sending, user, csv_text([HEADER, *people]))
     run_import(sending, job_id)
@@ -284,6 +279,7 @@ def test_a_chunk_started_too_often_fails_its_job_in_plain_words(
     assert job.status is JobStatus.FAILED
     assert job.error is not None and "stopped 5 times" in job.error
     assert "500 of 1,200 rows were processed" in job.error
+    assert split_ctx.files.keys_under(chunks_prefix(job_id)) == []
     assert run_chunk(split_ctx, job_id, 2) == job_rows.Finished(JobStatus.FAILED)
 
 
@@ -292,7 +288,9 @@ def test_cancelling_a_split_import_stops_its_chunks(split_ctx: Context, admin: U
     run_chunk(split_ctx, job_id, 0)
     with split_ctx.engine.begin() as conn:
         job_rows.finish(conn, job_id, None, JobStatus.CANCELLED, error="Cancelled.")
+    assert split_ctx.files.keys_under(chunks_prefix(job_id)) != []
     assert run_chunk(split_ctx, job_id, 1) == job_rows.Finished(JobStatus.CANCELLED)
+    assert split_ctx.files.keys_under(chunks_prefix(job_id)) == []  # its rows go at once
     assert reap(split_ctx, now() + timedelta(hours=1)).chunks == []
     job = get_job(split_ctx, admin, job_id)
     assert (job.status, job.counts.processed) == (JobStatus.CANCELLED, 500)
