@@ -183,23 +183,27 @@ def _open_rows(path: Path, limits: ReadLimits) -> Iterator[_Sheet]:
     yield _Sheet(kind, read_csv_rows(path, fmt, limits), fmt.encoding, fmt.delimiter)
 
 
-def _count_matches(path: Path, traces: Traces, limits: ReadLimits, *, zipped: bool) -> int:
+def _matching_rows(path: Path, traces: Traces, limits: ReadLimits, *, zipped: bool) -> list[int]:
+    """The numbers of the rows of theirs in a stored file, as the job readers number them (an
+    upload's are the rows its job's row errors name)."""
     if zipped:
-        return _count_zip_matches(path, traces)
+        return _zip_matching_rows(path, traces)
     matcher = RowMatcher(traces)
     with _open_rows(path, limits) as sheet:
-        return sum(1 for _, cells in sheet.rows if matcher.matches(cells))
+        return [row for row, cells in sheet.rows if matcher.matches(cells)]
 
 
-def _count_zip_matches(path: Path, traces: Traces) -> int:
+def _zip_matching_rows(path: Path, traces: Traces) -> list[int]:
     """Rows of theirs in a privacy export: a zip of UTF-8 CSV files, which bulkport wrote."""
-    found = 0
+    found: list[int] = []
     with zipfile.ZipFile(path) as archive:
         for name in archive.namelist():
             if name.endswith(".csv"):
                 matcher = RowMatcher(traces)
                 with io.TextIOWrapper(archive.open(name), encoding="utf-8-sig", newline="") as text:
-                    found += sum(1 for cells in csv.reader(text) if matcher.matches(cells))
+                    found += [
+                        n for n, cells in enumerate(csv.reader(text), 1) if matcher.matches(cells)
+                    ]
     return found
 
 
@@ -383,7 +387,7 @@ def _preview_matches(
         return 0
     try:
         with ctx.files.local(key) as path:
-            return _count_matches(path, traces, limits, zipped=False)
+            return len(_matching_rows(path, traces, limits, zipped=False))
     except FileNotFoundError:
         return 0  # started or swept meanwhile
     except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
@@ -404,17 +408,22 @@ def _purge_file(
     try:
         zipped = stored.kind == JobKind.PRIVACY_EXPORT.value
         with ctx.files.local(stored.key) as path:
-            found = _count_matches(path, traces, limits, zipped=zipped)
+            rows = _matching_rows(path, traces, limits, zipped=zipped)
     except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
         ctx.files.delete(stored.key)
         return {"action": "deleted", "unreadable": True, "rows_removed": None}
-    if not found:
+    if not rows:
         return None
     if _rewritable(stored):
         _rewrite_without(ctx, stored.key, traces, limits)
-        return {"action": "rewritten", "rows_removed": found}
+        return {"action": "rewritten", "rows_removed": len(rows)}
+    if stored.column == "input_file":
+        # Every error of a row of theirs goes, whatever its cell held (a misspelt date, another
+        # email), before the upload that tells which rows were theirs.
+        with ctx.engine.begin() as conn:
+            purge_rows_sql.erase_rows_of(conn, [(stored.job_id, row) for row in rows])
     ctx.files.delete(stored.key)
-    return {"action": "deleted", "rows_removed": found}
+    return {"action": "deleted", "rows_removed": len(rows)}
 
 
 # --- Rows in the database ----------------------------------------------------------------

@@ -202,6 +202,27 @@ def test_a_deleted_customer_leaves_no_byte_in_the_stores_files_or_database(
     assert b"jane.quistorp@" in folder_bytes(ctx, [south_export])
 
 
+def test_every_error_of_a_row_of_theirs_is_erased_whatever_its_cell_held(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, JANE, BOB]))
+    # Jane's row again, with a birth date only she would type and a misspelt second email.
+    mistyped = [*JANE[:5], "", "Zorglubday"]
+    bad_bob = ["Bob", "Baker", "bobby@example.com", "", "Utrecht", "", "not a date"]
+    job = import_now(ctx, admin, csv_text([HEADER, BOB, mistyped, bad_bob]))
+    with ctx.engine.connect() as conn:
+        before = job_rows.row_errors(conn, job.id, offset=0, limit=100)
+    assert {(e.row, e.value) for e in before} == {(3, "Zorglubday"), (4, "not a date")}
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+
+    purge(ctx, admin, [jane])
+
+    with ctx.engine.connect() as conn:
+        after = job_rows.row_errors(conn, job.id, offset=0, limit=100)
+    assert [(e.row, e.value) for e in after if e.value] == [(4, "not a date")]
+    assert "Zorglubday" not in database_text(ctx, admin.store_id)
+
+
 def test_files_that_held_the_person_are_rewritten_or_deleted_and_audited(
     ctx: Context, admin: User
 ) -> None:
