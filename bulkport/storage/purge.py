@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, inspect, select, update
 
 from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import tables
 from bulkport.storage.customer_records import PERSONAL_KEYS
 from bulkport.storage.db import now
 from bulkport.storage.tables import audit_events, customers, job_row_errors, jobs, pending_purges
@@ -173,30 +174,60 @@ def erase_rows_of(conn: Connection, rows: Iterable[tuple[str, int]]) -> None:
         )
 
 
+# A job's JSON columns that quote its file: the headers it mapped or ignored (a file with no
+# header row has a person's values as headers), and the sheet it read.
+HEADER_COLUMNS = ("mapping", "ignored_columns", "source")
+
+
 @dataclass(frozen=True)
 class JobDetails:
-    """What a job keeps that a person may have typed: its options (a file name, a search text)
-    and its error text."""
+    """What a job keeps that a person may have typed: its options (a file name, a search text),
+    its error text, and what it kept of its file's header row (``HEADER_COLUMNS``)."""
 
     id: str
     options: dict[str, Any]
     error: str | None
+    headers: dict[str, Any]
 
 
 def job_details(conn: Connection, store_id: int) -> Iterator[JobDetails]:
-    """Options and error text of the store's jobs."""
-    query = select(jobs.c.id, jobs.c.options, jobs.c.error).where(jobs.c.store_id == store_id)
+    """Options, error text and kept headers of the store's jobs."""
+    query = select(
+        jobs.c.id, jobs.c.options, jobs.c.error, *(jobs.c[c] for c in HEADER_COLUMNS)
+    ).where(jobs.c.store_id == store_id)
     for row in conn.execute(query):
-        yield JobDetails(row.id, dict(row.options or {}), row.error)
+        headers = {c: row._mapping[c] for c in HEADER_COLUMNS}
+        yield JobDetails(row.id, dict(row.options or {}), row.error, headers)
 
 
 def replace_job_details(conn: Connection, details: JobDetails) -> None:
-    """Store a job's cleaned options and error text."""
+    """Store a job's cleaned options, error text and headers."""
     conn.execute(
         update(jobs)
         .where(jobs.c.id == details.id)
-        .values(options=details.options, error=details.error)
+        .values(options=details.options, error=details.error, **details.headers)
     )
+
+
+def saved_mappings_of(conn: Connection, store_id: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """The store's saved mappings: id, name and columns (header → field)."""
+    query = select(
+        tables.saved_mappings.c.id, tables.saved_mappings.c.name, tables.saved_mappings.c.columns
+    ).where(tables.saved_mappings.c.store_id == store_id)
+    for row in conn.execute(query):
+        yield row.id, row.name, dict(row.columns)
+
+
+def replace_saved_mapping(conn: Connection, mapping_id: int, columns: dict[str, Any]) -> None:
+    conn.execute(
+        update(tables.saved_mappings)
+        .where(tables.saved_mappings.c.id == mapping_id)
+        .values(columns=columns)
+    )
+
+
+def delete_saved_mapping(conn: Connection, mapping_id: int) -> None:
+    conn.execute(delete(tables.saved_mappings).where(tables.saved_mappings.c.id == mapping_id))
 
 
 def clean_audit_details(

@@ -453,11 +453,23 @@ def purge_rows(conn: Connection, store_id: int, traces: Traces) -> None:
         error = details.error
         if error is not None and _mentions(error, matcher, free=True):
             error = REMOVED
-        if options != details.options or error != details.error:
+        headers = _cleaned(details.headers, matcher, free=True, headers=True)
+        if (options, error, headers) != (details.options, details.error, details.headers):
             purge_rows_sql.replace_job_details(
-                conn, purge_rows_sql.JobDetails(details.id, options, error)
+                conn, purge_rows_sql.JobDetails(details.id, options, error, headers)
             )
+    _purge_saved_mappings(conn, store_id, matcher)
     purge_rows_sql.clean_audit_details(conn, store_id, lambda detail: _cleaned(detail, matcher))
+
+
+def _purge_saved_mappings(conn: Connection, store_id: int, matcher: RowMatcher) -> None:
+    """A saved mapping named after one of them goes; one that maps a header naming them (saved
+    from a file with no header row) keeps its other headers."""
+    for mapping_id, name, columns in purge_rows_sql.saved_mappings_of(conn, store_id):
+        if _mentions(name, matcher, free=True):
+            purge_rows_sql.delete_saved_mapping(conn, mapping_id)
+        elif (cleaned := _cleaned(columns, matcher, free=True, headers=True)) != columns:
+            purge_rows_sql.replace_saved_mapping(conn, mapping_id, cleaned)
 
 
 def remember_for_purge(conn: Connection, store_id: int, job_id: str, traces: Traces) -> None:
@@ -519,15 +531,30 @@ def _mentions(text: str, matcher: RowMatcher, *, free: bool) -> bool:
     return free and (key in values or not values.isdisjoint(words))
 
 
-def _cleaned(data: Any, matcher: RowMatcher, *, free: bool = False) -> Any:
-    """JSON with every text that names one of them replaced by "Removed"."""
+def _cleaned(data: Any, matcher: RowMatcher, *, free: bool = False, headers: bool = False) -> Any:
+    """JSON with every text that names one of them replaced by "Removed". With ``headers``, the
+    data quotes a file's header row, which in a file with no header row is a person's values:
+    every text in it, keys too, is taken as typed (``free``)."""
     if isinstance(data, dict):
-        return {k: _cleaned(v, matcher, free=k in FREE_TEXT_KEYS) for k, v in data.items()}
+        cleaned: dict[str, Any] = {}
+        for k, v in data.items():
+            key = _removed_key(cleaned) if _mentions(k, matcher, free=headers) else k
+            below = headers or k == "mapping"  # a job's options keep the mapping it was given
+            cleaned[key] = _cleaned(v, matcher, free=below or k in FREE_TEXT_KEYS, headers=below)
+        return cleaned
     if isinstance(data, list):
-        return [_cleaned(v, matcher, free=free) for v in data]
+        return [_cleaned(v, matcher, free=free, headers=headers) for v in data]
     if isinstance(data, str) and _mentions(data, matcher, free=free):
         return REMOVED
     return data
+
+
+def _removed_key(taken: dict[str, Any]) -> str:
+    """ "Removed", or "Removed 2", … when a dict already has that key: keys stay distinct."""
+    n = 1
+    while (key := REMOVED if n == 1 else f"{REMOVED} {n}") in taken:
+        n += 1
+    return key
 
 
 def after_deletion(ctx: Context) -> None:

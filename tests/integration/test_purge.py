@@ -24,7 +24,7 @@ from support import (
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts, audit, customer_records
+from bulkport.storage import accounts, audit, customer_records, mappings
 from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.tables import audit_events, customers, metadata, pending_purges
@@ -455,3 +455,29 @@ def test_kept_traces_are_purged_a_few_batches_a_pass_until_none_is_left(
         assert conn.execute(select(pending_purges)).all() == []
         errors = job_rows.row_errors(conn, jobs["report"], offset=0, limit=100)
     assert [(e.row, e.value) for e in errors if e.value] == [(5, "not a date")]
+
+
+def test_a_file_without_a_header_row_leaves_no_header_of_theirs_in_jobs_or_saved_mappings(
+    ctx: Context, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, JANE]))
+    # Jane's row is the header row: her values become headers, mapped and saved.
+    mapping = {"Jane": "first_name", "Quistorp": "last_name", "jane.quistorp@example.org": "email"}
+    job = import_now(ctx, admin, csv_text([JANE, BOB]), mapping=mapping, header_row=1)
+    assert job.status is JobStatus.READY, job
+    with ctx.engine.begin() as conn:
+        mappings.save(conn, admin.store_id, "klanten", mapping, user_id=admin.id)
+        mappings.save(conn, admin.store_id, "Quistorp", {"Naam": "last_name"}, user_id=admin.id)
+    assert "jane.quistorp@" in database_text(ctx, admin.store_id)
+    jane = customer_id(ctx, admin.store_id, "jane.quistorp@example.org")
+
+    purge(ctx, admin, [jane])
+    erase(ctx, [jane])
+
+    rows = database_text(ctx, admin.store_id).casefold()
+    left = [line for line in rows.splitlines() if "quistorp" in line]
+    assert left == []
+    with ctx.engine.connect() as conn:
+        kept = {m.name: m.columns for m in mappings.list_all(conn, admin.store_id)}
+    assert kept == {"klanten": {"Removed": "first_name", "Removed 2": "last_name",
+                                         "Removed 3": "email"}}  # fmt: skip
