@@ -462,7 +462,11 @@ def test_a_file_without_a_header_row_leaves_no_header_of_theirs_in_jobs_or_saved
 ) -> None:
     import_now(ctx, admin, csv_text([HEADER, JANE]))
     # Jane's row is the header row: her values become headers, mapped and saved.
-    mapping = {"Jane": "first_name", "Quistorp": "last_name", "jane.quistorp@example.org": "email"}
+    mapping: dict[str, str | None] = {
+        "Jane": "first_name",
+        "Quistorp": "last_name",
+        "jane.quistorp@example.org": "email",
+    }
     job = import_now(ctx, admin, csv_text([JANE, BOB]), mapping=mapping, header_row=1)
     assert job.status is JobStatus.READY, job
     with ctx.engine.begin() as conn:
