@@ -87,7 +87,8 @@ def unarchive(
 
 
 def filled_fields(primary: dict[str, Any], secondary: dict[str, Any]) -> dict[str, Any]:
-    """The primary's empty fields that the secondary has a value for (seed 000)."""
+    """The primary's empty fields that the secondary has a value for: a merge fills only what
+    the primary lacks."""
     return {
         key: secondary[key]
         for key in WRITABLE_KEYS

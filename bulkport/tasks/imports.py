@@ -228,7 +228,8 @@ def _report(
 
 
 def _back_up(ctx: Context, job: job_rows.Job, token: str) -> None:
-    """Export every customer of the store before the import changes any (seed 004, step 1).
+    """Export every customer of the store before the import changes any, so a store can go
+    back to how it stood.
 
     The backup is an export job of its own, linked from the import and run here, first; an
     import resumed after a restart finds its backup done and goes on.

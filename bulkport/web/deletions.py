@@ -1,4 +1,4 @@
-"""Deleting one customer for privacy from the pages (seed 000): only for a user with the
+"""Deleting one customer for privacy from the pages: only for a user with the
 ``customers:delete`` permission, only with the warning's checkbox ticked, both checked here on
 the server; then the same ``delete_one`` the API and the delete jobs run."""
 

@@ -1,4 +1,4 @@
-"""Lifecycle lists from the pages (seed 002: "upload a spreadsheet of customers to remove"):
+"""Lifecycle lists from the pages, for a store that uploads a spreadsheet of customers to remove:
 delete, archive, un-archive or merge the customers a spreadsheet names.
 
 An upload always starts a dry run, by ``tasks.customer_lists.submit_list`` as the API's upload
