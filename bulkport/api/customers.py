@@ -277,7 +277,7 @@ def delete_customer(
     held_by = {
         "id": holder.id, "name": holder.name, "copied_fields": list(holder.copied),
         "message": holder.said(deleted=True),
-        "delete": link(request, "get_customer", customer_id=str(holder.id)) + "/delete",
+        "delete": link(request, "customers-get", customer_id=str(holder.id)) + "/delete",
     }  # fmt: skip
     return JSONResponse({**customer_view(customer), "held_by": held_by},
                         headers={"ETag": etag(customer)})  # fmt: skip
