@@ -481,24 +481,24 @@ def test_add_a_customer_by_hand_with_the_date_in_the_stores_format(
     expect(born).to_have_attribute("placeholder", "DD-MM-YYYY")
     expect(born).to_have_attribute("type", "text")
     check(page, shots, "customer-new")
-    page.get_by_label("First Name").fill("Noor")
+    page.get_by_label("First Name").fill("Fenna")
     page.get_by_label("Last Name").fill("Bakker")
-    page.get_by_label("Email", exact=True).fill("noor.bakker@shop.example")
+    page.get_by_label("Email", exact=True).fill("fenna.bakker@studio.example")
     born.fill("30-02-1988")
     page.get_by_role("button", name="Add the customer").click()
     expect(page.get_by_role("alert")).to_contain_text("Some fields need a change")
     expect(page.locator("#p-date_of_birth")).to_contain_text("write it as DD-MM-YYYY")
-    expect(page.get_by_label("First Name")).to_have_value("Noor")  # the typing is kept
+    expect(page.get_by_label("First Name")).to_have_value("Fenna")  # the typing is kept
     check(page, shots, "customer-new-problem")
     page.get_by_label("Date of Birth").fill("29-02-1988")
     page.get_by_label("Date of Birth").press("Enter")  # from the keyboard
     expect(page.get_by_role("status")).to_contain_text("Added the customer.")
-    expect(page.get_by_role("heading", name="Noor Bakker")).to_be_visible()
+    expect(page.get_by_role("heading", name="Fenna Bakker")).to_be_visible()
     expect(page.get_by_label("Date of Birth")).to_have_value("29-02-1988")
     record_id = re.search(r"/customers/(\d+)", page.url)
     assert record_id is not None
     page.get_by_role("link", name="All customers").click()
-    row = page.locator("table.customers tbody tr", has_text="noor.bakker@shop.example")
+    row = page.locator("table.customers tbody tr", has_text="fenna.bakker@studio.example")
     expect(row.locator("td[data-label=ID]")).to_have_text(record_id.group(1))
 
 
