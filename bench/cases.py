@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 
+from bulkport.rules.fields import FIELDS_BY_KEY
 from bulkport.schemas.exports import ExportRequest
-from bulkport.schemas.fields import FIELDS_BY_KEY
 from bulkport.schemas.jobs import JobStatus
 
 from . import data, floors

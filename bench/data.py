@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from bulkport.schemas.fields import FIELDS_BY_KEY
+from bulkport.rules.fields import FIELDS_BY_KEY
 
 VERSION = 1
 DATA_DIR = Path(__file__).with_name("data")

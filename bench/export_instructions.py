@@ -89,7 +89,7 @@ def _run_one(services: Services, url: str, side: str, work: bool) -> None:
     """One side, with its work or without (the baseline): the same start-up and imports."""
     import xlsxwriter  # noqa: F401  both sides and both modes pay for the import
 
-    from bulkport.schemas.fields import FIELDS_BY_KEY
+    from bulkport.rules.fields import FIELDS_BY_KEY
     from bulkport.tasks.exports import run_export
     from bulkport.worker.app import tune_collector
 

@@ -29,12 +29,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bulkport.config import Settings
+from bulkport.rules.dates import DateOrder
 from bulkport.schemas.accounts import Role
-from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import ImportOptions
-from bulkport.storage import accounts, customer_writes
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, customer_writes, job_rows
 from bulkport.storage.db import migrate as migrate_schema
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
@@ -191,7 +190,7 @@ class Store:
         Each row goes through bulkport's own row parser (so it is stored exactly as an import
         would store it) and ``customer_writes.insert_many`` in batches.
         """
-        from bulkport.schemas.customer import RowParser
+        from bulkport.rules.customer import RowParser
 
         started = time.perf_counter()
         parser = RowParser(dict(enumerate(KEYS)), DateOrder.DMY)

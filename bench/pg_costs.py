@@ -29,8 +29,8 @@ from typing import Any
 import psutil
 from sqlalchemy import Connection, Engine
 
-from bulkport.limits import ReadLimits
-from bulkport.schemas.dates import DateOrder
+from bulkport.read_limits import ReadLimits
+from bulkport.rules.dates import DateOrder
 from bulkport.schemas.jobs import ImportOptions
 from bulkport.storage import customer_writes
 from bulkport.tasks.batches import BatchPlanner

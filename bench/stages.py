@@ -51,8 +51,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    from bulkport.storage import customer_writes
-    from bulkport.storage import jobs as job_rows
+    from bulkport.storage import customer_writes, job_rows
     from bulkport.tasks import batches, imports, pipeline
 
     services = Services.inline(

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.parsers import expat
 
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.xlsx.package import Package, check_zip, read_book
 from bulkport.spreadsheets.xlsx.rows import sheet_rows
 from bulkport.spreadsheets.xlsx.safexml import CHUNK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -13,8 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bulkport import stack
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 
 # How Celery (kombu) names a Redis on a Unix socket; redis-py says unix:// instead.
 SOCKET_SCHEME = "redis+socket://"
@@ -210,9 +210,9 @@ class Settings(BaseSettings):
     def _broker_of_running_stack(self) -> Settings:
         # A command of a home where `bulkport up` runs sends its jobs where that stack's
         # worker reads them, whatever broker this shell names.
-        running = stack.running(self.home)
-        if running is not None:
-            self.broker_url = running.broker_url
+        found = running(self.home)
+        if found is not None:
+            self.broker_url = found.broker_url
         return self
 
     @property
@@ -344,3 +344,36 @@ def redis_py_url(url: str) -> str:
 def get_settings() -> Settings:
     """The process-wide settings (tests build their own ``Settings``)."""
     return Settings()
+
+
+# The record `bulkport up` keeps in its home (written by ``bulkport.cli.stack``).
+RECORD = "stack.json"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What other commands need to know about a running `bulkport up`."""
+
+    pid: int
+    broker_url: str
+    api_url: str
+    flower_url: str
+
+
+def running(home: Path) -> Stack | None:
+    """The stack `bulkport up` runs for this home, if its process is alive."""
+    try:
+        found = Stack(**json.loads((home / RECORD).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    return found if _alive(found.pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bulkport.schemas.fields import FIELDS, FieldKind
+from bulkport.rules.fields import FIELDS, FieldKind
 
 _COLUMNS = [f for f in FIELDS if f.kind not in (FieldKind.RECORD_ID, FieldKind.READ_ONLY)]
 KEYS: list[str] = [f.key for f in _COLUMNS]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkport.services import Supervisor, free_port, redis_server_binary
+from bulkport.cli.services import Supervisor, free_port, redis_server_binary
 
 CONFIGURED_REDIS = os.environ.get("BULKPORT_TEST_REDIS_URL")
 CONFIGURED_PG = os.environ.get("BULKPORT_TEST_PG_URL")
@@ -72,7 +72,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The test Redis database, flushed before and after the run."""
     import redis
 
-    from bulkport.services import redis_reachable, wait_until
+    from bulkport.cli.services import redis_reachable, wait_until
 
     supervisor = Supervisor()
     if CONFIGURED_REDIS is None:

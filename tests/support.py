@@ -24,13 +24,12 @@ from sqlalchemy import Connection, func, select
 
 from bulkport.api.app import create_app
 from bulkport.api.serving import server_options
+from bulkport.cli.services import free_port
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
 from bulkport.schemas.lifecycle import ListOptions
-from bulkport.services import free_port
-from bulkport.storage import accounts
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.files import LocalFileStore
 from bulkport.storage.tables import customers

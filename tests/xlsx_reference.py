@@ -20,7 +20,7 @@ from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.limits import DEFAULT_LIMITS, ReadLimits
+from bulkport.read_limits import DEFAULT_LIMITS, ReadLimits
 from bulkport.spreadsheets.xlsx.package import check_zip
 from bulkport.spreadsheets.xlsx.reader import XlsxRows
 from bulkport.spreadsheets.xlsx.reader import choose_sheet as _sheet_index

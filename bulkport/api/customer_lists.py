@@ -16,7 +16,7 @@ from bulkport.api.limits import Uploader
 from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import JobView, Problem
 from bulkport.schemas.lifecycle import Confirmed, ListOptions
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE

@@ -12,13 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from bulkport.api.deps import ContextDep, Deleter, RowId, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.api.links import link
-from bulkport.schemas.customer import RowParser, record_problems
+from bulkport.rules.customer import RowParser, record_problems
+from bulkport.rules.problems import CellProblem
+from bulkport.rules.text import CleanText
 from bulkport.schemas.customer_body import CustomerChange, NewCustomer, given
 from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.jobs import Problem, RowOutcome
 from bulkport.schemas.lifecycle import Confirmed, MergeRequest, SaleView, customer_view
-from bulkport.schemas.problems import CellProblem
-from bulkport.schemas.text import CleanText
 from bulkport.storage import customer_records as records
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading

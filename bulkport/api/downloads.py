@@ -23,7 +23,7 @@ from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.jobs import XLSX_TYPE, JobId, load_job, report_name
 from bulkport.api.links import link
 from bulkport.schemas.jobs import JobKind
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.db import now, reading
 from bulkport.tasks import privacy_exports
 from bulkport.tasks.context import Context

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
+from bulkport.rules.text import strip_control
 from bulkport.schemas.jobs import Problem
-from bulkport.schemas.text import strip_control
 
 # The errors any authenticated route may answer with, for the OpenAPI schema.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

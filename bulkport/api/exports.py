@@ -11,7 +11,7 @@ from bulkport.api.jobs import answer_job, queue_down
 from bulkport.errors import QueueUnreachable
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobView
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.exports import submit_export
 

@@ -7,9 +7,8 @@ from pydantic import BaseModel, Field
 
 from bulkport.api.deps import Staff
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.schemas.aliases import PLATFORM_ALIASES
-from bulkport.schemas.exports import DEFAULT_COLUMNS
-from bulkport.schemas.fields import (
+from bulkport.rules.aliases import PLATFORM_ALIASES
+from bulkport.rules.fields import (
     FIELDS,
     HEADER_INDEX,
     WRITABLE_KEYS,
@@ -17,6 +16,7 @@ from bulkport.schemas.fields import (
     FieldKind,
     fold_header,
 )
+from bulkport.schemas.exports import DEFAULT_COLUMNS
 
 router = APIRouter(prefix="/api/v1/fields", tags=["fields"], responses=ERROR_RESPONSES)
 

@@ -16,10 +16,9 @@ from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
 from bulkport.api.limits import Uploader
 from bulkport.api.uploads import BeforeFile, Upload, receive_upload
 from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.rules.text import file_name, strip_control
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView, Problem
-from bulkport.schemas.text import file_name, strip_control
-from bulkport.storage import jobs as job_rows
-from bulkport.storage import mappings
+from bulkport.storage import job_rows, mappings
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context

@@ -14,6 +14,7 @@ from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.links import link
 from bulkport.errors import QueueUnreachable
+from bulkport.rules.text import file_name
 from bulkport.schemas.jobs import (
     JobKind,
     JobStatus,
@@ -22,9 +23,7 @@ from bulkport.schemas.jobs import (
     Problem,
     RowErrorView,
 )
-from bulkport.schemas.text import file_name
-from bulkport.storage import audit
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import audit, job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context

@@ -10,7 +10,7 @@ from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.jobs import answer_job, queue_down
 from bulkport.errors import QueueUnreachable
 from bulkport.schemas.jobs import JobView
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context

@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.rules.text import CleanText
 from bulkport.schemas.jobs import Problem
 from bulkport.schemas.lifecycle import SaleIn, SalesTotal, SaleView
-from bulkport.schemas.text import CleanText
 from bulkport.storage import customer_records as records
 
 router = APIRouter(prefix="/api/v1", tags=["sales"], responses=ERROR_RESPONSES)

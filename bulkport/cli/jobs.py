@@ -16,12 +16,12 @@ from sqlalchemy import Engine
 
 from bulkport.cli.home import broker_address, open_store, starting_user
 from bulkport.errors import QueueUnreachable
+from bulkport.rules.dates import DateOrder
 from bulkport.schemas import job_words
 from bulkport.schemas.accounts import Permission
-from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobKind, JobStatus, MatchOn
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.db import reading
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bulkport import stack
+from bulkport.cli import stack
 from bulkport.cli.home import hide_password
 from bulkport.config import Settings, get_settings
 from bulkport.errors import PortInUse
@@ -22,14 +22,14 @@ from bulkport.storage.db import migrate as migrate_database
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from bulkport.services import PrivateRedis, Supervisor
+    from bulkport.cli.services import PrivateRedis, Supervisor
 
 
 @click.command()
 @click.option("--port", type=int, default=None, help="API port (default 8000).")
 def up(port: int | None) -> None:
     """Start everything: API, a worker and Flower, plus a private Redis if none is reachable."""
-    from bulkport import services
+    from bulkport.cli import services
 
     settings = get_settings()
     api_port, flower_port = _prepare_up(settings, port)
@@ -65,7 +65,7 @@ def up(port: int | None) -> None:
 
 def _prepare_up(settings: Settings, port: int | None) -> tuple[int, int]:
     """Everything `up` checks before it starts a process; returns the API's and Flower's ports."""
-    from bulkport import services
+    from bulkport.cli import services
 
     home = settings.home
     running = stack.running(home)
@@ -93,7 +93,7 @@ def _prepare_up(settings: Settings, port: int | None) -> tuple[int, int]:
 
 def _start_broker(settings: Settings, supervisor: Supervisor) -> tuple[str, PrivateRedis | None]:
     """The configured Redis if it answers, else a private one on a socket in the home."""
-    from bulkport import services
+    from bulkport.cli import services
 
     broker = settings.broker_url
     if broker and services.redis_reachable(broker):
@@ -111,7 +111,7 @@ def _start_parts(
 ) -> None:
     """Start the API, the workers (one kept for short jobs; one runs the schedule) and Flower;
     record the stack in its home."""
-    from bulkport import services
+    from bulkport.cli import services
 
     home = settings.home
     api_url = f"http://{settings.api_host}:{api_port}"
@@ -144,7 +144,7 @@ def _start_parts(
 
 
 def _check_api_port(host: str, port: int) -> None:
-    from bulkport import services
+    from bulkport.cli import services
 
     if not services.port_free(host, port):
         raise PortInUse(
@@ -262,7 +262,7 @@ def beat() -> None:
 @click.command()
 def flower() -> None:
     """Run Flower with basic auth (on 127.0.0.1 unless BULKPORT_FLOWER_HOST says otherwise)."""
-    from bulkport import services
+    from bulkport.cli import services
 
     settings = get_settings()
     if not services.port_free(settings.flower_host, settings.flower_port):

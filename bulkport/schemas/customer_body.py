@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
 from pydantic_core import PydanticCustomError
 
-from bulkport.schemas.customer import EMAIL_RULE
-from bulkport.schemas.fields import FIELDS_BY_KEY, IDENTITY_KEYS, WRITABLE_KEYS, FieldKind
-from bulkport.schemas.text import NO_CONTROL_PATTERN, refuse_control
+from bulkport.rules.customer import EMAIL_RULE
+from bulkport.rules.fields import FIELDS_BY_KEY, IDENTITY_KEYS, WRITABLE_KEYS, FieldKind
+from bulkport.rules.text import NO_CONTROL_PATTERN, refuse_control
 
 # The importer's email rule in the document: no two dots in a row as well.
 EMAIL_PATTERN = "^(?!.*\\.\\.)" + EMAIL_RULE.pattern.removeprefix("^")

@@ -17,8 +17,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bulkport.schemas.fields import FIELDS
-from bulkport.schemas.text import CleanText
+from bulkport.rules.fields import FIELDS
+from bulkport.rules.text import CleanText
 from bulkport.schemas.timestamps import Timestamp
 
 

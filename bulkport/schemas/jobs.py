@@ -24,9 +24,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bulkport.schemas.dates import DateOrder
+from bulkport.rules.dates import DateOrder
+from bulkport.rules.text import CONTROL_CLASS, refuse_control
 from bulkport.schemas.mappings import ImportMapping, MappingName
-from bulkport.schemas.text import CONTROL_CLASS, refuse_control
 
 
 class JobKind(StrEnum):

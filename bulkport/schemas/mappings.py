@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from bulkport.schemas.fields import FIELDS, FieldKind
-from bulkport.schemas.text import NO_CONTROL_PATTERN, CleanText
+from bulkport.rules.fields import FIELDS, FieldKind
+from bulkport.rules.text import NO_CONTROL_PATTERN, CleanText
 
 MAX_COLUMNS = 500
 MAX_HEADER_CHARS = 200

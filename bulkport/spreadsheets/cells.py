@@ -3,12 +3,12 @@
 bulkport writes an apostrophe before any value a spreadsheet would run as a formula (OWASP CSV
 injection), and the importer drops it again, so an exported file imports back unchanged. A
 leading apostrophe that is part of the value, as in "'s-Hertogenbosch" or "'t Hart", is kept.
-The characters are those of ``bulkport.schemas.apostrophes``.
+The characters are those of ``bulkport.rules.apostrophes``.
 """
 
 from __future__ import annotations
 
-from bulkport.schemas.apostrophes import FORMULA_STARTS, SHIELDED_STARTS
+from bulkport.rules.apostrophes import FORMULA_STARTS, SHIELDED_STARTS
 
 
 def safe_cell(value: str) -> str:

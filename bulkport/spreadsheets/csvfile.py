@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bulkport.errors import LimitExceeded, UnreadableFile
-from bulkport.limits import DEFAULT_LIMITS, ReadLimits
+from bulkport.read_limits import DEFAULT_LIMITS, ReadLimits
 
 DELIMITERS = (",", ";", "\t", "|")
 # The csv module's own cap on a cell; the configured limit (ReadLimits) is checked per cell.

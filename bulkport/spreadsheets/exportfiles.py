@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import BinaryIO, Protocol
 
-from bulkport.schemas.fields import FIELDS_BY_KEY, FieldKind
+from bulkport.rules.fields import FIELDS_BY_KEY, FieldKind
 from bulkport.spreadsheets.cells import keep_apostrophe, safe_cell
 from bulkport.spreadsheets.xlsx.writer import sheet_title
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bulkport.errors import MappingError
-from bulkport.schemas.aliases import FALLBACK_HEADERS
-from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
+from bulkport.rules.aliases import FALLBACK_HEADERS
+from bulkport.rules.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
 
 # Words that, as the target of a mapping, mean "leave this column out".
 IGNORE_WORDS = frozenset({"", "ignore", "skip", "none", "-"})

@@ -9,7 +9,7 @@ from itertools import chain, islice
 from pathlib import Path
 
 from bulkport.errors import UnreadableFile
-from bulkport.limits import DEFAULT_LIMITS, ReadLimits
+from bulkport.read_limits import DEFAULT_LIMITS, ReadLimits
 from bulkport.spreadsheets.csvfile import CsvFormat, read_csv_rows, sniff_csv
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 

@@ -11,8 +11,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from bulkport.rules.text import strip_control
 from bulkport.schemas.accounts import PERMISSIONS, Permission, Role, TokenView
-from bulkport.schemas.text import strip_control
 from bulkport.storage.db import as_utc, now
 from bulkport.storage.tables import api_tokens, stores, user_permissions, users, web_sessions
 

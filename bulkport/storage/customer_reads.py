@@ -24,10 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
-from bulkport.schemas.apostrophes import FORMULA_STARTS, SHIELDED_STARTS
+from bulkport.rules.apostrophes import FORMULA_STARTS, SHIELDED_STARTS
+from bulkport.rules.fields import FIELDS_BY_KEY, FieldKind
+from bulkport.rules.search_words import query_terms
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
-from bulkport.schemas.fields import FIELDS_BY_KEY, FieldKind
-from bulkport.schemas.search_words import query_terms
 from bulkport.storage.db import reading
 from bulkport.storage.tables import SEARCH_VECTOR, customers, stores
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select, update
 
+from bulkport.rules.fields import WRITABLE_KEYS
+from bulkport.rules.search_words import SEARCHED_KEYS, customer_words
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters
-from bulkport.schemas.fields import WRITABLE_KEYS
 from bulkport.schemas.lifecycle import anonymized_name
-from bulkport.schemas.search_words import SEARCHED_KEYS, customer_words
 from bulkport.storage.customer_reads import newest_matching
 from bulkport.storage.customer_writes import SEARCHED, email_key
 from bulkport.storage.db import now

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
-from bulkport.schemas.search_words import SEARCHED_KEYS, customer_words
+from bulkport.rules.fields import FIELDS_BY_KEY, WRITABLE_KEYS, FieldKind
+from bulkport.rules.search_words import SEARCHED_KEYS, customer_words
 from bulkport.storage.db import now
 from bulkport.storage.tables import customers
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 
-from bulkport.schemas.fields import FIELDS, FieldKind
+from bulkport.rules.fields import FIELDS, FieldKind
 
 metadata = MetaData(
     naming_convention={

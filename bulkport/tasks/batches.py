@@ -10,9 +10,10 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from bulkport.schemas.customer import RECORD_RULE_KEYS, RowParser, record_problems
-from bulkport.schemas.dates import DateOrder
-from bulkport.schemas.fields import WRITABLE_KEYS
+from bulkport.rules.customer import RECORD_RULE_KEYS, RowParser, record_problems
+from bulkport.rules.dates import DateOrder
+from bulkport.rules.fields import WRITABLE_KEYS
+from bulkport.rules.problems import CellProblem
 from bulkport.schemas.jobs import (
     BlankCells,
     ImportMode,
@@ -21,7 +22,6 @@ from bulkport.schemas.jobs import (
     RowErrorView,
     RowOutcome,
 )
-from bulkport.schemas.problems import CellProblem
 from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.spreadsheets.sources import blank_row
 from bulkport.storage import customer_writes

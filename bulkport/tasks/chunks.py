@@ -22,14 +22,14 @@ from itertools import chain, islice
 from typing import Any
 
 from bulkport.errors import BulkportError
-from bulkport.schemas.dates import DateOrder
+from bulkport.rules.dates import DateOrder
 from bulkport.schemas.jobs import ImportOptions, JobStatus
 from bulkport.spreadsheets.mapping import guess_mapping
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.spreadsheets.sources import SheetInfo
 from bulkport.spreadsheets.spill import read_blocks, write_block
 from bulkport.storage import chunks as chunk_rows
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlanner, SeenKeys
 from bulkport.tasks.context import Context

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bulkport.schemas.fields import WRITABLE_KEYS
+from bulkport.rules.fields import WRITABLE_KEYS
 from bulkport.schemas.jobs import JobKind, RowOutcome
 from bulkport.storage import audit
 from bulkport.storage import customer_records as records

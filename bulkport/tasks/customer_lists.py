@@ -23,14 +23,13 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.errors import BulkportError, QueueUnreachable
-from bulkport.schemas.customer import parse_email, parse_record_id
-from bulkport.schemas.fields import HEADER_INDEX, fold_header
+from bulkport.rules.customer import parse_email, parse_record_id
+from bulkport.rules.fields import HEADER_INDEX, fold_header
 from bulkport.schemas.jobs import JobKind, JobStatus, RowErrorView, RowOutcome
 from bulkport.schemas.lifecycle import ListOptions
 from bulkport.spreadsheets.sources import ReadOptions, open_sheet
-from bulkport.storage import audit
+from bulkport.storage import audit, job_rows
 from bulkport.storage import customer_records as records
-from bulkport.storage import jobs as job_rows
 from bulkport.storage.customer_writes import email_key
 from bulkport.tasks.context import Context
 from bulkport.tasks.outcomes import send_or_fail, settled

@@ -18,12 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bulkport.schemas.fields import FIELDS_BY_KEY
+from bulkport.rules.fields import FIELDS_BY_KEY
 from bulkport.schemas.jobs import JobKind, RowOutcome
 from bulkport.schemas.lifecycle import display_name
-from bulkport.storage import audit
+from bulkport.storage import audit, job_rows
 from bulkport.storage import customer_records as records
-from bulkport.storage import jobs as job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import change_one

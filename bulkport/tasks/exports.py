@@ -11,8 +11,7 @@ from bulkport.errors import BulkportError
 from bulkport.schemas.exports import ExportFormat, ExportRequest
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.spreadsheets.exportfiles import CsvExportWriter, ExportWriter, XlsxExportWriter
-from bulkport.storage import audit, customer_reads
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import audit, customer_reads, job_rows
 from bulkport.tasks.context import Context
 from bulkport.tasks.outcomes import send_or_fail, settled
 from bulkport.tasks.reaper import claim_job

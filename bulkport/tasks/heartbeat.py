@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from bulkport.storage import chunks as chunk_rows
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.tasks.context import Context
 
 log = logging.getLogger(__name__)

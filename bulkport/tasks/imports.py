@@ -10,14 +10,13 @@ from itertools import islice
 from pathlib import Path
 
 from bulkport.errors import BulkportError, UnreadableFile
-from bulkport.limits import ReadLimits
-from bulkport.schemas.dates import DateOrder
+from bulkport.read_limits import ReadLimits
+from bulkport.rules.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.spreadsheets.spill import RowSpill
-from bulkport.storage import accounts, audit, mappings
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, audit, job_rows, mappings
 from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.chunks import finish_split, split_rows, start_chunks

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bulkport.errors import BulkportError, QueueUnreachable
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import chunks as chunk_rows
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.files import FileStoreUnavailable
 from bulkport.tasks.context import Context
 from bulkport.tasks.heartbeat import lease_kept

@@ -19,8 +19,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.storage import chunks as chunk_rows
-from bulkport.storage import customer_writes, db
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import customer_writes, db, job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlan, BatchPlanner, Found, Prepared, write_plan
 from bulkport.tasks.context import Context

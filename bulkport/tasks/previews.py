@@ -6,9 +6,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from bulkport.schemas.columns import column_name
-from bulkport.schemas.dates import DateOrder, DateOrderVotes
-from bulkport.schemas.fields import FIELDS, FIELDS_BY_KEY, FieldKind
+from bulkport.rules.columns import column_name
+from bulkport.rules.dates import DateOrder, DateOrderVotes
+from bulkport.rules.fields import FIELDS, FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions, RowOutcome
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.storage import accounts

@@ -14,12 +14,11 @@ from typing import Any, BinaryIO
 from sqlalchemy import Connection
 
 from bulkport.errors import BulkportError
-from bulkport.schemas.fields import FIELDS
+from bulkport.rules.fields import FIELDS
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.spreadsheets.cells import safe_cell
 from bulkport.spreadsheets.exportfiles import CsvExportWriter, text_of
-from bulkport.storage import audit, customer_records, privacy
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import audit, customer_records, job_rows, privacy
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.outcomes import send_or_fail, settled

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bulkport.errors import BulkportError
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.schemas.jobs import JobKind
 from bulkport.spreadsheets.csvfile import read_csv_rows, sniff_csv, write_csv_rows
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format

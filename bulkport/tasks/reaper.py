@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import chunks as chunk_rows
-from bulkport.storage import jobs as job_rows
-from bulkport.storage import upkeep
+from bulkport.storage import job_rows, upkeep
 from bulkport.storage.db import now
 from bulkport.tasks.context import Context
 

@@ -11,7 +11,7 @@ from bulkport.spreadsheets.cells import safe_cell
 from bulkport.spreadsheets.csvfile import write_csv_rows
 from bulkport.spreadsheets.sniff import FileFormat
 from bulkport.spreadsheets.sources import Sheet, SheetInfo
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
 from bulkport.tasks.survey import open_upload

@@ -9,9 +9,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from bulkport.limits import ReadLimits
-from bulkport.schemas.dates import DateOrder, DateOrderVotes
-from bulkport.schemas.fields import FIELDS_BY_KEY, FieldKind
+from bulkport.read_limits import ReadLimits
+from bulkport.rules.dates import DateOrder, DateOrderVotes
+from bulkport.rules.fields import FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions
 from bulkport.spreadsheets.mapping import (
     ColumnMapping,

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bulkport.rules.dates import DateOrder, parse_date_text
+from bulkport.rules.fields import FIELDS_BY_KEY, WRITABLE_KEYS, CustomerField, FieldKind
 from bulkport.schemas.customer_body import CustomerChange
-from bulkport.schemas.dates import DateOrder, parse_date_text
-from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS, CustomerField, FieldKind
 
 _PERSON = ("first_name", "initials", "last_name", "email", "phone", "mobile", "language")
 _PERSON_MORE = ("gender", "date_of_birth")

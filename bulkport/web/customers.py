@@ -23,11 +23,11 @@ from bulkport.api.customers import (
 )
 from bulkport.api.deps import ContextDep, RowId
 from bulkport.api.privacy import start_privacy_export
+from bulkport.rules.dates import DateOrder
+from bulkport.rules.text import refuse_control, strip_control
 from bulkport.schemas.accounts import Permission
-from bulkport.schemas.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.lifecycle import display_name as display_name  # the pages import it here
-from bulkport.schemas.text import refuse_control, strip_control
 from bulkport.storage import accounts
 from bulkport.storage import customer_records as records
 from bulkport.storage.db import reading

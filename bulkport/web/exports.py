@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from bulkport.api.deps import ContextDep
 from bulkport.api.jobs import queue_down
 from bulkport.errors import QueueUnreachable
+from bulkport.rules.fields import FIELDS
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
-from bulkport.schemas.fields import FIELDS
 from bulkport.tasks.exports import submit_export
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn

@@ -21,11 +21,10 @@ from bulkport.api.deps import ContextDep
 from bulkport.api.imports import display_name, receive_file
 from bulkport.api.limits import upload_quota
 from bulkport.errors import BulkportError, MappingError, QueueUnreachable
-from bulkport.schemas.fields import fold_header
+from bulkport.rules.fields import fold_header
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for
-from bulkport.storage import jobs as job_rows
-from bulkport.storage import mappings
+from bulkport.storage import job_rows, mappings
 from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context

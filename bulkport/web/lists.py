@@ -30,7 +30,7 @@ from bulkport.schemas.accounts import Permission
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.schemas.lifecycle import ListOptions
 from bulkport.storage import customer_records as records
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bulkport.api.customers import run_change
 from bulkport.api.deps import ContextDep, RowId
+from bulkport.rules.fields import FIELDS_BY_KEY, WRITABLE_KEYS
+from bulkport.rules.text import strip_control
 from bulkport.schemas.exports import ArchivedFilter
-from bulkport.schemas.fields import FIELDS_BY_KEY, WRITABLE_KEYS
-from bulkport.schemas.text import strip_control
 from bulkport.storage import customer_records as records
 from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession

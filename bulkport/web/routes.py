@@ -16,8 +16,7 @@ from bulkport.api.downloads import DownloadFile, download_url
 from bulkport.api.imports import commit_dry_run
 from bulkport.api.jobs import cancel_job
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import accounts
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, job_rows
 from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context

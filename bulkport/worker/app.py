@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from bulkport import logs
 from bulkport.config import Settings, get_settings
 from bulkport.schemas.jobs import JobKind
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.tasks import outcomes
 from bulkport.tasks.chunks import run_chunk
 from bulkport.tasks.context import Context

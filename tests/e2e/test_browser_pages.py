@@ -25,7 +25,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 from support import wait_until_serving
 
-from bulkport.services import free_port
+from bulkport.cli.services import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).with_name("screenshots")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from support import home_env, run_bulkport
 
+from bulkport.cli.services import Supervisor, free_port, redis_server_binary, wait_until
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobStatus
-from bulkport.services import Supervisor, free_port, redis_server_binary, wait_until
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.tasks.context import Context
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers.csv"
@@ -32,7 +32,7 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def idle_redis(tmp_path: Path) -> Iterator[str]:
     """A Redis that answers but that no worker reads."""
-    from bulkport.services import redis_reachable
+    from bulkport.cli.services import redis_reachable
 
     port = free_port()
     supervisor = Supervisor()

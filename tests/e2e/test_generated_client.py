@@ -27,7 +27,7 @@ import httpx
 import pytest
 from support import start_worker, wait_until_serving, worker_env
 
-from bulkport.services import free_port
+from bulkport.cli.services import free_port
 from bulkport.storage import accounts
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context

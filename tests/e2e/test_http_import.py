@@ -20,7 +20,7 @@ import httpx
 import pytest
 from support import wait_until_serving
 
-from bulkport.services import free_port
+from bulkport.cli.services import free_port
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "customers.csv"
 

@@ -20,7 +20,7 @@ import psutil
 import pytest
 from support import home_env, process_parents, run_bulkport
 
-from bulkport.services import free_port
+from bulkport.cli.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "customers.csv"

@@ -409,7 +409,7 @@ def test_cancelling_stops_a_job_and_keeps_what_it_wrote(
 def test_a_cancelled_queued_job_never_starts(
     client: TestClient, auth: dict[str, str], queued: list[str], ctx: Context, admin: User
 ) -> None:
-    from bulkport.storage import jobs as job_rows
+    from bulkport.storage import job_rows
 
     job_id = str(upload(client, auth)["id"])
     stranger = bearer(ctx, "south", "someone@south.example")

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from support import csv_text
 
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 

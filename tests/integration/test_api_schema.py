@@ -18,7 +18,7 @@ from support import Queue, csv_text, served, stage_list
 
 from bulkport.api.app import create_app
 from bulkport.config import Settings
-from bulkport.schemas.fields import FIELDS
+from bulkport.rules.fields import FIELDS
 from bulkport.storage import accounts
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context

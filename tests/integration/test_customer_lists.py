@@ -22,8 +22,7 @@ from support import (
 )
 
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts, customer_records
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, customer_records, job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.tables import customer_events, customers, sales

@@ -15,8 +15,7 @@ from support import csv_text, import_now, local_files, stored_customers
 from bulkport.schemas.exports import ExportFilters, ExportRequest
 from bulkport.schemas.jobs import JobStatus
 from bulkport.spreadsheets.cells import keep_apostrophe, safe_cell
-from bulkport.storage import customer_writes
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import customer_writes, job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.tables import customers as customers_table

@@ -20,10 +20,10 @@ import redis
 from sqlalchemy import select
 from support import csv_text, get_job, stage_import, start_worker, wait_finished, worker_env
 
+from bulkport.cli.services import up_workers
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.exports import ExportFormat, ExportRequest
 from bulkport.schemas.jobs import JobStatus
-from bulkport.services import up_workers
 from bulkport.storage import accounts
 from bulkport.storage.accounts import User
 from bulkport.storage.tables import jobs

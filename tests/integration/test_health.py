@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from support import Queue
 
 from bulkport.api.app import create_app
+from bulkport.cli.services import free_port
 from bulkport.config import Settings
-from bulkport.services import free_port
 from bulkport.worker.app import broker_ready
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from support import csv_text, get_job, stage_import
 
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.tasks.context import Context

@@ -29,7 +29,7 @@ from xlsx_parts import Parts, Sheet, sheet_xml
 from bulkport.schemas.jobs import JobStatus, RowOutcome
 from bulkport.spreadsheets import spill
 from bulkport.storage import customer_records as records
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks import pipeline
 from bulkport.tasks.context import Context

@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from support import assert_counts_add_up, csv_text, import_now, local_files, stored_customers
 
 from bulkport.schemas.jobs import ImportOptions
-from bulkport.storage import jobs as job_rows
-from bulkport.storage import mappings
+from bulkport.storage import job_rows, mappings
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import resolve_options

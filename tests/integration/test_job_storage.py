@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobKind, JobStatus, RowErrorView
-from bulkport.storage import accounts
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 

@@ -18,9 +18,8 @@ from support import PASSWORD, Queue, csrf_of, get_job, local_files, page_sign_in
 
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts
+from bulkport.storage import accounts, job_rows
 from bulkport.storage import customer_records as records
-from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_lists import run_list

@@ -27,8 +27,7 @@ from bulkport.cli import users as user_commands
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Permission, Role
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import accounts, sessions
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, job_rows, sessions
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import

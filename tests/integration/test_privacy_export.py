@@ -20,8 +20,7 @@ from support import Queue, bearer, local_files
 from bulkport.cli import main
 from bulkport.config import get_settings
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import audit
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import audit, job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.tables import customers

@@ -11,8 +11,8 @@ import psutil
 import pytest
 from kombu import Connection
 
-from bulkport.services import PrivateRedis, Supervisor, redis_reachable, remove_socket_dir
-from bulkport.services import start_private_redis as start
+from bulkport.cli.services import PrivateRedis, Supervisor, redis_reachable, remove_socket_dir
+from bulkport.cli.services import start_private_redis as start
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ from support import (
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts, audit, customer_records, mappings
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, audit, customer_records, job_rows, mappings
 from bulkport.storage.accounts import User
 from bulkport.storage.tables import audit_events, customers, metadata, pending_purges
 from bulkport.tasks import deletions

@@ -34,8 +34,7 @@ from test_purge import BOB, HEADER, JANE, JANE_BYTES, customer_id, database_text
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus
-from bulkport.storage import accounts
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import accounts, job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.files import LocalFileStore

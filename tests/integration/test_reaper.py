@@ -22,7 +22,7 @@ from support import (
 )
 
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.tables import jobs

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from support import csv_text, get_job, stage_import, stored_customers
 
+from bulkport.cli.services import Supervisor, redis_reachable, redis_server_binary, wait_until
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobStatus
-from bulkport.services import Supervisor, redis_reachable, redis_server_binary, wait_until
 from bulkport.storage.accounts import User
 from bulkport.storage.db import migrate
 from bulkport.tasks.context import Context
@@ -40,7 +40,7 @@ def start_redis(supervisor: Supervisor, name: str, port: int, data: Path) -> Non
 def test_a_job_survives_redis_restarting_under_it(
     ctx: Context, admin: User, tmp_path: Path, redis_url: str
 ) -> None:
-    from bulkport.services import free_port
+    from bulkport.cli.services import free_port
     from bulkport.worker.app import app, import_customers
 
     port = free_port()

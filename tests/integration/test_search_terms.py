@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from support import csrf_of, page_sign_in
 
 from bulkport.storage import customer_records as records
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 

@@ -24,9 +24,8 @@ from xlsx_parts import Parts, Sheet, sheet_xml
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import accounts
+from bulkport.storage import accounts, job_rows
 from bulkport.storage import chunks as chunk_rows
-from bulkport.storage import jobs as job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.storage.tables import import_chunks

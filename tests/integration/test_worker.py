@@ -31,7 +31,7 @@ from support import (
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.schemas.lifecycle import ListOptions
-from bulkport.storage import jobs as job_rows
+from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.worker.app import enqueue, import_customers

@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 
 from bulkport.cli import Commands, one_line
 from bulkport.cli.running import open_home_warning
+from bulkport.cli.services import free_port, port_free
 from bulkport.config import Settings
 from bulkport.errors import PortInUse
-from bulkport.services import free_port, port_free
 
 
 def failing(exc: Exception) -> click.Group:

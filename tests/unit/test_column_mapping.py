@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bulkport.errors import MappingError
-from bulkport.schemas.fields import FIELDS, FieldKind
+from bulkport.rules.fields import FIELDS, FieldKind
 from bulkport.spreadsheets.mapping import ColumnMapping, guess_mapping
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pycountry
 import pytest
 
-from bulkport.schemas.countries import country_code, fold_country
+from bulkport.rules.countries import country_code, fold_country
 
 
 @pytest.mark.parametrize(

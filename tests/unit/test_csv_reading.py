@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkport.errors import BulkportError, LimitExceeded
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.csvfile import CsvFormat, read_csv_rows, write_csv_rows
 from bulkport.spreadsheets.mapping import header_score
 from bulkport.spreadsheets.sources import open_sheet

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkport.schemas.customer import RowParser, record_problems
-from bulkport.schemas.dates import DateOrder
-from bulkport.schemas.problems import CellProblem
+from bulkport.rules.customer import RowParser, record_problems
+from bulkport.rules.dates import DateOrder
+from bulkport.rules.problems import CellProblem
 
 
 def parse_cells(
@@ -389,8 +389,8 @@ def test_a_parsed_french_tax_exempt_row_without_sales_tax_number_is_refused() ->
 def test_a_repeated_cell_gives_the_same_value_or_problem_on_every_row(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bulkport.schemas import customer
-    from bulkport.schemas.dates import DateOrder
+    from bulkport.rules import customer
+    from bulkport.rules.dates import DateOrder
 
     # A tiny memory, so that the rows below also run after it was emptied.
     monkeypatch.setattr(customer, "MEMO_LIMIT", 3)
@@ -436,8 +436,8 @@ _CELLS = [
 @settings(max_examples=400, deadline=None)
 @given(rows=st.lists(st.lists(st.sampled_from(_CELLS), max_size=10), min_size=1, max_size=6))
 def test_the_fast_path_for_text_rows_parses_as_the_general_one(rows: list[list[str]]) -> None:
-    from bulkport.schemas.customer import RowParser
-    from bulkport.schemas.dates import DateOrder
+    from bulkport.rules.customer import RowParser
+    from bulkport.rules.dates import DateOrder
 
     columns = {
         0: "first_name", 1: "email", 2: "accepts_marketing", 3: "date_of_birth",

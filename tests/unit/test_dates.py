@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bulkport.schemas.dates import DateOrder, DateOrderVotes, parse_date_text, plausible_birth_date
+from bulkport.rules.dates import DateOrder, DateOrderVotes, parse_date_text, plausible_birth_date
 
 DMY, MDY, YMD = DateOrder.DMY, DateOrder.MDY, DateOrder.YMD
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulkport.schemas.fields import FIELDS, HEADER_INDEX, CustomerField, fold_header
+from bulkport.rules.fields import FIELDS, HEADER_INDEX, CustomerField, fold_header
 
 INVOICE_FIELDS = [f for f in FIELDS if f.key.startswith("invoice_")]
 SHIPPING_FIELDS = [f for f in FIELDS if f.key.startswith("shipping_")]

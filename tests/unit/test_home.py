@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bulkport import config, stack
+from bulkport import config
+from bulkport.cli import stack
+from bulkport.cli.services import socket_path
 from bulkport.config import Settings, default_home, redis_py_url
-from bulkport.services import socket_path
 
 
 def test_the_home_of_a_source_checkout_is_its_var_folder() -> None:

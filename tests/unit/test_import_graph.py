@@ -16,6 +16,7 @@ FORBIDDEN = {
     "tasks": ("api", "worker", "cli"),
     "spreadsheets": ("api", "worker", "cli", "tasks", "storage", "config"),
     "schemas": ("api", "worker", "cli", "tasks", "storage", "spreadsheets", "config"),
+    "rules": ("api", "worker", "cli", "tasks", "storage", "spreadsheets", "config", "schemas"),
     "storage": ("api", "worker", "cli", "tasks", "spreadsheets"),
     "config": ("api", "worker", "cli", "tasks", "storage", "spreadsheets", "schemas"),
 }

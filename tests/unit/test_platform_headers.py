@@ -1,7 +1,7 @@
 """Other platforms' customer exports: which of their columns feed which customer field.
 
 Each row below is a platform's customer export header row as found in its documentation or in
-code that reads real exports (see the docstring of ``bulkport.schemas.aliases``). Headers are
+code that reads real exports (see the docstring of ``bulkport.rules.aliases``). Headers are
 looked up the way the importer will once the platform aliases are merged: labels and the
 aliases of ``FIELDS`` first, the platform aliases only for spellings still free.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bulkport.schemas.aliases import KNOWN_UNMAPPED, PLATFORM_ALIASES
-from bulkport.schemas.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
+from bulkport.rules.aliases import KNOWN_UNMAPPED, PLATFORM_ALIASES
+from bulkport.rules.fields import FIELDS_BY_KEY, HEADER_INDEX, FieldKind, fold_header
 
 # The lookup as the other half of this change merges it: existing entries win.
 LOOKUP: dict[str, str] = {

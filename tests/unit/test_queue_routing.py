@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from bulkport.cli.services import up_workers
 from bulkport.schemas.jobs import JobKind
-from bulkport.services import up_workers
 from bulkport.worker.app import QUEUES, celery_config, queue_for
 
 LIMIT = 1_000

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulkport.errors import BulkportError
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.mapping import header_score
 from bulkport.spreadsheets.sources import open_sheet
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkport.schemas.customer import clean_text
+from bulkport.rules.customer import clean_text
 from bulkport.spreadsheets.cells import safe_cell
 from bulkport.spreadsheets.csvfile import CsvFormat, write_csv_rows
 from bulkport.spreadsheets.mapping import header_score

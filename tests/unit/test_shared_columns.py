@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkport.schemas.customer import RowParser
-from bulkport.schemas.problems import CellProblem
+from bulkport.rules.customer import RowParser
+from bulkport.rules.problems import CellProblem
 from bulkport.spreadsheets.mapping import guess_mapping, resolve_override
 
 HEADERS = ["Email", "Last Name", "E-mail"]

@@ -21,7 +21,7 @@ from xlsx_parts import patch_directory
 from xlsx_reference import assert_reads_as_before
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.xlsx.package import check_inflated, check_zip
 from bulkport.spreadsheets.xlsx.reader import XlsxRows, open_xlsx
 from bulkport.spreadsheets.xlsx.refusals import DAMAGED

@@ -36,7 +36,7 @@ from xlsx_parts import (
 from xlsx_reference import Outcome, outcome, reference_open_xlsx
 
 from bulkport.errors import LimitExceeded, UnreadableFile
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.xlsx import coordinates, styles
 from bulkport.spreadsheets.xlsx import values as cell_values
 from bulkport.spreadsheets.xlsx.reader import open_xlsx

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bulkport.schemas.columns import LAST_COLUMN as LAST_COLUMN
-from bulkport.schemas.columns import column_letter as column_letter
+from bulkport.rules.columns import LAST_COLUMN as LAST_COLUMN
+from bulkport.rules.columns import column_letter as column_letter
 
 DIGITS = "0123456789"
 _LETTERS = {letter: position for position, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 1)}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.xlsx import safexml
 from bulkport.spreadsheets.xlsx.coordinates import check_range
 from bulkport.spreadsheets.xlsx.names import DIMENSION, REL_IDS, REL_NS, SHEET_DATA

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulkport.errors import UnreadableFile
-from bulkport.limits import DEFAULT_LIMITS, ReadLimits
+from bulkport.read_limits import DEFAULT_LIMITS, ReadLimits
 from bulkport.spreadsheets.xlsx.package import Package, check_zip, read_book
 from bulkport.spreadsheets.xlsx.refusals import NO_SHEETS, NOT_A_WORKBOOK
 from bulkport.spreadsheets.xlsx.rows import Row, sheet_rows

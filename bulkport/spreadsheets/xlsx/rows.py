@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator
 from typing import Any, NoReturn
 
 from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
-from bulkport.limits import ReadLimits
+from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.xlsx import safexml
 from bulkport.spreadsheets.xlsx.coordinates import (
     COLUMNS,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from bulkport.schemas.search_words import SEARCHED_KEYS, customer_words
+from bulkport.rules.search_words import SEARCHED_KEYS, customer_words
 
 # revision identifiers, used by Alembic.
 revision: str = "0011"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from bulkport.storage.jobs import kept_key
+from bulkport.storage.job_rows import kept_key
 
 # revision identifiers, used by Alembic.
 revision: str = "0012"

@@ -15,7 +15,7 @@ from functools import cache
 
 import pycountry
 
-from bulkport.schemas.fields import fold_header
+from bulkport.rules.fields import fold_header
 
 # The languages of the stores' staff and customers, besides English.
 TRANSLATIONS = ("fr", "nl", "de")

@@ -166,7 +166,7 @@ def fold_header(text: str) -> str:
 
 
 def _header_index() -> dict[str, str]:
-    from bulkport.schemas.aliases import PLATFORM_ALIASES
+    from bulkport.rules.aliases import PLATFORM_ALIASES
 
     index: dict[str, str] = {}
     # Labels first so that an alias never shadows another field's own label; the field keys

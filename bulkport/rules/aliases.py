@@ -1,7 +1,7 @@
 """Header spellings from other platforms' customer exports, and from French and Dutch staff.
 
 ``PLATFORM_ALIASES`` adds spellings (as the platforms and people write them, not folded) to the
-customer fields of ``bulkport.schemas.fields``. They are merged after the labels and the aliases
+customer fields of ``bulkport.rules.fields``. They are merged after the labels and the aliases
 already in ``FIELDS``, so they never take a spelling away from those. ``KNOWN_UNMAPPED`` lists
 columns those exports carry that are not customer fields of ours: they must stay unmapped, so
 an import lists them as ignored.

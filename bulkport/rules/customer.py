@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 
 from pydantic_core import PydanticCustomError
 
-from bulkport.schemas.apostrophes import unshield
-from bulkport.schemas.columns import column_name
-from bulkport.schemas.countries import country_code
-from bulkport.schemas.dates import DateOrder, parse_date_text, plausible_birth_date
-from bulkport.schemas.fields import FIELDS_BY_KEY, IDENTITY_KEYS, FieldKind
-from bulkport.schemas.problems import CellProblem
+from bulkport.rules.apostrophes import unshield
+from bulkport.rules.columns import column_name
+from bulkport.rules.countries import country_code
+from bulkport.rules.dates import DateOrder, parse_date_text, plausible_birth_date
+from bulkport.rules.fields import FIELDS_BY_KEY, IDENTITY_KEYS, FieldKind
+from bulkport.rules.problems import CellProblem
 
 # Deliberately simple: one '@', no spaces, a dotted domain of letters/digits/hyphens. The full RFC
 # grammar accepts addresses no shop can mail; this is fast and what people expect.
