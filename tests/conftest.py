@@ -35,7 +35,7 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from support import PASSWORD, Queue  # noqa: E402
 
-from bulkport.api.app import create_app  # noqa: E402
+from bulkport.app import create_app  # noqa: E402
 from bulkport.config import Settings  # noqa: E402
 from bulkport.schemas.accounts import Role  # noqa: E402
 from bulkport.storage import accounts  # noqa: E402

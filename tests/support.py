@@ -22,10 +22,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Connection, func, select
 
-from bulkport.api.app import create_app
-from bulkport.api.serving import server_options
+from bulkport.app import create_app
 from bulkport.cli.services import free_port
 from bulkport.config import Settings
+from bulkport.http.serving import server_options
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
 from bulkport.schemas.lifecycle import ListOptions

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from bulkport.api.deps import ContextDep, require
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.http.deps import ContextDep, require
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import audit
 from bulkport.storage.accounts import User

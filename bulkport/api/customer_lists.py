@@ -8,12 +8,13 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from bulkport.api.deps import ContextDep, Deleter, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
-from bulkport.api.imports import answer_queued, display_name, receive_file
+from bulkport.api.imports import answer_queued
 from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
-from bulkport.api.limits import Uploader
-from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.errors import JobProblem, NotCommittable, QueueUnreachable
+from bulkport.http.deps import ContextDep, Deleter, Staff
+from bulkport.http.rate_limits import Uploader
+from bulkport.http.uploads import receive_file, upload_name
 from bulkport.schemas.jobs import JobView, Problem
 from bulkport.schemas.lifecycle import Confirmed, ListOptions
 from bulkport.storage import job_rows
@@ -22,7 +23,6 @@ from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import (
     ListKind,
-    NotCommittable,
     commit_list,
     list_key,
     submit_list,
@@ -69,7 +69,7 @@ async def upload_list(
     upload = await receive_file(request, ctx, list_key(job_id))
     try:
         options = ListOptions.model_validate(
-            {**upload.fields, **fixed, "filename": display_name(upload.filename)}
+            {**upload.fields, **fixed, "filename": upload_name(upload.filename)}
         )
     except ValidationError as exc:
         ctx.files.delete_tree(f"jobs/{job_id}")
@@ -100,7 +100,7 @@ def queue_list(
                 options=options, idempotency_key=idempotency_key,
             ),
         )  # fmt: skip
-    except BulkportError as exc:
+    except JobProblem as exc:
         ctx.files.delete_tree(f"jobs/{job_id}")
         raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
 
@@ -116,7 +116,7 @@ def answer_commit(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except QueueUnreachable as exc:
         raise queue_down(exc) from None
-    except BulkportError as exc:
+    except JobProblem as exc:
         raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
     return answer_job(request, load_job(ctx, user, started))
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.api.deps import ContextDep, Deleter, RowId, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.api.links import link
+from bulkport.http.deps import ContextDep, Deleter, RowId, Staff
 from bulkport.rules.customer import RowParser, record_problems
 from bulkport.rules.problems import CellProblem
 from bulkport.rules.text import CleanText

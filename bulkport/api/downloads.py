@@ -17,11 +17,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
 
 from bulkport.api.audit import record_access
-from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.jobs import XLSX_TYPE, JobId, load_job, report_name
 from bulkport.api.links import link
+from bulkport.http.deps import ContextDep, Staff
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import job_rows
 from bulkport.storage.db import now, reading

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
-from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.api.jobs import answer_job, queue_down
 from bulkport.errors import QueueUnreachable
+from bulkport.http.deps import ContextDep, Staff
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobView
 from bulkport.storage import job_rows

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from bulkport.api.deps import Staff
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.http.deps import Staff
 from bulkport.rules.aliases import PLATFORM_ALIASES
 from bulkport.rules.fields import (
     FIELDS,

@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
-from bulkport.api.limits import Uploader
-from bulkport.api.uploads import BeforeFile, Upload, receive_upload
-from bulkport.errors import BulkportError, QueueUnreachable
-from bulkport.rules.text import file_name, strip_control
+from bulkport.errors import JobProblem, QueueUnreachable
+from bulkport.http.deps import ContextDep, Staff
+from bulkport.http.rate_limits import Uploader
+from bulkport.http.uploads import Upload, receive_file, upload_name
+from bulkport.rules.text import strip_control
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView, Problem
 from bulkport.storage import job_rows, mappings
 from bulkport.storage.accounts import User
@@ -26,8 +26,6 @@ from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=ERROR_RESPONSES)
-# Room for the multipart envelope and form fields around the file itself.
-ENVELOPE_BYTES = 64 * 1024
 
 
 def _form_schema() -> dict[str, Any]:
@@ -77,29 +75,6 @@ def _form_field(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 _FORM = _form_schema()
 
 
-def display_name(filename: str | None) -> str:
-    """The uploaded file's name, for display only: no folders, no control or bidirectional
-    characters (they are stripped: the file is still taken)."""
-    return file_name(filename, "upload.csv")
-
-
-async def receive_file(
-    request: Request, ctx: Context, key: str, before_file: BeforeFile | None = None
-) -> Upload:
-    """Stream a multipart upload's file under ``key``; 413 past the size limit."""
-    limit = ctx.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            f"The file is larger than the {limit // (1024 * 1024)} MB this service accepts.",
-        )
-    return await receive_upload(
-        request.headers.get("content-type", ""), request.stream(), ctx.files, key, limit,
-        before_file,
-    )  # fmt: skip
-
-
 def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOptions:
     """The form's options, checked; 422 with the reason (and the upload removed) if not,
     404 if the saved mapping it names does not exist."""
@@ -107,7 +82,7 @@ def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOpt
         if "filename" in upload.fields:
             raise ValueError("filename: not a form field; the file's own name is kept")
         options = ImportOptions.model_validate(
-            {**upload.fields, "filename": display_name(upload.filename)}
+            {**upload.fields, "filename": upload_name(upload.filename)}
         )
         if options.mapping_name and not _saved(ctx, user, options.mapping_name):
             ctx.files.delete_tree(folder)
@@ -185,7 +160,7 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
         try:
             with ctx.files.local(key) as path:
                 found = preview(ctx, user.store_id, path, options)
-        except BulkportError as exc:
+        except JobProblem as exc:
             # What was found is that the file cannot be read, as an import of it would say.
             found = {"problem": str(exc)}
     finally:

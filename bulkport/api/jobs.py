@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from bulkport.api.audit import record_access
-from bulkport.api.deps import ContextDep, Staff, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.links import link
 from bulkport.errors import QueueUnreachable
+from bulkport.http.deps import ContextDep, Staff, UserDep
 from bulkport.rules.text import file_name
 from bulkport.schemas.jobs import (
     JobKind,

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
-from bulkport.api.deps import get_context
+from bulkport.http.deps import get_context
 
 
 def operation_id(route: APIRoute) -> str:

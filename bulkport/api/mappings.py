@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
+from bulkport.http.deps import ContextDep, Staff
 from bulkport.schemas.mappings import MappingName, SavedColumns
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for, resolve_override
 from bulkport.storage import mappings

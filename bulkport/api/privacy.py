@@ -5,16 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from bulkport.api.deps import ContextDep, RowId, Staff
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.jobs import answer_job, queue_down
-from bulkport.errors import QueueUnreachable
+from bulkport.errors import CustomerDeleted, NoSuchCustomer, QueueUnreachable
+from bulkport.http.deps import ContextDep, RowId, Staff
 from bulkport.schemas.jobs import JobView
 from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
-from bulkport.tasks.privacy_exports import CustomerDeleted, NoSuchCustomer, submit_privacy_export
+from bulkport.tasks.privacy_exports import submit_privacy_export
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from bulkport.api.deps import ContextDep, Staff
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.http.deps import ContextDep, Staff
 from bulkport.rules.text import CleanText
 from bulkport.schemas.jobs import Problem
 from bulkport.schemas.lifecycle import SaleIn, SalesTotal, SaleView

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from bulkport.api.deps import ContextDep, UserDep
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.http.deps import ContextDep, UserDep
 from bulkport.schemas.accounts import TokenView
 from bulkport.storage import accounts, audit
 from bulkport.storage.db import reading

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
 
-from bulkport.api.deps import ContextDep, RowId, require
 from bulkport.api.errors import ERROR_RESPONSES
+from bulkport.http.deps import ContextDep, RowId, require
 from bulkport.schemas.accounts import Permission
 from bulkport.schemas.jobs import Problem
 from bulkport.storage import accounts, audit

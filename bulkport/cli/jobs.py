@@ -293,12 +293,6 @@ def privacy_export(
         job_id = privacy_exports.submit_privacy_export(
             ctx, store_id=store_id, user_id=user_id, customer_id=customer_id
         )
-    except privacy_exports.NoSuchCustomer:
-        raise click.ClickException(f"The store has no customer {customer_id}.") from None
-    except privacy_exports.CustomerDeleted:
-        raise click.ClickException(
-            f"Customer {customer_id} was deleted: nothing personal is held to export."
-        ) from None
     except QueueUnreachable as exc:
         raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
     click.echo(f"Job {job_id}", err=True)

@@ -182,7 +182,7 @@ def api(host: str | None, port: int | None) -> None:
     host = host or settings.api_host
     port = port or settings.api_port
     _check_api_port(host, port)
-    from bulkport.api.serving import server_options
+    from bulkport.http.serving import server_options
 
     uvicorn.run(
         "bulkport.cli:api_app",
@@ -196,7 +196,7 @@ def api(host: str | None, port: int | None) -> None:
 
 def api_app() -> FastAPI:
     """The API, sending its jobs to the Celery workers (uvicorn's factory for ``api``)."""
-    from bulkport.api.app import create_app
+    from bulkport.app import create_app
     from bulkport.worker.app import broker_ready, configure, enqueue
 
     settings = get_settings()

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, insert, or_, select, update
 
+from bulkport.errors import TransitionRefused
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage.db import as_utc, now
-from bulkport.storage.job_rows import COUNTER_NAMES, Busy, Finished, TransitionRefused, finish
+from bulkport.storage.job_rows import COUNTER_NAMES, Busy, Finished, finish
 from bulkport.storage.tables import import_chunks, jobs
 
 # The chunk's own counters (the job's are their sum, added batch by batch).

@@ -16,15 +16,12 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from bulkport.errors import FileStoreUnavailable
+
 if TYPE_CHECKING:
     from bulkport.config import Settings
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)*$")
-
-
-class FileStoreUnavailable(Exception):
-    """The store cannot take or give files now (bucket missing, credentials refused, endpoint
-    down); the message says which in plain words and holds no secret."""
 
 
 def cannot_take(exc: OSError) -> str:

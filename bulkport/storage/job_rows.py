@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from bulkport.errors import TransitionRefused
 from bulkport.schemas.jobs import Counts, JobKind, JobStatus, RowErrorView, sources_of
 from bulkport.storage.db import as_utc, now
 from bulkport.storage.tables import job_row_errors, jobs
@@ -25,10 +26,6 @@ COUNTER_NAMES: tuple[str, ...] = (
     "updated",
     "unchanged",
 )
-
-
-class TransitionRefused(Exception):
-    """A state change the transition table does not allow, or a claim that was lost."""
 
 
 @dataclass(frozen=True)

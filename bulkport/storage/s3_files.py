@@ -27,7 +27,8 @@ from botocore.exceptions import (
 )
 
 from bulkport.config import S3Location, Settings
-from bulkport.storage.files import FileStoreUnavailable, checked_key
+from bulkport.errors import FileStoreUnavailable
+from bulkport.storage.files import checked_key
 
 # Parts of 8 MB, four at a time: at most a few parts in memory whatever the file's size.
 TRANSFER = TransferConfig(

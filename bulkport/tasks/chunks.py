@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
 
-from bulkport.errors import BulkportError
+from bulkport.errors import JobProblem
 from bulkport.rules.dates import DateOrder
 from bulkport.schemas.jobs import ImportOptions, JobStatus
 from bulkport.spreadsheets.mapping import guess_mapping
@@ -219,11 +219,11 @@ def _job_of(ctx: Context, job_id: str) -> tuple[job_rows.Job, ImportOptions]:
     with reading(ctx.engine) as conn:
         job = job_rows.job_for_worker(conn, job_id)
     if job is None or job.input_file is None or job.source is None:
-        raise BulkportError("This job has no uploaded file to import.")
+        raise JobProblem("This job has no uploaded file to import.")
     try:
         options = ImportOptions.model_validate(job.options)
     except ValueError as exc:
-        raise BulkportError(f"The import's options are not usable: {exc}") from None
+        raise JobProblem(f"The import's options are not usable: {exc}") from None
     return job, options
 
 

@@ -12,6 +12,7 @@ from bulkport.config import Settings
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage.db import make_engine
 from bulkport.storage.files import FileStore, file_store
+from bulkport.storage.unit_of_work import UnitOfWork
 
 
 class Enqueue(Protocol):
@@ -62,6 +63,11 @@ class Context:
             enqueue=enqueue,
             send_chunk=send_chunk,
         )
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The transactions a use case opens on this process's database."""
+        return UnitOfWork(self.engine)
 
     def close(self) -> None:
         """Release the database connections."""

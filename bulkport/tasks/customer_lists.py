@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.errors import DryRunGone, JobProblem, NotCommittable, QueueUnreachable
 from bulkport.rules.customer import parse_email, parse_record_id
 from bulkport.rules.fields import HEADER_INDEX, fold_header
 from bulkport.schemas.jobs import JobKind, JobStatus, RowErrorView, RowOutcome
@@ -153,7 +153,7 @@ def submit_list(
     if options.preview_of is not None:
         shown = outcomes_key(options.preview_of)
         if not ctx.files.exists(shown):
-            raise BulkportError("The dry run's report is no longer stored; run it again.")
+            raise JobProblem("The dry run's report is no longer stored; run it again.")
         with ctx.files.open(shown) as source, ctx.files.writer(preview_key(job_id)) as out:
             out.write(source.read())
     with ctx.engine.begin() as conn:
@@ -176,14 +176,6 @@ def submit_list(
             detail={"bytes": ctx.files.size(list_key(job_id)), "dry_run": options.dry_run},
         )
     send_or_fail(ctx, spec.kind, job_id)
-
-
-class NotCommittable(BulkportError):
-    """The job is not a READY dry run of this kind, so there is nothing to run for real."""
-
-
-class DryRunGone(BulkportError):
-    """The dry run's upload is no longer stored: it cannot be run as it was shown."""
 
 
 def commit_key(dry_job_id: str) -> str:
@@ -234,7 +226,7 @@ def commit_list(
         return won.id
     except QueueUnreachable:
         raise  # the job exists, FAILED with the reason
-    except BulkportError:
+    except JobProblem:
         ctx.files.delete_tree(f"jobs/{new_id}")
         raise
     return new_id
@@ -293,11 +285,11 @@ def read_entries(ctx: Context, job: job_rows.Job, pairs: bool) -> list[Entry]:
     """Every data row of the job's upload, checked: ids parsed, emails folded, repeats and
     (for pairs) self-merges and chains found."""
     if job.input_file is None or not ctx.files.exists(job.input_file):
-        raise BulkportError("The uploaded file is no longer stored; upload it again.")
+        raise JobProblem("The uploaded file is no longer stored; upload it again.")
     with ctx.files.local(job.input_file) as path:
         entries = _read_pairs(ctx, path) if pairs else _read_keys(ctx, path)
     if not entries:
-        raise BulkportError(NO_ROWS)
+        raise JobProblem(NO_ROWS)
     return _pair_rules(entries) if pairs else _repeats(entries)
 
 
@@ -321,7 +313,7 @@ def _read_keys(ctx: Context, path: Path) -> list[Entry]:
         id_at = next((i for i, k in keys.items() if k == "id"), None)
         email_at = next((i for i, k in keys.items() if k == "email"), None)
         if id_at is None and email_at is None:
-            raise BulkportError(NO_COLUMN)
+            raise JobProblem(NO_COLUMN)
         return [
             _key_entry(n, number, cells, id_at, email_at, sheet.header)
             for n, (number, cells) in enumerate(sheet.rows)
@@ -367,7 +359,7 @@ def _read_pairs(ctx: Context, path: Path) -> list[Entry]:
         first = next((i for i, h in enumerate(folded) if h in _PRIMARY), None)
         second = next((i for i, h in enumerate(folded) if h in _SECONDARY), None)
         if first is None or second is None:
-            raise BulkportError(NO_PAIRS)
+            raise JobProblem(NO_PAIRS)
         entries = []
         for n, (number, cells) in enumerate(sheet.rows):
             one, other = _cell(cells, first), _cell(cells, second)
@@ -459,7 +451,7 @@ def _previewed(
         return None
     key = preview_key(job.id)
     if not ctx.files.exists(key):
-        raise BulkportError("The dry run's report is no longer stored; run the dry run again.")
+        raise JobProblem("The dry run's report is no longer stored; run the dry run again.")
     with ctx.files.open(key) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader, None)
@@ -512,7 +504,7 @@ class _Run:
         while start < rows:
             key = _part_key(self.job.id, start)
             if not self.ctx.files.exists(key):
-                raise BulkportError("The job's report is no longer stored; run the job again.")
+                raise JobProblem("The job's report is no longer stored; run the job again.")
             with (
                 self.ctx.files.open(key) as raw,
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle,

@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 from sqlalchemy import Connection
 
-from bulkport.errors import BulkportError
+from bulkport.errors import JobProblem
 from bulkport.schemas.exports import ExportFormat, ExportRequest
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.spreadsheets.exportfiles import CsvExportWriter, ExportWriter, XlsxExportWriter
@@ -67,7 +67,7 @@ def run_export(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | 
     job, token = claim.job, claim.token
     with settled(ctx, job_id, token, UNEXPECTED):
         if job.kind is not JobKind.EXPORT:
-            raise BulkportError("This job is not an export.")
+            raise JobProblem("This job is not an export.")
         request = ExportRequest.model_validate(job.options)
         key = export_key(job_id, request.format)
         with customer_reads.export_snapshot(ctx.engine) as snapshot:

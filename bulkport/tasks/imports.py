@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
-from bulkport.errors import BulkportError, UnreadableFile
+from bulkport.errors import JobProblem, UnreadableFile
 from bulkport.read_limits import ReadLimits
 from bulkport.rules.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters, ExportFormat, ExportRequest
@@ -175,7 +175,7 @@ def _store_date_order(ctx: Context, job: job_rows.Job) -> DateOrder:
 def _record_plan(ctx: Context, job: job_rows.Job, token: str, found: Survey) -> None:
     """Note on the job what the survey found: the row count, the mapping, the source."""
     if found.total == 0:
-        raise BulkportError(NO_ROWS)
+        raise JobProblem(NO_ROWS)
     with ctx.engine.begin() as conn:
         job_rows.record_plan(
             conn, job.id, token,
@@ -250,18 +250,18 @@ def _back_up(ctx: Context, job: job_rows.Job, token: str) -> None:
         backup = job_rows.job_for_worker(conn, backup_id)
     if backup is None or backup.status is not JobStatus.READY:
         why = backup.error if backup is not None and backup.error else "it did not finish"
-        raise BulkportError(f"The backup before this import failed ({why}); nothing was imported.")
+        raise JobProblem(f"The backup before this import failed ({why}); nothing was imported.")
 
 
 def _job_input(ctx: Context, job: job_rows.Job) -> tuple[ImportOptions, str]:
     """The job's options and the key of its upload, or a plain reason why there is none."""
     if job.kind is not JobKind.IMPORT or job.input_file is None:
-        raise BulkportError("This job has no uploaded file to import.")
+        raise JobProblem("This job has no uploaded file to import.")
     try:
         options = ImportOptions.model_validate(job.options)
         override_of(options)
     except ValueError as exc:
-        raise BulkportError(f"The import's options are not usable: {exc}") from None
+        raise JobProblem(f"The import's options are not usable: {exc}") from None
     if not ctx.files.exists(job.input_file):
-        raise BulkportError("The uploaded file is no longer stored; upload it again.")
+        raise JobProblem("The uploaded file is no longer stored; upload it again.")
     return options, job.input_file

@@ -9,11 +9,10 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.errors import FileStoreUnavailable, JobProblem, QueueUnreachable, TransitionRefused
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import chunks as chunk_rows
 from bulkport.storage import job_rows
-from bulkport.storage.files import FileStoreUnavailable
 from bulkport.tasks.context import Context
 from bulkport.tasks.heartbeat import lease_kept
 
@@ -39,7 +38,7 @@ def settled(
     a split import, and a failure in it fails the whole job.
 
     - the claim was lost to another delivery: stop quietly, that delivery owns the job;
-    - a file or job problem (``BulkportError``): FAILED with its message for the person;
+    - a file or job problem (``JobProblem``): FAILED with its message for the person;
     - the database went away: give the job back at once and re-raise, so the task retries;
     - the file store failed (``FileStoreUnavailable``): FAILED, saying so in its words;
     - anything else: FAILED with ``unexpected``, the details in the worker's log.
@@ -49,9 +48,9 @@ def settled(
     try:
         with lease_kept(ctx, job_id, token, chunk):
             yield
-    except job_rows.TransitionRefused:
+    except TransitionRefused:
         log.warning("job %s: claim lost to another delivery; stopping", job_id)
-    except BulkportError as exc:
+    except JobProblem as exc:
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, job_token, JobStatus.FAILED, error=str(exc))
     except OperationalError:

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection
 
-from bulkport.errors import BulkportError
+from bulkport.errors import CustomerDeleted, JobProblem, NoSuchCustomer
 from bulkport.rules.fields import FIELDS
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.spreadsheets.cells import safe_cell
@@ -41,14 +41,6 @@ HISTORY_COLUMNS = (
 )
 
 
-class NoSuchCustomer(Exception):
-    """The store has no customer with this id (another store's customer is none of its own)."""
-
-
-class CustomerDeleted(Exception):
-    """The customer was deleted: nothing personal is held to export."""
-
-
 def privacy_export_key(job_id: str) -> str:
     """Where a privacy export's zip is stored."""
     return f"jobs/{job_id}/privacy-export.zip"
@@ -72,7 +64,10 @@ def submit_privacy_export(
         if customer is None:
             raise NoSuchCustomer(customer_id)
         if customer["deleted_at"] is not None:
-            raise CustomerDeleted(customer_id)
+            raise CustomerDeleted(
+                customer_id,
+                "This customer was deleted: nothing personal is held about them to export.",
+            )
         job_id = job_rows.create_job(
             conn,
             store_id=store_id,
@@ -117,7 +112,7 @@ def run_privacy_export(
     job, token = claim.job, claim.token
     with settled(ctx, job_id, token, UNEXPECTED):
         if job.kind is not JobKind.PRIVACY_EXPORT:
-            raise BulkportError("This job is not a privacy export.")
+            raise JobProblem("This job is not a privacy export.")
         with reading(ctx.engine) as conn:
             held = held_about(conn, job.store_id, int(job.options["customer_id"]))
         with ctx.engine.begin() as conn:
@@ -144,7 +139,7 @@ def held_about(conn: Connection, store_id: int, customer_id: int) -> Held:
     """The customer's record, sales and history; refused once they are deleted."""
     customer = customer_records.get(conn, store_id, customer_id)
     if customer is None or customer["deleted_at"] is not None:
-        raise BulkportError(GONE)
+        raise JobProblem(GONE)
     record = {key: customer[key] for key in RECORD_KEYS}
     record["merged_into_id"] = customer.get("merged_into_id")
     sales = [

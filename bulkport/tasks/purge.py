@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bulkport.errors import BulkportError
+from bulkport.errors import JobProblem
 from bulkport.read_limits import ReadLimits
 from bulkport.schemas.jobs import JobKind
 from bulkport.spreadsheets.csvfile import read_csv_rows, sniff_csv, write_csv_rows
@@ -390,7 +390,7 @@ def _preview_matches(
             return len(_matching_rows(path, traces, limits, zipped=False))
     except FileNotFoundError:
         return 0  # started or swept meanwhile
-    except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
+    except (JobProblem, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
         return None
 
 
@@ -409,7 +409,7 @@ def _purge_file(
         zipped = stored.kind == JobKind.PRIVACY_EXPORT.value
         with ctx.files.local(stored.key) as path:
             rows = _matching_rows(path, traces, limits, zipped=zipped)
-    except (BulkportError, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
+    except (JobProblem, OSError, UnicodeError, ValueError, zipfile.BadZipFile, csv.Error):
         ctx.files.delete(stored.key)
         return {"action": "deleted", "unreadable": True, "rows_removed": None}
     if not rows:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
-from bulkport.api.deps import ContextDep
+from bulkport.http.deps import ContextDep
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import accounts, audit
 from bulkport.storage.db import as_utc, reading

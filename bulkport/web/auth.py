@@ -16,9 +16,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Response, status
 from itsdangerous import BadSignature, Signer
 
-from bulkport.api.deps import ContextDep
-from bulkport.api.limits import minute_count
 from bulkport.config import Settings
+from bulkport.http.deps import ContextDep
+from bulkport.http.rate_limits import minute_count
 from bulkport.schemas.accounts import Permission
 from bulkport.storage import sessions
 from bulkport.storage.db import reading

@@ -21,8 +21,8 @@ from bulkport.api.customers import (
     run_change,
     stored_customer,
 )
-from bulkport.api.deps import ContextDep, RowId
 from bulkport.api.privacy import start_privacy_export
+from bulkport.http.deps import ContextDep, RowId
 from bulkport.rules.dates import DateOrder
 from bulkport.rules.text import refuse_control, strip_control
 from bulkport.schemas.accounts import Permission

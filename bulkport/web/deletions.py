@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from bulkport.api.customers import settled_verdict
-from bulkport.api.deps import ContextDep, RowId
+from bulkport.http.deps import ContextDep, RowId
 from bulkport.schemas.accounts import Permission
 from bulkport.tasks.deletions import delete_one
 from bulkport.web import auth

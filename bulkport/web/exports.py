@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from bulkport.api.deps import ContextDep
 from bulkport.api.jobs import queue_down
 from bulkport.errors import QueueUnreachable
+from bulkport.http.deps import ContextDep
 from bulkport.rules.fields import FIELDS
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
 from bulkport.tasks.exports import submit_export

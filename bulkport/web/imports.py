@@ -17,10 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from bulkport.api.deps import ContextDep
-from bulkport.api.imports import display_name, receive_file
-from bulkport.api.limits import upload_quota
-from bulkport.errors import BulkportError, MappingError, QueueUnreachable
+from bulkport.errors import JobProblem, MappingError, QueueUnreachable
+from bulkport.http.deps import ContextDep
+from bulkport.http.rate_limits import upload_quota
+from bulkport.http.uploads import receive_file, upload_name
 from bulkport.rules.fields import fold_header
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for
@@ -74,7 +74,7 @@ async def upload(request: Request, ctx: ContextDep, web: SignedIn) -> Response:
         received = await receive_file(request, ctx, f"{folder}/upload", admit)
         chosen = {k: v for k, v in received.fields.items() if k in FORM_OPTIONS and v}
         options = ImportOptions.model_validate(
-            {**chosen, "filename": display_name(received.filename)}
+            {**chosen, "filename": upload_name(received.filename)}
         )
     except ValidationError as exc:
         ctx.files.delete_tree(folder)
@@ -137,7 +137,7 @@ def _mapping_page(
     try:
         with ctx.files.local(f"{_folder(staged_id)}/upload") as path:
             found = preview(ctx, web.user.store_id, path, options)
-    except BulkportError as exc:
+    except JobProblem as exc:
         # A file no import could read: say why and let them choose another.
         ctx.files.delete_tree(_folder(staged_id))
         return render(

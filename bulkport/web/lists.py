@@ -20,11 +20,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bulkport.api.deps import ContextDep
-from bulkport.api.imports import display_name, receive_file
 from bulkport.api.jobs import queue_down
-from bulkport.api.limits import upload_quota
-from bulkport.errors import BulkportError, QueueUnreachable
+from bulkport.errors import JobProblem, NotCommittable, QueueUnreachable
+from bulkport.http.deps import ContextDep
+from bulkport.http.rate_limits import upload_quota
+from bulkport.http.uploads import receive_file, upload_name
 from bulkport.schemas import job_words
 from bulkport.schemas.accounts import Permission
 from bulkport.schemas.jobs import JobKind, JobStatus
@@ -37,7 +37,6 @@ from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
 from bulkport.tasks.customer_lists import (
     ListKind,
-    NotCommittable,
     commit_list,
     committed_job,
     list_key,
@@ -156,7 +155,7 @@ async def upload_list(request: Request, ctx: ContextDep, web: SignedIn, what: st
         if exc.status_code == status.HTTP_403_FORBIDDEN:
             raise
         return _list_page(request, ctx, web, what, str(exc.detail), exc.status_code)
-    options = ListOptions(dry_run=True, filename=display_name(received.filename))
+    options = ListOptions(dry_run=True, filename=upload_name(received.filename))
     # A queue that cannot be reached leaves the job FAILED with the reason, which its page shows.
     with contextlib.suppress(QueueUnreachable):
         submit_list(
@@ -199,7 +198,7 @@ async def run_for_real(request: Request, ctx: ContextDep, web: SignedIn, job_id:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except QueueUnreachable as exc:
         raise queue_down(exc) from None
-    except BulkportError as exc:
+    except JobProblem as exc:
         raise HTTPException(
             status.HTTP_410_GONE, f"{exc} Upload the list again to see a new dry run."
         ) from None

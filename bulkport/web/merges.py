@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bulkport.api.customers import run_change
-from bulkport.api.deps import ContextDep, RowId
+from bulkport.http.deps import ContextDep, RowId
 from bulkport.rules.fields import FIELDS_BY_KEY, WRITABLE_KEYS
 from bulkport.rules.text import strip_control
 from bulkport.schemas.exports import ArchivedFilter

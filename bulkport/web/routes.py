@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bulkport.api.deps import ContextDep
 from bulkport.api.downloads import DownloadFile, download_url
 from bulkport.api.imports import commit_dry_run
 from bulkport.api.jobs import cancel_job
+from bulkport.http.deps import ContextDep
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage import accounts, job_rows
 from bulkport.storage.db import reading
@@ -38,8 +37,6 @@ JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Jobs whose file is what the person asked for, not a report of failed rows.
 OUTPUT_KINDS = (JobKind.EXPORT, JobKind.PRIVACY_EXPORT)
-# Paths whose errors stay JSON, as API clients expect.
-API_PATHS = ("/api/", "/healthz", "/readyz", "/docs", "/openapi.json")
 Page = Annotated[int, Query(ge=1, le=100_000)]
 # Who started a job no user is recorded for: only the command line starts jobs without one.
 COMMAND_LINE = "the command line"
@@ -239,11 +236,8 @@ def job_commit(
     return RedirectResponse(f"/jobs/{started['id']}", status.HTTP_303_SEE_OTHER)
 
 
-async def problem_page(request: Request, exc: Exception) -> Response:
-    """An error on a page shown as a page in plain words; the API keeps its JSON answers."""
-    assert isinstance(exc, StarletteHTTPException)
-    if request.url.path.startswith(API_PATHS):
-        return await http_exception_handler(request, exc)
+async def problem_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """An error on a page shown as a page in plain words."""
     headers = dict(exc.headers or {})
     if exc.status_code == status.HTTP_303_SEE_OTHER and "Location" in headers:
         return RedirectResponse(headers["Location"], exc.status_code, headers=headers)

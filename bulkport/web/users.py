@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from bulkport.api.deps import ContextDep, RowId
 from bulkport.api.users import change_permission
+from bulkport.http.deps import ContextDep, RowId
 from bulkport.schemas.accounts import PERMISSIONS, Permission
 from bulkport.storage import accounts
 from bulkport.storage.db import reading

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from support import Queue, bearer, count_customers, csv_text, local_files
 
-from bulkport.api.app import create_app
+from bulkport.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus

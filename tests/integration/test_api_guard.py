@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from support import Queue, csv_text
 
-from bulkport.api.app import create_app
-from bulkport.api.guard import CONTENT_POLICY
+from bulkport.app import create_app
 from bulkport.config import Settings
+from bulkport.http.guard import CONTENT_POLICY
 from bulkport.tasks.context import Context
 
 MB = 1024 * 1024

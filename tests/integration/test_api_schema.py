@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from support import Queue, csv_text, served, stage_list
 
-from bulkport.api.app import create_app
+from bulkport.app import create_app
 from bulkport.config import Settings
 from bulkport.rules.fields import FIELDS
 from bulkport.storage import accounts

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from support import PASSWORD, csrf_of, csv_text, served
 
-from bulkport.api.access_log import ACCESS_LOGGER
 from bulkport.config import Settings
+from bulkport.http.access_log import ACCESS_LOGGER
 from bulkport.storage import audit, customer_records
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 from support import Queue, bearer, csv_text, import_now, local_files
 
-from bulkport.api.app import create_app
+from bulkport.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.storage import accounts, audit

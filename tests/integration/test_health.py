@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from support import Queue
 
-from bulkport.api.app import create_app
+from bulkport.app import create_app
 from bulkport.cli.services import free_port
 from bulkport.config import Settings
 from bulkport.worker.app import broker_ready

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from support import Queue
 
-from bulkport.api.app import create_app
+from bulkport.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.storage import accounts

@@ -26,6 +26,7 @@ from support import (
 )
 from xlsx_parts import Parts, Sheet, sheet_xml
 
+from bulkport.errors import TransitionRefused
 from bulkport.schemas.jobs import JobStatus, RowOutcome
 from bulkport.spreadsheets import spill
 from bulkport.storage import customer_records as records
@@ -350,7 +351,7 @@ def test_a_worker_that_lost_its_claim_cannot_commit(ctx: Context, admin: User) -
     with ctx.engine.begin() as conn:
         new = job_rows.claim(conn, job_id, 60)
     assert isinstance(new, job_rows.Claimed)
-    with pytest.raises(job_rows.TransitionRefused), ctx.engine.begin() as conn:
+    with pytest.raises(TransitionRefused), ctx.engine.begin() as conn:
         job_rows.advance(
             conn, job_id, old.token, expected_checkpoint=0, rows=5, counts={}, lease_seconds=60
         )

@@ -22,7 +22,7 @@ from support import (
 )
 
 from bulkport import cli
-from bulkport.api.app import create_app
+from bulkport.app import create_app
 from bulkport.cli import users as user_commands
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Permission, Role

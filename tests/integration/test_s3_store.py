@@ -28,7 +28,7 @@ from support import (
     worker_env,
 )
 
-from bulkport.api.app import create_app
+from bulkport.app import create_app
 from bulkport.config import Settings
 from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bulkport.api.access_log import HideQueriesAndTokens
+from bulkport.http.access_log import HideQueriesAndTokens
 
 TOKEN = "eyJzdG9yZSI6MX0.c2lnbmF0dXJlLXRoYXQtd29ya3M"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
+from bulkport.errors import JobProblem, LimitExceeded, UnreadableFile
 from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.xlsx import safexml
 from bulkport.spreadsheets.xlsx.coordinates import check_range
@@ -221,7 +221,7 @@ def read_book(package: Package) -> Book:
     the workbook in words."""
     try:
         return _read_book(package)
-    except BulkportError:
+    except JobProblem:
         raise
     except safexml.Refused:
         raise UnreadableFile(ENTITIES) from None

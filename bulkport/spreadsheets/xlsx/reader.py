@@ -29,7 +29,7 @@ def open_xlsx(
     path: Path, *, sheet: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
 ) -> Iterator[XlsxRows]:
     """Open one sheet of a workbook for streaming (the one named, else the first visible);
-    refusals are ``BulkportError`` in words."""
+    refusals are ``JobProblem`` in words."""
     check_zip(path, limits)
     with ExitStack() as stack:
         try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, NoReturn
 
-from bulkport.errors import BulkportError, LimitExceeded, UnreadableFile
+from bulkport.errors import JobProblem, LimitExceeded, UnreadableFile
 from bulkport.read_limits import ReadLimits
 from bulkport.spreadsheets.xlsx import safexml
 from bulkport.spreadsheets.xlsx.coordinates import (
@@ -166,9 +166,9 @@ def _row_number(reference: str | None, previous: int) -> int:
         return int(real)
 
 
-def _refusal(failure: Exception, number: int) -> BulkportError:
+def _refusal(failure: Exception, number: int) -> JobProblem:
     """What a failure while streaming rows tells the person who uploaded the file."""
-    if isinstance(failure, BulkportError):
+    if isinstance(failure, JobProblem):
         return failure
     if isinstance(failure, safexml.Refused):
         return UnreadableFile(ENTITIES)

@@ -29,8 +29,8 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bulkport.api.deps import UNAUTHENTICATED, user_for_token
-from bulkport.api.imports import ENVELOPE_BYTES
+from bulkport.http.deps import UNAUTHENTICATED, user_for_token
+from bulkport.http.uploads import ENVELOPE_BYTES
 from bulkport.tasks.context import Context
 
 API_PREFIX = "/api/v1/"

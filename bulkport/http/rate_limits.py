@@ -9,8 +9,8 @@ from typing import Annotated
 import redis
 from fastapi import Depends, HTTPException, status
 
-from bulkport.api.deps import ContextDep, Staff
 from bulkport.config import redis_py_url
+from bulkport.http.deps import ContextDep, Staff
 from bulkport.storage.accounts import User
 
 log = logging.getLogger(__name__)

@@ -6,19 +6,20 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from bulkport.errors import FileStoreUnavailable, TooLarge
+from bulkport.rules.text import file_name
 from bulkport.schemas.mappings import MAX_MAPPING_BYTES
-from bulkport.storage.files import FileStore, FileStoreUnavailable, cannot_take
+from bulkport.storage.files import FileStore, cannot_take
+from bulkport.tasks.context import Context
 
 FIELD_LIMIT = 4096  # bytes of a plain form field
 FIELD_LIMITS = {"mapping": MAX_MAPPING_BYTES}  # a JSON field may be longer
 MAX_FIELDS = 32  # every option once, and room to spare
-
-
-class TooLarge(Exception):
-    """The body passed the upload size limit."""
+# Room for the multipart envelope and form fields around the file itself.
+ENVELOPE_BYTES = 64 * 1024
 
 
 @dataclass
@@ -160,3 +161,26 @@ async def receive_upload(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "The form has no field named 'file'."
             )
     return receiver.upload
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's name, for display only: no folders, no control or bidirectional
+    characters (they are stripped: the file is still taken)."""
+    return file_name(filename, "upload.csv")
+
+
+async def receive_file(
+    request: Request, ctx: Context, key: str, before_file: BeforeFile | None = None
+) -> Upload:
+    """Stream a multipart upload's file under ``key``; 413 past the size limit."""
+    limit = ctx.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"The file is larger than the {limit // (1024 * 1024)} MB this service accepts.",
+        )
+    return await receive_upload(
+        request.headers.get("content-type", ""), request.stream(), ctx.files, key, limit,
+        before_file,
+    )  # fmt: skip
