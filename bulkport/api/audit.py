@@ -5,35 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.http.deps import ContextDep, require
 from bulkport.schemas.accounts import Permission
-from bulkport.storage import audit
 from bulkport.storage.accounts import User
-from bulkport.storage.db import as_utc, reading
-from bulkport.tasks.context import Context
+from bulkport.storage.db import as_utc
+from bulkport.usecases.audit import audit_events
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
 Admin = Annotated[User, require(Permission.JOBS_ADMIN)]
-
-
-def record_access(
-    ctx: Context, request: Request, action: str, job_id: str, *, store_id: int, user_id: int | None
-) -> None:
-    """Audit a read of a job's data, with the client's address (ids only, no personal data)."""
-    client = request.client.host if request.client else None
-    with ctx.engine.begin() as conn:
-        audit.record(
-            conn,
-            store_id=store_id,
-            user_id=user_id,
-            action=action,
-            job_id=job_id,
-            detail={"client": client},
-        )
 
 
 class AuditEvent(BaseModel):
@@ -51,8 +34,7 @@ def list_events(
     ctx: ContextDep, user: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditEvent]:
     """The store's newest audit events (admins only: 403 for staff)."""
-    with reading(ctx.engine) as conn:
-        found = audit.events(conn, user.store_id, limit=limit)
+    found = audit_events(ctx, user, limit)
     return [
         AuditEvent(
             action=event["action"],

@@ -16,17 +16,17 @@ from fastapi.responses import FileResponse, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
 
-from bulkport.api.audit import record_access
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.jobs import XLSX_TYPE, JobId, load_job, report_name
 from bulkport.api.links import link
-from bulkport.http.deps import ContextDep, Staff
+from bulkport.http.deps import ContextDep, Staff, client_of
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import job_rows
 from bulkport.storage.db import now, reading
 from bulkport.tasks import privacy_exports
 from bulkport.tasks.context import Context
+from bulkport.usecases.audit import record_access
 
 router = APIRouter(prefix="/api/v1", tags=["downloads"], responses=ERROR_RESPONSES)
 _SALT = "bulkport.download"
@@ -105,8 +105,9 @@ def download_url(
     token = _signer(ctx).dumps({"j": job.id, "s": user.store_id, "u": user.id, "f": which.value})
     expires = now() + timedelta(seconds=ctx.settings.download_link_seconds)
     record_access(
-        ctx, request, f"{which.value}.link", job.id, store_id=user.store_id, user_id=user.id
-    )
+        ctx, f"{which.value}.link", job.id, store_id=user.store_id, user_id=user.id,
+        client=client_of(request),
+    )  # fmt: skip
     url = link(request, "downloads-get", token=token)
     return DownloadLink(url=url, expires_at=expires, filename=download_name(job, which))
 
@@ -147,7 +148,8 @@ def download(request: Request, ctx: ContextDep, token: str) -> Response:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such file.")
     link_user = user_id if isinstance(user_id, int) else None
     record_access(
-        ctx, request, f"{which.value}.download", job.id, store_id=store_id, user_id=link_user
-    )
+        ctx, f"{which.value}.download", job.id, store_id=store_id, user_id=link_user,
+        client=client_of(request),
+    )  # fmt: skip
     suffix = PurePath(key).suffix
     return stored_file(ctx, key, _MEDIA_TYPES.get(suffix, "text/csv"), download_name(job, which))

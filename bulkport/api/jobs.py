@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from bulkport.api.audit import record_access
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
 from bulkport.api.links import link
 from bulkport.errors import QueueUnreachable
-from bulkport.http.deps import ContextDep, Staff, UserDep
+from bulkport.http.deps import ContextDep, Staff, UserDep, client_of
 from bulkport.rules.text import file_name
 from bulkport.schemas.jobs import (
     JobKind,
@@ -27,6 +26,7 @@ from bulkport.storage import audit, job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
+from bulkport.usecases.audit import record_access
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 # Past any real list; also keeps numbers within what every database can hold.
@@ -154,7 +154,14 @@ def get_job_errors(
     """The job's row errors in spreadsheet order; ``row`` is the row number people see.
     Each read is audited: the errors quote the rows' values."""
     load_job(ctx, user, job_id)
-    record_access(ctx, request, "errors.read", job_id, store_id=user.store_id, user_id=user.id)
+    record_access(
+        ctx,
+        "errors.read",
+        job_id,
+        store_id=user.store_id,
+        user_id=user.id,
+        client=client_of(request),
+    )
     with reading(ctx.engine) as conn:
         return job_rows.row_errors(conn, job_id, offset=offset, limit=limit)
 
@@ -184,7 +191,14 @@ def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: Job
             else "The error report is written when the job is READY."
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
-    record_access(ctx, request, "report.download", job.id, store_id=user.store_id, user_id=user.id)
+    record_access(
+        ctx,
+        "report.download",
+        job.id,
+        store_id=user.store_id,
+        user_id=user.id,
+        client=client_of(request),
+    )
     suffix = PurePath(job.report_file).suffix
     return stored_file(
         ctx, job.report_file, XLSX_TYPE if suffix == ".xlsx" else "text/csv", report_name(job)

@@ -25,6 +25,11 @@ def get_context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(get_context)]
 
 
+def client_of(request: Request) -> str | None:
+    """The client's address, as the audit log records it."""
+    return request.client.host if request.client else None
+
+
 UNAUTHENTICATED = "A valid API token is needed: send 'Authorization: Bearer <token>'."
 
 
