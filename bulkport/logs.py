@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
-from celery.signals import after_setup_logger, after_setup_task_logger
-
-from bulkport.tasks.outcomes import without_values
+from sqlalchemy.exc import DBAPIError
 
 # Where uvicorn logs an exception a request raised, and where Celery logs a task's failure or
 # retry (its message quotes the exception as ``%(exc)s``).
@@ -28,6 +27,18 @@ DONE = "bulkport_without_values"
 # Celery's text of an exception: its repr, ``Kind('…')``; of a retry, ``Retry in 2s: Kind('…')``.
 _REPR = re.compile(r"(?P<retry>Retry (?:in|at) .*?(?=: |\Z))?(?:: )?(?P<kind>[A-Za-z_][\w.]*)\(")
 _RETRY_ALONE = re.compile(r"Retry (?:in|at) [^(]*\Z")
+
+
+def without_values(exc: BaseException) -> str:
+    """An unexpected error for the log: its type, the database's error code and where it was
+    raised, never its message, which may quote a customer's values (a database's "Key
+    (email)=(…) already exists", a parser's input)."""
+    kind = type(exc).__name__
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", None)
+        kind = f"{kind} from {type(exc.orig).__name__}" + (f" ({code})" if code else "")
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    return f"{kind}\n{frames}"
 
 
 def exception_kind(text: str) -> str:
@@ -86,6 +97,9 @@ def install_for_api() -> None:
 def install_for_worker() -> None:
     """Filter Celery's task loggers now, and every handler Celery's logging set-up attaches
     (so that any logger's exception reaches the worker's output without its message)."""
+    # Imported here: the jobs' code logs through this module and needs nothing of Celery.
+    from celery.signals import after_setup_logger, after_setup_task_logger
+
     for name in WORKER_LOGGERS:
         _add(logging.getLogger(name))
     after_setup_logger.connect(_filter_handlers, weak=False)

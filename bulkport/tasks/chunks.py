@@ -33,9 +33,8 @@ from bulkport.storage import job_rows
 from bulkport.storage.db import reading
 from bulkport.tasks.batches import BatchPlanner, SeenKeys
 from bulkport.tasks.context import Context
-from bulkport.tasks.outcomes import settled
+from bulkport.tasks.job_lifecycle import gave_up_message, settled
 from bulkport.tasks.pipeline import BatchRun, batches, write_batches
-from bulkport.tasks.reaper import gave_up
 from bulkport.tasks.reports import write_report
 from bulkport.tasks.survey import SPILL_CHUNK, override_of
 
@@ -163,7 +162,7 @@ def run_chunk(ctx: Context, job_id: str, number: int) -> ChunkResult:
     settings = ctx.settings
     with ctx.engine.begin() as conn:
         claim = chunk_rows.claim(
-            conn, job_id, number, settings.job_lease_seconds, settings.max_attempts, gave_up
+            conn, job_id, number, settings.job_lease_seconds, settings.max_attempts, gave_up_message
         )
     if isinstance(claim, job_rows.Finished):
         # Cancelled, failed or done: no chunk will be read again, and each holds rows in full.

@@ -50,10 +50,17 @@ class Context:
     enqueue: Enqueue = run_here
     # None: this process runs a split import's chunks itself, one after another.
     send_chunk: SendChunk | None = None
+    # What a job's work raises when it runs out of time (the worker's are Celery's); such a
+    # job ends FAILED saying so (``job_lifecycle.settled``).
+    time_limit_errors: tuple[type[BaseException], ...] = ()
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, enqueue: Enqueue = run_here, send_chunk: SendChunk | None = None
+        cls,
+        settings: Settings,
+        enqueue: Enqueue = run_here,
+        send_chunk: SendChunk | None = None,
+        time_limit_errors: tuple[type[BaseException], ...] = (),
     ) -> Context:
         """Open the database and file store that the settings name."""
         return cls(
@@ -62,6 +69,7 @@ class Context:
             files=file_store(settings),
             enqueue=enqueue,
             send_chunk=send_chunk,
+            time_limit_errors=time_limit_errors,
         )
 
     @property

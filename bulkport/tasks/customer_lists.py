@@ -32,8 +32,7 @@ from bulkport.storage import audit, job_rows
 from bulkport.storage import customer_records as records
 from bulkport.storage.customer_writes import email_key
 from bulkport.tasks.context import Context
-from bulkport.tasks.outcomes import send_or_fail, settled
-from bulkport.tasks.reaper import claim_job
+from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
 from bulkport.tasks.reports import OUTCOME_COLUMNS, outcomes_key
 
 UNEXPECTED = (

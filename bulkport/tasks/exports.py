@@ -13,8 +13,7 @@ from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.spreadsheets.exportfiles import CsvExportWriter, ExportWriter, XlsxExportWriter
 from bulkport.storage import audit, customer_reads, job_rows
 from bulkport.tasks.context import Context
-from bulkport.tasks.outcomes import send_or_fail, settled
-from bulkport.tasks.reaper import claim_job
+from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
 
 # Customers per COPY range: large enough for COPY's speed, small enough for live progress.
 COPY_CHUNK = 20_000

@@ -22,9 +22,8 @@ from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.chunks import finish_split, split_rows, start_chunks
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
-from bulkport.tasks.outcomes import send_or_fail, settled
+from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
 from bulkport.tasks.pipeline import BatchRun, batches, write_batches
-from bulkport.tasks.reaper import claim_job
 from bulkport.tasks.reports import write_report
 from bulkport.tasks.survey import Survey, open_upload, override_of, survey
 

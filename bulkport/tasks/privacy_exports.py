@@ -21,8 +21,7 @@ from bulkport.spreadsheets.exportfiles import CsvExportWriter, text_of
 from bulkport.storage import audit, customer_records, job_rows, privacy
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
-from bulkport.tasks.outcomes import send_or_fail, settled
-from bulkport.tasks.reaper import claim_job
+from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
 
 UNEXPECTED = "The privacy export stopped on an unexpected error; no file was published. Try again."
 GONE = (

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import chunks as chunk_rows
-from bulkport.storage import job_rows, upkeep
+from bulkport.storage import upkeep
 from bulkport.storage.db import now
 from bulkport.tasks.context import Context
+from bulkport.tasks.job_lifecycle import gave_up_message
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -44,16 +45,6 @@ class Reaped:
     chunks: list[tuple[str, int]] = field(default_factory=list)  # (job id, chunk number)
 
 
-def gave_up(attempts: int, processed: int, total: int | None) -> str:
-    """The message of a job that stopped too often: what happened, and what was kept."""
-    done = f"{processed:,} of {total:,}" if total is not None else f"{processed:,}"
-    return (
-        f"The job stopped {attempts} times before it could finish (its worker was stopped or "
-        f"ran out of time). {done} rows were processed and kept; the rest were not. "
-        "Upload the file again to finish: rows already imported will show as unchanged."
-    )
-
-
 def reap(ctx: Context, moment: datetime | None = None) -> Reaped:
     """Find stalled jobs: fail those out of attempts, and list the rest to be queued again."""
     settings = ctx.settings
@@ -67,7 +58,7 @@ def reap(ctx: Context, moment: datetime | None = None) -> Reaped:
     with ctx.engine.begin() as conn:
         for job in upkeep.stalled_jobs(conn, quiet):
             if job.processing and job.attempts >= settings.max_attempts:
-                error = gave_up(job.attempts, job.processed, job.total)
+                error = gave_up_message(job.attempts, job.processed, job.total)
                 if upkeep.end_stalled(conn, job.id, quiet, error):
                     failed.append(job.id)
                 continue
@@ -106,12 +97,3 @@ def _input_bytes(ctx: Context, key: str | None) -> int:
     if key is None or not ctx.files.exists(key):
         return 0
     return ctx.files.size(key)
-
-
-def claim_job(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
-    """Claim a job for this worker (the conditional UPDATE with a lease), or say why not: the
-    opening of every job kind's ``run_…``."""
-    with ctx.engine.begin() as conn:
-        return job_rows.claim(
-            conn, job_id, ctx.settings.job_lease_seconds, ctx.settings.max_attempts, gave_up
-        )

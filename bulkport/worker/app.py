@@ -3,10 +3,12 @@
 Tasks carry a job id and nothing else: no personal data goes through the broker, and Flower
 shows that id alone (``argsrepr``). Jobs wait in one of three queues, chosen when they are sent
 (``queue_for``): ``small`` (short jobs), ``large`` (imports of big files) and ``exports``, so
-that a worker can be kept for the short ones and a big import never holds them up. The app is
-configured by ``configure(settings)`` (the CLI and the API's enqueue call it); a process that
-``celery -A bulkport.worker.app`` starts reads the settings from the environment when it first
-uses the app, never at import.
+that a worker can be kept for the short ones and a big import never holds them up.
+
+``create_celery`` builds an app with every task; ``app``, built by it, is the one that
+``celery -A bulkport.worker.app`` finds and that ``enqueue`` sends through. It is configured by
+``configure(settings)`` (the CLI and the API's enqueue call it); a process that ``celery -A``
+starts reads the settings from the environment when it first uses the app, never at import.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.local import PromiseProxy
 from celery.signals import beat_init, worker_process_init, worker_process_shutdown
 from kombu import Queue
 from sqlalchemy.exc import OperationalError
@@ -26,7 +30,6 @@ from bulkport import logs
 from bulkport.config import Settings, get_settings
 from bulkport.schemas.jobs import JobKind
 from bulkport.storage import job_rows
-from bulkport.tasks import outcomes
 from bulkport.tasks.chunks import run_chunk
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
@@ -112,39 +115,21 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-outcomes.TIME_LIMIT_ERRORS = (SoftTimeLimitExceeded,)
-app = Celery("bulkport")
-_configured = False
 # However the worker is started (`bulkport worker`, `celery -A bulkport.worker.app worker`),
 # its log never quotes an exception's message.
 logs.install_for_worker()
 
 
-def _from_environment() -> dict[str, Any]:
-    # Evaluated when the app's configuration is first needed, not at import.
-    return {} if _configured else celery_config(get_settings())
-
-
-app.add_defaults(_from_environment)
-
-
-def configure(settings: Settings) -> Celery:
-    """The Celery app, configured from ``settings``."""
-    global _configured
-    _configured = True
-    app.conf.update(celery_config(settings))
-    return app
-
-
-_context: Context | None = None
-
-
+@cache
 def context() -> Context:
-    """This process's database and file store, opened on first use (after the fork)."""
-    global _context
-    if _context is None:
-        _context = Context.from_settings(get_settings(), enqueue, send_chunk)
-    return _context
+    """This process's database and file store, opened on first use (after the fork).
+
+    A cache rather than a Context made at import: a forked pool process must open connections
+    of its own, so the worker forgets the parent's when a child starts (``_fresh_connections``).
+    """
+    return Context.from_settings(
+        get_settings(), enqueue, send_chunk, time_limit_errors=(SoftTimeLimitExceeded,)
+    )
 
 
 # Container allocations between young-generation collections (Python's default is 700).
@@ -154,8 +139,7 @@ GC_YOUNG_THRESHOLD = 10_000
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     # A forked child must not share the parent's database connections.
-    global _context
-    _context = None
+    context.cache_clear()
     tune_collector()
 
 
@@ -178,8 +162,8 @@ def tune_collector() -> None:
 
 @worker_process_shutdown.connect
 def _close_connections(**_: Any) -> None:
-    if _context is not None:
-        _context.close()
+    if context.cache_info().currsize:
+        context().close()
 
 
 # What a task's run function returns: a claim (of the job, or of a chunk), Busy or Finished.
@@ -203,7 +187,7 @@ def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-a
         countdown = min(60, 2**task.request.retries)
         raise task.retry(exc=TaskFailed.of(exc), countdown=countdown) from None
     except Exception as exc:
-        log.error("job %s: task failed: %s", job_id, outcomes.without_values(exc))
+        log.error("job %s: task failed: %s", job_id, logs.without_values(exc))
         raise TaskFailed.of(exc) from None
     if isinstance(outcome, job_rows.Busy):
         if task.max_retries is not None and task.request.retries >= task.max_retries:
@@ -216,20 +200,17 @@ def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-a
     return "done"
 
 
-@app.task(name=IMPORT_TASK, bind=True, max_retries=20)
-def import_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def _import_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run an import job."""
     return _run(self, run_import, job_id)
 
 
-@app.task(name=IMPORT_CHUNK_TASK, bind=True, max_retries=20)
-def import_chunk(self: Task, job_id: str, number: int) -> str:  # type: ignore[type-arg]
+def _import_chunk(self: Task, job_id: str, number: int) -> str:  # type: ignore[type-arg]
     """Run one chunk of a split import (the last one to complete ends the job)."""
     return _run(self, lambda ctx, job: run_chunk(ctx, job, number), job_id)
 
 
-@app.task(name=EXPORT_TASK, bind=True, max_retries=20)
-def export_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def _export_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run an export job."""
     return _run(self, run_export, job_id)
 
@@ -238,46 +219,37 @@ def _run_list(task: Task, spec: ListKind, job_id: str) -> str:  # type: ignore[t
     return _run(task, lambda ctx, job: run_list(ctx, job, spec), job_id)
 
 
-@app.task(name=ARCHIVE_TASK, bind=True, max_retries=20)
-def archive_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def _archive_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run an archive job."""
     return _run_list(self, ARCHIVE, job_id)
 
 
-@app.task(name=UNARCHIVE_TASK, bind=True, max_retries=20)
-def unarchive_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def _unarchive_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run an un-archive job."""
     return _run_list(self, UNARCHIVE, job_id)
 
 
-@app.task(name=MERGE_TASK, bind=True, max_retries=20)
-def merge_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def _merge_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run a merge job."""
     return _run_list(self, MERGE, job_id)
 
 
-@app.task(name=DELETE_TASK, bind=True, max_retries=20)
-def delete_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def _delete_customers(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run a delete job."""
     return _run_list(self, DELETE, job_id)
 
 
-@app.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)
-def export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def _export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
     """Run a privacy export job."""
     return _run(self, run_privacy_export, job_id)
 
 
-# The schedule's own tasks run every few seconds: without events of their own, Flower's list
-# shows the jobs (and the jobs the reaper sends again), not the schedule.
-@app.task(name=RETENTION_TASK, send_events=False)
-def expire_old_files() -> int:
+def _expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
     return expire_files(context())
 
 
-@app.task(name=REAPER_TASK, send_events=False)
-def reap_jobs() -> dict[str, int]:
+def _reap_jobs() -> dict[str, int]:
     """Send stalled or forgotten jobs to the queue again; end those out of attempts."""
     reaped = reap(context())
     for job_id, kind, input_bytes in reaped.requeue:
@@ -291,13 +263,62 @@ def reap_jobs() -> dict[str, int]:
     }
 
 
-@beat_init.connect
-def _schedule_sends_no_events(**_: Any) -> None:
-    """Beat sends only the schedule's tasks: no "task-sent" event for Flower to list them by
-    (a worker's own ``send_events=False`` covers the events it would send)."""
-    app.conf.task_send_sent_event = False
+# A key only bulkport's own configuration holds.
+OWN_KEY = "bulkport_small_job_bytes"
 
 
+def _from_environment(celery: Celery) -> dict[str, Any]:
+    """The configuration of the environment's settings, read when the app's configuration is
+    first needed, never at import; none when ``configure`` gave the app its settings first."""
+    return {} if OWN_KEY in celery.conf else celery_config(get_settings())
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    """A Celery app with bulkport's tasks, configured from ``settings``; without them, from
+    the environment when its configuration is first needed (``_from_environment``)."""
+    celery = Celery("bulkport")
+    if settings is None:
+        celery.add_defaults(lambda: _from_environment(celery))
+    else:
+        celery.conf.update(celery_config(settings))
+    celery.task(name=IMPORT_TASK, bind=True, max_retries=20)(_import_customers)
+    celery.task(name=IMPORT_CHUNK_TASK, bind=True, max_retries=20)(_import_chunk)
+    celery.task(name=EXPORT_TASK, bind=True, max_retries=20)(_export_customers)
+    celery.task(name=ARCHIVE_TASK, bind=True, max_retries=20)(_archive_customers)
+    celery.task(name=UNARCHIVE_TASK, bind=True, max_retries=20)(_unarchive_customers)
+    celery.task(name=MERGE_TASK, bind=True, max_retries=20)(_merge_customers)
+    celery.task(name=DELETE_TASK, bind=True, max_retries=20)(_delete_customers)
+    celery.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)(_export_one_customer)
+    # The schedule's own tasks run every few seconds: without events of their own, Flower's
+    # list shows the jobs (and the jobs the reaper sends again), not the schedule.
+    celery.task(name=RETENTION_TASK, send_events=False)(_expire_old_files)
+    celery.task(name=REAPER_TASK, send_events=False)(_reap_jobs)
+    return celery
+
+
+app = create_celery()
+
+
+def configure(settings: Settings) -> Celery:
+    """The Celery app, configured from ``settings``."""
+    app.conf.update(celery_config(settings))
+    return app
+
+
+def _task(name: str) -> Task:  # type: ignore[type-arg]
+    """``app``'s task ``name``, found when first used: finding it at import would read the
+    app's configuration."""
+    return cast("Task", PromiseProxy(lambda: app.tasks[name]))  # type: ignore[type-arg]
+
+
+import_customers = _task(IMPORT_TASK)
+import_chunk = _task(IMPORT_CHUNK_TASK)
+export_customers = _task(EXPORT_TASK)
+archive_customers = _task(ARCHIVE_TASK)
+unarchive_customers = _task(UNARCHIVE_TASK)
+merge_customers = _task(MERGE_TASK)
+delete_customers = _task(DELETE_TASK)
+export_one_customer = _task(PRIVACY_EXPORT_TASK)
 TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.IMPORT: import_customers,
     JobKind.EXPORT: export_customers,
@@ -307,6 +328,13 @@ TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.DELETE: delete_customers,
     JobKind.PRIVACY_EXPORT: export_one_customer,
 }
+
+
+@beat_init.connect
+def _schedule_sends_no_events(sender: Any, **_: Any) -> None:
+    """Beat sends only the schedule's tasks: no "task-sent" event for Flower to list them by
+    (a worker's own ``send_events=False`` covers the events it would send)."""
+    sender.app.conf.task_send_sent_event = False
 
 
 def enqueue(kind: JobKind, job_id: str, input_bytes: int = 0) -> None:

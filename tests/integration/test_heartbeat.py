@@ -13,7 +13,7 @@ from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.storage.db import now
 from bulkport.tasks.context import Context
-from bulkport.tasks.heartbeat import BEATS_PER_LEASE, Heartbeat, lease_kept
+from bulkport.tasks.job_lifecycle import BEATS_PER_LEASE, Heartbeat, lease_kept
 
 LEASE = 5  # the shortest lease the settings allow: beats every 1.7 s
 CONTENT = csv_text([["Email"], ["a@example.com"]])

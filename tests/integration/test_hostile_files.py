@@ -178,12 +178,11 @@ def test_bytes_that_break_the_declared_encoding_fail_at_their_row(
 def test_a_job_past_its_time_limit_ends_failed_with_its_rows_counted(
     client: TestClient, auth: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bulkport.tasks import outcomes, pipeline
+    from bulkport.tasks import pipeline
 
     class OutOfTime(Exception):
         """Stands for Celery's SoftTimeLimitExceeded."""
 
-    monkeypatch.setattr(outcomes, "TIME_LIMIT_ERRORS", (OutOfTime,))
     real_write = pipeline._write_batch
 
     def slow(*args: object, **kwargs: object) -> int:
@@ -194,7 +193,7 @@ def test_a_job_past_its_time_limit_ends_failed_with_its_rows_counted(
     monkeypatch.setattr(pipeline, "_write_batch", slow)
     rows = b"Email\r\n" + b"".join(b"t%d@x.com\r\n" % i for i in range(120))
     answer = client.post("/api/v1/imports", headers=auth, files={"file": ("f.csv", rows)})
-    ctx = Context.from_settings(settings)
+    ctx = Context.from_settings(settings, time_limit_errors=(OutOfTime,))
     run_import(ctx, answer.json()["id"])
     ctx.close()
     job = client.get(f"/api/v1/jobs/{answer.json()['id']}", headers=auth).json()

@@ -11,7 +11,7 @@ from support import csv_text, import_now
 
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage.accounts import User
-from bulkport.tasks import outcomes, pipeline
+from bulkport.tasks import job_lifecycle, pipeline
 from bulkport.tasks.context import Context
 
 EMAIL = "lotte.vanthof@example.com"
@@ -30,6 +30,6 @@ def test_a_database_error_in_a_batch_is_logged_without_the_rows_values(
     with caplog.at_level(logging.INFO):
         job = import_now(ctx, admin, content)
     assert job.status is JobStatus.FAILED
-    logged = [r for r in caplog.records if r.name == outcomes.__name__]
+    logged = [r for r in caplog.records if r.name == job_lifecycle.__name__]
     assert logged and "IntegrityError" in caplog.text and "write_plan" in caplog.text
     assert EMAIL not in caplog.text and "Hof" not in caplog.text

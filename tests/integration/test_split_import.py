@@ -33,7 +33,8 @@ from bulkport.tasks import pipeline
 from bulkport.tasks.chunks import chunks_prefix, finish_split, run_chunk
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
-from bulkport.tasks.reaper import gave_up, reap
+from bulkport.tasks.job_lifecycle import gave_up_message
+from bulkport.tasks.reaper import reap
 
 HEADER = ["Customer Record ID", "First Name", "Last Name", "Email", "Date of Birth", "Notes"]
 ROWS = 2000
@@ -192,7 +193,7 @@ def test_only_one_of_two_workers_racing_to_the_end_finishes_the_job(
         run_chunk(split_ctx, job_id, number)
     # The last chunk done, but neither worker has ended the job yet.
     with split_ctx.engine.begin() as conn:
-        claim = chunk_rows.claim(conn, job_id, 2, 15, 5, gave_up)
+        claim = chunk_rows.claim(conn, job_id, 2, 15, 5, gave_up_message)
         assert isinstance(claim, chunk_rows.ChunkClaimed)
         chunk_rows.complete(conn, job_id, 2, claim.token)
     start = threading.Barrier(2)
@@ -219,7 +220,7 @@ def test_a_chunk_whose_worker_died_is_sent_again_and_resumes(
     job_id = split_but_not_run(split_ctx, admin)
     with split_ctx.engine.begin() as conn:  # a worker took chunk 1, then died
         assert isinstance(
-            chunk_rows.claim(conn, job_id, 1, 15, 5, gave_up), chunk_rows.ChunkClaimed
+            chunk_rows.claim(conn, job_id, 1, 15, 5, gave_up_message), chunk_rows.ChunkClaimed
         )
     later = now() + timedelta(seconds=40)
     reaped = reap(split_ctx, later)
