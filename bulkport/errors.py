@@ -14,6 +14,9 @@
     │   ├── CustomerDeleted   nothing personal is held about a deleted customer
     │   └── TransitionRefused a job state change the table forbids, or a claim lost
     ├── Invalid               values the rules refuse, each named
+    ├── FieldsRefused         a customer's values refused, each problem naming its field
+    │   ├── ValuesRefused     a value refused, or a new customer breaking a rule    + Invalid
+    │   └── RecordRefused     a change would leave the customer breaking a rule     + Conflict
     ├── Gone                  what was asked for was deleted after its time
     ├── Stale                 changed since the caller read it
     ├── TooLarge              the body passed the upload size limit
@@ -28,6 +31,12 @@ person can fix row by row are not exceptions but row errors (data).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bulkport.rules.problems import CellProblem
 
 
 class BulkportError(Exception):
@@ -108,6 +117,27 @@ class CustomerDeleted(Conflict):
 
 class TransitionRefused(Conflict):
     """A state change the transition table does not allow, or a claim that was lost."""
+
+
+class FieldsRefused(BulkportError):
+    """A customer's values the rules refuse, each problem naming its field, so that a page can
+    show each one beside its field; the message joins them all."""
+
+    def __init__(self, problems: Sequence[CellProblem]) -> None:
+        super().__init__(
+            "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
+        )
+        self.problems = list(problems)
+
+
+class ValuesRefused(FieldsRefused, Invalid):
+    """Values the import's rules refuse, or a new customer that would break a rule of a whole
+    customer."""
+
+
+class RecordRefused(FieldsRefused, Conflict):
+    """A change whose values are each fine, but the customer it would leave breaks a rule of a
+    whole customer (no name, email or phone; tax exempt without a Sales Tax Number)."""
 
 
 class FileStoreUnavailable(Unavailable):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.http.deps import ContextDep, Staff
 from bulkport.rules.text import CleanText
 from bulkport.schemas.jobs import Problem
 from bulkport.schemas.lifecycle import SaleIn, SalesTotal, SaleView
-from bulkport.storage import customer_records as records
+from bulkport.usecases import sales
 
 router = APIRouter(prefix="/api/v1", tags=["sales"], responses=ERROR_RESPONSES)
 
@@ -25,18 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["sales"], responses=ERROR_RESPONSES)
 )
 def create_sale(ctx: ContextDep, user: Staff, body: SaleIn) -> SaleView:
     """Record a sale; an archived or deleted customer answers 409 with the reason."""
-    with ctx.engine.begin() as conn:
-        customer = records.locked(conn, user.store_id, [body.customer_id]).get(body.customer_id)
-        if customer is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "No such customer.")
-        if customer["deleted_at"] is not None:
-            raise HTTPException(status.HTTP_409_CONFLICT, "The customer was deleted.")
-        if customer["archived"]:
-            why = "The customer is archived; un-archive it first."
-            if customer["merged_into_id"] is not None:
-                why = f"The customer was merged into customer {customer['merged_into_id']}."
-            raise HTTPException(status.HTTP_409_CONFLICT, why)
-        sale_id = records.add_sale(conn, user.store_id, body.customer_id, body.amount, body.sold_at)
+    sale_id = sales.record_sale(ctx, user, body)
     return SaleView(id=sale_id, **body.model_dump())
 
 
@@ -50,6 +39,5 @@ def sales_by_customer(
 ) -> list[SalesTotal]:
     """Number and total of sales per customer, largest first; a deleted customer appears under
     its anonymized identifier and is never found by name."""
-    with ctx.engine.connect() as conn:
-        rows = records.sales_by_customer(conn, user.store_id, search, limit, offset)
+    rows = sales.sales_by_customer(ctx, user, search, limit, offset)
     return [SalesTotal(**row) for row in rows]

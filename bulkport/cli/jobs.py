@@ -286,22 +286,21 @@ def privacy_export(
 ) -> None:
     """Export everything held about one customer (record, sales, history) as a zip."""
     from bulkport.tasks import privacy_exports
+    from bulkport.usecases.privacy import start_privacy_export
 
     settings, ctx, store_id = open_store(store_name, inline=inline)
     user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
     try:
-        job_id = privacy_exports.submit_privacy_export(
-            ctx, store_id=store_id, user_id=user_id, customer_id=customer_id
-        )
+        job = start_privacy_export(ctx, store_id=store_id, user_id=user_id, customer_id=customer_id)
     except QueueUnreachable as exc:
         raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
-    click.echo(f"Job {job_id}", err=True)
+    click.echo(f"Job {job.id}", err=True)
     if not (wait or inline or output):
         return
     _, target = _save_file(
         ctx,
         store_id,
-        job_id,
+        job.id,
         run=privacy_exports.run_privacy_export if inline else None,
         what="privacy export",
         place=lambda job: output or Path(privacy_exports.file_name(customer_id, job.created_at)),

@@ -1,41 +1,30 @@
 """The customer pages: the searchable list, adding a customer by hand, one customer's page with
 its edit form and sales, archive and un-archive, and starting a privacy export. Every change
-goes through the functions the API's customer routes use, so the rules, events and audit
-entries are the same."""
+is the use case the API's customer routes call, so the rules, events and audit entries are the
+same."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic_core import PydanticCustomError
 
-from bulkport.api.customers import (
-    EMAIL_TAKEN,
-    FieldsRefused,
-    add_customer,
-    change_fields,
-    etag,
-    run_change,
-    stored_customer,
-)
-from bulkport.api.privacy import start_privacy_export
+from bulkport.errors import Conflict, FieldsRefused, Stale
 from bulkport.http.deps import ContextDep, RowId
-from bulkport.rules.dates import DateOrder
 from bulkport.rules.text import refuse_control, strip_control
 from bulkport.schemas.accounts import Permission
 from bulkport.schemas.exports import ArchivedFilter
 from bulkport.schemas.lifecycle import display_name as display_name  # the pages import it here
-from bulkport.storage import accounts
-from bulkport.storage import customer_records as records
-from bulkport.storage.db import reading
+from bulkport.storage.accounts import User
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.tasks.customer_changes import archive, unarchive
-from bulkport.tasks.customer_lists import Apply
-from bulkport.tasks.deletions import merge_holder
+from bulkport.usecases import customers
+from bulkport.usecases.customers import EMAIL_TAKEN, etag
+from bulkport.usecases.privacy import start_privacy_export
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.customer_form import DATE_FORMATS, SECTIONS, DateFormat, changed_fields, shown
@@ -79,13 +68,12 @@ def search_problem(text: str | None) -> str | None:
 
 def page_customer(ctx: Context, web: WebSession, customer_id: int) -> dict[str, Any]:
     """The store's customer, or the 404 page (another store's is as if it did not exist)."""
-    return stored_customer(ctx, web.user, customer_id)
+    return customers.stored_customer(ctx, web.user, customer_id)
 
 
 def store_dates(ctx: Context, web: WebSession) -> DateFormat:
     """How the signed-in person's store writes dates (its import date order)."""
-    with reading(ctx.engine) as conn:
-        return DATE_FORMATS[DateOrder(accounts.store_date_order(conn, web.user.store_id))]
+    return DATE_FORMATS[customers.store_date_order(ctx, web.user)]
 
 
 @router.get("/customers")
@@ -121,18 +109,13 @@ def _customers_found(
 ) -> tuple[list[dict[str, Any]], bool]:
     """A page of the search (one row more than shown, to know of a next page), and whether
     archived customers would match when none is found: "try Show: All" only when true."""
-    with reading(ctx.engine) as conn:
-        found = records.search(
-            conn, web.user.store_id, text=text, archived=show, before_id=cursor,
-            limit=PER_PAGE + 1,
-        )  # fmt: skip
-        archived_match = bool(
-            text and not found and show is ArchivedFilter.EXCLUDE
-            and records.search(
-                conn, web.user.store_id, text=text, archived=ArchivedFilter.ONLY,
-                before_id=None, limit=1,
-            )
-        )  # fmt: skip
+    found = customers.search_customers(
+        ctx, web.user, text=text, archived=show, before_id=cursor, limit=PER_PAGE + 1
+    )
+    archived_match = bool(
+        text and not found and show is ArchivedFilter.EXCLUDE
+        and customers.archived_would_match(ctx, web.user, text)
+    )  # fmt: skip
     return found, archived_match
 
 
@@ -141,10 +124,8 @@ def customer_values(
 ) -> dict[str, Any]:
     """What the customer page shows of a customer as stored, with their newest sales."""
     dates = store_dates(ctx, web)
-    with reading(ctx.engine) as conn:
-        sales = records.sales_of(conn, web.user.store_id, customer["id"])
-        merged_id = customer["merged_into_id"]
-        primary = merged_id and records.get(conn, web.user.store_id, merged_id)
+    related = customers.related_to(ctx, web.user, customer)
+    sales, primary = related.sales, related.merged_into
     values: dict[str, Any] = {
         "customer": customer,
         "customer_name": display_name(customer),
@@ -154,15 +135,25 @@ def customer_values(
         "form": {f.key: shown(customer, f.key, dates) for s in SECTIONS for f in s.fields},
         "problems": {},
         "can_delete": web.user.can(Permission.CUSTOMERS_DELETE),
-        "can_merge": customer["deleted_at"] is None and merged_id is None,
+        "can_merge": customer["deleted_at"] is None and customer["merged_into_id"] is None,
         "sales": sales[:SALES_SHOWN],
         "sales_count": len(sales),
         "sales_total": sum((s["amount"] for s in sales), Decimal(0)),
         "merged_into": primary and {"id": primary["id"], "name": display_name(primary)},
     }
-    if merged_id is not None:
-        values["held_by"] = merge_holder(ctx, web.user.store_id, customer["id"])
+    if customer["merged_into_id"] is not None:
+        values["held_by"] = related.held_by
     return {**values, **extra}
+
+
+def field_problems(exc: FieldsRefused) -> dict[str, str]:
+    """Each refused value's message, under its field (a whole-customer rule's under "")."""
+    return {p.field or "": p.message for p in exc.problems}
+
+
+def conflict_problems(exc: Conflict) -> dict[str, str]:
+    """A refusal of the whole form: beside the email when it is another customer's."""
+    return {"email" if str(exc) == EMAIL_TAKEN else "": str(exc)}
 
 
 def _form_problem(problems: dict[str, str]) -> str:
@@ -202,11 +193,11 @@ async def create_customer(request: Request, ctx: ContextDep, web: SignedIn) -> R
     body, problems = changed_fields({}, answer, store_dates(ctx, web))
     if not problems:
         try:
-            customer_id = add_customer(ctx, web.user, body)
+            customer_id = customers.add_customer(ctx, web.user, body)
         except FieldsRefused as exc:
-            problems = {p.field or "": p.message for p in exc.problems}
-        except HTTPException as exc:
-            problems = {"email" if exc.detail == EMAIL_TAKEN else "": str(exc.detail)}
+            problems = field_problems(exc)
+        except Conflict as exc:
+            problems = conflict_problems(exc)
         else:
             return RedirectResponse(
                 f"/customers/{customer_id}?done=created", status.HTTP_303_SEE_OTHER
@@ -240,16 +231,14 @@ async def save_customer(
         )
     if not problems:
         try:
-            change_fields(ctx, web.user, customer_id, body, answer.get("version", ""))
+            customers.change_customer(ctx, web.user, customer_id, body, answer.get("version", ""))
         except FieldsRefused as exc:
-            problems = {p.field or "": p.message for p in exc.problems}
-        except HTTPException as exc:
-            if exc.status_code == status.HTTP_412_PRECONDITION_FAILED:
-                return _changed_meanwhile(request, ctx, web, customer_id)
-            if exc.status_code == status.HTTP_404_NOT_FOUND:
-                raise
+            problems = field_problems(exc)
+        except Stale:
+            return _changed_meanwhile(request, ctx, web, customer_id)
+        except Conflict as exc:
             # The email is another customer's, or the customer was deleted meanwhile.
-            problems = {"email" if exc.detail == EMAIL_TAKEN else "": str(exc.detail)}
+            problems = conflict_problems(exc)
         else:
             return RedirectResponse(
                 f"/customers/{customer_id}?done=saved", status.HTTP_303_SEE_OTHER
@@ -282,11 +271,16 @@ async def _checked_form(request: Request, web: WebSession) -> dict[str, str]:
 
 
 async def _apply(
-    request: Request, ctx: Context, web: WebSession, customer_id: int, rule: Apply, done: str
+    request: Request,
+    ctx: Context,
+    web: WebSession,
+    customer_id: int,
+    rule: Callable[[Context, User, int], object],
+    done: str,
 ) -> RedirectResponse:
     """Apply a lifecycle rule to the customer as the API does, then show them with ``done``."""
     await _checked_form(request, web)
-    run_change(ctx, web.user, rule, customer_id)
+    rule(ctx, web.user, customer_id)
     return RedirectResponse(f"/customers/{customer_id}?done={done}", status.HTTP_303_SEE_OTHER)
 
 
@@ -295,7 +289,7 @@ async def archive_customer(
     request: Request, ctx: ContextDep, web: SignedIn, customer_id: RowId
 ) -> RedirectResponse:
     """Archive, by the rule the API and the archive jobs use."""
-    return await _apply(request, ctx, web, customer_id, archive, "archived")
+    return await _apply(request, ctx, web, customer_id, customers.archive_customer, "archived")
 
 
 @router.post("/customers/{customer_id}/unarchive")
@@ -303,7 +297,7 @@ async def unarchive_customer(
     request: Request, ctx: ContextDep, web: SignedIn, customer_id: RowId
 ) -> RedirectResponse:
     """Un-archive, by the rule the API and the un-archive jobs use."""
-    return await _apply(request, ctx, web, customer_id, unarchive, "unarchived")
+    return await _apply(request, ctx, web, customer_id, customers.unarchive_customer, "unarchived")
 
 
 @router.post("/customers/{customer_id}/privacy-export")
@@ -312,5 +306,7 @@ async def privacy_export(
 ) -> RedirectResponse:
     """Start the privacy export job; its page offers the download when it is READY."""
     await _checked_form(request, web)
-    job_id = start_privacy_export(ctx, web.user, customer_id)
-    return RedirectResponse(f"/jobs/{job_id}", status.HTTP_303_SEE_OTHER)
+    job = start_privacy_export(
+        ctx, store_id=web.user.store_id, user_id=web.user.id, customer_id=customer_id
+    )
+    return RedirectResponse(f"/jobs/{job.id}", status.HTTP_303_SEE_OTHER)

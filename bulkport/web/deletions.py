@@ -1,16 +1,15 @@
 """Deleting one customer for privacy from the pages: only for a user with the
 ``customers:delete`` permission, only with the warning's checkbox ticked, both checked here on
-the server; then the same ``delete_one`` the API and the delete jobs run."""
+the server; then the same use case the API calls, by the delete jobs' rule."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from bulkport.api.customers import settled_verdict
 from bulkport.http.deps import ContextDep, RowId
 from bulkport.schemas.accounts import Permission
-from bulkport.tasks.deletions import delete_one
+from bulkport.usecases.customers import delete_customer as delete_now
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.customers import customer_values, page_customer
@@ -40,5 +39,5 @@ async def delete_customer(
             request, ctx, "customer.html", web, nav="customers",
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, **values,
         )  # fmt: skip
-    settled_verdict(delete_one(ctx, web.user.store_id, web.user.id, customer_id))
+    delete_now(ctx, web.user, customer_id)
     return RedirectResponse(f"/customers/{customer_id}?done=deleted", status.HTTP_303_SEE_OTHER)

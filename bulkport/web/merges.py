@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bulkport.api.customers import run_change
+from bulkport.errors import Conflict
 from bulkport.http.deps import ContextDep, RowId
 from bulkport.rules.fields import FIELDS_BY_KEY, WRITABLE_KEYS
 from bulkport.rules.text import strip_control
 from bulkport.schemas.exports import ArchivedFilter
-from bulkport.storage import customer_records as records
-from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.tasks.customer_changes import filled_fields, merge, merge_refusal
+from bulkport.tasks.customer_changes import filled_fields, merge_refusal
+from bulkport.usecases import customers
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.customer_form import shown
@@ -43,11 +42,10 @@ def pick_secondary(
     found: list[dict[str, Any]] = []
     refusal = _primary_refusal(primary)
     if text and refusal is None and problem is None:
-        with reading(ctx.engine) as conn:
-            found = records.search(
-                conn, web.user.store_id, text=text, archived=ArchivedFilter.INCLUDE,
-                before_id=None, limit=CANDIDATES,
-            )  # fmt: skip
+        found = customers.search_customers(
+            ctx, web.user, text=text, archived=ArchivedFilter.INCLUDE, before_id=None,
+            limit=CANDIDATES,
+        )  # fmt: skip
     candidates = [
         {**c, "name": display_name(c)}
         for c in found
@@ -102,8 +100,7 @@ def _preview(ctx: Context, web: WebSession, primary_id: int, secondary_id: int) 
             {"label": FIELDS_BY_KEY[key].label, "primary": mine, "secondary": theirs,
              "outcome": outcome, "result": result}
         )  # fmt: skip
-    with reading(ctx.engine) as conn:
-        sales = len(records.sales_of(conn, web.user.store_id, secondary_id))
+    sales = len(customers.customer_sales(ctx, web.user, secondary_id))
     # Fields empty in both are named in one line, not a row each: the table stays short
     # enough to read on a phone.
     empty = [r["label"] for r in rows if r["outcome"] == "empty"]
@@ -133,14 +130,12 @@ async def merge_customers(
     form = await request.form(max_files=0, max_fields=20)
     auth.check_csrf(web.csrf_token, str(form.get("csrf") or ""))
     try:
-        run_change(ctx, web.user, merge, customer_id, secondary_id)
-    except HTTPException as exc:
-        if exc.status_code != status.HTTP_409_CONFLICT:
-            raise
+        customers.merge_customers(ctx, web.user, customer_id, secondary_id)
+    except Conflict as exc:
         values = _preview(ctx, web, customer_id, secondary_id)
-        values["refusal"] = str(exc.detail)
+        values["refusal"] = str(exc)
         return render(
             request, ctx, "merge_preview.html", web, nav="customers",
-            status_code=exc.status_code, **values,
+            status_code=status.HTTP_409_CONFLICT, **values,
         )  # fmt: skip
     return RedirectResponse(f"/customers/{customer_id}?done=merged", status.HTTP_303_SEE_OTHER)
