@@ -7,8 +7,7 @@ from fastapi import APIRouter, Response, status
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.http.deps import ContextDep, UserDep
 from bulkport.schemas.accounts import TokenView
-from bulkport.storage import accounts, audit
-from bulkport.storage.db import reading
+from bulkport.usecases import accounts
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
 
@@ -17,21 +16,11 @@ router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=ERROR_RES
 def list_tokens(ctx: ContextDep, user: UserDep) -> list[TokenView]:
     """The caller's own tokens, newest first: name, created, expires, last used, revoked;
     never a token's secret."""
-    with reading(ctx.engine) as conn:
-        return accounts.tokens_of(conn, user.id)
+    return accounts.tokens_of(ctx, user)
 
 
 @router.delete("/current", name="revoke_current", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_current(ctx: ContextDep, user: UserDep) -> Response:
     """Revoke the token this request is made with; the next call with it answers 401."""
-    assert user.token_id is not None  # a caller is always found by a token
-    with ctx.engine.begin() as conn:
-        accounts.revoke_token(conn, user.token_id)
-        audit.record(
-            conn,
-            store_id=user.store_id,
-            user_id=user.id,
-            action="token.revoke",
-            detail={"token_id": user.token_id},
-        )
+    accounts.revoke_current_token(ctx, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import click
 
 from bulkport.config import Settings, get_settings
+from bulkport.errors import Conflict, NotFound
 from bulkport.schemas.accounts import Permission
-from bulkport.storage import accounts
 from bulkport.storage.db import migrate as migrate_database
 from bulkport.tasks.context import Enqueue, run_here
+from bulkport.usecases import accounts
 
 if TYPE_CHECKING:
     from bulkport.tasks.context import Context
@@ -27,7 +28,7 @@ def broker_address(settings: Settings) -> str:
 
 def hide_password(url: str) -> str:
     """A URL fit to print: its password replaced by stars."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy import make_url
 
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -48,7 +49,7 @@ def job_queue(settings: Settings, inline: bool) -> Enqueue:
 def open_context(settings: Settings, enqueue: Enqueue = run_here) -> Context:
     """The home's database and file store; a SQLite file that is not there is an error, never
     a new empty database in whatever folder the command runs in."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy import make_url
 
     from bulkport.tasks.context import Context
 
@@ -64,28 +65,27 @@ def open_context(settings: Settings, enqueue: Enqueue = run_here) -> Context:
 
 def store_id_of(ctx: Context, store_name: str | None) -> int:
     """The store a command names, or the only one there is; else a plain error."""
-    with ctx.engine.connect() as conn:
-        if store_name:
-            found = accounts.store_id_by_name(conn, store_name)
-            if found is None:
-                raise click.ClickException(
-                    f"No store is named {store_name!r} in {hide_password(ctx.settings.database)}."
-                )
-            return found
-        names = accounts.store_names(conn)
-        if len(names) != 1:
+    if store_name:
+        found = accounts.store_id_named(ctx, store_name)
+        if found is None:
             raise click.ClickException(
-                "Name the store with --store"
-                + (
-                    f" (one of: {', '.join(names)})."
-                    if names
-                    else f"; {hide_password(ctx.settings.database)} has none yet: create one "
-                    "with `bulkport users create`."
-                )
+                f"No store is named {store_name!r} in {hide_password(ctx.settings.database)}."
             )
-        found = accounts.store_id_by_name(conn, names[0])
-        assert found is not None
         return found
+    names = accounts.store_names(ctx)
+    if len(names) != 1:
+        raise click.ClickException(
+            "Name the store with --store"
+            + (
+                f" (one of: {', '.join(names)})."
+                if names
+                else f"; {hide_password(ctx.settings.database)} has none yet: create one "
+                "with `bulkport users create`."
+            )
+        )
+    found = accounts.store_id_named(ctx, names[0])
+    assert found is not None
+    return found
 
 
 def open_store(store_name: str | None, *, inline: bool) -> tuple[Settings, Context, int]:
@@ -115,15 +115,10 @@ def starting_user(ctx: Context, store_id: int, email: str | None, needs: Permiss
     line)."""
     if email is None:
         return None
-    with ctx.engine.connect() as conn:
-        found = accounts.user_by_email(conn, store_id, email)
-        user = found and accounts.user_in_store(conn, store_id, found.id)
-        disabled = user is not None and accounts.is_disabled(conn, user.id)
-    if user is None:
-        missing = f"the store has no user {email.strip().lower()}"
-        raise click.BadParameter(missing, param_hint="--as")
-    if disabled:
-        raise click.BadParameter(f"{user.email} is disabled", param_hint="--as")
+    try:
+        user = accounts.enabled_user(ctx, store_id, email)
+    except (NotFound, Conflict) as exc:
+        raise click.BadParameter(str(exc), param_hint="--as") from None
     if not user.can(needs):
         raise click.BadParameter(f"{user.email} does not have {needs.value}", param_hint="--as")
     return user.id

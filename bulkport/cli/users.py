@@ -3,14 +3,17 @@ revoke their API tokens, disable them."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import click
 
 from bulkport.cli.home import open_context
 from bulkport.config import get_settings
-from bulkport.schemas.accounts import Role
-from bulkport.storage import accounts
+from bulkport.errors import Invalid
+from bulkport.schemas.accounts import Permission, Role
+from bulkport.storage.accounts import DEFAULT_TOKEN_NAME
 from bulkport.storage.db import migrate as migrate_database
-from bulkport.storage.db import reading
+from bulkport.usecases import accounts
 
 
 @click.group()
@@ -29,7 +32,7 @@ def users() -> None:
 )
 @click.option(
     "--token-name",
-    default=accounts.DEFAULT_TOKEN_NAME,
+    default=DEFAULT_TOKEN_NAME,
     show_default=True,
     help="What to call the new token (to tell it apart in `users tokens`).",
 )
@@ -38,9 +41,6 @@ def users_create(
     store_name: str, email: str, role: str, token_name: str, password: str | None
 ) -> None:
     """Create a user (or give an existing one a new token); prints the token last."""
-    from contextlib import closing
-
-    from bulkport.storage import audit
     from bulkport.tasks.context import Context
 
     if not 1 <= len(token_name.strip()) <= 100 or not token_name.isprintable():
@@ -50,37 +50,21 @@ def users_create(
     settings = get_settings()
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     migrate_database(settings.database)
-    with closing(Context.from_settings(settings)) as ctx, ctx.engine.begin() as conn:
-        store_id = accounts.ensure_store(conn, store_name)
+    with closing(Context.from_settings(settings)) as ctx:
         try:
-            user = accounts.ensure_user(conn, store_id, email, Role(role))
-        except ValueError as exc:
+            created = accounts.create_user(
+                ctx, store_name, email, Role(role), token_name=token_name.strip(), password=password
+            )
+        except Invalid as exc:
             raise click.UsageError(str(exc)) from None
-        if accounts.is_disabled(conn, user.id):
-            raise click.ClickException(f"{user.email} is disabled; a new token would not work.")
-        ended = None
-        if password is not None:
-            try:
-                ended = accounts.set_password(conn, user.id, password)
-            except ValueError as exc:
-                raise click.UsageError(str(exc)) from None
-        token_id, token = accounts.issue_named_token(
-            conn, user.id, name=token_name.strip(), days=settings.token_days
-        )
-        audit.record(
-            conn,
-            store_id=store_id,
-            user_id=None,
-            action="token.create",
-            detail={"user_id": user.id, "token_id": token_id, "via": "cli"},
-        )
+    user, token_id, ended = created.user, created.token_id, created.sessions_ended
     if ended is not None:
         click.echo(_password_set(user.email, ended))
     click.echo(
         f"User {user.email} ({user.role}) of store {store_name!r}. API token {token_id}, "
         f"valid for {settings.token_days} days:"
     )
-    click.echo(token)
+    click.echo(created.token)
 
 
 # The store of a user named by email: needed only when several stores have that email.
@@ -94,13 +78,10 @@ _store_of_user = click.option(
 @_store_of_user
 def users_tokens(email: str, store_name: str | None) -> None:
     """List a user's API tokens: id, name, created, expires, last used, state."""
-    from contextlib import closing
-
     from bulkport.storage.db import now
 
-    with closing(open_context(get_settings())) as ctx, reading(ctx.engine) as conn:
-        user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
-        found = accounts.tokens_of(conn, user.id)
+    with closing(open_context(get_settings())) as ctx:
+        user, found = accounts.user_tokens(ctx, email, store_name)
     if not found:
         click.echo(f"{user.email} has no tokens.")
         return
@@ -125,21 +106,8 @@ def users_tokens(email: str, store_name: str | None) -> None:
 @click.argument("token_id", metavar="ID", type=int)
 def users_revoke_token(token_id: int) -> None:
     """Revoke one API token by its id (see `users tokens`); it stops working at once."""
-    from contextlib import closing
-
-    from bulkport.storage import audit
-
-    with closing(open_context(get_settings())) as ctx, ctx.engine.begin() as conn:
-        owner = accounts.token_owner(conn, token_id)
-        if owner is None or not accounts.revoke_token(conn, token_id):
-            raise click.ClickException(f"No token {token_id} is open to revoke.")
-        audit.record(
-            conn,
-            store_id=owner.store_id,
-            user_id=None,
-            action="token.revoke",
-            detail={"user_id": owner.id, "token_id": token_id, "via": "cli"},
-        )
+    with closing(open_context(get_settings())) as ctx:
+        accounts.revoke_token(ctx, token_id)
     click.echo(f"Token {token_id} is revoked.")
 
 
@@ -148,46 +116,17 @@ def users_revoke_token(token_id: int) -> None:
 @_store_of_user
 def users_disable(email: str, store_name: str | None) -> None:
     """Disable a user: every token and signed-in session of theirs ends at once."""
-    from contextlib import closing
-
-    from bulkport.storage import audit
-
-    with closing(open_context(get_settings())) as ctx, ctx.engine.begin() as conn:
-        user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
-        revoked = accounts.disable_user(conn, user.id)
-        ended = accounts.end_sessions(conn, user.id)
-        audit.record(
-            conn,
-            store_id=user.store_id,
-            user_id=None,
-            action="user.disable",
-            detail={
-                "user_id": user.id,
-                "tokens_revoked": revoked,
-                "sessions_ended": ended,
-                "via": "cli",
-            },
-        )
+    with closing(open_context(get_settings())) as ctx:
+        done = accounts.disable_user(ctx, email, store_name)
+    user, revoked, ended = done.user, done.tokens_revoked, done.sessions_ended
     click.echo(f"{user.email} is disabled; {revoked} token(s) revoked, {ended} session(s) ended.")
 
 
 def _set_permission(email: str, permission: str, store_name: str | None, granted: bool) -> None:
-    from contextlib import closing
-
-    from bulkport.schemas.accounts import Permission
-    from bulkport.storage import audit
     from bulkport.tasks.context import Context
 
-    with closing(Context.from_settings(get_settings())) as ctx, ctx.engine.begin() as conn:
-        user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
-        accounts.set_permission(conn, user.id, Permission(permission), granted)
-        audit.record(
-            conn,
-            store_id=user.store_id,
-            user_id=None,
-            action="permission.grant" if granted else "permission.revoke",
-            detail={"user_id": user.id, "permission": permission, "via": "cli"},
-        )
+    with closing(Context.from_settings(get_settings())) as ctx:
+        user = accounts.set_user_permission(ctx, email, Permission(permission), store_name, granted)
     click.echo(f"{user.email}: {permission} {'granted' if granted else 'revoked'}.")
 
 
@@ -212,31 +151,16 @@ def users_revoke(email: str, permission: str, store_name: str | None) -> None:
     _set_permission(email, permission, store_name, False)
 
 
-def _one_user(found: list[accounts.User], email: str, store_name: str | None) -> accounts.User:
-    """The one user an email (and maybe a store) names, else a plain error."""
-    if not found:
-        where = f" in store {store_name!r}" if store_name else ""
-        raise click.ClickException(f"No user has the email {email.strip().lower()}{where}.")
-    if len(found) > 1:
-        raise click.ClickException(
-            f"{len(found)} stores have a user with this email; name one with --store."
-        )
-    return found[0]
-
-
 @users.command("set-password")
 @click.argument("email")
 @_store_of_user
 @click.password_option(help="The new password (asked for twice, hidden, if not given).")
 def users_set_password(email: str, store_name: str | None, password: str) -> None:
     """Set a user's password for the pages; signs them out everywhere."""
-    from contextlib import closing
-
-    with closing(open_context(get_settings())) as ctx, ctx.engine.begin() as conn:
-        user = _one_user(accounts.users_by_email(conn, email, store_name), email, store_name)
+    with closing(open_context(get_settings())) as ctx:
         try:
-            ended = accounts.set_password(conn, user.id, password)
-        except ValueError as exc:
+            user, ended = accounts.set_password(ctx, email, store_name, password)
+        except Invalid as exc:
             raise click.UsageError(str(exc)) from None
     click.echo(_password_set(user.email, ended))
 

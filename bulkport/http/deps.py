@@ -8,10 +8,9 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bulkport.schemas.accounts import Permission
-from bulkport.storage import accounts
 from bulkport.storage.accounts import User
-from bulkport.storage.db import now, reading
 from bulkport.tasks.context import Context
+from bulkport.usecases.accounts import authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `bulkport users create`.")
 
@@ -33,12 +32,6 @@ def client_of(request: Request) -> str | None:
 UNAUTHENTICATED = "A valid API token is needed: send 'Authorization: Bearer <token>'."
 
 
-def user_for_token(ctx: Context, token: str) -> User | None:
-    """The user a bearer token belongs to, if it is valid (the one lookup every check uses)."""
-    with reading(ctx.engine) as conn:
-        return accounts.user_for_token(conn, token)
-
-
 def get_user(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -47,17 +40,12 @@ def get_user(
     who is not disabled)."""
     found = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        moment = now()
-        with reading(ctx.engine) as conn:
-            found = accounts.authenticate(conn, credentials.credentials, moment)
-        if found is not None and found.use_to_note and found.user.token_id is not None:
-            with ctx.engine.begin() as conn:
-                accounts.note_use(conn, found.user.token_id, moment)
+        found = authenticate(ctx, credentials.credentials)
     if found is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"}
         )
-    return found.user
+    return found
 
 
 UserDep = Annotated[User, Depends(get_user)]

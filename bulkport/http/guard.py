@@ -29,9 +29,10 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bulkport.http.deps import UNAUTHENTICATED, user_for_token
+from bulkport.http.deps import UNAUTHENTICATED
 from bulkport.http.uploads import ENVELOPE_BYTES
 from bulkport.tasks.context import Context
+from bulkport.usecases.accounts import user_for_token
 
 API_PREFIX = "/api/v1/"
 SIGNED_LINKS = "/api/v1/downloads/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bulkport.storage import audit
+from bulkport.storage import accounts, audit
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 
@@ -25,3 +25,16 @@ def audit_events(ctx: Context, user: User, limit: int) -> list[dict[str, Any]]:
     """The user's store's newest audit events."""
     with ctx.uow.reading() as conn:
         return audit.events(conn, user.store_id, limit=limit)
+
+
+def named_audit_events(
+    ctx: Context, user: User, limit: int
+) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The store's newest audit events and the email of each user they name (who did it, and
+    whom a permission, token or disabling was about), for saying them in words."""
+    with ctx.uow.reading() as conn:
+        found = audit.events(conn, user.store_id, limit=limit)
+        named = {e["user_id"] for e in found if e["user_id"]}
+        named |= {e["detail"].get("user_id") for e in found if isinstance(e["detail"], dict)}
+        emails = accounts.emails_by_id(conn, {i for i in named if isinstance(i, int)})
+    return found, emails

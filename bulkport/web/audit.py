@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse
 
 from bulkport.http.deps import ContextDep
 from bulkport.schemas.accounts import Permission
-from bulkport.storage import accounts, audit
-from bulkport.storage.db import as_utc, reading
+from bulkport.storage.db import as_utc
+from bulkport.usecases.audit import named_audit_events
 from bulkport.web.auth import SignedIn
 from bulkport.web.customers import store_dates
 from bulkport.web.pages import render
@@ -125,11 +125,7 @@ def audit_page(request: Request, ctx: ContextDep, web: SignedIn) -> HTMLResponse
     """The store's audit log in words, newest first, for admins."""
     if not web.user.can(Permission.JOBS_ADMIN):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only admins see the audit log.")
-    with reading(ctx.engine) as conn:
-        found = audit.events(conn, web.user.store_id, limit=EVENTS_SHOWN)
-        named = {e["user_id"] for e in found if e["user_id"]}
-        named |= {e["detail"].get("user_id") for e in found if isinstance(e["detail"], dict)}
-        emails = accounts.emails_by_id(conn, {i for i in named if isinstance(i, int)})
+    found, emails = named_audit_events(ctx, web.user, EVENTS_SHOWN)
     events = [
         {**e, "created_at": as_utc(e["created_at"]), "said": described(e, emails)} for e in found
     ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, status
@@ -20,10 +19,9 @@ from bulkport.config import Settings
 from bulkport.http.deps import ContextDep
 from bulkport.http.rate_limits import minute_count
 from bulkport.schemas.accounts import Permission
-from bulkport.storage import sessions
-from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
+from bulkport.usecases import sessions
 
 SESSION_COOKIE = "bulkport_session"
 SIGN_IN_COOKIE = "bulkport_sign_in"
@@ -93,8 +91,7 @@ def current_session(request: Request, ctx: ContextDep) -> WebSession | None:
     token = _unsigned(ctx.settings, "session", _cookie(request, ctx.settings, SESSION_COOKIE))
     if token is None:
         return None
-    with reading(ctx.engine) as conn:
-        return sessions.find(conn, token)
+    return sessions.current_session(ctx, token)
 
 
 def signed_in(
@@ -127,9 +124,7 @@ def check_csrf(expected: str, sent: str | None) -> None:
 
 def start_session(request: Request, response: Response, ctx: Context, user_id: int) -> None:
     """Sign the user in: a new session row and its cookie."""
-    lifetime = timedelta(hours=ctx.settings.session_hours)
-    with ctx.engine.begin() as conn:
-        token = sessions.start(conn, user_id, lifetime)
+    token, lifetime = sessions.start_session(ctx, user_id)
     value = _signer(ctx.settings, "session").sign(token).decode()
     age = int(lifetime.total_seconds())
     _set_cookie(request, response, ctx.settings, SESSION_COOKIE, value, age)
@@ -140,8 +135,7 @@ def end_session(request: Request, response: Response, ctx: Context) -> None:
     """Sign out: the session row is revoked and the cookie removed."""
     token = _unsigned(ctx.settings, "session", _cookie(request, ctx.settings, SESSION_COOKIE))
     if token is not None:
-        with ctx.engine.begin() as conn:
-            sessions.end(conn, token)
+        sessions.end_session(ctx, token)
     _delete_cookie(request, response, ctx.settings, SESSION_COOKIE)
 
 

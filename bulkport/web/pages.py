@@ -13,10 +13,9 @@ from jinja2 import Environment, FileSystemLoader
 from bulkport import __version__
 from bulkport.schemas import job_words
 from bulkport.schemas.accounts import Permission
-from bulkport.storage import accounts
-from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
+from bulkport.usecases.accounts import store_name
 
 # Every value is escaped unless a template says otherwise (none does).
 templates = Jinja2Templates(
@@ -44,8 +43,7 @@ def render(
     """A page for the signed-in person (or the sign-in page); never kept by a cache."""
     shared: dict[str, Any] = {"web": web, "version": __version__}
     if web is not None:
-        with reading(ctx.engine) as conn:
-            shared["store_name"] = accounts.store_name(conn, web.user.store_id)
+        shared["store_name"] = store_name(ctx, web.user)
         shared["csrf"] = web.csrf_token
         shared["is_admin"] = web.user.can(Permission.JOBS_ADMIN)
         shared["flower_url"] = flower_url(ctx)

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from bulkport.api.users import change_permission
+from bulkport.errors import Conflict
 from bulkport.http.deps import ContextDep, RowId
 from bulkport.schemas.accounts import PERMISSIONS, Permission
-from bulkport.storage import accounts
-from bulkport.storage.db import reading
+from bulkport.storage.accounts import User
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
+from bulkport.usecases.accounts import change_permission, store_users
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
@@ -44,7 +44,7 @@ class Allowance:
     why: str
 
 
-def _allowances(user: accounts.User) -> list[Allowance]:
+def _allowances(user: User) -> list[Allowance]:
     shown = []
     for permission in Permission:
         from_role = permission in PERMISSIONS[user.role]
@@ -67,11 +67,9 @@ def _page(
     request: Request, ctx: Context, web: WebSession, *, message: str | None = None,
     problem: str | None = None, status_code: int = status.HTTP_200_OK,
 ) -> HTMLResponse:  # fmt: skip
-    with reading(ctx.engine) as conn:
-        found = accounts.store_users(conn, web.user.store_id)
     people = [
         {"user": user, "disabled": disabled, "allowances": _allowances(user)}
-        for user, disabled in found
+        for user, disabled in store_users(ctx, web.user)
     ]
     return render(
         request, ctx, "users.html", web, nav="users", people=people, about=ABOUT,
@@ -101,10 +99,8 @@ async def set_permission(
     granted = form.get("change") == "grant"
     try:
         changed = change_permission(ctx, web.user, user_id, permission, granted)
-    except HTTPException as exc:
-        if exc.status_code != status.HTTP_409_CONFLICT:
-            raise
-        return _page(request, ctx, web, problem=str(exc.detail), status_code=exc.status_code)
+    except Conflict as exc:
+        return _page(request, ctx, web, problem=str(exc), status_code=status.HTTP_409_CONFLICT)
     said = DONE["granted" if granted else "revoked"].format(
         email=changed.email, what=_VERB[permission]
     )
