@@ -15,6 +15,7 @@
     │   └── TransitionRefused a job state change the table forbids, or a claim lost
     ├── Invalid               values the rules refuse, each named
     ├── Gone                  what was asked for was deleted after its time
+    ├── LinkRefused           a signed link that is not valid, or has expired
     ├── Stale                 changed since the caller read it
     ├── TooLarge              the body passed the upload size limit
     ├── Unavailable           a part of the service cannot be reached now; try again
@@ -64,6 +65,10 @@ class Invalid(BulkportError):
 
 class Gone(BulkportError):
     """What was asked for existed, and was deleted after the time it is kept."""
+
+
+class LinkRefused(BulkportError):
+    """A signed link that is not valid or has expired: it grants nothing; ask for a new one."""
 
 
 class Stale(BulkportError):

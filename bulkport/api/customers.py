@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
-from bulkport.api.links import link
 from bulkport.http.deps import ContextDep, Deleter, RowId, Staff
+from bulkport.http.links import link
 from bulkport.rules.customer import RowParser, record_problems
 from bulkport.rules.problems import CellProblem
 from bulkport.rules.text import CleanText

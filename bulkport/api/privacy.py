@@ -6,8 +6,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from bulkport.api.errors import ERROR_RESPONSES
-from bulkport.api.jobs import answer_job, queue_down
-from bulkport.errors import CustomerDeleted, NoSuchCustomer, QueueUnreachable
+from bulkport.api.jobs import answer_job
+from bulkport.errors import CustomerDeleted, NoSuchCustomer
 from bulkport.http.deps import ContextDep, RowId, Staff
 from bulkport.schemas.jobs import JobView
 from bulkport.storage import job_rows
@@ -56,5 +56,3 @@ def start_privacy_export(ctx: Context, user: User, customer_id: int) -> str:
             status.HTTP_409_CONFLICT,
             "This customer was deleted: nothing personal is held about them to export.",
         ) from None
-    except QueueUnreachable as exc:
-        raise queue_down(exc) from None
