@@ -15,11 +15,11 @@ from starlette.exceptions import HTTPException
 from bulkport import __version__, logs
 from bulkport.api import routes as api
 from bulkport.api.errors import method_not_allowed, validation_failed
-from bulkport.api.links import operation_id
 from bulkport.config import Settings, get_settings
 from bulkport.errors import BulkportError
 from bulkport.http import access_log, guard
 from bulkport.http.errors import as_http
+from bulkport.http.links import operation_id
 from bulkport.tasks.context import Context, Enqueue
 from bulkport.web import routes as pages
 

@@ -18,6 +18,7 @@
     │   ├── ValuesRefused     a value refused, or a new customer breaking a rule    + Invalid
     │   └── RecordRefused     a change would leave the customer breaking a rule     + Conflict
     ├── Gone                  what was asked for was deleted after its time
+    ├── LinkRefused           a signed link that is not valid, or has expired
     ├── Stale                 changed since the caller read it
     ├── TooLarge              the body passed the upload size limit
     ├── Unavailable           a part of the service cannot be reached now; try again
@@ -73,6 +74,10 @@ class Invalid(BulkportError):
 
 class Gone(BulkportError):
     """What was asked for existed, and was deleted after the time it is kept."""
+
+
+class LinkRefused(BulkportError):
+    """A signed link that is not valid or has expired: it grants nothing; ask for a new one."""
 
 
 class Stale(BulkportError):

@@ -4,30 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
-from bulkport.api.imports import answer_queued
-from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
-from bulkport.errors import JobProblem, NotCommittable, QueueUnreachable
+from bulkport.api.jobs import JobId, answer_job
 from bulkport.http.deps import ContextDep, Deleter, Staff
 from bulkport.http.rate_limits import Uploader
 from bulkport.http.uploads import receive_file, upload_name
 from bulkport.schemas.jobs import JobView, Problem
-from bulkport.schemas.lifecycle import Confirmed, ListOptions
+from bulkport.schemas.lifecycle import Confirmed
 from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
-from bulkport.tasks.customer_lists import (
-    ListKind,
-    commit_list,
-    list_key,
-    submit_list,
-)
+from bulkport.tasks.customer_lists import ListKind, list_key
 from bulkport.tasks.deletions import DELETE
+from bulkport.usecases.lists import commit_list, list_options, queue_list
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 _FORM_SCHEMA: dict[str, Any] = {
@@ -64,64 +57,24 @@ _DELETE_FORM = _form(
 async def upload_list(
     request: Request, ctx: Context, user: User, spec: ListKind, **fixed: object
 ) -> JSONResponse:
-    """Store the uploaded spreadsheet and queue the kind's job; 422 for bad options."""
+    """Store the uploaded spreadsheet and queue the kind's job."""
     job_id = job_rows.new_job_id()
     upload = await receive_file(request, ctx, list_key(job_id))
-    try:
-        options = ListOptions.model_validate(
-            {**upload.fields, **fixed, "filename": upload_name(upload.filename)}
-        )
-    except ValidationError as exc:
-        ctx.files.delete_tree(f"jobs/{job_id}")
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems) from None
-    if spec is DELETE and not (options.confirm or options.dry_run):
-        ctx.files.delete_tree(f"jobs/{job_id}")
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, CONFIRM)
-    return queue_list(request, ctx, user, spec, job_id, options)
-
-
-def queue_list(
-    request: Request,
-    ctx: Context,
-    user: User,
-    spec: ListKind,
-    job_id: str,
-    options: ListOptions,
-    idempotency_key: str | None = None,
-) -> JSONResponse:
-    """Create and send the job; 503 if the queue is down, 410 if a committed dry run's report
-    is gone."""
-    try:
-        return answer_queued(
-            request, ctx, user, job_id, idempotency_key,
-            lambda: submit_list(
-                ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id,
-                options=options, idempotency_key=idempotency_key,
-            ),
-        )  # fmt: skip
-    except JobProblem as exc:
-        ctx.files.delete_tree(f"jobs/{job_id}")
-        raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
+    fields = {**upload.fields, **fixed, "filename": upload_name(upload.filename)}
+    options = list_options(ctx, spec, job_id, fields)
+    job = queue_list(
+        ctx, spec, store_id=user.store_id, user_id=user.id, job_id=job_id, options=options
+    )
+    return answer_job(request, job)
 
 
 def answer_commit(
     request: Request, ctx: Context, user: User, spec: ListKind, job_id: str
 ) -> JSONResponse:
     """Run a READY dry run of this kind for real, changing exactly the customers it showed."""
-    load_job(ctx, user, job_id)  # 404 for another store's job
-    try:
-        started = commit_list(ctx, spec, store_id=user.store_id, user_id=user.id, dry_job_id=job_id)
-    except NotCommittable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except QueueUnreachable as exc:
-        raise queue_down(exc) from None
-    except JobProblem as exc:
-        raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
-    return answer_job(request, load_job(ctx, user, started))
+    return answer_job(request, commit_list(ctx, user, spec, job_id))
 
 
-CONFIRM = "Deleting erases the customers for good: send confirm=true to go ahead."
 _ACCEPTED = {"status_code": status.HTTP_202_ACCEPTED, "response_model": JobView}
 _QUEUE_DOWN = {503: {"model": Problem, "description": "The job queue cannot be reached"}}
 _UPLOADED = {

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
-from bulkport.api.links import link
 from bulkport.errors import Conflict
 from bulkport.http.deps import ContextDep, Deleter, RowId, Staff
+from bulkport.http.links import link
 from bulkport.rules.text import CleanText
 from bulkport.schemas.customer_body import CustomerChange, NewCustomer, given
 from bulkport.schemas.exports import ArchivedFilter

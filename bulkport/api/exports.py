@@ -6,14 +6,11 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
-from bulkport.api.jobs import answer_job, queue_down
-from bulkport.errors import QueueUnreachable
+from bulkport.api.jobs import answer_job
 from bulkport.http.deps import ContextDep, Staff
 from bulkport.schemas.exports import ExportRequest
 from bulkport.schemas.jobs import JobView
-from bulkport.storage import job_rows
-from bulkport.storage.db import reading
-from bulkport.tasks.exports import submit_export
+from bulkport.usecases.exports import queue_export
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ERROR_RESPONSES)
 
@@ -32,11 +29,5 @@ def create_export(
     user: Staff,
 ) -> JSONResponse:
     """Export customers to CSV or XLSX; `counts.succeeded` is the number of rows written."""
-    try:
-        job_id = submit_export(ctx, store_id=user.store_id, user_id=user.id, request=body)
-    except QueueUnreachable as exc:
-        raise queue_down(exc) from None
-    with reading(ctx.engine) as conn:
-        job = job_rows.get_job(conn, user.store_id, job_id)
-    assert job is not None
+    job = queue_export(ctx, store_id=user.store_id, user_id=user.id, request=body)
     return answer_job(request, job)

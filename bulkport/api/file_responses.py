@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
 from bulkport.tasks.context import Context
+from bulkport.usecases.jobs import StoredFile
 
 # Documented on every route that answers with a stored file.
 REDIRECT_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -21,8 +22,9 @@ REDIRECT_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def stored_file(ctx: Context, key: str, media_type: str, filename: str) -> Response:
-    """The file under ``key`` as a download named ``filename``; the caller audits first."""
+def stored_file(ctx: Context, file: StoredFile) -> Response:
+    """The stored file as a download under its name; the use case that found it audited it."""
+    key, media_type, filename = file.key, file.media_type, file.filename
     url = ctx.files.download_url(key, filename, media_type)
     if url is not None:
         # Never cached: the link stops working within minutes.

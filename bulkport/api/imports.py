@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
-from bulkport.api.jobs import JobId, answer_job, load_job, queue_down
-from bulkport.errors import JobProblem, QueueUnreachable
+from bulkport.api.jobs import JobId, answer_job
 from bulkport.http.deps import ContextDep, Staff
 from bulkport.http.rate_limits import Uploader
-from bulkport.http.uploads import Upload, receive_file, upload_name
-from bulkport.rules.text import strip_control
-from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, JobView, Problem
-from bulkport.storage import job_rows, mappings
-from bulkport.storage.accounts import User
-from bulkport.storage.db import reading
-from bulkport.tasks.context import Context
-from bulkport.tasks.imports import resolve_options, submit_import, upload_key
-from bulkport.tasks.previews import preview
+from bulkport.http.uploads import receive_file, upload_name
+from bulkport.schemas.jobs import ImportOptions, JobView, Problem
+from bulkport.storage import job_rows
+from bulkport.tasks.imports import upload_key
+from bulkport.usecases.imports import commit_dry_run, import_options, preview_upload, queue_import
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=ERROR_RESPONSES)
 
@@ -75,30 +67,6 @@ def _form_field(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 _FORM = _form_schema()
 
 
-def _options(ctx: Context, user: User, upload: Upload, folder: str) -> ImportOptions:
-    """The form's options, checked; 422 with the reason (and the upload removed) if not,
-    404 if the saved mapping it names does not exist."""
-    try:
-        if "filename" in upload.fields:
-            raise ValueError("filename: not a form field; the file's own name is kept")
-        options = ImportOptions.model_validate(
-            {**upload.fields, "filename": upload_name(upload.filename)}
-        )
-        if options.mapping_name and not _saved(ctx, user, options.mapping_name):
-            ctx.files.delete_tree(folder)
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"No mapping is named {options.mapping_name!r}."
-            )
-        return resolve_options(ctx, user.store_id, options)
-    except ValidationError as exc:
-        ctx.files.delete_tree(folder)
-        problems = "; ".join(f"{strip_control(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors())
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems) from None
-    except ValueError as exc:
-        ctx.files.delete_tree(folder)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-
-
 @router.post(
     "",
     name="create",
@@ -120,17 +88,18 @@ async def create_import(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Upload a customer file (form field ``file``) and queue its import; answers 202."""
-    idempotency_key = idempotency_key or None  # an empty key is no key
     job_id = job_rows.new_job_id()
-    key = upload_key(job_id)
-    upload = await receive_file(request, ctx, key)
-    options = _options(ctx, user, upload, f"jobs/{job_id}")
-    # Checked after the form, so that a repeated key never makes a bad request look good.
-    earlier = earlier_job(ctx, user, idempotency_key)
-    if earlier is not None:
-        ctx.files.delete_tree(f"jobs/{job_id}")
-        return answer_job(request, earlier)
-    return _queue(request, ctx, user, job_id, key, options, idempotency_key)
+    upload = await receive_file(request, ctx, upload_key(job_id))
+    options = import_options(
+        ctx, user, upload.fields, upload_name(upload.filename), f"jobs/{job_id}"
+    )
+    # The key is looked up after the form, so that a repeated key never makes a bad request
+    # look good; an empty key is no key.
+    job = queue_import(
+        ctx, store_id=user.store_id, user_id=user.id, job_id=job_id, options=options,
+        idempotency_key=idempotency_key or None,
+    )  # fmt: skip
+    return answer_job(request, job)
 
 
 @router.post(
@@ -153,18 +122,8 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
     """Read a file's first rows without importing: format, encoding, delimiter, header row,
     proposed mapping with ignored columns, and the first 20 rows with their errors."""
     folder = f"previews/{job_rows.new_job_id()}"
-    key = f"{folder}/upload"
-    upload = await receive_file(request, ctx, key)
-    try:
-        options = _options(ctx, user, upload, folder)
-        try:
-            with ctx.files.local(key) as path:
-                found = preview(ctx, user.store_id, path, options)
-        except JobProblem as exc:
-            # What was found is that the file cannot be read, as an import of it would say.
-            found = {"problem": str(exc)}
-    finally:
-        ctx.files.delete_tree(folder)
+    upload = await receive_file(request, ctx, f"{folder}/upload")
+    found = preview_upload(ctx, user, folder, upload.fields, upload_name(upload.filename))
     return JSONResponse(found)
 
 
@@ -175,93 +134,6 @@ async def preview_import(request: Request, ctx: ContextDep, user: Uploader) -> J
     response_model=JobView,
     responses={409: {"description": "Not a finished dry run"}},
 )
-def commit_dry_run(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
+def commit_import(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
     """Run a READY dry run for real, with the same file, mapping and options."""
-    dry = load_job(ctx, user, job_id)
-    if dry.kind is not JobKind.IMPORT or not dry.options.get("dry_run"):
-        raise HTTPException(status.HTTP_409_CONFLICT, "Only a dry run can be committed.")
-    if dry.status is not JobStatus.READY:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"The dry run is {dry.status}; only a READY one commits."
-        )
-    if dry.input_file is None or not ctx.files.exists(dry.input_file):
-        raise HTTPException(
-            status.HTTP_410_GONE, "The dry run's file is no longer stored; upload it again."
-        )
-    commit_key = f"commit-of-{dry.id}"
-    earlier = earlier_job(ctx, user, commit_key)
-    if earlier is not None:
-        return answer_job(request, earlier)
-    new_id = job_rows.new_job_id()
-    key = upload_key(new_id)
-    with ctx.files.open(dry.input_file) as source, ctx.files.writer(key) as out:
-        while chunk := source.read(1024 * 1024):
-            out.write(chunk)
-    options = ImportOptions.model_validate({**dry.options, "dry_run": False})
-    return _queue(request, ctx, user, new_id, key, options, commit_key)
-
-
-def _queue(
-    request: Request,
-    ctx: Context,
-    user: User,
-    job_id: str,
-    key: str,
-    options: ImportOptions,
-    idempotency_key: str | None,
-) -> JSONResponse:
-    return answer_queued(
-        request,
-        ctx,
-        user,
-        job_id,
-        idempotency_key,
-        lambda: submit_import(
-            ctx,
-            store_id=user.store_id,
-            user_id=user.id,
-            job_id=job_id,
-            key=key,
-            options=options,
-            idempotency_key=idempotency_key,
-        ),
-    )
-
-
-def answer_queued(
-    request: Request,
-    ctx: Context,
-    user: User,
-    job_id: str,
-    idempotency_key: str | None,
-    submit: Callable[[], object],
-) -> JSONResponse:
-    """Create and send job ``job_id`` by ``submit``; 202 with the job, or with the earlier job
-    of a request with the same idempotency key that won the race; 503 if the queue is down."""
-    try:
-        submit()
-    except IntegrityError:
-        ctx.files.delete_tree(f"jobs/{job_id}")
-        earlier = earlier_job(ctx, user, idempotency_key)
-        if earlier is None:
-            raise
-        return answer_job(request, earlier)
-    except QueueUnreachable as exc:
-        raise queue_down(exc) from None
-    with reading(ctx.engine) as conn:
-        job = job_rows.get_job(conn, user.store_id, job_id)
-    assert job is not None
-    return answer_job(request, job)
-
-
-def _saved(ctx: Context, user: User, name: str) -> bool:
-    with reading(ctx.engine) as conn:
-        return mappings.get(conn, user.store_id, name) is not None
-
-
-def earlier_job(ctx: Context, user: User, idempotency_key: str | None) -> job_rows.Job | None:
-    """The job the store already started under this idempotency key, if any."""
-    if not idempotency_key:
-        return None
-    with reading(ctx.engine) as conn:
-        return job_rows.find_by_idempotency_key(conn, user.store_id, idempotency_key)
+    return answer_job(request, commit_dry_run(ctx, user, job_id))

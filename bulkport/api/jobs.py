@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.file_responses import REDIRECT_RESPONSE, stored_file
-from bulkport.api.links import link
-from bulkport.errors import QueueUnreachable
 from bulkport.http.deps import ContextDep, Staff, UserDep, client_of
-from bulkport.rules.text import file_name
+from bulkport.http.links import link
 from bulkport.schemas.jobs import (
     JobKind,
     JobStatus,
@@ -22,16 +19,13 @@ from bulkport.schemas.jobs import (
     Problem,
     RowErrorView,
 )
-from bulkport.storage import audit, job_rows
-from bulkport.storage.accounts import User
-from bulkport.storage.db import reading
-from bulkport.tasks.context import Context
-from bulkport.usecases.audit import record_access
+from bulkport.storage import job_rows
+from bulkport.usecases import jobs
+from bulkport.usecases.jobs import XLSX_TYPE
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 # Past any real list; also keeps numbers within what every database can hold.
 MAX_OFFSET = 1_000_000_000
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Job ids are generated (storage.jobs.new_job_id); anything else names no job.
 JobId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="A job's id.")]
 
@@ -84,15 +78,6 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
     )
 
 
-def load_job(ctx: Context, user: User, job_id: str) -> job_rows.Job:
-    """The caller's store's job, or 404 (another store's job is as if it did not exist)."""
-    with reading(ctx.engine) as conn:
-        job = job_rows.get_job(conn, user.store_id, job_id)
-    if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
-    return job
-
-
 @router.get("", name="list", response_model=list[JobSummary])
 def list_jobs(
     request: Request,
@@ -104,17 +89,14 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[JobSummary]:
     """The store's jobs, newest first, each as a summary."""
-    with reading(ctx.engine) as conn:
-        found = job_rows.list_jobs(
-            conn, user.store_id, kind=kind, status=status_, limit=limit, offset=offset
-        )
+    found = jobs.list_jobs(ctx, user, kind=kind, status=status_, limit=limit, offset=offset)
     return [JobSummary.of(job_view(request, job)) for job in found]
 
 
 @router.get("/{job_id}", name="get", response_model=JobView)
 def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> JobView:
     """One job: status, progress, counters, error and links."""
-    return job_view(request, load_job(ctx, user, job_id))
+    return job_view(request, jobs.get_job(ctx, user.store_id, job_id))
 
 
 @router.post(
@@ -126,20 +108,7 @@ def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> 
 def cancel_job(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JobView:
     """Stop a job: a queued one never starts; a running one stops after the batch it is
     writing. Batches already written stay written (counted); the rest count as unprocessed."""
-    job = load_job(ctx, user, job_id)
-    with ctx.engine.begin() as conn:
-        cancelled = job_rows.finish(
-            conn, job.id, None, JobStatus.CANCELLED, error=f"Cancelled by {user.email}."
-        )
-        if cancelled:
-            audit.record(
-                conn, store_id=user.store_id, user_id=user.id, action="job.cancel", job_id=job.id
-            )
-    if not cancelled:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"The job is {job.status} already; it cannot be cancelled."
-        )
-    return job_view(request, load_job(ctx, user, job_id))
+    return job_view(request, jobs.cancel_job(ctx, user, job_id))
 
 
 @router.get("/{job_id}/errors", name="errors", response_model=list[RowErrorView])
@@ -153,17 +122,7 @@ def get_job_errors(
 ) -> list[RowErrorView]:
     """The job's row errors in spreadsheet order; ``row`` is the row number people see.
     Each read is audited: the errors quote the rows' values."""
-    load_job(ctx, user, job_id)
-    record_access(
-        ctx,
-        "errors.read",
-        job_id,
-        store_id=user.store_id,
-        user_id=user.id,
-        client=client_of(request),
-    )
-    with reading(ctx.engine) as conn:
-        return job_rows.row_errors(conn, job_id, offset=offset, limit=limit)
+    return jobs.job_errors(ctx, user, job_id, offset=offset, limit=limit, client=client_of(request))
 
 
 @router.get(
@@ -178,45 +137,7 @@ def get_job_errors(
 )
 def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> Response:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
-    job = load_job(ctx, user, job_id)
-    if job.files_expired_at is not None:
-        raise HTTPException(
-            status.HTTP_410_GONE,
-            "This report was deleted after the time files are kept; run the import again.",
-        )
-    if not job.report_file or not ctx.files.exists(job.report_file):
-        detail = (
-            "This job has no error report: no row failed."
-            if job.status is JobStatus.READY
-            else "The error report is written when the job is READY."
-        )
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
-    record_access(
-        ctx,
-        "report.download",
-        job.id,
-        store_id=user.store_id,
-        user_id=user.id,
-        client=client_of(request),
-    )
-    suffix = PurePath(job.report_file).suffix
-    return stored_file(
-        ctx, job.report_file, XLSX_TYPE if suffix == ".xlsx" else "text/csv", report_name(job)
-    )
-
-
-def queue_down(exc: QueueUnreachable) -> HTTPException:
-    """The 503 for a job the queue could not take (the job is FAILED already)."""
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}
-    )
-
-
-def report_name(job: job_rows.Job) -> str:
-    """The error report's download name, from the uploaded file's: shop-errors.csv."""
-    suffix = PurePath(job.report_file or "").suffix
-    stem = PurePath(file_name(str(job.options.get("filename") or ""), "import")).stem
-    return f"{stem or 'import'}-errors{suffix}"
+    return stored_file(ctx, jobs.job_report(ctx, user, job_id, client=client_of(request)))
 
 
 def answer_job(request: Request, job: job_rows.Job) -> JSONResponse:

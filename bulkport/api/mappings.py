@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.http.deps import ContextDep, Staff
 from bulkport.schemas.mappings import MappingName, SavedColumns
-from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for, resolve_override
-from bulkport.storage import mappings
-from bulkport.storage.db import reading
 from bulkport.storage.mappings import SavedMapping
+from bulkport.usecases import mappings
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"], responses=ERROR_RESPONSES)
 Name = Annotated[MappingName, Path()]
@@ -43,18 +41,13 @@ def _view(saved: SavedMapping) -> MappingView:
 @router.get("", name="list", response_model=list[MappingView])
 def list_mappings(ctx: ContextDep, user: Staff) -> list[MappingView]:
     """The store's saved mappings by name."""
-    with reading(ctx.engine) as conn:
-        return [_view(m) for m in mappings.list_all(conn, user.store_id)]
+    return [_view(m) for m in mappings.list_mappings(ctx, user)]
 
 
 @router.get("/{name}", name="get", response_model=MappingView)
 def get_mapping(ctx: ContextDep, user: Staff, name: Name) -> MappingView:
     """One saved mapping."""
-    with reading(ctx.engine) as conn:
-        saved = mappings.get(conn, user.store_id, name)
-    if saved is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No mapping is named {name!r}.")
-    return _view(saved)
+    return _view(mappings.get_mapping(ctx, user, name))
 
 
 @router.put(
@@ -67,19 +60,7 @@ def save_mapping(
     ctx: ContextDep, user: Staff, name: Name, body: MappingBody, response: Response
 ) -> MappingView:
     """Create or replace a saved mapping; its targets must be fields an import can write."""
-    targets = {header: target or "" for header, target in body.columns.items()}
-    try:
-        resolve_override(targets)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    columns = {
-        header: None if target.strip().lower() in IGNORE_WORDS else field_for(target)
-        for header, target in targets.items()
-    }
-    with ctx.engine.begin() as conn:
-        created = mappings.save(conn, user.store_id, name, columns, user.id)
-        saved = mappings.get(conn, user.store_id, name)
-    assert saved is not None
+    created, saved = mappings.save_mapping(ctx, user, name, body.columns)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _view(saved)
 
@@ -87,6 +68,4 @@ def save_mapping(
 @router.delete("/{name}", name="delete", status_code=status.HTTP_204_NO_CONTENT)
 def delete_mapping(ctx: ContextDep, user: Staff, name: Name) -> None:
     """Forget a saved mapping (jobs that used it keep their own copy)."""
-    with ctx.engine.begin() as conn:
-        if not mappings.remove(conn, user.store_id, name):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No mapping is named {name!r}.")
+    mappings.delete_mapping(ctx, user, name)

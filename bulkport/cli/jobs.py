@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
 
 from bulkport.cli.home import broker_address, open_store, starting_user
 from bulkport.errors import QueueUnreachable
@@ -22,7 +21,6 @@ from bulkport.schemas.accounts import Permission
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, JobKind, JobStatus, MatchOn
 from bulkport.storage import job_rows
-from bulkport.storage.db import reading
 
 if TYPE_CHECKING:
     from bulkport.tasks.context import Context
@@ -72,7 +70,8 @@ def import_file(
     """Import customers from FILE (CSV or XLSX)."""
     from pydantic import ValidationError
 
-    from bulkport.tasks.imports import resolve_options, run_import, submit_import, upload_key
+    from bulkport.tasks.imports import resolve_options, run_import, upload_key
+    from bulkport.usecases.imports import queue_import
 
     settings, ctx, store_id = open_store(store_name, inline=inline)
     user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
@@ -94,19 +93,19 @@ def import_file(
     with file.open("rb") as source, ctx.files.writer(key) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
     try:
-        queued = submit_import(
-            ctx, store_id=store_id, user_id=user_id, job_id=job_id, key=key, options=options
-        )
+        job = queue_import(ctx, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
     except QueueUnreachable as exc:
         raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
     click.echo(f"Job {job_id}")
+    # A file refused at once is a job FAILED before any worker claimed it, never sent.
+    queued = job.status is not JobStatus.FAILED or job.started_at is not None
     if queued and inline:
         run_import(ctx, job_id)
     elif queued and wait:
         _expect_worker(ctx, job_id)
     if wait or inline or not queued:
-        job = _wait(ctx.engine, store_id, job_id)
-        _show(ctx.engine, job)
+        job = _wait(ctx, store_id, job_id)
+        _show(ctx, job)
         if job.status is not JobStatus.READY:
             raise SystemExit(1)
 
@@ -117,8 +116,9 @@ def _list_job(
     """Create a lifecycle job for FILE, run it here (``--inline``) or wait for a worker."""
     from bulkport.schemas.lifecycle import ListOptions
     from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
-    from bulkport.tasks.customer_lists import list_key, run_list, submit_list
+    from bulkport.tasks.customer_lists import list_key, run_list
     from bulkport.tasks.deletions import DELETE
+    from bulkport.usecases.lists import queue_list
 
     spec = {s.kind.value: s for s in (ARCHIVE, UNARCHIVE, MERGE, DELETE)}[kind]
     settings, ctx, store_id = open_store(store_name, inline=flags["inline"])
@@ -129,7 +129,7 @@ def _list_job(
         shutil.copyfileobj(source, out, 1024 * 1024)
     options = ListOptions(dry_run=flags["dry_run"], confirm=flags["confirm"], filename=file.name)
     try:
-        submit_list(ctx, spec, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
+        queue_list(ctx, spec, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
     except QueueUnreachable as exc:
         raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
     click.echo(f"Job {job_id}")
@@ -138,8 +138,8 @@ def _list_job(
     elif flags["wait"]:
         _expect_worker(ctx, job_id)
     if flags["wait"] or flags["inline"]:
-        job = _wait(ctx.engine, store_id, job_id, bar=True)
-        _show(ctx.engine, job)
+        job = _wait(ctx, store_id, job_id, bar=True)
+        _show(ctx, job)
         if job.status is not JobStatus.READY:
             raise SystemExit(1)
 
@@ -198,7 +198,8 @@ def export_file(
     """Export customers to CSV or XLSX, showing progress, and save the file."""
     from pydantic import ValidationError
 
-    from bulkport.tasks.exports import run_export, submit_export
+    from bulkport.tasks.exports import run_export
+    from bulkport.usecases.exports import queue_export
 
     settings, ctx, store_id = open_store(store_name, inline=inline)
     user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
@@ -213,7 +214,7 @@ def export_file(
     except ValidationError as exc:
         raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
     try:
-        job_id = submit_export(ctx, store_id=store_id, user_id=user_id, request=request)
+        job_id = queue_export(ctx, store_id=store_id, user_id=user_id, request=request).id
     except QueueUnreachable as exc:
         raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
     click.echo(f"Job {job_id}", err=True)
@@ -243,7 +244,7 @@ def _save_file(
         run(ctx, job_id)
     else:
         _expect_worker(ctx, job_id)
-    job = _wait(ctx.engine, store_id, job_id, bar=True)
+    job = _wait(ctx, store_id, job_id, bar=True)
     if job.status is not JobStatus.READY or job.output_file is None:
         raise click.ClickException(f"The {what} {job.status}: {job.error or 'no file'}")
     target = place(job)
@@ -308,15 +309,15 @@ def privacy_export(
     click.echo(f"Everything held about customer {customer_id} written to {target}")
 
 
-def _wait(engine: Engine, store_id: int, job_id: str, bar: bool = False) -> job_rows.Job:
+def _wait(ctx: Context, store_id: int, job_id: str, bar: bool = False) -> job_rows.Job:
     """Poll the job until it ends, showing its progress."""
+    from bulkport.usecases.jobs import get_job
+
     shown = 0
     progress = None
     try:
         while True:
-            with reading(engine) as conn:
-                job = job_rows.get_job(conn, store_id, job_id)
-            assert job is not None
+            job = get_job(ctx, store_id, job_id)
             total = job.counts.total
             if bar and total and progress is None:
                 progress = click.progressbar(length=total, label="Rows", file=sys.stderr)
@@ -337,14 +338,15 @@ def _wait(engine: Engine, store_id: int, job_id: str, bar: bool = False) -> job_
             progress.__exit__(None, None, None)
 
 
-def _show(engine: Engine, job: job_rows.Job) -> None:
+def _show(ctx: Context, job: job_rows.Job) -> None:
+    from bulkport.usecases.jobs import job_detail
+
+    detail = job_detail(ctx, job.store_id, job.id, offset=0, limit=20)
+    errors, failures = detail.errors, detail.failures
     c = job.counts
     click.echo(f"Status: {job.status}")
     if job.error:
         click.echo(f"Error: {job.error}")
-    with engine.connect() as conn:
-        errors = job_rows.row_errors(conn, job.id, offset=0, limit=20)
-        failures = job_rows.error_counts(conn, job.id) if c.failed else {}
     if job.kind is JobKind.IMPORT:
         click.echo(
             f"Rows: {c.total or 0} total, {c.succeeded} succeeded "

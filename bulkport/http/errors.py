@@ -13,6 +13,7 @@ from bulkport.errors import (
     FileStoreUnavailable,
     Gone,
     Invalid,
+    LinkRefused,
     NotFound,
     Stale,
     TooLarge,
@@ -22,6 +23,7 @@ from bulkport.errors import (
 log = logging.getLogger(__name__)
 # First match wins: a QueueUnreachable is a JobProblem and Unavailable, and answers 503.
 STATUS_OF: tuple[tuple[type[BulkportError], int], ...] = (
+    (LinkRefused, status.HTTP_403_FORBIDDEN),
     (NotFound, status.HTTP_404_NOT_FOUND),
     (Conflict, status.HTTP_409_CONFLICT),
     (Gone, status.HTTP_410_GONE),

@@ -6,12 +6,10 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from bulkport.api.jobs import queue_down
-from bulkport.errors import QueueUnreachable
 from bulkport.http.deps import ContextDep
 from bulkport.rules.fields import FIELDS
 from bulkport.schemas.exports import ArchivedFilter, ExportFormat, ExportRequest
-from bulkport.tasks.exports import submit_export
+from bulkport.usecases.exports import queue_export
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
@@ -56,8 +54,5 @@ async def start_export(request: Request, ctx: ContextDep, web: SignedIn) -> Resp
     except ValidationError as exc:
         problem = "; ".join(str(e["msg"]) for e in exc.errors())
         return _form_page(request, ctx, web, problem, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    try:
-        job_id = submit_export(ctx, store_id=web.user.store_id, user_id=web.user.id, request=body)
-    except QueueUnreachable as exc:
-        raise queue_down(exc) from None
-    return RedirectResponse(f"/jobs/{job_id}", status.HTTP_303_SEE_OTHER)
+    job = queue_export(ctx, store_id=web.user.store_id, user_id=web.user.id, request=body)
+    return RedirectResponse(f"/jobs/{job.id}", status.HTTP_303_SEE_OTHER)

@@ -2,14 +2,13 @@
 
 The upload is stored under ``previews/`` (swept after an hour if never started) with the
 options chosen; the mapping screen previews it with ``tasks.previews``; Start copies it to the
-job's place and creates the job with ``tasks.imports``, exactly as the API does.
+job's place and queues the job with ``usecases.imports``, as the API does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -17,19 +16,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from bulkport.errors import JobProblem, MappingError, QueueUnreachable
+from bulkport.errors import Invalid, JobProblem, MappingError, QueueUnreachable
 from bulkport.http.deps import ContextDep
 from bulkport.http.rate_limits import upload_quota
 from bulkport.http.uploads import receive_file, upload_name
 from bulkport.rules.fields import fold_header
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn
-from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for
-from bulkport.storage import job_rows, mappings
-from bulkport.storage.db import reading
+from bulkport.storage import job_rows
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
+from bulkport.usecases import imports, mappings
 from bulkport.web import auth, lists
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
@@ -149,8 +146,7 @@ def _mapping_page(
         # A mapping the person chose that the file cannot take: show the guess and why.
         problem = str(exc)
         found = preview(ctx, web.user.store_id, path, options.model_copy(update={"mapping": None}))
-    with reading(ctx.engine) as conn:
-        saved = mappings.list_all(conn, web.user.store_id)
+    saved = mappings.list_mappings(ctx, web.user)
     columns = []
     for index, column in enumerate(found["columns"]):
         samples = [
@@ -200,8 +196,7 @@ async def mapping_action(
     saved_name = str(form.get("saved_mapping") or "")[:100]
     message = None
     if action == "use" and saved_name:
-        with reading(ctx.engine) as conn:
-            saved = mappings.get(conn, web.user.store_id, saved_name)
+        saved = mappings.find_mapping(ctx, web.user, saved_name)
         if saved is not None:
             remembered = {fold_header(h): key or "" for h, key in saved.columns.items()}
             chosen = {h: remembered.get(fold_header(h), f) for h, f in chosen.items()}
@@ -214,12 +209,7 @@ async def mapping_action(
                 request, ctx, web, staged_id, options, code=422,
                 problem="Give the mapping a name to save it under.",
             )  # fmt: skip
-        columns = {
-            h: None if f.strip().lower() in IGNORE_WORDS else field_for(f)
-            for h, f in chosen.items()
-        }
-        with ctx.engine.begin() as conn:
-            mappings.save(conn, web.user.store_id, name, columns, web.user.id)
+        mappings.save_mapping(ctx, web.user, name, chosen, check_targets=False)
         message = f"Saved this mapping as {name!r}; pick it for your next file."
         saved_name = name
     if action == "start":
@@ -233,19 +223,14 @@ def _start(
     request: Request, ctx: Context, web: WebSession, staged_id: str, options: ImportOptions
 ) -> Response:
     """Create the import job from the stored file with the chosen mapping, then show it."""
-    try:
-        options = resolve_options(ctx, web.user.store_id, options)
-    except ValueError as exc:
-        return _mapping_page(request, ctx, web, staged_id, options, problem=str(exc), code=422)
     job_id = job_rows.new_job_id()
-    key = upload_key(job_id)
-    with ctx.files.open(f"{_folder(staged_id)}/upload") as source, ctx.files.writer(key) as out:
-        shutil.copyfileobj(source, out)
-    # A queue that cannot be reached leaves the job FAILED with the reason, which its page shows.
-    with contextlib.suppress(QueueUnreachable):
-        submit_import(
-            ctx, store_id=web.user.store_id, user_id=web.user.id, job_id=job_id, key=key,
-            options=options,
-        )  # fmt: skip
+    try:
+        # A queue that cannot be reached leaves the job FAILED with the reason, its page shows.
+        with contextlib.suppress(QueueUnreachable):
+            imports.import_staged(
+                ctx, web.user, f"{_folder(staged_id)}/upload", job_id=job_id, options=options
+            )
+    except Invalid as exc:
+        return _mapping_page(request, ctx, web, staged_id, options, problem=str(exc), code=422)
     ctx.files.delete_tree(_folder(staged_id))
     return RedirectResponse(f"/jobs/{job_id}", status.HTTP_303_SEE_OTHER)

@@ -1,10 +1,11 @@
 """Lifecycle lists from the pages, for a store that uploads a spreadsheet of customers to remove:
 delete, archive, un-archive or merge the customers a spreadsheet names.
 
-An upload always starts a dry run, by ``tasks.customer_lists.submit_list`` as the API's upload
+An upload always starts a dry run, by ``usecases.lists.queue_list`` as the API's upload
 does; its job page says in words who would change (read from the dry run's report, ids only,
 named from the store's customers) and which rows would fail, and offers to run it for real by
-``commit_list``, the function the API's commit calls, so exactly the customers shown change.
+``usecases.lists.commit_list``, the function the API's commit calls, so exactly the customers
+shown change.
 Deleting needs ``customers:delete`` on every step and the warning's ticked box, both checked
 here on the server.
 """
@@ -12,16 +13,13 @@ here on the server.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bulkport.api.jobs import queue_down
-from bulkport.errors import JobProblem, NotCommittable, QueueUnreachable
+from bulkport.errors import DryRunGone, QueueUnreachable
 from bulkport.http.deps import ContextDep
 from bulkport.http.rate_limits import upload_quota
 from bulkport.http.uploads import receive_file, upload_name
@@ -29,21 +27,14 @@ from bulkport.schemas import job_words
 from bulkport.schemas.accounts import Permission
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.schemas.lifecycle import ListOptions
-from bulkport.storage import customer_records as records
 from bulkport.storage import job_rows
-from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_changes import ARCHIVE, MERGE, UNARCHIVE
-from bulkport.tasks.customer_lists import (
-    ListKind,
-    commit_list,
-    committed_job,
-    list_key,
-    names_pairs,
-    submit_list,
-)
+from bulkport.tasks.customer_lists import ListKind, list_key, names_pairs
 from bulkport.tasks.deletions import DELETE
+from bulkport.usecases import lists
+from bulkport.usecases.jobs import job_detail
 from bulkport.web import auth
 from bulkport.web.auth import SignedIn
 from bulkport.web.customers import display_name as customer_name
@@ -158,25 +149,19 @@ async def upload_list(request: Request, ctx: ContextDep, web: SignedIn, what: st
     options = ListOptions(dry_run=True, filename=upload_name(received.filename))
     # A queue that cannot be reached leaves the job FAILED with the reason, which its page shows.
     with contextlib.suppress(QueueUnreachable):
-        submit_list(
+        lists.queue_list(
             ctx, spec, store_id=web.user.store_id, user_id=web.user.id, job_id=job_id,
             options=options,
         )  # fmt: skip
     return RedirectResponse(f"/jobs/{job_id}", status.HTTP_303_SEE_OTHER)
 
 
-def _store_job(ctx: Context, web: WebSession, job_id: str) -> job_rows.Job:
-    with reading(ctx.engine) as conn:
-        job = job_rows.get_job(conn, web.user.store_id, job_id)
-    if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
-    return job
-
-
 @router.post("/lists/{job_id}/commit")
 async def run_for_real(request: Request, ctx: ContextDep, web: SignedIn, job_id: str) -> Response:
     """Run a READY dry run for real; a delete only with the permission and the ticked box."""
-    job = _store_job(ctx, web, job_id)
+    # Its failures by kind, for the confirmation page; no row errors are listed there.
+    detail = job_detail(ctx, web.user.store_id, job_id, offset=0, limit=0)
+    job = detail.job
     spec = BY_KIND.get(job.kind)
     if spec is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "Only a list's dry run runs from here.")
@@ -188,62 +173,37 @@ async def run_for_real(request: Request, ctx: ContextDep, web: SignedIn, job_id:
         return render(
             request, ctx, "list_confirm.html", web, nav="lists", job=job,
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, delete_problem=TICK_FIRST,
-            **job_values(ctx, web, job),
+            **job_values(ctx, web, job, detail.failures),
         )  # fmt: skip
     try:
-        started = commit_list(
-            ctx, spec, store_id=web.user.store_id, user_id=web.user.id, dry_job_id=job.id
-        )
-    except NotCommittable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except QueueUnreachable as exc:
-        raise queue_down(exc) from None
-    except JobProblem as exc:
+        started = lists.commit_list(ctx, web.user, spec, job.id)
+    except DryRunGone as exc:
         raise HTTPException(
             status.HTTP_410_GONE, f"{exc} Upload the list again to see a new dry run."
         ) from None
-    return RedirectResponse(f"/jobs/{started}", status.HTTP_303_SEE_OTHER)
-
-
-def _report_lines(ctx: Context, job: job_rows.Job, outcome: str) -> list[tuple[int, int, int]]:
-    """(row, customer id, secondary id or 0) of the report's first lines with this outcome."""
-    key = job.report_file
-    if key is None or job.files_expired_at is not None or not ctx.files.exists(key):
-        return []
-    found: list[tuple[int, int, int]] = []
-    with ctx.files.open(key) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
-        reader = csv.reader(text)
-        next(reader, None)
-        for line in reader:
-            if len(line) >= 4 and line[3] == outcome and line[1].isdigit():
-                found.append((int(line[0]), int(line[1]), int(line[2] or 0)))
-                if len(found) == SHOWN:
-                    break
-    return found
+    return RedirectResponse(f"/jobs/{started.id}", status.HTTP_303_SEE_OTHER)
 
 
 def _named(ctx: Context, web: WebSession, job: job_rows.Job, outcome: str) -> list[dict[str, Any]]:
     """The customers the report says had this outcome, by id and name (as stored now)."""
-    lines = _report_lines(ctx, job, outcome)
-    ids = {i for _, one, other in lines for i in (one, other) if i}
-    with reading(ctx.engine) as conn:
-        stored = records.names_of(conn, web.user.store_id, ids)
+    lines, stored = lists.report_customers(ctx, web.user, job, outcome, SHOWN)
 
     def name(customer_id: int) -> str:
         customer = stored.get(customer_id)
         return customer_name(customer) if customer else f"Customer {customer_id}"
 
     return [
-        {"row": row, "id": one, "name": name(one), "other_id": other,
-         "other_name": name(other) if other else ""}
-        for row, one, other in lines
+        {"row": line.row, "id": line.customer_id, "name": name(line.customer_id),
+         "other_id": line.other_id, "other_name": name(line.other_id) if line.other_id else ""}
+        for line in lines
     ]  # fmt: skip
 
 
-def job_values(ctx: Context, web: WebSession, job: job_rows.Job) -> dict[str, Any]:
-    """What a job page says the job did, in its kind's words; and for a list, who."""
-    with reading(ctx.engine) as conn:
-        failures = job_rows.error_counts(conn, job.id) if job.counts.failed else {}
+def job_values(
+    ctx: Context, web: WebSession, job: job_rows.Job, failures: dict[str, int]
+) -> dict[str, Any]:
+    """What a job page says the job did, in its kind's words (``failures``: its failed rows by
+    kind); and for a list, who."""
     values: dict[str, Any] = {
         "title": job_words.title(job.kind, job.options),
         "summary": job_words.summary(job.kind, job.options, job.counts, failures, job.source),
@@ -259,7 +219,7 @@ def list_values(ctx: Context, web: WebSession, job: job_rows.Job) -> dict[str, A
     dry = bool(job.options.get("dry_run"))
     outcome = f"would be {BY_KIND[job.kind].verb}" if dry else BY_KIND[job.kind].verb
     ready_dry = dry and job.status is JobStatus.READY
-    committed = committed_job(ctx, web.user.store_id, job.id) if ready_dry else None
+    committed = lists.committed_job(ctx, web.user, job.id) if ready_dry else None
     changed = job.counts.updated
     return {
         "list_path": PATHS[job.kind],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -10,15 +9,14 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bulkport.api.downloads import DownloadFile, download_url
-from bulkport.api.imports import commit_dry_run
-from bulkport.api.jobs import cancel_job
-from bulkport.http.deps import ContextDep
+from bulkport.http.deps import ContextDep, client_of
+from bulkport.http.links import link
+from bulkport.schemas.downloads import DownloadFile
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import accounts, job_rows
-from bulkport.storage.db import reading
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
+from bulkport.usecases import downloads, jobs, sessions
+from bulkport.usecases.imports import commit_dry_run
 from bulkport.web import audit, auth, customers, deletions, exports, imports, lists, merges
 from bulkport.web import users as user_pages
 from bulkport.web.auth import SignedIn
@@ -85,8 +83,7 @@ def sign_in(
             request, ctx, email=email, problem=str(exc.detail), code=exc.status_code,
             headers=exc.headers,
         )  # fmt: skip
-    with reading(ctx.engine) as conn:
-        user = accounts.user_for_password(conn, email, password)
+    user = sessions.sign_in(ctx, email, password)
     if user is None:
         auth.count_failure(request, ctx, email)
         return _sign_in_form(
@@ -118,40 +115,22 @@ def sign_out(
 @router.get("/jobs")
 def jobs_page(request: Request, ctx: ContextDep, web: SignedIn, page: Page = 1) -> HTMLResponse:
     """The store's jobs, newest first."""
-    with reading(ctx.engine) as conn:
-        found = job_rows.list_jobs(
-            conn,
-            web.user.store_id,
-            limit=JOBS_PER_PAGE + 1,
-            offset=(page - 1) * JOBS_PER_PAGE,
-        )
-        emails = accounts.emails_by_id(conn, {j.created_by for j in found if j.created_by})
+    found = jobs.jobs_page(ctx, web.user, limit=JOBS_PER_PAGE, offset=(page - 1) * JOBS_PER_PAGE)
     who: dict[int | None, str] = {None: COMMAND_LINE}
-    who.update(emails.items())
+    who.update(found.emails.items())
     return render(
         request, ctx, "jobs.html", web, nav="jobs",
-        jobs=found[:JOBS_PER_PAGE], who=who, page=page, more=len(found) > JOBS_PER_PAGE,
+        jobs=found.jobs, who=who, page=page, more=found.more,
     )  # fmt: skip
 
 
-def page_job(request: Request, ctx: Context, web: WebSession, job_id: str) -> job_rows.Job:
-    """The store's job, or a 404 page (another store's job is as if it did not exist)."""
-    with reading(ctx.engine) as conn:
-        job = job_rows.get_job(conn, web.user.store_id, job_id)
-    if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
-    return job
-
-
-def _job_values(
-    request: Request, ctx: Context, web: WebSession, job: job_rows.Job, page: int
-) -> dict[str, Any]:
-    """What the job page and its live part show."""
-    with reading(ctx.engine) as conn:
-        errors = job_rows.row_errors(
-            conn, job.id, offset=(page - 1) * ERRORS_PER_PAGE, limit=ERRORS_PER_PAGE + 1
-        )
-        who = accounts.emails_by_id(conn, {job.created_by} if job.created_by else set())
+def _job_values(ctx: Context, web: WebSession, job_id: str, page: int) -> dict[str, Any]:
+    """What the job page and its live part show; a 404 page for a job not of the store."""
+    detail = jobs.job_detail(
+        ctx, web.user.store_id, job_id,
+        offset=(page - 1) * ERRORS_PER_PAGE, limit=ERRORS_PER_PAGE + 1,
+    )  # fmt: skip
+    job = detail.job
     counts = job.counts
     percent = 100 if job.status is JobStatus.READY else 0
     if counts.total and job.status is not JobStatus.READY:
@@ -159,11 +138,11 @@ def _job_values(
     files_kept = job.files_expired_at is None
     return {
         "job": job,
-        "who": who.get(job.created_by) if job.created_by else COMMAND_LINE,
+        "who": detail.started_by if job.created_by else COMMAND_LINE,
         "percent": percent,
-        "errors": errors[:ERRORS_PER_PAGE],
+        "errors": detail.errors[:ERRORS_PER_PAGE],
         "error_page": page,
-        "more_errors": len(errors) > ERRORS_PER_PAGE,
+        "more_errors": len(detail.errors) > ERRORS_PER_PAGE,
         "can_cancel": not job.status.finished,
         "can_commit": job.kind is JobKind.IMPORT
         and bool(job.options.get("dry_run"))
@@ -171,7 +150,7 @@ def _job_values(
         "has_report": bool(job.report_file) and files_kept,
         "has_export": bool(job.output_file) and files_kept and job.kind in OUTPUT_KINDS,
         "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
-        **lists.job_values(ctx, web, job),
+        **lists.job_values(ctx, web, job, detail.failures),
     }
 
 
@@ -180,8 +159,7 @@ def job_page(
     request: Request, ctx: ContextDep, web: SignedIn, job_id: str, page: Page = 1
 ) -> HTMLResponse:
     """One job: live progress until it ends, then its counts, errors and downloads."""
-    job = page_job(request, ctx, web, job_id)
-    values = _job_values(request, ctx, web, job, page)
+    values = _job_values(ctx, web, job_id, page)
     return render(request, ctx, "job.html", web, nav="jobs", **values)
 
 
@@ -190,8 +168,7 @@ def job_progress(
     request: Request, ctx: ContextDep, web: SignedIn, job_id: str, page: Page = 1
 ) -> HTMLResponse:
     """The live part of the job page, polled every second while the job runs."""
-    job = page_job(request, ctx, web, job_id)
-    values = _job_values(request, ctx, web, job, page)
+    values = _job_values(ctx, web, job_id, page)
     return render(request, ctx, "job_progress.html", web, **values)
 
 
@@ -204,8 +181,9 @@ def job_download(
     file: DownloadFile | None = None,
 ) -> RedirectResponse:
     """Send the browser to a short-lived signed link for the job's file."""
-    link = download_url(request, ctx, web.user, job_id, file)
-    return RedirectResponse(link.url, status.HTTP_303_SEE_OTHER)
+    issued = downloads.issue_link(ctx, web.user, job_id, file, client=client_of(request))
+    url = link(request, "downloads-get", token=issued.token)
+    return RedirectResponse(url, status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/jobs/{job_id}/cancel")
@@ -218,7 +196,7 @@ def job_cancel(
 ) -> RedirectResponse:
     """Stop a queued or running job, then show it."""
     auth.check_csrf(web.csrf_token, csrf)
-    cancel_job(request, ctx, web.user, job_id)
+    jobs.cancel_job(ctx, web.user, job_id)
     return RedirectResponse(f"/jobs/{job_id}", status.HTTP_303_SEE_OTHER)
 
 
@@ -232,8 +210,8 @@ def job_commit(
 ) -> RedirectResponse:
     """Run a finished dry run for real, then show the new job."""
     auth.check_csrf(web.csrf_token, csrf)
-    started = json.loads(bytes(commit_dry_run(request, ctx, web.user, job_id).body))
-    return RedirectResponse(f"/jobs/{started['id']}", status.HTTP_303_SEE_OTHER)
+    started = commit_dry_run(ctx, web.user, job_id)
+    return RedirectResponse(f"/jobs/{started.id}", status.HTTP_303_SEE_OTHER)
 
 
 async def problem_page(request: Request, exc: StarletteHTTPException) -> Response:

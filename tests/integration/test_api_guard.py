@@ -184,7 +184,7 @@ def test_an_unexpected_error_still_carries_the_security_headers(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("bulkport.api.jobs.job_rows.list_jobs", broken)
+    monkeypatch.setattr("bulkport.usecases.jobs.job_rows.list_jobs", broken)
     with TestClient(create_app(settings, enqueue=Queue()), raise_server_exceptions=False) as client:
         response = client.get("/api/v1/jobs", headers=auth)
     assert response.status_code == 500

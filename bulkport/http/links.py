@@ -1,4 +1,5 @@
-"""Links the API answers with: the configured public URL and a path, never the Host header."""
+"""Links the API and the pages answer with: the configured public URL and a path, never the
+Host header."""
 
 from __future__ import annotations
 
