@@ -93,7 +93,12 @@ class Unavailable(BulkportError):
 
 
 class QueueUnreachable(JobProblem, Unavailable):
-    """The job queue could not be reached: the job was ended FAILED, never silently lost."""
+    """The job queue could not be reached: job ``job_id`` was ended FAILED, never silently
+    lost."""
+
+    def __init__(self, message: str, job_id: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
 
 
 class NotCommittable(JobProblem, Conflict):

@@ -21,7 +21,7 @@ from bulkport.cli import jobs, running, users
 from bulkport.cli.home import broker_address, hide_password
 from bulkport.cli.running import api_app
 from bulkport.config import Settings, get_settings
-from bulkport.errors import BulkportError, CustomerDeleted, NoSuchCustomer
+from bulkport.errors import BulkportError, CustomerDeleted, NoSuchCustomer, QueueUnreachable
 
 # uvicorn's factory for `bulkport api` is named as ``bulkport.cli:api_app``.
 __all__ = ["Commands", "api_app", "main", "one_line"]
@@ -53,6 +53,8 @@ def one_line(exc: Exception) -> str | None:
         return f"The store has no customer {exc.customer_id}."
     if isinstance(exc, CustomerDeleted):
         return f"Customer {exc.customer_id} was deleted: nothing personal is held to export."
+    if isinstance(exc, QueueUnreachable):
+        return f"Job {exc.job_id}: {exc} ({broker_address(get_settings())})"
     if isinstance(exc, BulkportError):
         return str(exc)
     if isinstance(exc, ValidationError) and exc.title == Settings.__name__:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import click
 
 from bulkport.cli.home import broker_address, open_store, starting_user
-from bulkport.errors import QueueUnreachable
 from bulkport.rules.dates import DateOrder
 from bulkport.schemas import job_words
 from bulkport.schemas.accounts import Permission
@@ -73,7 +72,7 @@ def import_file(
     from bulkport.tasks.imports import resolve_options, run_import, upload_key
     from bulkport.usecases.imports import queue_import
 
-    settings, ctx, store_id = open_store(store_name, inline=inline)
+    _, ctx, store_id = open_store(store_name, inline=inline)
     user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
     job_id = job_rows.new_job_id()
     key = upload_key(job_id)
@@ -92,10 +91,7 @@ def import_file(
         raise click.ClickException(str(exc)) from None
     with file.open("rb") as source, ctx.files.writer(key) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
-    try:
-        job = queue_import(ctx, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
-    except QueueUnreachable as exc:
-        raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
+    job = queue_import(ctx, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
     click.echo(f"Job {job_id}")
     # A file refused at once is a job FAILED before any worker claimed it, never sent.
     queued = job.status is not JobStatus.FAILED or job.started_at is not None
@@ -121,17 +117,14 @@ def _list_job(
     from bulkport.usecases.lists import queue_list
 
     spec = {s.kind.value: s for s in (ARCHIVE, UNARCHIVE, MERGE, DELETE)}[kind]
-    settings, ctx, store_id = open_store(store_name, inline=flags["inline"])
+    _, ctx, store_id = open_store(store_name, inline=flags["inline"])
     needs = Permission.CUSTOMERS_DELETE if kind == "delete" else Permission.CUSTOMERS_BASIC
     user_id = starting_user(ctx, store_id, as_email, needs)
     job_id = job_rows.new_job_id()
     with file.open("rb") as source, ctx.files.writer(list_key(job_id)) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
     options = ListOptions(dry_run=flags["dry_run"], confirm=flags["confirm"], filename=file.name)
-    try:
-        queue_list(ctx, spec, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
-    except QueueUnreachable as exc:
-        raise click.ClickException(f"Job {job_id}: {exc} ({broker_address(settings)})") from None
+    queue_list(ctx, spec, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
     click.echo(f"Job {job_id}")
     if flags["inline"]:
         run_list(ctx, job_id, spec)
@@ -201,7 +194,7 @@ def export_file(
     from bulkport.tasks.exports import run_export
     from bulkport.usecases.exports import queue_export
 
-    settings, ctx, store_id = open_store(store_name, inline=inline)
+    _, ctx, store_id = open_store(store_name, inline=inline)
     user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
     try:
         request = ExportRequest.model_validate(
@@ -213,10 +206,7 @@ def export_file(
         )
     except ValidationError as exc:
         raise click.ClickException("; ".join(str(e["msg"]) for e in exc.errors())) from None
-    try:
-        job_id = queue_export(ctx, store_id=store_id, user_id=user_id, request=request).id
-    except QueueUnreachable as exc:
-        raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
+    job_id = queue_export(ctx, store_id=store_id, user_id=user_id, request=request).id
     click.echo(f"Job {job_id}", err=True)
     job, target = _save_file(
         ctx,
@@ -289,12 +279,9 @@ def privacy_export(
     from bulkport.tasks import privacy_exports
     from bulkport.usecases.privacy import start_privacy_export
 
-    settings, ctx, store_id = open_store(store_name, inline=inline)
+    _, ctx, store_id = open_store(store_name, inline=inline)
     user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
-    try:
-        job = start_privacy_export(ctx, store_id=store_id, user_id=user_id, customer_id=customer_id)
-    except QueueUnreachable as exc:
-        raise click.ClickException(f"{exc} ({broker_address(settings)})") from None
+    job = start_privacy_export(ctx, store_id=store_id, user_id=user_id, customer_id=customer_id)
     click.echo(f"Job {job.id}", err=True)
     if not (wait or inline or output):
         return

@@ -180,4 +180,4 @@ def send_or_fail(ctx: Context, kind: JobKind, job_id: str, input_bytes: int = 0)
         log.exception("job %s: could not reach the job queue", job_id)
         with ctx.engine.begin() as conn:
             job_rows.finish(conn, job_id, None, JobStatus.FAILED, error=NEVER_SENT)
-        raise QueueUnreachable(QUEUE_DOWN) from None
+        raise QueueUnreachable(QUEUE_DOWN, job_id) from None
