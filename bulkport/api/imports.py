@@ -44,7 +44,10 @@ def _form_schema() -> dict[str, Any]:
                             **properties,
                         },
                     },
-                    "encoding": {"mapping": {"contentType": "application/json"}},
+                    "encoding": {
+                        "mapping": {"contentType": "application/json"},
+                        "column_rules": {"contentType": "application/json"},
+                    },
                 }
             },
         }

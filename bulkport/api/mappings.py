@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bulkport.api.errors import BODY_RESPONSES, ERROR_RESPONSES
 from bulkport.http.deps import ContextDep, Staff
-from bulkport.schemas.mappings import MappingName, SavedColumns
+from bulkport.schemas.mappings import ColumnRule, ColumnRules, MappingName, SavedColumns
 from bulkport.storage.mappings import SavedMapping
 from bulkport.usecases import mappings
 
@@ -24,6 +24,9 @@ class MappingBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     columns: SavedColumns
+    rules: ColumnRules | None = Field(
+        default=None, description="What an import's update does with stored values, per field."
+    )
 
 
 class MappingView(BaseModel):
@@ -31,11 +34,19 @@ class MappingView(BaseModel):
 
     name: str
     columns: dict[str, str | None] = Field(description="Header → field key, or null to ignore.")
+    rules: dict[str, ColumnRule] = Field(
+        default_factory=dict, description="Field key → rule; a field left out is overwritten."
+    )
     updated_at: datetime
 
 
 def _view(saved: SavedMapping) -> MappingView:
-    return MappingView(name=saved.name, columns=saved.columns, updated_at=saved.updated_at)
+    return MappingView(
+        name=saved.name,
+        columns=saved.columns,
+        rules={key: ColumnRule(rule) for key, rule in saved.rules.items()},
+        updated_at=saved.updated_at,
+    )
 
 
 @router.get("", name="list", response_model=list[MappingView])
@@ -60,7 +71,7 @@ def save_mapping(
     ctx: ContextDep, user: Staff, name: Name, body: MappingBody, response: Response
 ) -> MappingView:
     """Create or replace a saved mapping; its targets must be fields an import can write."""
-    created, saved = mappings.save_mapping(ctx, user, name, body.columns)
+    created, saved = mappings.save_mapping(ctx, user, name, body.columns, rules=body.rules)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _view(saved)
 

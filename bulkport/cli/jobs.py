@@ -45,6 +45,14 @@ _as_user = click.option(
 @click.option("--header-row", type=int, default=None, help="Row of the header (default: found).")
 @click.option("--date-order", type=click.Choice([d.value for d in DateOrder]), default=None)
 @click.option("--mapping-name", default=None, help="A saved mapping of the store to use.")
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="FIELD=RULE",
+    help="What an update does with a stored value of FIELD (key or label): overwrite, "
+    "fill_empty or keep. Repeatable.",
+)
 @click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing.")
 @click.option("--wait", is_flag=True, help="Wait for the job to end and show its result.")
 @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
@@ -61,6 +69,7 @@ def import_file(
     header_row: int | None,
     date_order: str | None,
     mapping_name: str | None,
+    rules: tuple[str, ...],
     dry_run: bool,
     wait: bool,
     inline: bool,
@@ -80,6 +89,7 @@ def import_file(
         "mode": mode, "blank_cells": blank_cells, "dry_run": dry_run, "filename": file.name,
         "match_on": match_on, "encoding": encoding, "delimiter": delimiter, "sheet": sheet,
         "header_row": header_row, "date_order": date_order, "mapping_name": mapping_name,
+        "column_rules": _column_rules(rules),
     }  # fmt: skip
     try:
         options = resolve_options(
@@ -104,6 +114,17 @@ def import_file(
         _show(ctx, job)
         if job.status is not JobStatus.READY:
             raise SystemExit(1)
+
+
+def _column_rules(given: tuple[str, ...]) -> dict[str, str]:
+    """``--rule FIELD=RULE`` options as the import's ``column_rules`` (checked there)."""
+    rules = {}
+    for text in given:
+        name, sep, rule = text.partition("=")
+        if not sep or not name.strip():
+            raise click.ClickException(f"--rule {text!r}: write it as FIELD=RULE")
+        rules[name.strip()] = rule.strip()
+    return rules
 
 
 def _list_job(

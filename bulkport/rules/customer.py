@@ -38,6 +38,22 @@ _CUSTOMER_TYPES = {
     "entreprise": "business",
     "professionnel": "business",
 }
+# The one cell value that empties a stored field whatever ``blank_cells`` says; no real value
+# of any field is written this way. Parsers answer it with a ``cleared`` problem, which the
+# import turns into an empty value.
+CLEAR_CELL = "[clear]"
+CLEARED = "cleared"
+
+
+def _cleared() -> PydanticCustomError:
+    return PydanticCustomError(
+        CLEARED, "'[clear]' empties a stored field in an import, in its field's first column only."
+    )
+
+
+def _cleared_problem(key: str) -> CellProblem:
+    """A text column's CLEAR_CELL, as a typed column's parser answers it."""
+    return CellProblem(field=key, code=CLEARED, message=_cleared().message())
 
 
 def clean_text(value: object) -> str | None:
@@ -73,6 +89,8 @@ def parse_email(value: object) -> str | None:
     if text.lower().startswith("mailto:"):
         text = text[7:]
     if not EMAIL_RULE.match(text) or ".." in text:
+        if text == CLEAR_CELL:
+            raise _cleared()
         raise PydanticCustomError(
             "invalid_email", "'{value}' is not a valid email address.", {"value": text}
         )
@@ -92,6 +110,8 @@ def parse_bool(value: object) -> bool | None:
         return True
     if word in _FALSE:
         return False
+    if text == CLEAR_CELL:
+        raise _cleared()
     raise PydanticCustomError("invalid_boolean", "'{value}' is not TRUE or FALSE.", {"value": text})
 
 
@@ -112,6 +132,8 @@ def parse_date(value: object, order: DateOrder = DateOrder.DMY) -> date | None:
     try:
         parsed = parse_date_text(text, order)
     except ValueError as exc:
+        if text == CLEAR_CELL:
+            raise _cleared() from None
         raise PydanticCustomError("invalid_date", str(exc)) from None
     if not plausible_birth_date(parsed, date.today()):
         raise PydanticCustomError(
@@ -127,7 +149,10 @@ def parse_country(value: object) -> str | None:
     text = clean_text(value)
     if text is None:
         return None
-    return country_code(text) or text
+    code = country_code(text)
+    if code is None and text == CLEAR_CELL:
+        raise _cleared()
+    return code or text
 
 
 def parse_choice(value: object) -> str | None:
@@ -137,6 +162,8 @@ def parse_choice(value: object) -> str | None:
         return None
     choice = _CUSTOMER_TYPES.get(text.lower())
     if choice is None:
+        if text == CLEAR_CELL:
+            raise _cleared()
         raise PydanticCustomError(
             "invalid_choice", "'{value}' is not 'private' or 'business'.", {"value": text}
         )
@@ -151,6 +178,12 @@ def parse_record_id(value: object) -> int | None:
     if text.endswith(".0"):  # a spreadsheet that stored the id as a number
         text = text[:-2]
     if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
+        if text == CLEAR_CELL:
+            raise PydanticCustomError(
+                "not_clearable",
+                "A Customer Record ID cannot be cleared; leave it as the export wrote it, or "
+                "empty the cell to add a new customer.",
+            )
         raise PydanticCustomError(
             "invalid_id",
             "'{value}' is not a Customer Record ID; leave it as the export wrote it.",
@@ -288,11 +321,15 @@ class RowParser:
         for index, key, limit in self._texts:
             value = cells[index].strip()
             if value:
-                if value[0] == "'":
-                    value = "" if value == "'" else unshield(value).strip()
-                    if not value:
-                        values[key] = None
+                if value[0] in "'[":  # a spreadsheet's apostrophe, or perhaps CLEAR_CELL
+                    if value == CLEAR_CELL:
+                        problems.append(_cleared_problem(key))
                         continue
+                    if value[0] == "'":
+                        value = "" if value == "'" else unshield(value).strip()
+                        if not value:
+                            values[key] = None
+                            continue
                 if len(value) > limit:
                     problems.append(_too_long(key, limit))
                     continue
@@ -348,6 +385,8 @@ class RowParser:
             got = _cell_value(cell, key, parser, limit)
             if got is None:
                 continue
+            if got == CLEAR_CELL:  # text: as a typed column's parser refuses it
+                got = _cleared_problem(key)
             if got.__class__ is CellProblem:
                 problems.append(got.model_copy(update={"column": index}))
                 values.pop(key, None)

@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from bulkport.rules.dates import DateOrder
 from bulkport.rules.text import CONTROL_CLASS, refuse_control
-from bulkport.schemas.mappings import ImportMapping, MappingName
+from bulkport.schemas.mappings import ColumnRule, ColumnRules, ImportMapping, MappingName
 
 
 class JobKind(StrEnum):
@@ -239,6 +239,12 @@ class ImportOptions(BaseModel):
     mapping_name: MappingName | None = Field(
         default=None, description="A saved mapping to use (see /mappings)."
     )
+    column_rules: ColumnRules | None = Field(
+        default=None,
+        description="Field key → `overwrite`, `fill_empty` or `keep`: what an update does with "
+        "a stored value (a JSON part in a form). A saved mapping's rules come first; these "
+        "replace them field by field.",
+    )
     backup: FormBool = Field(
         default=False, description="Export the store's customers first, linked from the job."
     )
@@ -262,6 +268,11 @@ class ImportOptions(BaseModel):
     @classmethod
     def _delimiter_character(cls, value: str | None) -> str | None:
         return _DELIMITER_WORDS.get(value, value) if value else None
+
+    @field_validator("column_rules")
+    @classmethod
+    def _no_rules(cls, value: dict[str, ColumnRule] | None) -> dict[str, ColumnRule] | None:
+        return value or None  # the planner checks for rules with one test
 
     @field_validator("mapping", mode="before")
     @classmethod

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from bulkport.rules.fields import FIELDS, FieldKind
+from bulkport.rules.fields import FIELDS, WRITABLE_KEYS, FieldKind
 from bulkport.rules.text import NO_CONTROL_PATTERN, CleanText
 
 MAX_COLUMNS = 500
@@ -90,4 +91,59 @@ SavedColumns = Annotated[
     Field(min_length=1, max_length=MAX_COLUMNS),
     AfterValidator(_within_bytes),
     _columns_schema(nullable=True, least=1),
+]
+
+
+class ColumnRule(StrEnum):
+    """What an import does with a field's stored value when it updates a customer."""
+
+    OVERWRITE = "overwrite"  # the file's value replaces it
+    FILL_EMPTY = "fill_empty"  # only an empty stored value is written
+    KEEP = "keep"  # never changed: the column is read when a customer is created only
+
+
+# A rule names a field by its key or label (like a mapping's target); it is kept by key.
+_RULE_FIELDS = {name: f.key for f in FIELDS if f.key in WRITABLE_KEYS for name in (f.key, f.label)}
+
+
+def _rule_field(value: str) -> str:
+    key = _RULE_FIELDS.get(value)
+    if key is None:
+        raise PydanticCustomError(
+            "rule_field",
+            "'{value}' is not a field an import can write; use a field's key or label",
+            {"value": value},
+        )
+    return key
+
+
+def _rules_from_json(value: object) -> object:
+    """A form sends the rules as a JSON object (an empty part is none)."""
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "rules_json", "must be a JSON object of field → rule"
+            ) from None
+    return value
+
+
+# Field → rule for stored values; a field left out is overwritten.
+ColumnRules = Annotated[
+    dict[Annotated[str, AfterValidator(_rule_field)], ColumnRule],
+    BeforeValidator(_rules_from_json),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"enum": list(WRITABLE_KEYS)},
+            "additionalProperties": {"type": "string", "enum": [r.value for r in ColumnRule]},
+            "description": "Field key (its label is taken too) → what an update does with the "
+            "stored value: `overwrite` (the default), `fill_empty` (write only where the stored "
+            "value is empty) or `keep` (never change it; the column is used when a customer is "
+            "created).",
+        }
+    ),
 ]

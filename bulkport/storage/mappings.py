@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ class SavedMapping:
     name: str
     columns: dict[str, str | None]
     updated_at: datetime
+    rules: dict[str, str] = field(default_factory=dict)  # field key → column rule
 
 
 def _saved(row: Any) -> SavedMapping:
@@ -26,18 +27,25 @@ def _saved(row: Any) -> SavedMapping:
         name=row.name,
         columns=dict(row.columns),
         updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+        rules=dict(row.rules or {}),
     )
 
 
 def save(
-    conn: Connection, store_id: int, name: str, columns: dict[str, str | None], user_id: int | None
+    conn: Connection,
+    store_id: int,
+    name: str,
+    columns: dict[str, str | None],
+    user_id: int | None,
+    rules: dict[str, str] | None = None,
 ) -> bool:
     """Create or replace the store's mapping of this name; True when it was new."""
     moment = now()
+    rules = rules or None
     changed = conn.execute(
         update(saved_mappings)
         .where(saved_mappings.c.store_id == store_id, saved_mappings.c.name == name)
-        .values(columns=columns, updated_at=moment)
+        .values(columns=columns, rules=rules, updated_at=moment)
     ).rowcount
     if changed:
         return False
@@ -46,6 +54,7 @@ def save(
             store_id=store_id,
             name=name,
             columns=columns,
+            rules=rules,
             created_by=user_id,
             created_at=moment,
             updated_at=moment,

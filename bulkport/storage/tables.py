@@ -252,6 +252,8 @@ saved_mappings = Table(
     Column("name", String(100), nullable=False),
     # Header as written → field key, or null to ignore the column.
     Column("columns", JSON, nullable=False),
+    # Field key → column rule (overwrite, fill_empty, keep); null or absent: overwrite.
+    Column("rules", JSON),
     Column("created_by", Id, ForeignKey("users.id")),
     Column("created_at", Moment, nullable=False),
     Column("updated_at", Moment, nullable=False),

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from bulkport.rules.customer import RECORD_RULE_KEYS, RowParser, record_problems
+from bulkport.rules.customer import CLEARED, RECORD_RULE_KEYS, RowParser, record_problems
 from bulkport.rules.dates import DateOrder
 from bulkport.rules.fields import WRITABLE_KEYS
 from bulkport.rules.problems import CellProblem
@@ -22,6 +22,7 @@ from bulkport.schemas.jobs import (
     RowErrorView,
     RowOutcome,
 )
+from bulkport.schemas.mappings import ColumnRule
 from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.spreadsheets.sources import blank_row
 from bulkport.storage import customer_writes
@@ -192,6 +193,8 @@ class BatchPlan:
     # one of those customers, or created customers while an id was missing.
     read_ids: set[int] = field(default_factory=set)
     missing_id: bool = False
+    # Rows with a CLEAR_CELL: row → the fields it empties.
+    clears: dict[int, list[str]] = field(default_factory=dict)
 
     def stale_after(self, earlier: BatchPlan) -> bool:
         """Whether writing ``earlier`` could change what this plan decided."""
@@ -272,6 +275,13 @@ class BatchPlanner:
         self._on_id = self.match_on is MatchOn.ID
         self._create_only = self.mode is ImportMode.CREATE
         self._update_only = self.mode is ImportMode.UPDATE
+        rules = options.column_rules or {}
+        # Fields whose stored value an update never changes, or changes only when empty.
+        self._keep = frozenset(k for k, rule in rules.items() if rule is ColumnRule.KEEP)
+        self._fill_empty = frozenset(
+            k for k, rule in rules.items() if rule is ColumnRule.FILL_EMPTY
+        )
+        self._held = bool(self._keep or self._fill_empty)
 
     def keys_of(
         self, rows: Sequence[tuple[int, list[str]]]
@@ -413,6 +423,8 @@ class BatchPlanner:
                 )
             )
         if problems:
+            problems = self._take_clears(plan, number, values, problems)
+        if problems:
             self._fail(plan, number, cells, problems)
             return None
         # tuple.__new__ in C: the named tuple's own __new__ is a Python function (2.5 % of the
@@ -497,7 +509,9 @@ class BatchPlanner:
         else:
             changes = {k: v for k, v in values.items() if v is not None and v != stored(k)}
         changes.pop("id", None)
-        if key and key != target.get("email_key"):
+        if self._held or plan.clears:
+            self._apply_rules(changes, target, plan.clears.get(item.row, ()))
+        if key and key != target.get("email_key") and "email" in changes:
             owner = by_email.get(key)
             if owner is not None and owner["id"] != target["id"]:
                 return self._fail_one(
@@ -518,6 +532,43 @@ class BatchPlanner:
         else:
             plan.outcomes[item.row] = RowOutcome.UNCHANGED
         return True
+
+    def _take_clears(
+        self,
+        plan: BatchPlan,
+        number: int,
+        values: dict[str, Any],
+        problems: list[CellProblem],
+    ) -> list[CellProblem]:
+        """Turn a row's CLEAR_CELLs into empty values noted on the plan; the problems left.
+
+        Only a field's first column clears it: in a further column the cell stays a problem.
+        """
+        cleared = [
+            key
+            for p in problems
+            if p.code == CLEARED and p.column is None and (key := p.field) is not None
+        ]
+        if not cleared:
+            return problems
+        for key in cleared:
+            values[key] = None
+        plan.clears[number] = cleared
+        return [p for p in problems if p.code != CLEARED or p.column is not None]
+
+    def _apply_rules(
+        self, changes: dict[str, Any], target: dict[str, Any], clears: Sequence[str]
+    ) -> None:
+        """Hold back the changes the column rules forbid, and empty the fields the row clears
+        (a field under ``keep`` or ``fill_empty`` is not cleared)."""
+        keep, fill_empty = self._keep, self._fill_empty
+        for key in clears:
+            if target.get(key) is not None and key not in keep and key not in fill_empty:
+                changes[key] = None
+        for key in [k for k in changes if k in keep]:
+            del changes[key]
+        for key in [k for k in changes if k in fill_empty and target.get(k) not in (None, "")]:
+            del changes[key]
 
     def _fail_record(self, plan: BatchPlan, item: _Parsed, record: dict[str, Any]) -> bool:
         problems = record_problems(record)

@@ -14,6 +14,7 @@ from bulkport.read_limits import ReadLimits
 from bulkport.rules.dates import DateOrder
 from bulkport.schemas.exports import ArchivedFilter, ExportFilters, ExportFormat, ExportRequest
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
+from bulkport.schemas.mappings import ColumnRule
 from bulkport.spreadsheets.sniff import SNIFF_BYTES, FileFormat, sniff_format
 from bulkport.spreadsheets.spill import RowSpill
 from bulkport.storage import accounts, audit, job_rows, mappings
@@ -133,8 +134,9 @@ def submit_import(
 
 
 def resolve_options(ctx: Context, store_id: int, options: ImportOptions) -> ImportOptions:
-    """The options a job will keep: a saved mapping named by the request is copied in (so a
-    later change to it does not change this job) and every mapping target is checked.
+    """The options a job will keep: a saved mapping named by the request is copied in with its
+    column rules (so a later change to it does not change this job; the request's own mapping
+    and rules win column by column) and every mapping target is checked.
 
     Raises ``ValueError`` with a reason for the person.
     """
@@ -144,7 +146,13 @@ def resolve_options(ctx: Context, store_id: int, options: ImportOptions) -> Impo
         if saved is None:
             raise ValueError(f"there is no saved mapping named {options.mapping_name!r}")
         columns = {header: key or "" for header, key in saved.columns.items()}
-        options = options.model_copy(update={"mapping": {**columns, **(options.mapping or {})}})
+        rules = {**saved.rules, **(options.column_rules or {})}
+        options = options.model_copy(
+            update={
+                "mapping": {**columns, **(options.mapping or {})},
+                "column_rules": {k: ColumnRule(r) for k, r in rules.items()} or None,
+            }
+        )
     override_of(options)
     return options
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bulkport.errors import Invalid, NotFound
+from bulkport.schemas.mappings import ColumnRule
 from bulkport.spreadsheets.mapping import IGNORE_WORDS, field_for, resolve_override
 from bulkport.storage import mappings
 from bulkport.storage.accounts import User
@@ -39,11 +40,12 @@ def save_mapping(
     targets: Mapping[str, str | None],
     *,
     check_targets: bool = True,
+    rules: Mapping[str, ColumnRule] | None = None,
 ) -> tuple[bool, SavedMapping]:
     """Create or replace a saved mapping (header → field label or key; "" or None ignores the
-    column); whether it was created, and it as saved. With ``check_targets`` its targets must
-    be fields an import can write; the mapping screen saves what was chosen, which its import
-    checks when it starts."""
+    column) with its column rules (field key → rule); whether it was created, and it as saved.
+    With ``check_targets`` its targets must be fields an import can write; the mapping screen
+    saves what was chosen, which its import checks when it starts."""
     chosen = {header: target or "" for header, target in targets.items()}
     if check_targets:
         try:
@@ -55,7 +57,8 @@ def save_mapping(
         for header, target in chosen.items()
     }
     with ctx.uow.writing() as conn:
-        created = mappings.save(conn, user.store_id, name, columns, user.id)
+        kept_rules = {key: ColumnRule(rule).value for key, rule in (rules or {}).items()}
+        created = mappings.save(conn, user.store_id, name, columns, user.id, kept_rules)
         saved = mappings.get(conn, user.store_id, name)
     assert saved is not None
     return created, saved

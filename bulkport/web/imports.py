@@ -20,8 +20,9 @@ from bulkport.errors import Invalid, JobProblem, MappingError, QueueUnreachable
 from bulkport.http.deps import ContextDep
 from bulkport.http.rate_limits import upload_quota
 from bulkport.http.uploads import receive_file, upload_name
-from bulkport.rules.fields import fold_header
+from bulkport.rules.fields import WRITABLE_KEYS, fold_header
 from bulkport.schemas.jobs import BlankCells, ImportMode, ImportOptions, MatchOn
+from bulkport.schemas.mappings import ColumnRule
 from bulkport.storage import job_rows
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
@@ -168,7 +169,8 @@ def _mapping_page(
         request, ctx, "mapping.html", web, nav="imports", status_code=code,
         staged_id=staged_id, options=options, found=found, columns=columns,
         saved=saved, chosen_mapping=chosen_mapping, message=message, problem=problem,
-        list_hint=lists.list_hint(web, columns),
+        list_hint=lists.list_hint(web, columns), column_rules=options.column_rules or {},
+        rule_choices=RULE_CHOICES,
     )  # fmt: skip
 
 
@@ -183,6 +185,29 @@ def _mapping_from_form(form: FormData) -> dict[str, str]:
     return chosen
 
 
+# The rule select's choices, in the words of the mapping screen.
+RULE_CHOICES = {
+    ColumnRule.OVERWRITE: "Replace the stored value",
+    ColumnRule.FILL_EMPTY: "Fill only where empty",
+    ColumnRule.KEEP: "Keep the stored value",
+}
+_RULES = {rule.value: rule for rule in ColumnRule}
+
+
+def _rules_from_form(form: FormData) -> dict[str, ColumnRule]:
+    """Field key → rule, from each mapped column's rule select (overwrite is the default and
+    is left out; the first column of a field with a rule decides it)."""
+    rules: dict[str, ColumnRule] = {}
+    index = 0
+    while form.get(f"header-{index}") is not None:
+        key = str(form.get(f"field-{index}") or "")
+        rule = _RULES.get(str(form.get(f"rule-{index}") or ""), ColumnRule.OVERWRITE)
+        if key in WRITABLE_KEYS and rule is not ColumnRule.OVERWRITE:
+            rules.setdefault(key, rule)
+        index += 1
+    return rules
+
+
 @router.post("/imports/staged/{staged_id}")
 async def mapping_action(
     request: Request, ctx: ContextDep, web: SignedIn, staged_id: str
@@ -192,6 +217,7 @@ async def mapping_action(
     form = await request.form(max_files=0, max_fields=1100)
     auth.check_csrf(web.csrf_token, str(form.get("csrf") or ""))
     chosen = _mapping_from_form(form)
+    rules = _rules_from_form(form)
     action = str(form.get("action") or "check")
     saved_name = str(form.get("saved_mapping") or "")[:100]
     message = None
@@ -200,8 +226,9 @@ async def mapping_action(
         if saved is not None:
             remembered = {fold_header(h): key or "" for h, key in saved.columns.items()}
             chosen = {h: remembered.get(fold_header(h), f) for h, f in chosen.items()}
+            rules = {key: ColumnRule(rule) for key, rule in saved.rules.items()}
             message = f"Using the saved mapping {saved_name!r}; check it and start."
-    options = options.model_copy(update={"mapping": chosen or None})
+    options = options.model_copy(update={"mapping": chosen or None, "column_rules": rules or None})
     if action == "save":
         name = str(form.get("save_name") or "").strip()[:100]
         if not name:
@@ -209,7 +236,7 @@ async def mapping_action(
                 request, ctx, web, staged_id, options, code=422,
                 problem="Give the mapping a name to save it under.",
             )  # fmt: skip
-        mappings.save_mapping(ctx, web.user, name, chosen, check_targets=False)
+        mappings.save_mapping(ctx, web.user, name, chosen, check_targets=False, rules=rules)
         message = f"Saved this mapping as {name!r}; pick it for your next file."
         saved_name = name
     if action == "start":

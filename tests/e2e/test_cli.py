@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from support import home_env, run_bulkport
 
 from bulkport.cli.services import Supervisor, free_port, redis_server_binary, wait_until
 from bulkport.config import Settings
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import job_rows
+from bulkport.storage.tables import customers
 from bulkport.tasks.context import Context
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers.csv"
@@ -149,3 +151,30 @@ def test_a_job_started_as_a_user_is_theirs_and_an_unknown_user_is_refused(home: 
     staff = run_bulkport("delete", str(list_file), "--confirm", "--inline", "--as", "c@s.example",
                          env=env, cwd=home.parent)  # fmt: skip
     assert staff.returncode == 2 and "c@s.example does not have customers:delete" in staff.stderr
+
+
+def test_import_rules_are_taken_per_field_and_a_wrong_one_is_one_line(home: Path) -> None:
+    env = home_env(home)
+    first = home.parent / "first.csv"
+    first.write_text("Email,First Name,Phone\r\nann@example.com,Ann,0611\r\n")
+    again = home.parent / "again.csv"
+    again.write_text("Email,First Name,Phone\r\nann@example.com,Anna,0699\r\n")
+    for rules, expected in [
+        (["--rule", "Shoe Size=keep"], "'Shoe Size' is not a field an import can write"),
+        (["--rule", "phone=sometimes"], "Input should be 'overwrite', 'fill_empty' or 'keep'"),
+        (["--rule", "phone"], "--rule 'phone': write it as FIELD=RULE"),
+    ]:
+        refused = run_bulkport("import", str(again), "--inline", *rules, env=env, cwd=home.parent)
+        assert expected in one_error_line(refused)
+    made = run_bulkport("import", str(first), "--inline", env=env, cwd=home.parent)
+    assert made.returncode == 0, made.stderr
+    ruled = run_bulkport("import", str(again), "--inline", "--rule", "Phone=keep",
+                         "--rule", "first_name=overwrite", env=env, cwd=home.parent)  # fmt: skip
+    assert ruled.returncode == 0, ruled.stderr
+    ctx = Context.from_settings(Settings(home=home))
+    with ctx.engine.connect() as conn:
+        ann = dict(conn.execute(select(customers.c.first_name, customers.c.phone)).one()._mapping)
+        jobs = job_rows.list_jobs(conn, 1, limit=1, offset=0)
+    ctx.close()
+    assert ann == {"first_name": "Anna", "phone": "0611"}
+    assert jobs[0].options["column_rules"] == {"phone": "keep", "first_name": "overwrite"}

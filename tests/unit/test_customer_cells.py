@@ -449,3 +449,40 @@ def test_the_fast_path_for_text_rows_parses_as_the_general_one(rows: list[list[s
         values, problems = fast.parse_texts(cells)
         assert values == expected_values
         assert problems == expected_problems
+
+
+CLEARABLE = ("first_name", "email", "date_of_birth", "accepts_marketing", "customer_type",
+             "invoice_country", "notes")  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["parse", "parse_texts"])
+def test_the_clear_cell_is_a_cleared_problem_of_its_field_and_never_a_value(method: str) -> None:
+    parser = RowParser(dict(enumerate(CLEARABLE)))
+    values, problems = getattr(parser, method)([" [clear] "] * len(CLEARABLE))
+    if method == "parse":  # text fields are cleared only in an import's rows
+        problems = [p for p in problems if p.field not in ("first_name", "notes")]
+        assert values == {"first_name": "[clear]", "notes": "[clear]"}
+    else:
+        assert values == {}
+        assert [p.field for p in problems] == list(CLEARABLE)
+    assert {p.code for p in problems} == {"cleared"}
+
+
+def test_a_record_id_is_never_cleared() -> None:
+    _, problems = RowParser({0: "id"}).parse_texts(["[clear]"])
+    assert [(p.field, p.code) for p in problems] == [("id", "not_clearable")]
+
+
+def test_a_value_that_only_looks_like_the_clear_cell_is_text() -> None:
+    values, problems = RowParser({0: "notes", 1: "first_name"}).parse_texts(["[Clear]", "[x]"])
+    assert (values, problems) == ({"notes": "[Clear]", "first_name": "[x]"}, [])
+
+
+@pytest.mark.parametrize("field", ["notes", "date_of_birth"])
+def test_the_clear_cell_in_a_further_column_of_a_field_is_a_problem_of_that_column(
+    field: str,
+) -> None:
+    parser = RowParser({0: field, 1: field})
+    values, problems = parser.parse_texts(["", "[clear]"])
+    assert field not in values
+    assert [(p.code, p.column) for p in problems] == [("cleared", 1)]
