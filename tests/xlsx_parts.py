@@ -175,3 +175,17 @@ def patch_directory(path: Path, part: str, **fields: int) -> None:
                 struct.pack_into("<I", data, start + size, fields["size"])
     assert found == 2, f"{part} not found in both headers"
     path.write_bytes(bytes(data))
+
+
+def inline_workbook(rows: list[list[str]]) -> bytes:
+    """One sheet "Customers" of inline strings that leaves out empty cells, as spreadsheet
+    programs do."""
+
+    def cell(column: int, number: int, text: str) -> str:
+        return f'<c r="{chr(65 + column)}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+    xml = "".join(
+        f'<row r="{n}">' + "".join(cell(c, n, t) for c, t in enumerate(row) if t) + "</row>"
+        for n, row in enumerate(rows, 1)
+    )
+    return Parts([Sheet("Customers", sheet_xml(xml))]).bytes()

@@ -12,7 +12,7 @@ from bulkport.api.jobs import JobId, answer_job
 from bulkport.http.deps import ContextDep, Staff
 from bulkport.http.rate_limits import Uploader
 from bulkport.http.uploads import receive_file, upload_name
-from bulkport.schemas.jobs import ImportOptions, JobView, Problem
+from bulkport.schemas.jobs import NOT_FORM_FIELDS, ImportOptions, JobView, Problem
 from bulkport.storage import job_rows
 from bulkport.tasks.imports import upload_key
 from bulkport.usecases.imports import commit_dry_run, import_options, preview_upload, queue_import
@@ -28,7 +28,7 @@ def _form_schema() -> dict[str, Any]:
     properties = {
         name: _form_field(schema, defs)
         for name, schema in options["properties"].items()
-        if name != "filename"
+        if name not in NOT_FORM_FIELDS
     }
     return {
         "requestBody": {

@@ -20,7 +20,7 @@ from bulkport.schemas.jobs import (
     RowErrorView,
 )
 from bulkport.storage import job_rows
-from bulkport.usecases import jobs
+from bulkport.usecases import jobs, retries
 from bulkport.usecases.jobs import XLSX_TYPE
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
@@ -40,8 +40,9 @@ _COMMITS = {
 }
 
 
-def job_view(request: Request, job: job_rows.Job) -> JobView:
-    """The API's view of a job, with links to what can be done with it."""
+def job_view(request: Request, job: job_rows.Job, retry_job: str | None = None) -> JobView:
+    """The API's view of a job, with links to what can be done with it (``retry_job``: the
+    job that retried its rows, if one did)."""
     links = {
         "self": link(request, "jobs-get", job_id=job.id),
         "errors": link(request, "jobs-errors", job_id=job.id),
@@ -55,6 +56,10 @@ def job_view(request: Request, job: job_rows.Job) -> JobView:
     commit = _COMMITS.get(job.kind)
     if commit and job.options.get("dry_run") and job.status is JobStatus.READY:
         links["commit"] = link(request, commit, job_id=job.id)
+    if retry_job:
+        links["retry_job"] = link(request, "jobs-get", job_id=retry_job)
+    if retried := job.options.get("retry_of"):
+        links["retry_of"] = link(request, "jobs-get", job_id=str(retried))
     counts = job.counts
     progress = 1.0 if job.status is JobStatus.READY else 0.0
     if counts.total and job.status is not JobStatus.READY:
@@ -96,7 +101,8 @@ def list_jobs(
 @router.get("/{job_id}", name="get", response_model=JobView)
 def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> JobView:
     """One job: status, progress, counters, error and links."""
-    return job_view(request, jobs.get_job(ctx, user.store_id, job_id))
+    job = jobs.get_job(ctx, user.store_id, job_id)
+    return job_view(request, job, retries.retry_job_of(ctx, user.store_id, job.id))
 
 
 @router.post(
@@ -138,6 +144,23 @@ def get_job_errors(
 def get_job_report(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> Response:
     """The failed rows as uploaded, with Row and Errors columns, to fix and upload again."""
     return stored_file(ctx, jobs.job_report(ctx, user, job_id, client=client_of(request)))
+
+
+@router.post(
+    "/{job_id}/retry",
+    name="retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={
+        409: {"model": Problem, "description": "Not an ended import, or nothing to retry"},
+        410: {"model": Problem, "description": "The import's file is no longer stored"},
+    },
+)
+def retry_job(request: Request, ctx: ContextDep, user: Staff, job_id: JobId) -> JSONResponse:
+    """Run an ended import's rows again as uploaded: those it never reached and those that
+    failed on another job's data (``email_taken``, ``already_exists``), as a new import job
+    with the same options and the file's row numbers. The same retry job for a second call."""
+    return answer_job(request, retries.retry_import(ctx, user.store_id, user.id, job_id))
 
 
 def answer_job(request: Request, job: job_rows.Job) -> JSONResponse:

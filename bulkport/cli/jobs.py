@@ -78,7 +78,7 @@ def import_file(
     """Import customers from FILE (CSV or XLSX)."""
     from pydantic import ValidationError
 
-    from bulkport.tasks.imports import resolve_options, run_import, upload_key
+    from bulkport.tasks.imports import resolve_options, upload_key
     from bulkport.usecases.imports import queue_import
 
     _, ctx, store_id = open_store(store_name, inline=inline)
@@ -102,15 +102,43 @@ def import_file(
     with file.open("rb") as source, ctx.files.writer(key) as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
     job = queue_import(ctx, store_id=store_id, user_id=user_id, job_id=job_id, options=options)
-    click.echo(f"Job {job_id}")
+    _follow_import(ctx, job, wait=wait, inline=inline)
+
+
+@click.command("retry")
+@click.argument("job_id")
+@click.option("--store", "store_name", default=None, help="Store name (needed if several).")
+@click.option("--wait", is_flag=True, help="Wait for the retry to end and show its result.")
+@click.option("--inline", is_flag=True, help="Run the retry in this process, without a worker.")
+@_as_user
+def retry_job(
+    job_id: str, store_name: str | None, wait: bool, inline: bool, as_email: str | None
+) -> None:
+    """Run an ended import's rows again, as uploaded: those it never reached and those that
+    failed on another job's data. A second retry of JOB_ID shows the same retry job."""
+    from bulkport.usecases.retries import retry_import
+
+    _, ctx, store_id = open_store(store_name, inline=inline)
+    user_id = starting_user(ctx, store_id, as_email, Permission.CUSTOMERS_BASIC)
+    job = retry_import(ctx, store_id, user_id, job_id)
+    click.echo(f"Retrying rows {job.options.get('only_rows')} of job {job_id}")
+    _follow_import(ctx, job, wait=wait, inline=inline)
+
+
+def _follow_import(ctx: Context, job: job_rows.Job, *, wait: bool, inline: bool) -> None:
+    """Name the queued import; run it here (``inline``) or wait for it, then show how it
+    ended (exit 1 unless READY)."""
+    from bulkport.tasks.imports import run_import
+
+    click.echo(f"Job {job.id}")
     # A file refused at once is a job FAILED before any worker claimed it, never sent.
     queued = job.status is not JobStatus.FAILED or job.started_at is not None
     if queued and inline:
-        run_import(ctx, job_id)
+        run_import(ctx, job.id)
     elif queued and wait:
-        _expect_worker(ctx, job_id)
+        _expect_worker(ctx, job.id)
     if wait or inline or not queued:
-        job = _wait(ctx, store_id, job_id)
+        job = _wait(ctx, job.store_id, job.id)
         _show(ctx, job)
         if job.status is not JobStatus.READY:
             raise SystemExit(1)
@@ -372,4 +400,4 @@ def _show(ctx: Context, job: job_rows.Job) -> None:
         click.echo(f"  … see the job's report for all {c.failed} failed rows")
 
 
-COMMANDS = (import_file, *LIST_COMMANDS, export_file, privacy_export)
+COMMANDS = (import_file, retry_job, *LIST_COMMANDS, export_file, privacy_export)

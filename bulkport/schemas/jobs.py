@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from bulkport.rules.dates import DateOrder
 from bulkport.rules.text import CONTROL_CLASS, refuse_control
 from bulkport.schemas.mappings import ColumnRule, ColumnRules, ImportMapping, MappingName
+from bulkport.schemas.row_ranges import RANGES_PATTERN, RowRanges
 
 
 class JobKind(StrEnum):
@@ -203,6 +204,10 @@ Delimiter = Annotated[
 ]
 
 
+# Options bulkport sets itself, never a form's: the file's own name, the job a retry retries.
+NOT_FORM_FIELDS = ("filename", "retry_of")
+
+
 class ImportOptions(BaseModel):
     """Options of an import job, recorded with it; all but the file have sensible defaults."""
 
@@ -248,6 +253,18 @@ class ImportOptions(BaseModel):
     backup: FormBool = Field(
         default=False, description="Export the store's customers first, linked from the job."
     )
+    only_rows: str | None = Field(
+        default=None,
+        max_length=100_000,
+        pattern=RANGES_PATTERN,
+        description="Import only these rows of the file, by their spreadsheet row numbers, as "
+        "ranges (`2-5,17,40-`; `40-` runs to the end). Row numbers stay the file's.",
+    )
+    retry_of: str | None = Field(
+        default=None,
+        pattern="^[0-9a-f]{32}$",
+        description="Set by a retry: the import whose rows this job runs again.",
+    )
 
     @field_validator("encoding", mode="before")
     @classmethod
@@ -268,6 +285,11 @@ class ImportOptions(BaseModel):
     @classmethod
     def _delimiter_character(cls, value: str | None) -> str | None:
         return _DELIMITER_WORDS.get(value, value) if value else None
+
+    @field_validator("only_rows")
+    @classmethod
+    def _row_ranges(cls, value: str | None) -> str | None:
+        return str(RowRanges.parse(value)) if value else None
 
     @field_validator("column_rules")
     @classmethod

@@ -457,3 +457,22 @@ def failed_row_messages(conn: Connection, job_id: str) -> Iterable[tuple[int, st
         parts.append(f"{column}: {message}" if column else message)
     if current is not None:
         yield current, "; ".join(parts)
+
+
+def rows_failed_only_with(conn: Connection, job_id: str, codes: Iterable[str]) -> list[int]:
+    """The numbers of the job's failed rows whose every error has one of ``codes``, in order."""
+    codes = list(codes)
+    other = select(job_row_errors.c.row).where(
+        job_row_errors.c.job_id == job_id, job_row_errors.c.code.not_in(codes)
+    )
+    query = (
+        select(job_row_errors.c.row)
+        .where(
+            job_row_errors.c.job_id == job_id,
+            job_row_errors.c.code.in_(codes),
+            job_row_errors.c.row.not_in(other),
+        )
+        .distinct()
+        .order_by(job_row_errors.c.row)
+    )
+    return [int(row) for row in conn.scalars(query)]

@@ -26,7 +26,7 @@ from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
 from bulkport.tasks.pipeline import BatchRun, batches, write_batches
 from bulkport.tasks.reports import write_report
-from bulkport.tasks.survey import Survey, open_upload, override_of, survey
+from bulkport.tasks.survey import Survey, chosen_rows, open_upload, override_of, survey
 
 log = logging.getLogger(__name__)
 UNEXPECTED = (
@@ -210,7 +210,7 @@ def _rows(
         yield iter(spill.rows())
         return
     with open_upload(upload, options, limits, found.info) as (sheet, _):
-        yield iter(sheet.rows)
+        yield iter(chosen_rows(options, sheet.rows))
 
 
 def _remember_committed(

@@ -13,13 +13,14 @@ from bulkport.read_limits import ReadLimits
 from bulkport.rules.dates import DateOrder, DateOrderVotes
 from bulkport.rules.fields import FIELDS_BY_KEY, FieldKind
 from bulkport.schemas.jobs import ImportOptions
+from bulkport.schemas.row_ranges import RowRanges
 from bulkport.spreadsheets.mapping import (
     ColumnMapping,
     guess_mapping,
     header_score,
     resolve_override,
 )
-from bulkport.spreadsheets.sources import ReadOptions, Sheet, SheetInfo, open_sheet
+from bulkport.spreadsheets.sources import ReadOptions, Rows, Sheet, SheetInfo, open_sheet
 from bulkport.spreadsheets.spill import RowSpill
 
 # Rows the survey reads before it hands them to the spill together.
@@ -75,6 +76,11 @@ def open_upload(
         yield sheet, guess_mapping(sheet.header, override)
 
 
+def chosen_rows(options: ImportOptions, rows: Rows) -> Rows:
+    """The data rows the job imports: those ``only_rows`` names, else all of them."""
+    return RowRanges.parse(options.only_rows).select(rows) if options.only_rows else rows
+
+
 def date_columns(mapping: ColumnMapping) -> list[int]:
     """The indexes of the columns that hold dates."""
     return [i for i, key in mapping.columns.items() if FIELDS_BY_KEY[key].kind is FieldKind.DATE]
@@ -103,7 +109,7 @@ def survey(
         columns = date_columns(mapping)
         votes = DateOrderVotes()
         total = 0
-        rows = sheet.rows
+        rows = chosen_rows(options, sheet.rows)
         while chunk := list(islice(rows, SPILL_CHUNK)):
             total += len(chunk)
             for _, cells in chunk:

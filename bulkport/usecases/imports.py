@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bulkport.errors import Conflict, Gone, Invalid, JobProblem, NotFound
 from bulkport.rules.text import strip_control
-from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus
+from bulkport.schemas.jobs import NOT_FORM_FIELDS, ImportOptions, JobKind, JobStatus
 from bulkport.storage import job_rows, mappings
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
@@ -27,8 +27,8 @@ def import_options(
     """A form's import options, checked, with a named saved mapping copied in; when refused,
     the upload under ``folder`` is removed."""
     try:
-        if "filename" in fields:
-            raise ValueError("filename: not a form field; the file's own name is kept")
+        if given := [name for name in NOT_FORM_FIELDS if name in fields]:
+            raise ValueError(f"{given[0]}: not a form field; bulkport sets it")
         options = ImportOptions.model_validate({**fields, "filename": filename})
         if options.mapping_name and not _saved(ctx, user, options.mapping_name):
             ctx.files.delete_tree(folder)

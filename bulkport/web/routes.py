@@ -15,7 +15,7 @@ from bulkport.schemas.downloads import DownloadFile
 from bulkport.schemas.jobs import JobKind, JobStatus
 from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
-from bulkport.usecases import downloads, jobs, sessions
+from bulkport.usecases import downloads, jobs, retries, sessions
 from bulkport.usecases.imports import commit_dry_run
 from bulkport.web import audit, auth, customers, deletions, exports, imports, lists, merges
 from bulkport.web import users as user_pages
@@ -136,6 +136,7 @@ def _job_values(ctx: Context, web: WebSession, job_id: str, page: int) -> dict[s
     if counts.total and job.status is not JobStatus.READY:
         percent = int(100 * counts.processed / counts.total)
     files_kept = job.files_expired_at is None
+    retry_job = retries.retry_job_of(ctx, web.user.store_id, job.id)
     return {
         "job": job,
         "who": detail.started_by if job.created_by else COMMAND_LINE,
@@ -147,6 +148,8 @@ def _job_values(ctx: Context, web: WebSession, job_id: str, page: int) -> dict[s
         "can_commit": job.kind is JobKind.IMPORT
         and bool(job.options.get("dry_run"))
         and job.status is JobStatus.READY,
+        "retry_job": retry_job,
+        "can_retry": retry_job is None and files_kept and retries.may_retry(job, detail.failures),
         "has_report": bool(job.report_file) and files_kept,
         "has_export": bool(job.output_file) and files_kept and job.kind in OUTPUT_KINDS,
         "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
@@ -211,6 +214,21 @@ def job_commit(
     """Run a finished dry run for real, then show the new job."""
     auth.check_csrf(web.csrf_token, csrf)
     started = commit_dry_run(ctx, web.user, job_id)
+    return RedirectResponse(f"/jobs/{started.id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/jobs/{job_id}/retry")
+def job_retry(
+    request: Request,
+    ctx: ContextDep,
+    web: SignedIn,
+    job_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """Run an ended import's rows not imported through no fault of theirs again, then show
+    the retry job."""
+    auth.check_csrf(web.csrf_token, csrf)
+    started = retries.retry_import(ctx, web.user.store_id, web.user.id, job_id)
     return RedirectResponse(f"/jobs/{started.id}", status.HTTP_303_SEE_OTHER)
 
 

@@ -178,3 +178,30 @@ def test_import_rules_are_taken_per_field_and_a_wrong_one_is_one_line(home: Path
     ctx.close()
     assert ann == {"first_name": "Anna", "phone": "0611"}
     assert jobs[0].options["column_rules"] == {"phone": "keep", "first_name": "overwrite"}
+
+
+def test_retry_runs_the_rows_that_met_another_customers_email_once(home: Path) -> None:
+    env = home_env(home)
+    first = home.parent / "first.csv"
+    first.write_text("Email,First Name\r\nann@example.com,Ann\r\nbea@example.com,Bea\r\n")
+    taken = home.parent / "taken.csv"
+    taken.write_text("Customer Record ID,Email\r\n1,bea@example.com\r\n")
+    made = run_bulkport("import", str(first), "--inline", env=env, cwd=home.parent)
+    assert made.returncode == 0, made.stderr
+    failed = run_bulkport("import", str(taken), "--inline", env=env, cwd=home.parent)
+    job_id = failed.stdout.split()[1]
+    retried = run_bulkport("retry", job_id, "--inline", env=env, cwd=home.parent)
+    assert retried.returncode == 0, retried.stderr
+    assert f"Retrying rows 2 of job {job_id}" in retried.stdout
+    retry_id = retried.stdout.split("Job ")[1].split()[0]
+    again = run_bulkport("retry", job_id, "--inline", env=env, cwd=home.parent)
+    assert f"Job {retry_id}" in again.stdout
+    ctx = Context.from_settings(Settings(home=home))
+    with ctx.engine.connect() as conn:
+        retry = job_rows.get_job(conn, 1, retry_id)
+    ctx.close()
+    assert retry is not None and retry.options["retry_of"] == job_id
+    assert (retry.counts.total, retry.counts.failed) == (1, 1)
+    made_id = made.stdout.split()[1]
+    nothing = run_bulkport("retry", made_id, "--inline", env=env, cwd=home.parent)
+    assert "Nothing to retry" in one_error_line(nothing)

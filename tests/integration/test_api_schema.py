@@ -170,7 +170,7 @@ EXPECTED_OPERATIONS = [
     "customers-update", "deletions-commit", "deletions-create", "downloads-get",
     "downloads-link", "exports-create", "fields-list", "health-live", "health-ready",
     "imports-commit", "imports-create", "imports-preview", "jobs-cancel", "jobs-errors",
-    "jobs-get", "jobs-list", "jobs-report", "mappings-delete", "mappings-get",
+    "jobs-get", "jobs-list", "jobs-report", "jobs-retry", "mappings-delete", "mappings-get",
     "mappings-list", "mappings-save", "merges-commit", "merges-create", "sales-by_customer",
     "sales-create", "tokens-list", "tokens-revoke_current", "unarchives-commit",
     "unarchives-create", "users-grant_permission", "users-revoke_permission",

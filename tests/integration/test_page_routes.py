@@ -488,3 +488,30 @@ def test_a_file_that_is_no_spreadsheet_is_refused_in_plain_words_on_the_upload_p
     assert "photo.csv" in uploaded.text
     assert 'role="alert"' in uploaded.text
     assert "Traceback" not in uploaded.text
+
+
+def test_an_import_is_retried_from_its_job_page_and_the_pages_link_both_ways(
+    client: TestClient, ctx: Context, staff: User, sent: list[str]
+) -> None:
+    first = stage_import(ctx, staff, "Email,First Name\r\nann@example.com,Ann\r\nbea@x.org,B\r\n")
+    run_import(ctx, first)
+    taken = stage_import(ctx, staff, "Customer Record ID,Email\r\n1,bea@x.org\r\n")
+    run_import(ctx, taken)
+    assert page_sign_in(client, staff.email) == 303
+    assert "Retry the rows not imported" not in client.get(f"/jobs/{first}").text
+    page = client.get(f"/jobs/{taken}").text
+    assert "Retry the rows not imported" in page
+    retried = client.post(
+        f"/jobs/{taken}/retry", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert retried.status_code == 303
+    retry = retried.headers["location"].rsplit("/", 1)[-1]
+    assert sent[-1] == retry
+    assert get_job(ctx, staff, retry).options["only_rows"] == "2"
+    page = client.get(f"/jobs/{taken}").text
+    assert f'Rows retried by job <a href="/jobs/{retry}">' in page
+    assert "Retry the rows not imported" not in page
+    assert f'of job <a href="/jobs/{taken}">' in client.get(f"/jobs/{retry}").text
+    refused = client.post(f"/jobs/{first}/retry", data={"csrf": csrf_of(page)})
+    assert refused.status_code == 409
+    assert "Nothing to retry" in refused.text
