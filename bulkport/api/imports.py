@@ -15,7 +15,13 @@ from bulkport.http.uploads import receive_file, upload_name
 from bulkport.schemas.jobs import NOT_FORM_FIELDS, ImportOptions, JobView, Problem
 from bulkport.storage import job_rows
 from bulkport.tasks.imports import upload_key
-from bulkport.usecases.imports import commit_dry_run, import_options, preview_upload, queue_import
+from bulkport.usecases.imports import (
+    client_key,
+    commit_dry_run,
+    import_options,
+    preview_upload,
+    queue_import,
+)
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=ERROR_RESPONSES)
 
@@ -91,16 +97,17 @@ async def create_import(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Upload a customer file (form field ``file``) and queue its import; answers 202."""
+    idempotency_key = client_key(idempotency_key)
     job_id = job_rows.new_job_id()
     upload = await receive_file(request, ctx, upload_key(job_id))
     options = import_options(
         ctx, user, upload.fields, upload_name(upload.filename), f"jobs/{job_id}"
     )
     # The key is looked up after the form, so that a repeated key never makes a bad request
-    # look good; an empty key is no key.
+    # look good.
     job = queue_import(
         ctx, store_id=user.store_id, user_id=user.id, job_id=job_id, options=options,
-        idempotency_key=idempotency_key or None,
+        idempotency_key=idempotency_key,
     )  # fmt: skip
     return answer_job(request, job)
 

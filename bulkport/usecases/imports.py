@@ -20,6 +20,22 @@ from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
 from bulkport.usecases.jobs import get_job
 
+# The keys bulkport gives the jobs it starts itself: a dry run's commit, a retry.
+OWN_KEYS = ("commit-of-", "retry-of-")
+
+
+def client_key(key: str | None) -> str | None:
+    """A client's idempotency key (an empty one is none); one spelled as bulkport's own is
+    refused, since it would find, or take the place of, the job of a commit or a retry."""
+    if not key:
+        return None
+    if key.startswith(OWN_KEYS):
+        raise Invalid(
+            f"Idempotency-Key: may not begin with {' or '.join(map(repr, OWN_KEYS))}; "
+            "bulkport keys the jobs it starts itself that way."
+        )
+    return key
+
 
 def import_options(
     ctx: Context, user: User, fields: Mapping[str, str], filename: str, folder: str

@@ -3,6 +3,7 @@ client may build the key from what it sends (a customer's email), and no purge r
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -53,3 +54,17 @@ def test_a_key_stored_as_given_is_hashed_by_the_upgrade_and_still_finds_its_job(
         "/api/v1/imports", headers=keyed, files={"file": ("a.csv", CSV, "text/csv")}
     )
     assert again.json()["id"] == first.json()["id"]
+
+
+@pytest.mark.parametrize("key", ["commit-of-0123", "retry-of-0123"])
+def test_a_client_key_spelled_as_bulkports_own_is_refused_with_why(
+    client: TestClient, ctx: Context, auth: dict[str, str], key: str
+) -> None:
+    answer = client.post(
+        "/api/v1/imports", headers={**auth, "Idempotency-Key": key},
+        files={"file": ("a.csv", CSV, "text/csv")},
+    )  # fmt: skip
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("Idempotency-Key: may not begin with 'commit-of-'")
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(jobs.c.id)).scalars().all() == []
