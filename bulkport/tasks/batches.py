@@ -185,6 +185,12 @@ class BatchPlan:
 
     creates: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    # For each of ``updates``, in order: the stored value of each field it changes (what an
+    # undo restores and a dry run shows as "old").
+    previous: list[dict[str, Any]] = field(default_factory=list)
+    # The file's row of each of ``creates`` and of ``updates``, in order.
+    create_rows: list[int] = field(default_factory=list)
+    update_rows: list[int] = field(default_factory=list)
     errors: list[RowErrorView] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     outcomes: dict[int, RowOutcome] = field(default_factory=dict)  # row → what happens to it
@@ -501,6 +507,7 @@ class BatchPlanner:
             if self._fail_record(plan, item, record):
                 return False
             plan.creates.append(record)
+            plan.create_rows.append(item.row)
             plan.outcomes[item.row] = RowOutcome.CREATED
             return True
         stored = target.get
@@ -528,6 +535,8 @@ class BatchPlanner:
             return False
         if changes:
             plan.updates.append({"id": target["id"], **changes})
+            plan.previous.append({k: stored(k) for k in changes})
+            plan.update_rows.append(item.row)
             plan.outcomes[item.row] = RowOutcome.UPDATED
         else:
             plan.outcomes[item.row] = RowOutcome.UNCHANGED
