@@ -88,11 +88,11 @@ def _prepare_up(settings: Settings, port: int | None) -> tuple[int, int]:
     if warning:
         click.echo(warning, err=True)
     migrate_database(settings.database)
-    _warn_undone_erasures(settings)
+    warn_undone_erasures(settings)
     return api_port, flower_port
 
 
-def _warn_undone_erasures(settings: Settings) -> None:
+def warn_undone_erasures(settings: Settings) -> None:
     """After a restore, the erasures it undid are named by count before anything serves."""
     from bulkport.tasks.context import Context
     from bulkport.usecases.erasures import undone_warning

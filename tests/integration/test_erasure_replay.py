@@ -8,6 +8,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from backup_support import (
     BOB,
     HEADER,
@@ -24,6 +25,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from support import csv_text, import_now, stage_list
 
+from bulkport.cli.running import warn_undone_erasures
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.customer_lists import run_list
@@ -65,7 +67,12 @@ def test_a_dry_run_delete_writes_nothing_to_the_log(ctx: Context, admin: User) -
 
 
 def test_replay_erases_again_who_a_restored_backup_brought_back_and_leaves_no_byte(
-    ctx: Context, admin: User, cli: CliRunner, client: TestClient, tmp_path: Path
+    ctx: Context,
+    admin: User,
+    cli: CliRunner,
+    client: TestClient,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     jane = jane_and_bob(ctx, admin)
     last_week = tmp_path / "last-week.backup"
@@ -82,6 +89,8 @@ def test_replay_erases_again_who_a_restored_backup_brought_back_and_leaves_no_by
         "1 erased customer(s) hold personal data again (a restored backup?): "
         "run `bulkport privacy replay`."
     ]
+    warn_undone_erasures(ctx.settings)  # what `bulkport up` says before it starts anything
+    assert capsys.readouterr().err == f"Warning: {ready.json()['warnings'][0]}\n"
 
     replayed = run(cli, "privacy", "replay")
     assert replayed.exit_code == 0, replayed.output
