@@ -23,7 +23,7 @@ from bulkport.tasks.purge import after_deletion, purge_files, traces_of
 def _undone(conn: Connection, ctx: Context) -> dict[int, list[int]]:
     """Each store's logged customers whose row is not erased (a restore brought it back)."""
     found: dict[int, list[int]] = {}
-    for store_id, ids in erasure_log.by_store(erasure_log.read(ctx.settings.erasure_log)).items():
+    for store_id, ids in erasure_log.logged(ctx.settings.erasure_log).items():
         live = records.live_ids(conn, store_id, ids)
         if live:
             found[store_id] = live

@@ -11,7 +11,7 @@ from pathlib import Path
 from bulkport.config import Settings, running
 from bulkport.errors import Conflict, NotFound
 from bulkport.storage import backups
-from bulkport.storage.db import now
+from bulkport.storage.db import migrate, now
 from bulkport.tasks.context import Context
 
 # Where backups go in the file store; retention reads only jobs/ and previews/.
@@ -51,6 +51,8 @@ def restore(ctx: Context, source: Path) -> None:
     # This process's idle connections would hold SQLite's file, or PostgreSQL's tables.
     ctx.engine.dispose()
     backups.restore(settings.database, source, settings.pg_bin)
+    # A backup made by an older release is brought to this one's schema.
+    migrate(settings.database)
 
 
 def restore_from_store(ctx: Context, key: str) -> None:
