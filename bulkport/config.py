@@ -79,6 +79,17 @@ class Settings(BaseSettings):
     files_dir: Path | None = Field(
         default=None, description="Folder of the file store; default: HOME/files."
     )
+    erasure_log_file: Path | None = Field(
+        default=None,
+        description="Append-only list of erased customers (ids, store, time), kept apart from "
+        "the database so that `bulkport privacy replay` erases them again after a restore; "
+        "default: HOME/erasure-log.jsonl (also with an S3 file store).",
+    )
+    pg_bin: Path | None = Field(
+        default=None,
+        description="Folder of pg_dump and pg_restore for `bulkport backup` and `restore` on "
+        "PostgreSQL (of the server's major version or newer); default: the PATH.",
+    )
     file_store: str | None = Field(
         default=None,
         description="Where job files live: unset, the local folder (FILES_DIR); "
@@ -232,6 +243,11 @@ class Settings(BaseSettings):
         """Local folder for the passing copies a remote file store makes (readers that seek,
         uploads on their way to the store)."""
         return self.home / "scratch"
+
+    @property
+    def erasure_log(self) -> Path:
+        """The erasure log's file."""
+        return self.erasure_log_file or self.home / "erasure-log.jsonl"
 
     @property
     def files_root(self) -> Path:

@@ -21,7 +21,7 @@ from bulkport.api import (
     tokens,
     users,
 )
-from bulkport.usecases.health import NOT_CHECKED, OK, readiness
+from bulkport.usecases.health import NOT_CHECKED, OK, readiness, warnings
 
 router = APIRouter()
 for _part in (imports, jobs, mappings, exports, downloads, audit, tokens, customers, privacy,
@@ -46,5 +46,10 @@ def readyz(request: Request) -> JSONResponse:
     each failing part named (readiness: send no traffic here meanwhile)."""
     checks = readiness(request.app.state.context, request.app.state.broker_check)
     failing = [name for name, state in checks.items() if state not in (OK, NOT_CHECKED)]
-    body = {"status": "not ready" if failing else "ready", "failing": failing, **checks}
+    body = {
+        "status": "not ready" if failing else "ready",
+        "failing": failing,
+        **checks,
+        "warnings": warnings(request.app.state.context),
+    }
     return JSONResponse(body, 503 if failing else 200)

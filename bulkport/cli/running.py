@@ -88,7 +88,22 @@ def _prepare_up(settings: Settings, port: int | None) -> tuple[int, int]:
     if warning:
         click.echo(warning, err=True)
     migrate_database(settings.database)
+    warn_undone_erasures(settings)
     return api_port, flower_port
+
+
+def warn_undone_erasures(settings: Settings) -> None:
+    """After a restore, the erasures it undid are named by count before anything serves."""
+    from bulkport.tasks.context import Context
+    from bulkport.usecases.erasures import undone_warning
+
+    ctx = Context.from_settings(settings)
+    try:
+        warning = undone_warning(ctx)
+    finally:
+        ctx.close()
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def _start_broker(settings: Settings, supervisor: Supervisor) -> tuple[str, PrivateRedis | None]:

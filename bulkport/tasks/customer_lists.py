@@ -88,6 +88,8 @@ class Change:
     user_id: int | None
     job_id: str | None = None
     dry_run: bool = False
+    # Where an erasure is logged (``storage/erasure_log.py``); None: not logged again.
+    erasure_log: Path | None = None
 
 
 class Apply(Protocol):
@@ -477,7 +479,9 @@ class _Run:
         previewed: set[tuple[int, int]] | None,
     ) -> None:
         self.ctx, self.job, self.token, self.spec = ctx, job, token, spec
-        self.change = Change(job.store_id, job.created_by, job.id, options.dry_run)
+        self.change = Change(
+            job.store_id, job.created_by, job.id, options.dry_run, ctx.settings.erasure_log
+        )
         self.previewed = previewed
         # Customer id → the first row that named it (by id or by email), across batches.
         self.named: dict[int, int] = {}

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from bulkport.rules.fields import FIELDS_BY_KEY
 from bulkport.schemas.jobs import JobKind, RowOutcome
 from bulkport.schemas.lifecycle import display_name
-from bulkport.storage import audit, job_rows
+from bulkport.storage import audit, erasure_log, job_rows
 from bulkport.storage import customer_records as records
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
@@ -61,6 +61,9 @@ def delete(
         erasing = records.with_merged(conn, change.store_id, erasing)
         traces = traces_of(conn, change.store_id, erasing)
         records.erase(conn, erasing)
+        if change.erasure_log is not None:
+            # On disk before the commit, so that no restore brings back an erasure unlogged.
+            erasure_log.append(change.erasure_log, change.store_id, erasing)
         if change.job_id is None:
             purge_rows(conn, change.store_id, traces)
         else:
@@ -161,7 +164,8 @@ def delete_one(ctx: Context, store_id: int, user_id: int | None, customer_id: in
         live = records.live_ids(conn, store_id, [customer_id])
         traces = traces_of(conn, store_id, records.with_merged(conn, store_id, live))
     purge_files(ctx, store_id, traces, job_id="", user_id=user_id)
-    verdict = change_one(ctx, delete, Change(store_id, user_id), customer_id)
+    change = Change(store_id, user_id, erasure_log=ctx.settings.erasure_log)
+    verdict = change_one(ctx, delete, change, customer_id)
     if verdict is RowOutcome.UPDATED:
         after_deletion(ctx)
     return verdict

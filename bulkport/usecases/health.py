@@ -39,3 +39,15 @@ def readiness(context: Context, broker_check: Callable[[], None] | None) -> dict
         else:
             states[name] = OK
     return states
+
+
+def warnings(context: Context) -> list[str]:
+    """What an operator should act on while the API still serves: erasures a restore undid."""
+    from bulkport.usecases.erasures import undone_warning
+
+    try:
+        found = undone_warning(context)
+    except Exception:
+        log.warning("readiness: the erasure log could not be checked", exc_info=True)
+        return ["the erasure log could not be checked"]
+    return [found] if found else []

@@ -30,6 +30,7 @@ def test_readyz_is_ready_when_database_queue_and_file_store_answer(settings: Set
         "database": "ok",
         "broker": "ok",
         "files": "ok",
+        "warnings": [],
     }
 
 
