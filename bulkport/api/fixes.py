@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.api.jobs import MAX_OFFSET, JobId, answer_job
 from bulkport.http.deps import ContextDep, Staff, UserDep, client_of
-from bulkport.schemas.fixes import FailedRowsPage, FixRequest
+from bulkport.schemas.fixes import CellsBody, FailedRowsPage, FixRequest, RowCheck
 from bulkport.schemas.jobs import JobView, Problem
 from bulkport.usecases import fixes
 
@@ -50,3 +50,16 @@ def post_fixes(
     """Import the failed rows named, with their edited cells, as a new import job with the
     original's options and mapping; its row numbers are the original file's."""
     return answer_job(request, fixes.fix_rows(ctx, user, job_id, body.rows))
+
+
+@router.post("/{job_id}/rows/{row}/check", name="rows-check", response_model=RowCheck)
+def check_row(
+    ctx: ContextDep,
+    user: UserDep,
+    job_id: JobId,
+    row: Annotated[int, Path(ge=1, le=MAX_OFFSET)],
+    body: CellsBody,
+) -> RowCheck:
+    """What importing a failed row with these cells would do now, by the import's own rules
+    and mapping: its outcome and problems. Nothing is written."""
+    return fixes.check_row(ctx, user, job_id, row, body.cells)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bulkport.schemas.jobs import RowErrorView
+from bulkport.schemas.jobs import RowErrorView, RowOutcome
 
 # One fix job takes at most this many edited rows (a page of the grid is far fewer).
 MAX_FIXED_ROWS = 10_000
@@ -43,3 +43,19 @@ class FixRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rows: list[RowFix] = Field(min_length=1, max_length=MAX_FIXED_ROWS)
+
+
+class CellsBody(BaseModel):
+    """A failed row's cells to check, by header as written; those not named stay as uploaded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cells: dict[str, str] = Field(max_length=1000)
+
+
+class RowCheck(BaseModel):
+    """What importing one row would do now: its outcome and, if it fails, its problems."""
+
+    row: int
+    outcome: RowOutcome
+    errors: list[RowErrorView]

@@ -8,12 +8,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from sqlalchemy import Connection
+
 from bulkport.rules.apostrophes import unshield
+from bulkport.rules.dates import DateOrder
+from bulkport.schemas.jobs import ImportOptions, RowErrorView, RowOutcome
 from bulkport.spreadsheets.cells import safe_cell
 from bulkport.spreadsheets.csvfile import CsvFormat, write_csv_rows
+from bulkport.spreadsheets.mapping import guess_mapping
 from bulkport.spreadsheets.sources import ReadOptions, open_sheet
+from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.context import Context
 from bulkport.tasks.reports import REPORT_COLUMNS
+from bulkport.tasks.survey import override_of
 
 # The fix file's own format: whatever the upload was, its rows are written as UTF-8 CSV.
 FIX_FORMAT = CsvFormat("utf-8", ",")
@@ -65,4 +72,31 @@ def _lines(header: list[str], rows: Iterable[FailedRow]) -> Iterator[list[str]]:
             number += 1
             yield []
         number += 1
-        yield [safe_cell(row.cells.get(column, "")) for column in header]
+        yield _cells(header, row)
+
+
+def check_row(
+    conn: Connection,
+    store_id: int,
+    options: ImportOptions,
+    source: dict[str, Any],
+    header: list[str],
+    row: FailedRow,
+) -> tuple[RowOutcome, list[RowErrorView]]:
+    """What importing the row would do now, by the import's own rules, mapping and date order:
+    planned as the import plans a batch (parsed, looked up, decided) but never written."""
+    order = source.get("date_order") or options.date_order or DateOrder.DMY
+    planner = BatchPlanner(
+        store_id=store_id,
+        mapping=guess_mapping(header, override_of(options)),
+        options=options,
+        date_order=DateOrder(order),
+    )
+    prepared = planner.prepare([(row.row, _cells(header, row))])
+    plan = planner.decide(prepared, planner.look_up(conn, prepared))
+    return plan.outcomes[row.row], plan.errors
+
+
+def _cells(header: list[str], row: FailedRow) -> list[str]:
+    """The row's cells in the header's order, as a file holds them (a formula shielded)."""
+    return [safe_cell(row.cells.get(column, "")) for column in header]

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from itertools import islice
 
 from bulkport.errors import Conflict, Gone, Invalid, NotFound
-from bulkport.schemas.fixes import FailedRowsPage, FailedRowView, RowFix
+from bulkport.schemas.fixes import FailedRowsPage, FailedRowView, RowCheck, RowFix
 from bulkport.schemas.jobs import ImportOptions, JobKind, JobStatus, RowErrorView
 from bulkport.schemas.row_ranges import RowRanges
 from bulkport.storage import job_rows
 from bulkport.storage.accounts import User
+from bulkport.tasks import fix_files
 from bulkport.tasks.context import Context
 from bulkport.tasks.fix_files import FailedRow, failed_rows, write_fix_file
 from bulkport.tasks.imports import upload_key
@@ -103,16 +104,7 @@ def fix_rows(ctx: Context, user: User, job_id: str, fixes: list[RowFix]) -> job_
     edits = _edits(fixes, fixed_rows(earlier))
     new_id = job_rows.new_job_id()
     with failed_rows(ctx, str(job.report_file), job.source or {}) as (columns, rows):
-        if unknown := sorted({c for fix in fixes for c in fix.cells} - set(columns)):
-            raise Invalid(
-                f"The file has no column {unknown[0]!r}; its columns are "
-                f"{', '.join(map(repr, columns))}."
-            )
-        edited = list(_edited(rows, edits))
-        if missing := sorted(edits.keys() - {row.row for row in edited}):
-            raise Invalid(
-                f"Row {missing[0]} did not fail in this import; only its failed rows can be fixed."
-            )
+        edited = _edited(columns, rows, edits)
         with ctx.files.writer(upload_key(new_id)) as out:
             write_fix_file(out, columns, edited)
     source = job.source or {}
@@ -143,8 +135,35 @@ def _edits(fixes: list[RowFix], taken: dict[int, str]) -> dict[int, dict[str, st
     return edits
 
 
-def _edited(rows: Iterator[FailedRow], edits: dict[int, dict[str, str]]) -> Iterator[FailedRow]:
-    """The failed rows that have edits, with them applied, in row order."""
-    for row in rows:
-        if row.row in edits:
-            yield FailedRow(row.row, {**row.cells, **edits[row.row]})
+def _edited(
+    columns: list[str], rows: Iterator[FailedRow], edits: dict[int, dict[str, str]]
+) -> list[FailedRow]:
+    """The failed rows that have edits, with them applied, in row order; refused for a column
+    the file does not have or a row that did not fail."""
+    if unknown := sorted({c for cells in edits.values() for c in cells} - set(columns)):
+        raise Invalid(
+            f"The file has no column {unknown[0]!r}; its columns are "
+            f"{', '.join(map(repr, columns))}."
+        )
+    edited = [
+        FailedRow(row.row, {**row.cells, **edits[row.row]}) for row in rows if row.row in edits
+    ]
+    if missing := sorted(edits.keys() - {row.row for row in edited}):
+        raise Invalid(
+            f"Row {missing[0]} did not fail in this import; only its failed rows can be fixed."
+        )
+    return edited
+
+
+def check_row(ctx: Context, user: User, job_id: str, row: int, cells: dict[str, str]) -> RowCheck:
+    """What importing a failed row with these cells would do now, by the import's rules and
+    mapping, against the store's customers as they are; nothing is written."""
+    job = fixable(ctx, user.store_id, job_id)
+    with failed_rows(ctx, str(job.report_file), job.source or {}) as (columns, rows):
+        (edited,) = _edited(columns, rows, {row: cells})
+    options = ImportOptions.model_validate(job.options)
+    with ctx.uow.reading() as conn:
+        outcome, errors = fix_files.check_row(
+            conn, user.store_id, options, job.source or {}, columns, edited
+        )
+    return RowCheck(row=row, outcome=outcome, errors=errors)

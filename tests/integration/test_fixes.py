@@ -137,3 +137,27 @@ def test_fixes_that_cannot_be_applied_are_refused_with_a_reason(
     assert "No row of this import failed" in no_failures.json()["detail"]
     dry = import_now(ctx, admin, csv_text([HEADER, ["", "", "bad@", ""]]), dry_run=True)
     assert fix(client, auth, dry.id, [{"row": 2, "cells": {}}]).status_code == 409
+
+
+def test_a_checked_row_shows_its_new_problem_or_that_it_is_good_and_writes_nothing(
+    ctx: Context, admin: User, client: TestClient, auth: dict[str, str]
+) -> None:
+    job_id = with_three_bad_rows(ctx, admin)
+    before = stored_customers(ctx, admin)
+    url = f"/api/v1/jobs/{job_id}/rows/12/check"
+    good = client.post(url, headers=auth, json={"cells": {"Email": "anna@example.com"}})
+    assert good.status_code == 200, good.text
+    assert good.json() == {"row": 12, "outcome": "created", "errors": []}
+    stored = client.post(url, headers=auth, json={"cells": {"Email": "person3@example.com"}})
+    assert stored.json() == {"row": 12, "outcome": "updated", "errors": []}
+    bad = client.post(url, headers=auth, json={"cells": {"Email": "anna@", "First Name": ""}})
+    assert [(e["column"], e["code"]) for e in bad.json()["errors"]] == [("Email", "invalid_email")]
+    assert stored_customers(ctx, admin) == before
+    unknown = client.post(url, headers=auth, json={"cells": {"Mail": "a@example.com"}})
+    assert unknown.status_code == 422
+    not_failed = client.post(
+        f"/api/v1/jobs/{job_id}/rows/13/check", headers=auth, json={"cells": {}}
+    )
+    assert not_failed.status_code == 422
+    south = bearer(ctx, "south", "admin@south.example")
+    assert client.post(url, headers=south, json={"cells": {}}).status_code == 404
