@@ -167,3 +167,20 @@ def check_row(ctx: Context, user: User, job_id: str, row: int, cells: dict[str, 
             conn, user.store_id, options, job.source or {}, columns, edited
         )
     return RowCheck(row=row, outcome=outcome, errors=errors)
+
+
+def fix_changed_rows(
+    ctx: Context, user: User, job_id: str, shown: dict[int, dict[str, str]]
+) -> job_rows.Job:
+    """Fix the rows of a page of failed rows whose cells the person changed (``shown``: each
+    row's cells as the page sent them back); refused when none changed."""
+    job = fixable(ctx, user.store_id, job_id)
+    with failed_rows(ctx, str(job.report_file), job.source or {}) as (_, rows):
+        changed = [
+            RowFix(row=row.row, cells=shown[row.row])
+            for row in rows
+            if row.row in shown and any(row.cells.get(c) != v for c, v in shown[row.row].items())
+        ]
+    if not changed:
+        raise Invalid("No cell was changed: edit the failed rows, then import them.")
+    return fix_rows(ctx, user, job_id, changed)
