@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from support import bearer, csv_text, errors_of, get_job, import_now, stored_customers
+from xlsx_parts import inline_workbook
 
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage.accounts import User
@@ -161,3 +163,26 @@ def test_a_checked_row_shows_its_new_problem_or_that_it_is_good_and_writes_nothi
     assert not_failed.status_code == 422
     south = bearer(ctx, "south", "admin@south.example")
     assert client.post(url, headers=south, json={"cells": {}}).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "semicolon-cp1252"])
+def test_a_workbook_or_a_semicolon_file_is_fixed_with_its_own_row_numbers(
+    ctx: Context, admin: User, client: TestClient, auth: dict[str, str], kind: str
+) -> None:
+    rows = [["Customers of Zoë"], HEADER, *people(5)]  # a title above the header: row 2
+    rows[4][2] = "zoë@"
+    if kind == "xlsx":
+        job = import_now(ctx, admin, inline_workbook(rows), filename="shop.xlsx")
+    else:
+        content = csv_text(rows, delimiter=";").encode("cp1252")
+        job = import_now(ctx, admin, content, filename="shop.csv")
+    assert errors_of(ctx, job.id) == [(5, "invalid_email")]
+    listed = client.get(f"/api/v1/jobs/{job.id}/rows", headers=auth, params={"outcome": "failed"})
+    assert listed.json()["rows"][0]["cells"]["Email"] == "zoë@"
+    answer = fix(client, auth, job.id, [{"row": 5, "cells": {"Email": "zoe@example.com"}}])
+    assert answer.status_code == 202, answer.text
+    run_import(ctx, answer.json()["id"])
+    done = get_job(ctx, admin, answer.json()["id"])
+    assert (done.status, done.counts.created) == (JobStatus.READY, 1)
+    zoe = [c for c in stored_customers(ctx, admin) if c["email"] == "zoe@example.com"]
+    assert [c["first_name"] for c in zoe] == ["First2"]
