@@ -8,10 +8,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from support import bearer, csv_text, errors_of, get_job, import_now, stored_customers
+from support import (
+    bearer,
+    csrf_of,
+    csv_text,
+    errors_of,
+    get_job,
+    import_now,
+    page_sign_in,
+    stored_customers,
+)
 from xlsx_parts import inline_workbook
 
+from bulkport.schemas.accounts import Role
 from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import accounts
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
@@ -186,3 +197,37 @@ def test_a_workbook_or_a_semicolon_file_is_fixed_with_its_own_row_numbers(
     assert (done.status, done.counts.created) == (JobStatus.READY, 1)
     zoe = [c for c in stored_customers(ctx, admin) if c["email"] == "zoe@example.com"]
     assert [c["first_name"] for c in zoe] == ["First2"]
+
+
+def test_the_page_grid_checks_a_row_and_imports_only_the_changed_rows(
+    ctx: Context, admin: User, staff: User, client: TestClient
+) -> None:
+    job_id = with_three_bad_rows(ctx, admin)
+    assert page_sign_in(client, staff.email) == 303
+    grid = client.get(f"/jobs/{job_id}/fixes")
+    assert grid.status_code == 200
+    assert 'name="12:Email" value="bram@"' in grid.text
+    token = csrf_of(grid.text)
+    shown = {"12:First Name": "First10", "12:Email": "anna@example.com", "30:Email": "not an email"}
+    check = f"/jobs/{job_id}/fixes/12/check"
+    assert client.post(check, data=shown).status_code == 403
+    checked = client.post(check, data={**shown, "csrf": token})
+    assert "Good now: it will be added" in checked.text
+    unchanged = {"csrf": token, "30:Email": "not an email"}
+    refused = client.post(f"/jobs/{job_id}/fixes", data=unchanged, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "No cell was changed" in refused.text
+    started = client.post(
+        f"/jobs/{job_id}/fixes", data={**shown, "csrf": token}, follow_redirects=False
+    )
+    assert started.status_code == 303
+    fix_id = started.headers["location"].rsplit("/", 1)[-1]
+    assert get_job(ctx, admin, fix_id).options["only_rows"] == "12"
+    assert client.get(f"/jobs/{fix_id}/fixes").status_code == 409  # not READY yet
+    with ctx.engine.begin() as conn:
+        south = accounts.ensure_user(
+            conn, accounts.ensure_store(conn, "south"), "a@south.example", Role.ADMIN
+        )
+    theirs = import_now(ctx, south, csv_text([HEADER, ["", "", "bad@", ""]]))
+    assert client.get(f"/jobs/{theirs.id}/fixes").status_code == 404
+    assert client.post(f"/jobs/{theirs.id}/fixes/2/check", data={"csrf": token}).status_code == 404
