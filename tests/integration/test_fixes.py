@@ -26,6 +26,7 @@ from bulkport.storage import accounts
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
 from bulkport.tasks.imports import run_import
+from bulkport.tasks.purge import purge_files, traces_of
 
 HEADER = ["First Name", "Last Name", "Email", "Notes"]
 
@@ -231,3 +232,21 @@ def test_the_page_grid_checks_a_row_and_imports_only_the_changed_rows(
     theirs = import_now(ctx, south, csv_text([HEADER, ["", "", "bad@", ""]]))
     assert client.get(f"/jobs/{theirs.id}/fixes").status_code == 404
     assert client.post(f"/jobs/{theirs.id}/fixes/2/check", data={"csrf": token}).status_code == 404
+
+
+def test_a_privacy_deletion_removes_the_fix_file_that_held_the_person(
+    ctx: Context, admin: User, client: TestClient, auth: dict[str, str]
+) -> None:
+    job_id = with_three_bad_rows(ctx, admin)
+    answer = fix(client, auth, job_id, [{"row": 12, "cells": {"Email": "anna@example.com"}}])
+    run_import(ctx, answer.json()["id"])
+    fix_job = get_job(ctx, admin, answer.json()["id"])
+    assert fix_job.input_file == f"jobs/{fix_job.id}/upload"
+    assert ctx.files.exists(fix_job.input_file)
+    anna = [
+        int(str(c["id"])) for c in stored_customers(ctx, admin) if c["email"] == "anna@example.com"
+    ]
+    with ctx.engine.connect() as conn:
+        traces = traces_of(conn, admin.store_id, anna)
+    purge_files(ctx, admin.store_id, traces, job_id="d" * 32, user_id=admin.id)
+    assert not ctx.files.exists(fix_job.input_file)
