@@ -52,7 +52,7 @@ def post_fixes(
     return answer_job(request, fixes.fix_rows(ctx, user, job_id, body.rows))
 
 
-@router.post("/{job_id}/rows/{row}/check", name="rows-check", response_model=RowCheck)
+@router.post("/{job_id}/rows/{row}/check", name="rows_check", response_model=RowCheck)
 def check_row(
     ctx: ContextDep,
     user: UserDep,
