@@ -151,6 +151,12 @@ def test_fixes_that_cannot_be_applied_are_refused_with_a_reason(
     assert "No row of this import failed" in no_failures.json()["detail"]
     dry = import_now(ctx, admin, csv_text([HEADER, ["", "", "bad@", ""]]), dry_run=True)
     assert fix(client, auth, dry.id, [{"row": 2, "cells": {}}]).status_code == 409
+    form = client.post(
+        "/api/v1/imports", headers=auth, data={"fix_of": job_id},
+        files={"file": ("a.csv", b"Email\r\na@example.com\r\n")},
+    )  # fmt: skip
+    assert form.status_code == 422
+    assert "fix_of: not a form field" in form.json()["detail"]
 
 
 def test_a_checked_row_shows_its_new_problem_or_that_it_is_good_and_writes_nothing(
