@@ -67,11 +67,13 @@ def test_two_failed_rows_are_fixed_on_the_job_page_and_imported(
     first.fill("anna@corner.example")
     first.press("Tab")  # leaving the cell checks the row; the next cell takes the keys
     expect(page.locator("#problems-4")).to_contain_text("Good now")
+    expect(first).not_to_have_attribute("aria-invalid", "true")  # the mark goes with the problem
     expect(page.get_by_label("Row 4, Phone")).to_be_focused()
     second = page.get_by_label("Row 9, Email")
     second.fill("still wrong")
     second.press("Tab")
     expect(page.locator("#problems-9 li")).to_contain_text("Email")
+    expect(second).to_have_attribute("aria-invalid", "true")
     second.fill("bram@corner.example")
     second.press("Tab")
     expect(page.locator("#problems-9")).to_contain_text("Good now")

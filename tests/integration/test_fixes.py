@@ -213,7 +213,7 @@ def test_the_page_grid_checks_a_row_and_imports_only_the_changed_rows(
     assert page_sign_in(client, staff.email) == 303
     grid = client.get(f"/jobs/{job_id}/fixes")
     assert grid.status_code == 200
-    assert 'name="12:Email" value="bram@"' in grid.text
+    assert 'name="12:Email" data-column="Email" value="bram@"' in grid.text
     token = csrf_of(grid.text)
     shown = {"12:First Name": "First10", "12:Email": "anna@example.com", "30:Email": "not an email"}
     check = f"/jobs/{job_id}/fixes/12/check"
