@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
@@ -20,7 +21,7 @@ from bulkport.schemas.jobs import (
     RowErrorView,
 )
 from bulkport.storage import job_rows
-from bulkport.usecases import jobs, retries
+from bulkport.usecases import fixes, jobs, retries
 from bulkport.usecases.jobs import XLSX_TYPE
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
@@ -40,9 +41,12 @@ _COMMITS = {
 }
 
 
-def job_view(request: Request, job: job_rows.Job, retry_job: str | None = None) -> JobView:
+def job_view(
+    request: Request, job: job_rows.Job, retry_job: str | None = None, fix_jobs: Sequence[str] = ()
+) -> JobView:
     """The API's view of a job, with links to what can be done with it (``retry_job``: the
-    job that retried its rows, if one did)."""
+    job that retried its rows, if one did; ``fix_jobs``: those that imported its failed rows
+    edited, in order, linked as ``fix_job_1``, ``fix_job_2``…)."""
     links = {
         "self": link(request, "jobs-get", job_id=job.id),
         "errors": link(request, "jobs-errors", job_id=job.id),
@@ -60,6 +64,10 @@ def job_view(request: Request, job: job_rows.Job, retry_job: str | None = None) 
         links["retry_job"] = link(request, "jobs-get", job_id=retry_job)
     if retried := job.options.get("retry_of"):
         links["retry_of"] = link(request, "jobs-get", job_id=str(retried))
+    if fixed := job.options.get("fix_of"):
+        links["fix_of"] = link(request, "jobs-get", job_id=str(fixed))
+    for round_, fix_job in enumerate(fix_jobs, 1):
+        links[f"fix_job_{round_}"] = link(request, "jobs-get", job_id=fix_job)
     counts = job.counts
     progress = 1.0 if job.status is JobStatus.READY else 0.0
     if counts.total and job.status is not JobStatus.READY:
@@ -102,7 +110,8 @@ def list_jobs(
 def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> JobView:
     """One job: status, progress, counters, error and links."""
     job = jobs.get_job(ctx, user.store_id, job_id)
-    return job_view(request, job, retries.retry_job_of(ctx, user.store_id, job.id))
+    fix_jobs = [fix.id for fix in fixes.fix_jobs_of(ctx, user.store_id, job.id)]
+    return job_view(request, job, retries.retry_job_of(ctx, user.store_id, job.id), fix_jobs)
 
 
 @router.post(

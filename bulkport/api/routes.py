@@ -13,6 +13,7 @@ from bulkport.api import (
     downloads,
     exports,
     fields,
+    fixes,
     imports,
     jobs,
     mappings,
@@ -25,7 +26,7 @@ from bulkport.usecases.health import NOT_CHECKED, OK, readiness, warnings
 
 router = APIRouter()
 for _part in (imports, jobs, mappings, exports, downloads, audit, tokens, customers, privacy,
-              sales, customer_lists, users, fields):  # fmt: skip
+              sales, customer_lists, users, fields, fixes):  # fmt: skip
     router.include_router(_part.router)
 
 

@@ -204,8 +204,9 @@ Delimiter = Annotated[
 ]
 
 
-# Options bulkport sets itself, never a form's: the file's own name, the job a retry retries.
-NOT_FORM_FIELDS = ("filename", "retry_of")
+# Options bulkport sets itself, never a form's: the file's own name, the job a retry retries,
+# the job whose failed rows a fix imports.
+NOT_FORM_FIELDS = ("filename", "retry_of", "fix_of")
 
 
 class ImportOptions(BaseModel):
@@ -264,6 +265,11 @@ class ImportOptions(BaseModel):
         default=None,
         pattern="^[0-9a-f]{32}$",
         description="Set by a retry: the import whose rows this job runs again.",
+    )
+    fix_of: str | None = Field(
+        default=None,
+        pattern="^[0-9a-f]{32}$",
+        description="Set by a fix: the import whose failed rows, edited, this job imports.",
     )
 
     @field_validator("encoding", mode="before")

@@ -411,17 +411,21 @@ def add_row_errors(conn: Connection, job_id: str, errors: Iterable[RowErrorView]
         conn.execute(insert(job_row_errors), rows)
 
 
+def _error_views() -> Any:
+    return select(
+        job_row_errors.c.row,
+        job_row_errors.c.column,
+        job_row_errors.c.field,
+        job_row_errors.c.code,
+        job_row_errors.c.message,
+        job_row_errors.c.value,
+    )
+
+
 def row_errors(conn: Connection, job_id: str, *, offset: int, limit: int) -> list[RowErrorView]:
     """A page of a job's row errors, in spreadsheet order."""
     query = (
-        select(
-            job_row_errors.c.row,
-            job_row_errors.c.column,
-            job_row_errors.c.field,
-            job_row_errors.c.code,
-            job_row_errors.c.message,
-            job_row_errors.c.value,
-        )
+        _error_views()
         .where(job_row_errors.c.job_id == job_id)
         .order_by(job_row_errors.c.row, job_row_errors.c.id)
         .offset(offset)
@@ -476,3 +480,17 @@ def rows_failed_only_with(conn: Connection, job_id: str, codes: Iterable[str]) -
         .order_by(job_row_errors.c.row)
     )
     return [int(row) for row in conn.scalars(query)]
+
+
+def errors_of_rows(conn: Connection, job_id: str, first: int, last: int) -> list[RowErrorView]:
+    """The job's row errors on rows ``first`` to ``last``, in spreadsheet order."""
+    query = (
+        _error_views()
+        .where(
+            job_row_errors.c.job_id == job_id,
+            job_row_errors.c.row >= first,
+            job_row_errors.c.row <= last,
+        )
+        .order_by(job_row_errors.c.row, job_row_errors.c.id)
+    )
+    return [RowErrorView(**row._mapping) for row in conn.execute(query)]

@@ -20,8 +20,8 @@ from bulkport.tasks.imports import resolve_options, submit_import, upload_key
 from bulkport.tasks.previews import preview
 from bulkport.usecases.jobs import get_job
 
-# The keys bulkport gives the jobs it starts itself: a dry run's commit, a retry.
-OWN_KEYS = ("commit-of-", "retry-of-")
+# The keys bulkport gives the jobs it starts itself: a dry run's commit, a retry, a fix.
+OWN_KEYS = ("commit-of-", "retry-of-", "fix-of-")
 
 
 def client_key(key: str | None) -> str | None:

@@ -56,7 +56,7 @@ def test_a_key_stored_as_given_is_hashed_by_the_upgrade_and_still_finds_its_job(
     assert again.json()["id"] == first.json()["id"]
 
 
-@pytest.mark.parametrize("key", ["commit-of-0123", "retry-of-0123"])
+@pytest.mark.parametrize("key", ["commit-of-0123", "retry-of-0123", "fix-of-0123-1"])
 def test_a_client_key_spelled_as_bulkports_own_is_refused_with_why(
     client: TestClient, ctx: Context, auth: dict[str, str], key: str
 ) -> None:

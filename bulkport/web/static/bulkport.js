@@ -1,7 +1,22 @@
 // bulkport's page behaviour: a file dropped anywhere on the upload box goes to its file input,
 // and Enter in a field marked data-enter-clicks presses that field's own button (Enter in the
-// mapping's name must save it, not start the import, the form's first button).
+// mapping's name must save it, not start the import, the form's first button). In the grid of
+// failed rows, a row's re-check marks again which of its cells are at fault.
 "use strict";
+document.addEventListener("htmx:after:swap", function () {
+  document.querySelectorAll(".fix-grid tr[data-row]").forEach(function (row) {
+    var found = row.querySelector("[data-bad]");
+    if (!found) return;
+    var bad = JSON.parse(found.getAttribute("data-bad"));
+    row.querySelectorAll("input[data-column]").forEach(function (input) {
+      if (bad.indexOf(input.getAttribute("data-column")) >= 0) {
+        input.setAttribute("aria-invalid", "true");
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    });
+  });
+});
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-enter-clicks]").forEach(function (field) {
     field.addEventListener("keydown", function (event) {
