@@ -20,7 +20,7 @@ from bulkport.schemas.jobs import (
     RowErrorView,
 )
 from bulkport.storage import job_rows
-from bulkport.usecases import jobs, retries
+from bulkport.usecases import jobs, retries, webhooks
 from bulkport.usecases.jobs import XLSX_TYPE
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
@@ -102,7 +102,9 @@ def list_jobs(
 def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> JobView:
     """One job: status, progress, counters, error and links."""
     job = jobs.get_job(ctx, user.store_id, job_id)
-    return job_view(request, job, retries.retry_job_of(ctx, user.store_id, job.id))
+    view = job_view(request, job, retries.retry_job_of(ctx, user.store_id, job.id))
+    view.notification = webhooks.delivery_view(ctx, user.store_id, job.id)
+    return view
 
 
 @router.post(

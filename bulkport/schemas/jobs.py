@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    HttpUrl,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -204,6 +205,20 @@ Delimiter = Annotated[
 ]
 
 
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _notify_url(value: str) -> str:
+    """An absolute http(s) address, kept as written (pydantic's ``HttpUrl`` checks it)."""
+    _HTTP_URL.validate_python(value)
+    return value
+
+
+# Where a job's end is POSTed; whether its host may be reached is checked with the settings
+# (tasks/notifications.py), since that needs the resolver.
+NotifyUrl = Annotated[str, Field(max_length=2000), AfterValidator(_notify_url)]
+
+
 # Options bulkport sets itself, never a form's: the file's own name, the job a retry retries.
 NOT_FORM_FIELDS = ("filename", "retry_of")
 
@@ -259,6 +274,11 @@ class ImportOptions(BaseModel):
         pattern=RANGES_PATTERN,
         description="Import only these rows of the file, by their spreadsheet row numbers, as "
         "ranges (`2-5,17,40-`; `40-` runs to the end). Row numbers stay the file's.",
+    )
+    notify_url: NotifyUrl | None = Field(
+        default=None,
+        description="An http(s) address that gets a signed POST of the job when it ends "
+        "(see docs/notifications.md); default: the store's.",
     )
     retry_of: str | None = Field(
         default=None,
@@ -357,6 +377,9 @@ class JobView(BaseModel):
         default=None, description="When retention deleted the job's files (downloads: 410)."
     )
     links: dict[str, str]
+    notification: dict[str, object] | None = Field(
+        default=None, description="The end-of-job POST: its address, state and attempts."
+    )
 
 
 class JobSummary(BaseModel):

@@ -1,0 +1,228 @@
+"""Job notifications: a real worker POSTs a signed job to a real HTTP receiver, retries it,
+and refuses private addresses unless allowed; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from standardwebhooks.webhooks import Webhook
+from support import csv_text, import_now, stage_import, start_worker, wait_finished, worker_env
+
+from bulkport.config import Settings
+from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import webhooks as rows
+from bulkport.storage.accounts import User
+from bulkport.tasks.context import Context
+from bulkport.tasks.notifications import announce, deliver
+from bulkport.usecases.webhooks import rotate_secret
+from bulkport.worker.app import import_customers
+
+CSV = csv_text([["First Name", "Email"], ["Ann", "ann@example.com"], ["Bo", "bo@example.com"]])
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that keeps each POST and answers the statuses it is given
+    in turn (200 once they run out)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers.items()), body))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/bulkport"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, count: int, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} POSTs, wanted {count}"
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[[list[int]], Receiver]]:
+    made: list[Receiver] = []
+
+    def make(statuses: list[int]) -> Receiver:
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
+
+
+@pytest.fixture(scope="module")
+def shared_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One file store for the tests and the worker processes of this module."""
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, shared_files: Path) -> Settings:
+    """The test settings with the file store the worker also uses."""
+    return Settings(home=tmp_path / "home", database_url=database_url, files_dir=shared_files)
+
+
+@pytest.fixture(scope="module")
+def worker_queue(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[Context], str]]:
+    """A worker process per database, on its own queue, allowed to reach 127.0.0.1."""
+    started: dict[str, tuple[object, str]] = {}
+    processes = []
+
+    def queue_for(ctx: Context) -> str:
+        if ctx.settings.database not in started:
+            queue = f"bulkport-webhooks-{len(started)}-{os.getpid()}"
+            log = tmp_path_factory.mktemp("worker") / "worker.log"
+            env = worker_env(ctx, redis_url, BULKPORT_WEBHOOKS_ALLOW_PRIVATE="true")
+            argv = [
+                sys.executable, "-m", "celery", "-A", "bulkport.worker.app", "worker",
+                "--pool=solo", "-Q", queue, "--without-mingle", "--without-gossip",
+                "--loglevel=INFO",
+            ]  # fmt: skip
+            process = start_worker(argv, env, log)
+            processes.append(process)
+            started[ctx.settings.database] = (process, queue)
+        return started[ctx.settings.database][1]
+
+    yield queue_for
+    for process in processes:
+        process.terminate()
+        process.wait(30)
+
+
+def delivery(ctx: Context, user: User, job_id: str, seconds: float = 30) -> rows.Delivery:
+    """The job's delivery once it has ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with ctx.engine.connect() as conn:
+            found = rows.delivery_of(conn, user.store_id, job_id)
+        if found is not None and found.state != rows.PENDING:
+            return found
+        assert time.monotonic() < deadline, f"delivery still {found}"
+        time.sleep(0.1)
+
+
+def test_a_receiver_gets_one_signed_post_of_the_ended_job_from_the_worker(
+    ctx: Context,
+    admin: User,
+    worker_queue: Callable[[Context], str],
+    receiver: Callable[[list[int]], Receiver],
+) -> None:
+    hook = receiver([])
+    secret = rotate_secret(ctx, admin)
+    job_id = stage_import(ctx, admin, CSV, notify_url=hook.url)
+    import_customers.apply_async(args=(job_id,), queue=worker_queue(ctx))
+    assert wait_finished(ctx, admin, job_id).status is JobStatus.READY
+    hook.wait_for(1)
+    headers, body = hook.received[0]
+    payload = Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+    assert payload["id"] == job_id
+    assert payload["status"] == "READY"
+    assert payload["counts"]["created"] == 2
+    assert b"ann@example.com" not in body
+    ended = delivery(ctx, admin, job_id)
+    assert (ended.state, ended.attempts) == (rows.DELIVERED, 1)
+    time.sleep(1)
+    assert len(hook.received) == 1
+
+
+def test_a_receiver_answering_500_gets_the_same_message_again(
+    ctx: Context,
+    admin: User,
+    worker_queue: Callable[[Context], str],
+    receiver: Callable[[list[int]], Receiver],
+) -> None:
+    hook = receiver([500])
+    secret = rotate_secret(ctx, admin)
+    job_id = stage_import(ctx, admin, CSV, notify_url=hook.url)
+    import_customers.apply_async(args=(job_id,), queue=worker_queue(ctx))
+    hook.wait_for(2)
+    ended = delivery(ctx, admin, job_id)
+    assert (ended.state, ended.attempts) == (rows.DELIVERED, 2)
+    (first, _), (second, body) = hook.received
+    assert first["webhook-id"] == second["webhook-id"] == f"job_{job_id}"
+    Webhook(secret).verify(body, {k.lower(): v for k, v in second.items()})
+
+
+def post_import(client: TestClient, auth: dict[str, str], notify_url: str) -> Response:
+    """Upload the test file through the API, naming ``notify_url``."""
+    files = {"file": ("a.csv", CSV.encode())}
+    data = {"notify_url": notify_url}
+    response: Response = client.post("/api/v1/imports", headers=auth, files=files, data=data)
+    return response
+
+
+def test_a_private_address_is_refused_with_a_reason_when_the_job_is_made(
+    client: TestClient, auth: dict[str, str], ctx: Context, admin: User
+) -> None:
+    rotate_secret(ctx, admin)
+    response = post_import(client, auth, "http://10.1.2.3/hook")
+    assert response.status_code == 422
+    assert "private" in response.json()["detail"]
+
+
+def test_a_job_whose_address_turned_private_records_its_notification_failed(
+    ctx: Context, admin: User
+) -> None:
+    rotate_secret(ctx, admin)
+    job = import_now(ctx, admin, CSV, notify_url="http://127.0.0.1:9/hook")
+    assert announce(ctx, job.id)
+    assert not announce(ctx, job.id)  # one delivery per job
+    assert deliver(ctx, job.id, 0) is None
+    ended = delivery(ctx, admin, job.id)
+    assert ended.state == rows.FAILED
+    assert ended.last_error and "private" in ended.last_error
+
+
+def test_a_job_names_an_address_only_once_its_store_can_sign(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = post_import(client, auth, "https://93.184.215.14/hook")
+    assert response.status_code == 422
+    assert "secret" in response.json()["detail"]
+
+
+def test_the_secret_is_shown_once_and_the_job_shows_its_notification(
+    client: TestClient, auth: dict[str, str], ctx: Context, admin: User
+) -> None:
+    made = client.post("/api/v1/webhooks/secret", headers=auth)
+    assert made.status_code == 200
+    assert made.json()["secret"].startswith("whsec_")
+    shown = client.get("/api/v1/webhooks", headers=auth).json()
+    assert shown == {"has_secret": True, "default_url": None}
+    job = import_now(ctx, admin, CSV, notify_url="http://127.0.0.1:9/hook")
+    announce(ctx, job.id)
+    view = client.get(f"/api/v1/jobs/{job.id}", headers=auth).json()
+    assert view["notification"]["state"] == rows.PENDING
+    assert view["notification"]["url"] == "http://127.0.0.1:9/hook"
+    assert json.dumps(view).count(made.json()["secret"]) == 0
