@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from bulkport.schemas.exports import RecordId
-from bulkport.schemas.jobs import FormBool
+from bulkport.schemas.jobs import FormBool, NotifyUrl
 from bulkport.schemas.timestamps import Timestamp
 
 
@@ -73,6 +73,11 @@ class ListOptions(BaseModel):
     filename: str = Field(default="upload.csv", max_length=255)
     # A committed dry run: the customers it resolved are the ones this job changes.
     preview_of: str | None = Field(default=None, max_length=32)
+    notify_url: NotifyUrl | None = Field(
+        default=None,
+        description="An http(s) address that gets a signed POST of the job when it ends "
+        "(see docs/notifications.md); default: the store's.",
+    )
 
 
 class SaleIn(BaseModel):

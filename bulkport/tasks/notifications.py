@@ -23,6 +23,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from bulkport.config import Settings
+from bulkport.errors import Invalid
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import job_rows
 from bulkport.storage import webhooks as rows
@@ -72,6 +73,14 @@ def check_notify_url(ctx: Context, store_id: int, url: str | None) -> None:
     with ctx.engine.connect() as conn:
         if rows.store_settings(conn, store_id).secret is None:
             raise ValueError(f"notify_url: {CANNOT_SIGN}")
+
+
+def refuse_notify_url(ctx: Context, store_id: int, url: str | None) -> None:
+    """``check_notify_url`` for a job made without a form step: raises ``Invalid``."""
+    try:
+        check_notify_url(ctx, store_id, url)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
 
 
 def announce(ctx: Context, job_id: str) -> bool:

@@ -74,6 +74,9 @@ def queue_list(
         )  # fmt: skip
     except QueueUnreachable:
         raise
+    except Invalid:  # the job's notify_url
+        ctx.files.delete_tree(f"jobs/{job_id}")
+        raise
     except JobProblem as exc:
         ctx.files.delete_tree(f"jobs/{job_id}")
         raise DryRunGone(str(exc)) from None

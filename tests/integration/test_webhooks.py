@@ -13,12 +13,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from httpx import Response
 from standardwebhooks.webhooks import Webhook
-from support import csv_text, import_now, stage_import, start_worker, wait_finished, worker_env
+from support import (
+    csv_text,
+    import_now,
+    page_sign_in,
+    stage_import,
+    start_worker,
+    wait_finished,
+    worker_env,
+)
 
-from bulkport.config import Settings
+from bulkport.cli import main
+from bulkport.config import Settings, get_settings
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import webhooks as rows
 from bulkport.storage.accounts import User
@@ -226,3 +236,71 @@ def test_the_secret_is_shown_once_and_the_job_shows_its_notification(
     assert view["notification"]["state"] == rows.PENDING
     assert view["notification"]["url"] == "http://127.0.0.1:9/hook"
     assert json.dumps(view).count(made.json()["secret"]) == 0
+
+
+def test_an_export_naming_a_private_address_is_refused(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = client.post(
+        "/api/v1/exports", headers=auth, json={"notify_url": "http://192.168.0.7/hook"}
+    )
+    assert response.status_code == 422
+    assert "private" in response.json()["detail"]
+
+
+def test_a_job_naming_no_address_notifies_the_stores_default(
+    client: TestClient, auth: dict[str, str], ctx: Context, admin: User
+) -> None:
+    private = client.put("/api/v1/webhooks/default", headers=auth, json={"url": "http://[::1]/"})
+    assert private.status_code == 422
+    public = "https://93.184.215.14/hooks"
+    saved = client.put("/api/v1/webhooks/default", headers=auth, json={"url": public})
+    assert saved.json() == {"has_secret": False, "default_url": public}
+    job = import_now(ctx, admin, CSV)
+    assert announce(ctx, job.id)
+    with ctx.engine.connect() as conn:
+        found = rows.delivery_of(conn, admin.store_id, job.id)
+    assert found is not None and found.url == public
+
+
+def test_the_import_command_refuses_a_private_notify_url_in_one_line(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BULKPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("BULKPORT_HOME", str(tmp_path / "cli-home"))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        cli = CliRunner()
+        made = ["users", "create", "--store", "north", "--email", "a@north.example"]
+        assert cli.invoke(main, [*made, "--role", "admin"]).exit_code == 0
+        Path("c.csv").write_text(CSV)
+        refused = cli.invoke(main, ["import", "c.csv", "--notify-url", "http://127.0.0.1/h"])
+    finally:
+        get_settings.cache_clear()
+    assert refused.exit_code == 1
+    assert refused.output.count("\n") == 1 and "private" in refused.output
+
+
+def test_the_job_page_shows_how_its_notification_stands(
+    client: TestClient, ctx: Context, admin: User, staff: User
+) -> None:
+    rotate_secret(ctx, admin)
+    job = import_now(ctx, staff, CSV, notify_url="http://127.0.0.1:9/hook")
+    assert page_sign_in(client, staff.email) == 303
+    assert "Notifies http://127.0.0.1:9/hook when it ends." in client.get(f"/jobs/{job.id}").text
+    announce(ctx, job.id)
+    deliver(ctx, job.id, 0)
+    shown = client.get(f"/jobs/{job.id}").text
+    assert "Notification to http://127.0.0.1:9/hook: failed after 1 attempt(s)." in shown
+
+
+def test_an_archive_list_naming_a_private_address_is_refused_and_not_kept(
+    client: TestClient, auth: dict[str, str], ctx: Context
+) -> None:
+    files = {"file": ("l.csv", b"Email\r\nann@example.com\r\n")}
+    data = {"notify_url": "http://169.254.169.254/latest"}
+    response = client.post("/api/v1/archives", headers=auth, files=files, data=data)
+    assert response.status_code == 422
+    assert "private" in response.json()["detail"]
+    assert not list(ctx.settings.files_root.glob("jobs/*"))
