@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from bulkport.api.errors import ERROR_RESPONSES
 from bulkport.http.deps import ContextDep, require
 from bulkport.schemas.accounts import Permission
+from bulkport.schemas.jobs import NotifyUrl
 from bulkport.storage.accounts import User
 from bulkport.usecases import webhooks
 
@@ -33,7 +34,7 @@ class NewSecret(BaseModel):
 class DefaultUrl(BaseModel):
     """The address notified for jobs that name none; null clears it."""
 
-    url: str | None = Field(default=None, max_length=2000)
+    url: NotifyUrl | None = None
 
 
 @router.get("", name="get", response_model=WebhookSettings)

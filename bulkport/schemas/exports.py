@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from bulkport.rules.fields import FIELDS
 from bulkport.rules.text import CleanText
+from bulkport.schemas.customer_body import Email
 from bulkport.schemas.jobs import NotifyUrl
 from bulkport.schemas.timestamps import Timestamp
 
@@ -121,6 +122,11 @@ class ExportRequest(BaseModel):
         default=None,
         description="An http(s) address that gets a signed POST of the job when it ends "
         "(see docs/notifications.md); default: the store's.",
+    )
+    notify_email: Email | None = Field(
+        default=None,
+        description="An address to tell when the job ends (kept with the job; sending is not "
+        "yet done).",
     )
 
     @field_validator("columns")

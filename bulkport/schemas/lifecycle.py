@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from bulkport.schemas.customer_body import Email
 from bulkport.schemas.exports import RecordId
 from bulkport.schemas.jobs import FormBool, NotifyUrl
 from bulkport.schemas.timestamps import Timestamp
@@ -77,6 +78,11 @@ class ListOptions(BaseModel):
         default=None,
         description="An http(s) address that gets a signed POST of the job when it ends "
         "(see docs/notifications.md); default: the store's.",
+    )
+    notify_email: Email | None = Field(
+        default=None,
+        description="An address to tell when the job ends (kept with the job; sending is not "
+        "yet done).",
     )
 
 

@@ -23,7 +23,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from bulkport.config import Settings
-from bulkport.errors import Invalid
+from bulkport.errors import AddressRefused, Conflict
 from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import job_rows
 from bulkport.storage import webhooks as rows
@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 # The longest wait between two attempts.
 MAX_BACKOFF_SECONDS = 600
 CANNOT_SIGN = "the store has no webhook secret: create one (POST /api/v1/webhooks/secret) first"
-
-
-class AddressRefused(ValueError):
-    """A notification address the settings do not let bulkport reach."""
 
 
 def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -50,10 +46,13 @@ def check_address(url: str, settings: Settings) -> None:
     the settings allow private ones)."""
     if settings.webhooks_allow_private:
         return
-    parts = urlsplit(url)
-    host = parts.hostname or ""
     try:
-        found = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a bracketed host that is no IPv6 address
+        raise AddressRefused("notify_url: its host is no name or address") from None
+    try:
+        found = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         raise AddressRefused(f"notify_url: the host {host!r} cannot be resolved") from None
     for *_, sockaddr in found:
@@ -65,22 +64,14 @@ def check_address(url: str, settings: Settings) -> None:
 
 
 def check_notify_url(ctx: Context, store_id: int, url: str | None) -> None:
-    """The checks made when a job names an address: reachable by the rules, and a secret to
-    sign with. Raises ``ValueError`` with a reason for the person."""
+    """The checks made when a job names an address: ``AddressRefused`` unless the rules let
+    bulkport reach it, ``Conflict`` while the store has no secret to sign with."""
     if url is None:
         return
     check_address(url, ctx.settings)
     with ctx.engine.connect() as conn:
         if rows.store_settings(conn, store_id).secret is None:
-            raise ValueError(f"notify_url: {CANNOT_SIGN}")
-
-
-def refuse_notify_url(ctx: Context, store_id: int, url: str | None) -> None:
-    """``check_notify_url`` for a job made without a form step: raises ``Invalid``."""
-    try:
-        check_notify_url(ctx, store_id, url)
-    except ValueError as exc:
-        raise Invalid(str(exc)) from None
+            raise Conflict(f"notify_url: {CANNOT_SIGN}")
 
 
 def announce(ctx: Context, job_id: str) -> bool:
@@ -114,7 +105,8 @@ def job_body(job: job_rows.Job, settings: Settings) -> dict[str, object]:
         "id": job.id,
         "kind": job.kind.value,
         "status": job.status.value,
-        "options": job.options,
+        # A person's address is for bulkport's own message, not for the receiver.
+        "options": {k: v for k, v in job.options.items() if k != "notify_email"},
         "counts": counts.model_dump(mode="json"),
         "progress": progress,
         **{name: value.isoformat() if value else None for name, value in moments.items()},

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import secrets
 
-from bulkport.errors import Invalid
-from bulkport.schemas.jobs import ImportOptions
 from bulkport.storage import audit
 from bulkport.storage import webhooks as rows
 from bulkport.storage.accounts import User
@@ -29,13 +27,10 @@ def rotate_secret(ctx: Context, user: User) -> str:
 
 
 def set_default_url(ctx: Context, user: User, url: str | None) -> None:
-    """Set (or with None clear) the address notified for jobs that name none."""
+    """Set (or with None clear) the address notified for jobs that name none (its form is
+    checked by ``NotifyUrl``; ``AddressRefused`` for one bulkport may not reach)."""
     if url is not None:
-        try:
-            url = ImportOptions.model_validate({"notify_url": url}).notify_url
-            check_address(str(url), ctx.settings)
-        except ValueError as exc:
-            raise Invalid(str(exc).splitlines()[0]) from None
+        check_address(url, ctx.settings)
     with ctx.uow.writing() as conn:
         rows.set_default_url(conn, user.store_id, url)
         audit.record(conn, store_id=user.store_id, user_id=user.id, action="webhooks.default")

@@ -33,7 +33,7 @@ from bulkport.schemas.jobs import JobStatus
 from bulkport.storage import webhooks as rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
-from bulkport.tasks.notifications import announce, deliver
+from bulkport.tasks.notifications import announce, deliver, job_body
 from bulkport.usecases.webhooks import rotate_secret
 from bulkport.worker.app import import_customers
 
@@ -192,13 +192,15 @@ def post_import(client: TestClient, auth: dict[str, str], notify_url: str) -> Re
     return response
 
 
-def test_a_private_address_is_refused_with_a_reason_when_the_job_is_made(
+def test_a_private_address_is_refused_with_a_reason_and_the_upload_dropped(
     client: TestClient, auth: dict[str, str], ctx: Context, admin: User
 ) -> None:
     rotate_secret(ctx, admin)
+    before = set(ctx.settings.files_root.glob("jobs/*"))
     response = post_import(client, auth, "http://10.1.2.3/hook")
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "private" in response.json()["detail"]
+    assert set(ctx.settings.files_root.glob("jobs/*")) == before
 
 
 def test_a_job_whose_address_turned_private_records_its_notification_failed(
@@ -218,7 +220,7 @@ def test_a_job_names_an_address_only_once_its_store_can_sign(
     client: TestClient, auth: dict[str, str]
 ) -> None:
     response = post_import(client, auth, "https://93.184.215.14/hook")
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "secret" in response.json()["detail"]
 
 
@@ -244,7 +246,7 @@ def test_an_export_naming_a_private_address_is_refused(
     response = client.post(
         "/api/v1/exports", headers=auth, json={"notify_url": "http://192.168.0.7/hook"}
     )
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "private" in response.json()["detail"]
 
 
@@ -252,7 +254,10 @@ def test_a_job_naming_no_address_notifies_the_stores_default(
     client: TestClient, auth: dict[str, str], ctx: Context, admin: User
 ) -> None:
     private = client.put("/api/v1/webhooks/default", headers=auth, json={"url": "http://[::1]/"})
-    assert private.status_code == 422
+    assert private.status_code == 403
+    assert "private" in private.json()["detail"]
+    malformed = client.put("/api/v1/webhooks/default", headers=auth, json={"url": "ftp://a/"})
+    assert malformed.status_code == 422
     public = "https://93.184.215.14/hooks"
     saved = client.put("/api/v1/webhooks/default", headers=auth, json={"url": public})
     assert saved.json() == {"has_secret": False, "default_url": public}
@@ -298,9 +303,22 @@ def test_the_job_page_shows_how_its_notification_stands(
 def test_an_archive_list_naming_a_private_address_is_refused_and_not_kept(
     client: TestClient, auth: dict[str, str], ctx: Context
 ) -> None:
+    before = set(ctx.settings.files_root.glob("jobs/*"))
     files = {"file": ("l.csv", b"Email\r\nann@example.com\r\n")}
     data = {"notify_url": "http://169.254.169.254/latest"}
     response = client.post("/api/v1/archives", headers=auth, files=files, data=data)
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "private" in response.json()["detail"]
-    assert not list(ctx.settings.files_root.glob("jobs/*"))
+    assert set(ctx.settings.files_root.glob("jobs/*")) == before
+
+
+def test_notify_email_is_checked_kept_with_the_job_and_never_sent_to_the_receiver(
+    client: TestClient, auth: dict[str, str], ctx: Context, admin: User
+) -> None:
+    files = {"file": ("a.csv", CSV.encode())}
+    bad = {"notify_email": "not an address"}
+    assert client.post("/api/v1/imports", headers=auth, files=files, data=bad).status_code == 422
+    job = import_now(ctx, admin, CSV, notify_email="owner@north.example")
+    assert job.options["notify_email"] == "owner@north.example"
+    body = job_body(job, ctx.settings)
+    assert "owner@north.example" not in json.dumps(body)
