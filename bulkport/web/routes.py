@@ -19,6 +19,7 @@ from bulkport.usecases import downloads, jobs, retries, sessions, webhooks
 from bulkport.usecases.imports import commit_dry_run
 from bulkport.web import audit, auth, customers, deletions, exports, imports, lists, merges
 from bulkport.web import users as user_pages
+from bulkport.web import webhooks as webhook_pages
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
 
@@ -31,6 +32,7 @@ router.include_router(deletions.router)
 router.include_router(user_pages.router)
 router.include_router(audit.router)
 router.include_router(lists.router)
+router.include_router(webhook_pages.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Jobs whose file is what the person asked for, not a report of failed rows.

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from standardwebhooks.webhooks import Webhook
 from support import (
+    PASSWORD,
     csv_text,
     import_now,
     page_sign_in,
@@ -30,6 +31,7 @@ from support import (
 from bulkport.cli import main
 from bulkport.config import Settings, get_settings
 from bulkport.schemas.jobs import JobStatus
+from bulkport.storage import accounts
 from bulkport.storage import webhooks as rows
 from bulkport.storage.accounts import User
 from bulkport.tasks.context import Context
@@ -322,3 +324,20 @@ def test_notify_email_is_checked_kept_with_the_job_and_never_sent_to_the_receive
     assert job.options["notify_email"] == "owner@north.example"
     body = job_body(job, ctx.settings)
     assert "owner@north.example" not in json.dumps(body)
+
+
+def test_an_admin_makes_a_secret_on_the_page_and_sees_it_only_then(
+    client: TestClient, ctx: Context, admin: User
+) -> None:
+    with ctx.engine.begin() as conn:
+        accounts.set_password(conn, admin.id, PASSWORD)
+    assert page_sign_in(client, admin.email) == 303
+    page = client.get("/webhooks").text
+    assert "Signing secret: none yet." in page
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    made = client.post("/webhooks/secret", data={"csrf": csrf}).text
+    secret = made.split("shown this once: <code>", 1)[1].split("</code>", 1)[0]
+    assert secret.startswith("whsec_")
+    again = client.get("/webhooks").text
+    assert "Signing secret: set." in again and secret not in again
+    assert client.post("/webhooks/secret", data={"csrf": "wrong"}).status_code == 403
