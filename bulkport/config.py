@@ -155,6 +155,19 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(
         default=3600, ge=60, description="Seconds before Redis re-delivers an unacknowledged task."
     )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let job notifications reach loopback and private addresses (tests, a "
+        "local stack); off, such an address is refused when the job is made and when sent.",
+    )
+    webhook_retry_seconds: int = Field(
+        default=24 * 3600,
+        ge=1,
+        description="Seconds a job notification is retried before it fails.",
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds one job notification may take to be answered."
+    )
     worker_concurrency: int = Field(default=2, ge=1, description="Worker processes for `up`.")
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(default=8000, description="Port the API listens on.")

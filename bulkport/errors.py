@@ -19,6 +19,7 @@
     │   └── RecordRefused     a change would leave the customer breaking a rule     + Conflict
     ├── Gone                  what was asked for was deleted after its time
     ├── LinkRefused           a signed link that is not valid, or has expired
+    ├── AddressRefused        a notification address bulkport may not reach
     ├── Stale                 changed since the caller read it
     ├── TooLarge              the body passed the upload size limit
     ├── Unavailable           a part of the service cannot be reached now; try again
@@ -78,6 +79,11 @@ class Gone(BulkportError):
 
 class LinkRefused(BulkportError):
     """A signed link that is not valid or has expired: it grants nothing; ask for a new one."""
+
+
+class AddressRefused(BulkportError):
+    """A job notification address on a loopback, private or reserved network, or one that
+    does not resolve: bulkport will not send there (the SSRF rule)."""
 
 
 class Stale(BulkportError):

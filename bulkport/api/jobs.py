@@ -21,7 +21,7 @@ from bulkport.schemas.jobs import (
     RowErrorView,
 )
 from bulkport.storage import job_rows
-from bulkport.usecases import fixes, jobs, retries
+from bulkport.usecases import fixes, jobs, retries, webhooks
 from bulkport.usecases.jobs import XLSX_TYPE
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
@@ -111,7 +111,9 @@ def get_job(request: Request, ctx: ContextDep, user: UserDep, job_id: JobId) -> 
     """One job: status, progress, counters, error and links."""
     job = jobs.get_job(ctx, user.store_id, job_id)
     fix_jobs = [fix.id for fix in fixes.fix_jobs_of(ctx, user.store_id, job.id)]
-    return job_view(request, job, retries.retry_job_of(ctx, user.store_id, job.id), fix_jobs)
+    view = job_view(request, job, retries.retry_job_of(ctx, user.store_id, job.id), fix_jobs)
+    view.notification = webhooks.delivery_view(ctx, user.store_id, job.id)
+    return view
 
 
 @router.post(

@@ -21,12 +21,13 @@ from bulkport.api import (
     sales,
     tokens,
     users,
+    webhooks,
 )
 from bulkport.usecases.health import NOT_CHECKED, OK, readiness, warnings
 
 router = APIRouter()
 for _part in (imports, jobs, mappings, exports, downloads, audit, tokens, customers, privacy,
-              sales, customer_lists, users, fields, fixes):  # fmt: skip
+              sales, customer_lists, users, fields, fixes, webhooks):  # fmt: skip
     router.include_router(_part.router)
 
 

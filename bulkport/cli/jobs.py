@@ -54,6 +54,7 @@ _as_user = click.option(
     "fill_empty or keep. Repeatable.",
 )
 @click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing.")
+@click.option("--notify-url", default=None, help="An address to POST the job to when it ends.")
 @click.option("--wait", is_flag=True, help="Wait for the job to end and show its result.")
 @click.option("--inline", is_flag=True, help="Run the job in this process, without a worker.")
 @_as_user
@@ -71,6 +72,7 @@ def import_file(
     mapping_name: str | None,
     rules: tuple[str, ...],
     dry_run: bool,
+    notify_url: str | None,
     wait: bool,
     inline: bool,
     as_email: str | None,
@@ -89,7 +91,7 @@ def import_file(
         "mode": mode, "blank_cells": blank_cells, "dry_run": dry_run, "filename": file.name,
         "match_on": match_on, "encoding": encoding, "delimiter": delimiter, "sheet": sheet,
         "header_row": header_row, "date_order": date_order, "mapping_name": mapping_name,
-        "column_rules": _column_rules(rules),
+        "column_rules": _column_rules(rules), "notify_url": notify_url,
     }  # fmt: skip
     try:
         options = resolve_options(

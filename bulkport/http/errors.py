@@ -8,6 +8,7 @@ from fastapi import status
 from starlette.exceptions import HTTPException
 
 from bulkport.errors import (
+    AddressRefused,
     BulkportError,
     Conflict,
     FileStoreUnavailable,
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # First match wins: a QueueUnreachable is a JobProblem and Unavailable, and answers 503.
 STATUS_OF: tuple[tuple[type[BulkportError], int], ...] = (
     (LinkRefused, status.HTTP_403_FORBIDDEN),
+    (AddressRefused, status.HTTP_403_FORBIDDEN),
     (NotFound, status.HTTP_404_NOT_FOUND),
     (Conflict, status.HTTP_409_CONFLICT),
     (Gone, status.HTTP_410_GONE),

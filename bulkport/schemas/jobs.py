@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from bulkport.rules.dates import DateOrder
 from bulkport.rules.text import CONTROL_CLASS, refuse_control
+from bulkport.schemas.customer_body import Email
 from bulkport.schemas.mappings import ColumnRule, ColumnRules, ImportMapping, MappingName
 from bulkport.schemas.row_ranges import RANGES_PATTERN, RowRanges
 
@@ -204,6 +205,19 @@ Delimiter = Annotated[
 ]
 
 
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = "6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}"
+# An absolute http(s) address with an ASCII host name, IPv4 or [IPv6] literal, as the document
+# states it: one pattern, so that what it allows is what is taken.
+NOTIFY_URL_PATTERN = (
+    rf"^https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]{{2,45}}\])(?::(?:{_PORT}))?"
+    r"(?:[/?#][!-~]*)?$"
+)
+# Where a job's end is POSTed; whether its host may be reached is checked with the settings
+# (tasks/notifications.py), since that needs the resolver.
+NotifyUrl = Annotated[str, Field(max_length=2000, pattern=NOTIFY_URL_PATTERN)]
+
+
 # Options bulkport sets itself, never a form's: the file's own name, the job a retry retries,
 # the job whose failed rows a fix imports.
 NOT_FORM_FIELDS = ("filename", "retry_of", "fix_of")
@@ -260,6 +274,16 @@ class ImportOptions(BaseModel):
         pattern=RANGES_PATTERN,
         description="Import only these rows of the file, by their spreadsheet row numbers, as "
         "ranges (`2-5,17,40-`; `40-` runs to the end). Row numbers stay the file's.",
+    )
+    notify_url: NotifyUrl | None = Field(
+        default=None,
+        description="An http(s) address that gets a signed POST of the job when it ends "
+        "(see docs/notifications.md); default: the store's.",
+    )
+    notify_email: Email | None = Field(
+        default=None,
+        description="An address to tell when the job ends (kept with the job; sending is not "
+        "yet done).",
     )
     retry_of: str | None = Field(
         default=None,
@@ -363,6 +387,9 @@ class JobView(BaseModel):
         default=None, description="When retention deleted the job's files (downloads: 410)."
     )
     links: dict[str, str]
+    notification: dict[str, object] | None = Field(
+        default=None, description="The end-of-job POST: its address, state and attempts."
+    )
 
 
 class JobSummary(BaseModel):

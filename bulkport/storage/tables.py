@@ -308,3 +308,28 @@ pending_purges = Table(
     Column("traces", JSON, nullable=False),
     Column("created_at", Moment, nullable=False),
 )
+
+# A store's job notifications: the secret that signs them (kept as is, since signing needs it;
+# see docs/security.md) and the address used when a job names none.
+store_webhooks = Table(
+    "store_webhooks",
+    metadata,
+    Column("store_id", Id, ForeignKey("stores.id"), primary_key=True),
+    Column("secret", String(100)),
+    Column("default_url", String(2000)),
+    Column("rotated_at", Moment),
+)
+
+# One end-of-job POST per job: PENDING until answered 2xx (DELIVERED) or out of time (FAILED).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id"), primary_key=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", String(300)),
+    Column("created_at", Moment, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+)

@@ -33,6 +33,7 @@ from bulkport.storage import customer_records as records
 from bulkport.storage.customer_writes import email_key
 from bulkport.tasks.context import Context
 from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
+from bulkport.tasks.notifications import check_notify_url
 from bulkport.tasks.reports import OUTCOME_COLUMNS, outcomes_key
 
 UNEXPECTED = (
@@ -151,6 +152,7 @@ def submit_list(
 
     A commit of a dry run keeps its own copy of the dry run's report (ids only): a delete
     purges the dry run's files, which name the same customers."""
+    check_notify_url(ctx, store_id, options.notify_url)
     if options.preview_of is not None:
         shown = outcomes_key(options.preview_of)
         if not ctx.files.exists(shown):

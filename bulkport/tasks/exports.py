@@ -14,6 +14,7 @@ from bulkport.spreadsheets.exportfiles import CsvExportWriter, ExportWriter, Xls
 from bulkport.storage import audit, customer_reads, job_rows
 from bulkport.tasks.context import Context
 from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
+from bulkport.tasks.notifications import check_notify_url
 
 # Customers per COPY range: large enough for COPY's speed, small enough for live progress.
 COPY_CHUNK = 20_000
@@ -33,6 +34,7 @@ def submit_export(
 
     Raises ``QueueUnreachable`` (the job then FAILED) when the queue cannot be reached.
     """
+    check_notify_url(ctx, store_id, request.notify_url)
     with ctx.engine.begin() as conn:
         job_id = job_rows.create_job(
             conn,

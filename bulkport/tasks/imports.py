@@ -24,6 +24,7 @@ from bulkport.tasks.chunks import finish_split, split_rows, start_chunks
 from bulkport.tasks.context import Context
 from bulkport.tasks.exports import run_export, submit_export
 from bulkport.tasks.job_lifecycle import claim_job, send_or_fail, settled
+from bulkport.tasks.notifications import check_notify_url
 from bulkport.tasks.pipeline import BatchRun, batches, write_batches
 from bulkport.tasks.reports import write_report
 from bulkport.tasks.survey import Survey, chosen_rows, open_upload, override_of, survey
@@ -140,6 +141,7 @@ def resolve_options(ctx: Context, store_id: int, options: ImportOptions) -> Impo
 
     Raises ``ValueError`` with a reason for the person.
     """
+    check_notify_url(ctx, store_id, options.notify_url)
     if options.mapping_name:
         with ctx.engine.connect() as conn:
             saved = mappings.get(conn, store_id, options.mapping_name)

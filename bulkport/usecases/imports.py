@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bulkport.errors import Conflict, Gone, Invalid, JobProblem, NotFound
+from bulkport.errors import AddressRefused, Conflict, Gone, Invalid, JobProblem, NotFound
 from bulkport.rules.text import strip_control
 from bulkport.schemas.jobs import NOT_FORM_FIELDS, ImportOptions, JobKind, JobStatus
 from bulkport.storage import job_rows, mappings
@@ -57,6 +57,9 @@ def import_options(
     except ValueError as exc:
         ctx.files.delete_tree(folder)
         raise Invalid(str(exc)) from None
+    except (AddressRefused, Conflict):  # the job's notify_url
+        ctx.files.delete_tree(folder)
+        raise
 
 
 def queue_import(

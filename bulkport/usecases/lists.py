@@ -11,7 +11,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bulkport.errors import DryRunGone, Invalid, JobProblem, NotCommittable, QueueUnreachable
+from bulkport.errors import (
+    AddressRefused,
+    Conflict,
+    DryRunGone,
+    Invalid,
+    JobProblem,
+    NotCommittable,
+    QueueUnreachable,
+)
 from bulkport.schemas.lifecycle import ListOptions
 from bulkport.storage import customer_records as records
 from bulkport.storage import job_rows
@@ -73,6 +81,9 @@ def queue_list(
             ),
         )  # fmt: skip
     except QueueUnreachable:
+        raise
+    except (AddressRefused, Conflict):  # the job's notify_url
+        ctx.files.delete_tree(f"jobs/{job_id}")
         raise
     except JobProblem as exc:
         ctx.files.delete_tree(f"jobs/{job_id}")

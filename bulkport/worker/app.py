@@ -37,6 +37,7 @@ from bulkport.tasks.customer_lists import ListKind, run_list
 from bulkport.tasks.deletions import DELETE
 from bulkport.tasks.exports import run_export
 from bulkport.tasks.imports import run_import
+from bulkport.tasks.notifications import announce, deliver
 from bulkport.tasks.privacy_exports import run_privacy_export
 from bulkport.tasks.reaper import reap
 from bulkport.tasks.retention import expire_files
@@ -53,6 +54,7 @@ UNARCHIVE_TASK = "bulkport.unarchive"
 MERGE_TASK = "bulkport.merge"
 DELETE_TASK = "bulkport.delete"
 PRIVACY_EXPORT_TASK = "bulkport.privacy_export"
+NOTIFY_TASK = "bulkport.notify"
 SMALL_QUEUE = "small"
 LARGE_QUEUE = "large"
 EXPORTS_QUEUE = "exports"
@@ -188,7 +190,9 @@ def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-a
         raise task.retry(exc=TaskFailed.of(exc), countdown=countdown) from None
     except Exception as exc:
         log.error("job %s: task failed: %s", job_id, logs.without_values(exc))
+        _announce(task, job_id)
         raise TaskFailed.of(exc) from None
+    _announce(task, job_id)
     if isinstance(outcome, job_rows.Busy):
         if task.max_retries is not None and task.request.retries >= task.max_retries:
             # The delivery that holds the job renews its lease; if it dies, the reaper sends
@@ -197,6 +201,30 @@ def _run(task: Task, runner: Runner, job_id: str) -> str:  # type: ignore[type-a
         raise task.retry(countdown=outcome.retry_after)
     if isinstance(outcome, job_rows.Finished):
         return f"already {outcome.status}" if outcome.status else "no such job"
+    return "done"
+
+
+def _announce(task: Task, job_id: str) -> None:  # type: ignore[type-arg]
+    """Send the job's notification task, in the queue the job ran from, if the job has just
+    ended and asks for one; a failure here is logged and never changes how the job ended."""
+    try:
+        if announce(context(), job_id):
+            queue = (task.request.delivery_info or {}).get("routing_key") or SMALL_QUEUE
+            shown: dict[str, Any] = {"argsrepr": repr((job_id,)), "kwargsrepr": "{}"}
+            notify_job.apply_async(args=(job_id,), queue=queue, **shown)
+    except Exception as exc:
+        log.error("job %s: notification not sent: %s", job_id, logs.without_values(exc))
+
+
+def _notify(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """POST an ended job's JSON to its address; retried with growing waits while allowed."""
+    try:
+        wait = deliver(context(), job_id, self.request.retries)
+    except Exception as exc:
+        log.error("job %s: notification task failed: %s", job_id, logs.without_values(exc))
+        raise TaskFailed.of(exc) from None
+    if wait is not None:
+        raise self.retry(countdown=wait)
     return "done"
 
 
@@ -289,6 +317,8 @@ def create_celery(settings: Settings | None = None) -> Celery:
     celery.task(name=MERGE_TASK, bind=True, max_retries=20)(_merge_customers)
     celery.task(name=DELETE_TASK, bind=True, max_retries=20)(_delete_customers)
     celery.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)(_export_one_customer)
+    # No count of retries: BULKPORT_WEBHOOK_RETRY_SECONDS bounds them (tasks/notifications.py).
+    celery.task(name=NOTIFY_TASK, bind=True, max_retries=None)(_notify)
     # The schedule's own tasks run every few seconds: without events of their own, Flower's
     # list shows the jobs (and the jobs the reaper sends again), not the schedule.
     celery.task(name=RETENTION_TASK, send_events=False)(_expire_old_files)
@@ -319,6 +349,7 @@ unarchive_customers = _task(UNARCHIVE_TASK)
 merge_customers = _task(MERGE_TASK)
 delete_customers = _task(DELETE_TASK)
 export_one_customer = _task(PRIVACY_EXPORT_TASK)
+notify_job = _task(NOTIFY_TASK)
 TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.IMPORT: import_customers,
     JobKind.EXPORT: export_customers,

@@ -175,6 +175,7 @@ EXPECTED_OPERATIONS = [
     "mappings-list", "mappings-save", "merges-commit", "merges-create", "sales-by_customer",
     "sales-create", "tokens-list", "tokens-revoke_current", "unarchives-commit",
     "unarchives-create", "users-grant_permission", "users-revoke_permission",
+    "webhooks-get", "webhooks-rotate_secret", "webhooks-set_default",
 ]  # fmt: skip
 
 
