@@ -19,13 +19,14 @@ from bulkport.api import (
     privacy,
     sales,
     tokens,
+    undos,
     users,
 )
 from bulkport.usecases.health import NOT_CHECKED, OK, readiness
 
 router = APIRouter()
 for _part in (imports, jobs, mappings, exports, downloads, audit, tokens, customers, privacy,
-              sales, customer_lists, users, fields):  # fmt: skip
+              sales, customer_lists, users, fields, undos):  # fmt: skip
     router.include_router(_part.router)
 
 

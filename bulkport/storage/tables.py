@@ -128,6 +128,8 @@ customers = Table(
     Column("merged_into_id", Id, ForeignKey("customers.id")),
     Column("created_at", Moment, nullable=False),
     Column("updated_at", Moment, nullable=False),
+    # The import job that created the customer (what an undo of it deletes); migration 0014.
+    Column("created_by_job", String(32)),
     # Email first: a batch's lookup "email_key IN (…)" then always probes this index, even while
     # a bulk import grows the table faster than PostgreSQL's statistics follow.
     Index(
@@ -272,6 +274,21 @@ audit_events = Table(
     Column("created_at", Moment, nullable=False),
     Index("ix_audit_events_store_id_created_at", "store_id", "created_at"),
 )
+
+# What an import changed of each customer it updated: {field: [stored, imported]}, written in
+# the batch's transaction; an undo restores the stored values (migration 0014).
+import_changes = Table(
+    "import_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("job_id", String(32), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("changes", JSON, nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Index("ix_import_changes_job_id", "job_id", "id"),
+)
+
 
 customer_events = Table(
     "customer_events",

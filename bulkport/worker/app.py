@@ -40,6 +40,7 @@ from bulkport.tasks.imports import run_import
 from bulkport.tasks.privacy_exports import run_privacy_export
 from bulkport.tasks.reaper import reap
 from bulkport.tasks.retention import expire_files
+from bulkport.tasks.undo import run_undo
 
 log = logging.getLogger(__name__)
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
@@ -53,6 +54,7 @@ UNARCHIVE_TASK = "bulkport.unarchive"
 MERGE_TASK = "bulkport.merge"
 DELETE_TASK = "bulkport.delete"
 PRIVACY_EXPORT_TASK = "bulkport.privacy_export"
+UNDO_TASK = "bulkport.undo"
 SMALL_QUEUE = "small"
 LARGE_QUEUE = "large"
 EXPORTS_QUEUE = "exports"
@@ -244,6 +246,11 @@ def _export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-a
     return _run(self, run_privacy_export, job_id)
 
 
+def _undo_import(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run an undo job."""
+    return _run(self, run_undo, job_id)
+
+
 def _expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
     return expire_files(context())
@@ -289,6 +296,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     celery.task(name=MERGE_TASK, bind=True, max_retries=20)(_merge_customers)
     celery.task(name=DELETE_TASK, bind=True, max_retries=20)(_delete_customers)
     celery.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)(_export_one_customer)
+    celery.task(name=UNDO_TASK, bind=True, max_retries=20)(_undo_import)
     # The schedule's own tasks run every few seconds: without events of their own, Flower's
     # list shows the jobs (and the jobs the reaper sends again), not the schedule.
     celery.task(name=RETENTION_TASK, send_events=False)(_expire_old_files)
@@ -319,6 +327,7 @@ unarchive_customers = _task(UNARCHIVE_TASK)
 merge_customers = _task(MERGE_TASK)
 delete_customers = _task(DELETE_TASK)
 export_one_customer = _task(PRIVACY_EXPORT_TASK)
+undo_import = _task(UNDO_TASK)
 TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.IMPORT: import_customers,
     JobKind.EXPORT: export_customers,
@@ -327,6 +336,7 @@ TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.MERGE: merge_customers,
     JobKind.DELETE: delete_customers,
     JobKind.PRIVACY_EXPORT: export_one_customer,
+    JobKind.UNDO: undo_import,
 }
 
 
