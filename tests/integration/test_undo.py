@@ -16,12 +16,14 @@ from sqlalchemy import select, update
 from support import csv_text, get_job, import_now
 from xlsx_parts import inline_workbook
 
+from bulkport.config import Settings
 from bulkport.errors import Conflict, Gone
 from bulkport.schemas.jobs import JobKind, JobStatus
-from bulkport.storage import customer_records, undo_data
+from bulkport.storage import customer_records
 from bulkport.storage.accounts import User
 from bulkport.storage.tables import customers, import_changes, jobs
 from bulkport.tasks.context import Context
+from bulkport.tasks.retention import expire_files
 from bulkport.tasks.undo import run_undo
 from bulkport.usecases.undos import undo_import
 
@@ -84,6 +86,23 @@ def test_undo_of_a_wrong_file_leaves_every_customer_row_as_before(
     assert (counts.processed, counts.succeeded, counts.updated) == (1000, 500, 500)
     with ctx.engine.connect() as conn:
         assert conn.execute(select(import_changes)).first() is None  # consumed
+
+
+def test_undo_of_a_split_import_leaves_every_customer_row_as_before(
+    ctx: Context, settings: Settings, admin: User
+) -> None:
+    import_now(ctx, admin, csv_text([HEADER, *people(500)]))
+    before = table(ctx)
+    split = Context.from_settings(settings.model_copy(update={"chunk_rows": 300}))
+    try:
+        wrong = import_now(split, admin, csv_text(wrong_file()))
+    finally:
+        split.close()
+    assert wrong.chunks and (wrong.counts.created, wrong.counts.updated) == (500, 500)
+
+    undone(ctx, admin, wrong.id)
+
+    assert table(ctx) == before
 
 
 def test_a_dry_run_reports_what_the_undo_would_do_and_changes_nothing(
@@ -185,11 +204,14 @@ def test_the_api_starts_an_undo_job(
     assert refused.status_code == 409 and "cannot be undone" in refused.text
 
 
-def test_privacy_erasure_removes_the_person_s_undo_data(ctx: Context, admin: User) -> None:
+def test_undo_data_past_the_undo_window_is_purged_by_the_clean_up(
+    ctx: Context, admin: User
+) -> None:
     import_now(ctx, admin, csv_text([HEADER, *people(2)]))
     import_now(ctx, admin, csv_text([HEADER, *people(2, 0, "999")]))
-    with ctx.engine.begin() as conn:
-        ids = list(conn.execute(select(customers.c.id)).scalars())
-        undo_data.erase_customers(conn, ids[:1])
-        left = list(conn.execute(select(import_changes.c.customer_id)).scalars())
-    assert left == ids[1:]
+    expire_files(ctx, datetime.now(UTC) + timedelta(days=29))
+    with ctx.engine.connect() as conn:
+        assert len(conn.execute(select(import_changes)).all()) == 2
+    expire_files(ctx, datetime.now(UTC) + timedelta(days=31))
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(import_changes)).first() is None
