@@ -32,7 +32,9 @@ HEADER = ["First Name", "Email"]
 
 
 def test_a_worker_killed_mid_undo_resumes_and_undoes_each_customer_once(
-    ctx: Context, admin: User, workers: Callable[[Context], str]  # noqa: F811  the fixture
+    ctx: Context,
+    admin: User,
+    workers: Callable[[Context], str],  # noqa: F811  the fixture
 ) -> None:
     queue = workers(ctx)
     imported = import_now(ctx, admin, csv_text([HEADER, *rows(KILLED_ROWS)]))
