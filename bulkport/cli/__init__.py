@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from bulkport.cli import jobs, running, users
+from bulkport.cli import jobs, running, undo, users
 from bulkport.cli.home import broker_address, hide_password
 from bulkport.cli.running import api_app
 from bulkport.config import Settings, get_settings
@@ -91,5 +91,5 @@ def main() -> None:
     logging.getLogger("bulkport").addHandler(logging.NullHandler())
 
 
-for _command in (*running.COMMANDS, users.users, *jobs.COMMANDS):
+for _command in (*running.COMMANDS, users.users, *jobs.COMMANDS, undo.undo_job):
     main.add_command(_command)
