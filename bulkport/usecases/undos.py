@@ -33,6 +33,12 @@ def refusal(ctx: Context, job: job_rows.Job) -> Conflict | Gone | None:
     return None
 
 
+def undo_of(ctx: Context, store_id: int, job_id: str) -> str | None:
+    """The id of the job that undid import ``job_id``, if one did."""
+    undo = earlier_job(ctx, store_id, undo_key(job_id))
+    return undo.id if undo is not None else None
+
+
 def undo_import(
     ctx: Context, store_id: int, user_id: int | None, job_id: str, *, dry_run: bool
 ) -> job_rows.Job:

@@ -17,7 +17,7 @@ from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
 from bulkport.usecases import downloads, jobs, retries, sessions
 from bulkport.usecases.imports import commit_dry_run
-from bulkport.web import audit, auth, customers, deletions, exports, imports, lists, merges
+from bulkport.web import audit, auth, customers, deletions, exports, imports, lists, merges, undos
 from bulkport.web import users as user_pages
 from bulkport.web.auth import SignedIn
 from bulkport.web.pages import render
@@ -31,6 +31,7 @@ router.include_router(deletions.router)
 router.include_router(user_pages.router)
 router.include_router(audit.router)
 router.include_router(lists.router)
+router.include_router(undos.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Jobs whose file is what the person asked for, not a report of failed rows.
@@ -154,6 +155,7 @@ def _job_values(ctx: Context, web: WebSession, job_id: str, page: int) -> dict[s
         "has_export": bool(job.output_file) and files_kept and job.kind in OUTPUT_KINDS,
         "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
         **lists.job_values(ctx, web, job, detail.failures),
+        **undos.undo_values(ctx, web, job),
     }
 
 
