@@ -141,6 +141,14 @@ customers = Table(
         postgresql_where=text("deleted_at IS NULL AND email_key IS NOT NULL"),
     ),
     Index("ix_customers_store_id_id", "store_id", "id"),
+    # What deleting a customer checks (no record merged into it): an undo deletes thousands
+    # in a batch. Partial: the rare merged rows alone, nothing for an import to write.
+    Index(
+        "ix_customers_merged_into_id",
+        "merged_into_id",
+        sqlite_where=text("merged_into_id IS NOT NULL"),
+        postgresql_where=text("merged_into_id IS NOT NULL"),
+    ),
     # Room on each page for an updated row's new version: the update is then HOT and writes
     # no index entry (an import updates customers by the hundred thousand; migration 0005).
     postgresql_with={"fillfactor": CUSTOMERS_FILLFACTOR},

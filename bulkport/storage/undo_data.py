@@ -39,21 +39,20 @@ def record_updates(
 ) -> None:
     """Keep, for each update of a batch, each changed field's stored and imported value.
 
-    On the import's hot path: the batch's rows go past SQLAlchemy's per-row processing, as
-    one JSON document on PostgreSQL (one statement) and one executemany on SQLite; ``json``
-    writes the values in C (dates through ``_json_value``)."""
+    On the import's hot path: the batch's rows go as one JSON document (``json`` writes it in
+    C, dates through ``_json_value``) that the database splits itself, in one statement."""
     if not updates:
         return
     changes = [
         (change["id"], {k: [old.get(k), v] for k, v in change.items() if k not in _NOT_FIELDS})
         for change, old in zip(updates, previous, strict=True)
     ]
+    document = json.dumps(
+        [{"c": customer_id, "f": fields} for customer_id, fields in changes],
+        default=_json_value, ensure_ascii=False, check_circular=False,
+    )  # fmt: skip
     moment = now()
     if conn.dialect.name == "postgresql":
-        document = json.dumps(
-            [{"c": customer_id, "f": fields} for customer_id, fields in changes],
-            default=_json_value, ensure_ascii=False, check_circular=False,
-        )  # fmt: skip
         conn.exec_driver_sql(
             "INSERT INTO import_changes (store_id, job_id, customer_id, changes, created_at) "
             "SELECT %s, %s, v.c, v.f, %s FROM json_to_recordset(%s::json) AS v(c bigint, f json)",
@@ -61,11 +60,11 @@ def record_updates(
         )
         return
     stamp = moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    dumps = json.JSONEncoder(default=_json_value, ensure_ascii=False, check_circular=False).encode
     conn.exec_driver_sql(
         "INSERT INTO import_changes (store_id, job_id, customer_id, changes, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(store_id, job_id, customer_id, dumps(fields), stamp) for customer_id, fields in changes],
+        "SELECT ?, ?, json_extract(value, '$.c'), json_extract(value, '$.f'), ? "
+        "FROM json_each(?)",
+        (store_id, job_id, stamp, document),
     )
 
 
