@@ -175,8 +175,12 @@ def _report_part(ctx: Context, job_id: str, checkpoint: int, lines: list[list[ob
         out.write(buffer.getvalue().encode())
 
 
+def _parts_folder(job_id: str) -> str:
+    return f"jobs/{job_id}/undo-parts"
+
+
 def _part_key(job_id: str, checkpoint: int) -> str:
-    return f"jobs/{job_id}/undo-parts/{checkpoint:012d}.csv"
+    return f"{_parts_folder(job_id)}/{checkpoint:012d}.csv"
 
 
 @dataclass
@@ -259,13 +263,12 @@ def _preview(ctx: Context, job: job_rows.Job, token: str, undo_of: str) -> None:
 
 def _assemble(ctx: Context, job_id: str) -> None:
     """One report of every batch's part, in order."""
-    folder = f"jobs/{job_id}/undo-parts"
+    folder = _parts_folder(job_id)
     with ctx.files.writer(outcomes_key(job_id)) as out:
         out.write((",".join(REPORT_COLUMNS) + "\r\n").encode())
         for key in sorted(ctx.files.keys_under(folder)):
             with ctx.files.open(key) as part:
                 out.write(part.read())
-    ctx.files.delete_tree(folder)
 
 
 def run_undo(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | job_rows.Finished:
@@ -289,4 +292,7 @@ def run_undo(ctx: Context, job_id: str) -> job_rows.Claimed | job_rows.Busy | jo
                 conn, store_id=job.store_id, user_id=job.created_by, action="undo.ready",
                 job_id=job_id, detail=done.counts.model_dump() if done else {},
             )  # fmt: skip
+        # The parts stay until the job is READY: a run stopped after the report was assembled
+        # assembles it again from them.
+        ctx.files.delete_tree(_parts_folder(job_id))
     return claim
