@@ -202,6 +202,13 @@ class Settings(BaseSettings):
         default=300, ge=10, le=86_400, description="How long a signed download link works."
     )
 
+    undo_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days an import can be undone; its undo data is purged after that.",
+    )
+
     token_days: int = Field(
         default=90,
         ge=1,

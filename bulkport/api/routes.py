@@ -20,6 +20,7 @@ from bulkport.api import (
     privacy,
     sales,
     tokens,
+    undos,
     users,
     webhooks,
 )
@@ -27,7 +28,7 @@ from bulkport.usecases.health import NOT_CHECKED, OK, readiness, warnings
 
 router = APIRouter()
 for _part in (imports, jobs, mappings, exports, downloads, audit, tokens, customers, privacy,
-              sales, customer_lists, users, fields, fixes, webhooks):  # fmt: skip
+              sales, customer_lists, users, fields, fixes, webhooks, undos):  # fmt: skip
     router.include_router(_part.router)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from bulkport.cli import backups, jobs, privacy, running, users
+from bulkport.cli import backups, jobs, privacy, running, undo, users
 from bulkport.cli.home import broker_address, hide_password
 from bulkport.cli.running import api_app
 from bulkport.config import Settings, get_settings
@@ -97,5 +97,6 @@ for _command in (
     *jobs.COMMANDS,
     *privacy.COMMANDS,
     *backups.COMMANDS,
+    undo.undo_job,
 ):
     main.add_command(_command)

@@ -57,6 +57,7 @@ WORDS: dict[JobKind, KindWords] = {
     JobKind.IMPORT: KindWords("Import"),
     JobKind.EXPORT: KindWords("Export", done="exported"),
     JobKind.PRIVACY_EXPORT: KindWords("Privacy export"),
+    JobKind.UNDO: KindWords("Undo of an import", done="undone", verb="undo"),
     JobKind.DELETE: _list("Delete list", "deleted", "delete", "named twice"),
     JobKind.ARCHIVE: _list("Archive list", "archived", "archive", "already archived"),
     JobKind.UNARCHIVE: _list("Un-archive list", "un-archived", "un-archive", "already active"),

@@ -41,6 +41,7 @@ class JobKind(StrEnum):
     ARCHIVE = "archive"
     UNARCHIVE = "unarchive"
     PRIVACY_EXPORT = "privacy_export"
+    UNDO = "undo"
 
 
 class JobStatus(StrEnum):

@@ -160,8 +160,14 @@ def _placeholders(conn: Connection, count: int) -> str:
     return ", ".join([mark] * count)
 
 
-def insert_many(conn: Connection, store_id: int, records: list[dict[str, Any]]) -> None:
+def insert_many(
+    conn: Connection,
+    store_id: int,
+    records: list[dict[str, Any]],
+    created_by_job: str | None = None,
+) -> None:
     """Create customers; each record holds field values only (ids are assigned here).
+    ``created_by_job``: the import that creates them, kept so that an undo finds them.
 
     The import's hot path: PostgreSQL takes the rows through COPY, SQLite through one
     driver-level executemany; both skip SQLAlchemy's per-row parameter processing.
@@ -186,10 +192,11 @@ def insert_many(conn: Connection, store_id: int, records: list[dict[str, Any]]) 
             False,
             stamp,
             stamp,
+            created_by_job,
         ]
         for record in records
     ]
-    columns = ", ".join((*keys, *_INSERT_COLUMNS[len(WRITABLE_KEYS) :]))
+    columns = ", ".join((*keys, *_INSERT_COLUMNS[len(WRITABLE_KEYS) :], "created_by_job"))
     if postgres:
         import psycopg
 
@@ -205,7 +212,7 @@ def insert_many(conn: Connection, store_id: int, records: list[dict[str, Any]]) 
             raise IntegrityError(statement, None, exc) from exc
         return
     # Column names come from the field catalogue, never from a file: no injection here.
-    values = _placeholders(conn, len(keys) + len(_INSERT_COLUMNS) - len(WRITABLE_KEYS))
+    values = _placeholders(conn, len(keys) + len(_INSERT_COLUMNS) - len(WRITABLE_KEYS) + 1)
     sql = f"INSERT INTO customers ({columns}) VALUES ({values})"  # noqa: S608
     conn.exec_driver_sql(sql, list(map(tuple, rows)))
 

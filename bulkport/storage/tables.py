@@ -128,6 +128,8 @@ customers = Table(
     Column("merged_into_id", Id, ForeignKey("customers.id")),
     Column("created_at", Moment, nullable=False),
     Column("updated_at", Moment, nullable=False),
+    # The import job that created the customer (what an undo of it deletes); migration 0014.
+    Column("created_by_job", String(32)),
     # Email first: a batch's lookup "email_key IN (…)" then always probes this index, even while
     # a bulk import grows the table faster than PostgreSQL's statistics follow.
     Index(
@@ -139,6 +141,14 @@ customers = Table(
         postgresql_where=text("deleted_at IS NULL AND email_key IS NOT NULL"),
     ),
     Index("ix_customers_store_id_id", "store_id", "id"),
+    # What deleting a customer checks (no record merged into it): an undo deletes thousands
+    # in a batch. Partial: the rare merged rows alone, nothing for an import to write.
+    Index(
+        "ix_customers_merged_into_id",
+        "merged_into_id",
+        sqlite_where=text("merged_into_id IS NOT NULL"),
+        postgresql_where=text("merged_into_id IS NOT NULL"),
+    ),
     # Room on each page for an updated row's new version: the update is then HOT and writes
     # no index entry (an import updates customers by the hundred thousand; migration 0005).
     postgresql_with={"fillfactor": CUSTOMERS_FILLFACTOR},
@@ -272,6 +282,21 @@ audit_events = Table(
     Column("created_at", Moment, nullable=False),
     Index("ix_audit_events_store_id_created_at", "store_id", "created_at"),
 )
+
+# What an import changed of each customer it updated: {field: [stored, imported]}, written in
+# the batch's transaction; an undo restores the stored values (migration 0014).
+import_changes = Table(
+    "import_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("store_id", Id, ForeignKey("stores.id"), nullable=False),
+    Column("job_id", String(32), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("changes", JSON, nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Index("ix_import_changes_job_id", "job_id", "id"),
+)
+
 
 customer_events = Table(
     "customer_events",

@@ -25,7 +25,7 @@ from bulkport.schemas.jobs import (
 from bulkport.schemas.mappings import ColumnRule
 from bulkport.spreadsheets.mapping import ColumnMapping
 from bulkport.spreadsheets.sources import blank_row
-from bulkport.storage import customer_writes
+from bulkport.storage import customer_writes, undo_data
 from bulkport.storage.customer_writes import email_key
 
 VALUE_LIMIT = 200
@@ -618,7 +618,10 @@ class BatchPlanner:
             )
 
 
-def write_plan(conn: Connection, store_id: int, plan: BatchPlan) -> None:
-    """Write the batch's customers (its row errors and counters go with them)."""
-    customer_writes.insert_many(conn, store_id, plan.creates)
+def write_plan(conn: Connection, store_id: int, plan: BatchPlan, job_id: str | None = None) -> None:
+    """Write the batch's customers (its row errors and counters go with them); with
+    ``job_id``, the import's, what an undo needs too (``storage.undo_data``)."""
+    customer_writes.insert_many(conn, store_id, plan.creates, job_id)
     customer_writes.update_many(conn, store_id, plan.updates)
+    if job_id is not None:
+        undo_data.record_updates(conn, store_id, job_id, plan.updates, plan.previous)

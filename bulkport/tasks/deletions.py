@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from bulkport.rules.fields import FIELDS_BY_KEY
 from bulkport.schemas.jobs import JobKind, RowOutcome
 from bulkport.schemas.lifecycle import display_name
-from bulkport.storage import audit, erasure_log, job_rows
+from bulkport.storage import audit, erasure_log, job_rows, undo_data
 from bulkport.storage import customer_records as records
 from bulkport.storage.db import reading
 from bulkport.tasks.context import Context
@@ -61,6 +61,7 @@ def delete(
         erasing = records.with_merged(conn, change.store_id, erasing)
         traces = traces_of(conn, change.store_id, erasing)
         records.erase(conn, erasing)
+        undo_data.erase_customers(conn, erasing)
         if change.erasure_log is not None:
             # On disk before the commit, so that no restore brings back an erasure unlogged.
             erasure_log.append(change.erasure_log, change.store_id, erasing)

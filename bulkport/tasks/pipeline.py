@@ -245,7 +245,7 @@ def _write_batch(
             stack.enter_context(conn.begin())
         db.commit_lazily(conn)
         if not run.dry_run:
-            write_plan(conn, run.planner.store_id, plan)
+            write_plan(conn, run.planner.store_id, plan, run.job_id)
         job_rows.add_row_errors(conn, run.job_id, plan.errors)
         _advance(run, conn, checkpoint, rows, plan.counts)
     return 0 if run.dry_run else len(plan.creates)

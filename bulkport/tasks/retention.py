@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bulkport.storage import upkeep
+from bulkport.storage import undo_data, upkeep
 from bulkport.storage.db import now
 from bulkport.tasks.context import Context
 
@@ -33,6 +33,8 @@ def expire_files(ctx: Context, moment: datetime | None = None) -> int:
             upkeep.mark_files_expired(conn, job_id, moment)
     _sweep_job_folders(ctx, cutoff)
     sweep_previews(ctx)
+    with ctx.engine.begin() as conn:
+        undo_data.purge_before(conn, moment - timedelta(days=ctx.settings.undo_days))
     ctx.files.forget_dead_copies()
     if due:
         log.info("retention: deleted the files of %d jobs", len(due))

@@ -17,7 +17,18 @@ from bulkport.storage.sessions import WebSession
 from bulkport.tasks.context import Context
 from bulkport.usecases import downloads, jobs, retries, sessions, webhooks
 from bulkport.usecases.imports import commit_dry_run
-from bulkport.web import audit, auth, customers, deletions, exports, fixes, imports, lists, merges
+from bulkport.web import (
+    audit,
+    auth,
+    customers,
+    deletions,
+    exports,
+    fixes,
+    imports,
+    lists,
+    merges,
+    undos,
+)
 from bulkport.web import users as user_pages
 from bulkport.web import webhooks as webhook_pages
 from bulkport.web.auth import SignedIn
@@ -34,6 +45,7 @@ router.include_router(audit.router)
 router.include_router(lists.router)
 router.include_router(fixes.router)
 router.include_router(webhook_pages.router)
+router.include_router(undos.router)
 JOBS_PER_PAGE = 50
 ERRORS_PER_PAGE = 50
 # Jobs whose file is what the person asked for, not a report of failed rows.
@@ -158,6 +170,7 @@ def _job_values(ctx: Context, web: WebSession, job_id: str, page: int) -> dict[s
         "filename": job.options.get("filename") or str(job.options.get("format", "")).upper(),
         "notification": webhooks.delivery_view(ctx, web.user.store_id, job.id),
         **lists.job_values(ctx, web, job, detail.failures),
+        **undos.undo_values(ctx, web, job),
     }
 
 

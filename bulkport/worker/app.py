@@ -41,6 +41,7 @@ from bulkport.tasks.notifications import announce, deliver
 from bulkport.tasks.privacy_exports import run_privacy_export
 from bulkport.tasks.reaper import reap
 from bulkport.tasks.retention import expire_files
+from bulkport.tasks.undo import run_undo
 
 log = logging.getLogger(__name__)
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
@@ -55,6 +56,7 @@ MERGE_TASK = "bulkport.merge"
 DELETE_TASK = "bulkport.delete"
 PRIVACY_EXPORT_TASK = "bulkport.privacy_export"
 NOTIFY_TASK = "bulkport.notify"
+UNDO_TASK = "bulkport.undo"
 SMALL_QUEUE = "small"
 LARGE_QUEUE = "large"
 EXPORTS_QUEUE = "exports"
@@ -272,6 +274,11 @@ def _export_one_customer(self: Task, job_id: str) -> str:  # type: ignore[type-a
     return _run(self, run_privacy_export, job_id)
 
 
+def _undo_import(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    """Run an undo job."""
+    return _run(self, run_undo, job_id)
+
+
 def _expire_old_files() -> int:
     """Delete files past their time (run hourly by beat)."""
     return expire_files(context())
@@ -319,6 +326,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     celery.task(name=PRIVACY_EXPORT_TASK, bind=True, max_retries=20)(_export_one_customer)
     # No count of retries: BULKPORT_WEBHOOK_RETRY_SECONDS bounds them (tasks/notifications.py).
     celery.task(name=NOTIFY_TASK, bind=True, max_retries=None)(_notify)
+    celery.task(name=UNDO_TASK, bind=True, max_retries=20)(_undo_import)
     # The schedule's own tasks run every few seconds: without events of their own, Flower's
     # list shows the jobs (and the jobs the reaper sends again), not the schedule.
     celery.task(name=RETENTION_TASK, send_events=False)(_expire_old_files)
@@ -350,6 +358,7 @@ merge_customers = _task(MERGE_TASK)
 delete_customers = _task(DELETE_TASK)
 export_one_customer = _task(PRIVACY_EXPORT_TASK)
 notify_job = _task(NOTIFY_TASK)
+undo_import = _task(UNDO_TASK)
 TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.IMPORT: import_customers,
     JobKind.EXPORT: export_customers,
@@ -358,6 +367,7 @@ TASKS: dict[JobKind, Task] = {  # type: ignore[type-arg]
     JobKind.MERGE: merge_customers,
     JobKind.DELETE: delete_customers,
     JobKind.PRIVACY_EXPORT: export_one_customer,
+    JobKind.UNDO: undo_import,
 }
 
 

@@ -39,6 +39,7 @@ PEOPLE = [
     ["Walt", "Nightsbridge", "", "+31 6 9876 5405", "Nightco"],
     ["Vera", "Mallowfield", "vera.m@example.com", "+31 6 9876 5406", ""],
 ]
+NEW_PHONE = "+31 6 1234 0001"
 SPECS: dict[JobKind, ListKind] = {s.kind: s for s in (ARCHIVE, MERGE, DELETE)}
 
 
@@ -102,6 +103,10 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     # Import customers and add sales.
     imported = run_queued(ctx, upload(client, auth, "/api/v1/imports", csv_text([HEADER, *PEOPLE])))
     assert job_of(client, auth, imported)["counts"]["created"] == 6
+    # An import that changes Zelda's phone keeps her old one for its undo.
+    changed = [[*PEOPLE[0][:3], NEW_PHONE, PEOPLE[0][4]]]
+    updated = run_queued(ctx, upload(client, auth, "/api/v1/imports", csv_text([HEADER, *changed])))
+    assert job_of(client, auth, updated)["counts"]["updated"] == 1
     ids = [c["id"] for c in reversed(client.get(API, headers=auth).json()["customers"])]
     for n, customer_id in enumerate(ids):
         assert sell(client, auth, customer_id, f"{10 * (n + 1)}.00") == 201
@@ -138,6 +143,7 @@ def test_a_store_deletes_three_customers_and_nothing_about_them_is_left(
     for person in (PEOPLE[0], PEOPLE[1], PEOPLE[3]):
         for value in traces(person):
             assert value not in stored, value
+    assert NEW_PHONE.replace(" ", "") not in stored and NEW_PHONE not in stored  # undo data too
     # On SQLite, not in the database's own files either (free pages, write-ahead log).
     if ctx.engine.dialect.name == "sqlite":
         database = Path(str(ctx.engine.url.database))

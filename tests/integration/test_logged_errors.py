@@ -20,7 +20,7 @@ EMAIL = "lotte.vanthof@example.com"
 def test_a_database_error_in_a_batch_is_logged_without_the_rows_values(
     ctx: Context, admin: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def write_plan(conn: Connection, store_id: int, plan: Any) -> None:
+    def write_plan(conn: Connection, store_id: int, plan: Any, job_id: str | None) -> None:
         # A statement that fails on both databases with the row's email as its parameter:
         # PostgreSQL quotes the failing row in its message, SQLAlchemy the parameters.
         conn.execute(text("INSERT INTO jobs (id) VALUES (:email)"), {"email": EMAIL})
