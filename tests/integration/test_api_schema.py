@@ -171,7 +171,7 @@ EXPECTED_OPERATIONS = [
     "downloads-link", "exports-create", "fields-list", "health-live", "health-ready",
     "imports-commit", "imports-create", "imports-preview", "jobs-cancel", "jobs-errors",
     "jobs-fixes", "jobs-get", "jobs-list", "jobs-report", "jobs-retry", "jobs-rows",
-    "jobs-rows_check", "mappings-delete", "mappings-get",
+    "jobs-rows_check", "jobs-undo", "mappings-delete", "mappings-get",
     "mappings-list", "mappings-save", "merges-commit", "merges-create", "sales-by_customer",
     "sales-create", "tokens-list", "tokens-revoke_current", "unarchives-commit",
     "unarchives-create", "users-grant_permission", "users-revoke_permission",
