@@ -266,7 +266,8 @@ def _assemble(ctx: Context, job_id: str) -> None:
     folder = _parts_folder(job_id)
     with ctx.files.writer(outcomes_key(job_id)) as out:
         out.write((",".join(REPORT_COLUMNS) + "\r\n").encode())
-        for key in sorted(ctx.files.keys_under(folder)):
+        # Only finished parts: a writer killed mid-write leaves a ``.part-`` file beside them.
+        for key in sorted(k for k in ctx.files.keys_under(folder) if k.endswith(".csv")):
             with ctx.files.open(key) as part:
                 out.write(part.read())
 

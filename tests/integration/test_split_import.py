@@ -89,7 +89,8 @@ def split_ctx(settings: Settings) -> Iterator[Context]:
 
 
 def outcome(ctx: Context, user: User, job: job_rows.Job) -> dict[str, Any]:
-    """What an import left: counters, row errors, report, customers (without ids and times)."""
+    """What an import left: counters, row errors, report, customers (without ids, times and
+    the job that created each)."""
     with ctx.engine.connect() as conn:
         errors = job_rows.row_errors(conn, job.id, offset=0, limit=10_000)
     report: object = None
@@ -101,7 +102,7 @@ def outcome(ctx: Context, user: User, job: job_rows.Job) -> dict[str, Any]:
                 # The parts holding the rows; docProps and the zip's times hold the moment.
                 names = [n for n in book.namelist() if not n.startswith("docProps/")]
                 report = {name: book.read(name) for name in names}
-    skip = {"id", "store_id", "created_at", "updated_at"}
+    skip = {"id", "store_id", "created_at", "updated_at", "created_by_job"}  # job ids differ
     people = [
         {k: v for k, v in row.items() if k not in skip} for row in stored_customers(ctx, user)
     ]
