@@ -19,8 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from bulkport.rules.fields import FIELDS
 from bulkport.rules.text import CleanText
-from bulkport.schemas.customer_body import Email
-from bulkport.schemas.jobs import NotifyUrl
+from bulkport.schemas.jobs import JobNotice
 from bulkport.schemas.timestamps import Timestamp
 
 
@@ -100,7 +99,7 @@ Column = Annotated[
 ]
 
 
-class ExportRequest(BaseModel):
+class ExportRequest(JobNotice):
     """An export: the format, the customers and the columns, in order."""
 
     model_config = ConfigDict(extra="forbid")
@@ -117,16 +116,6 @@ class ExportRequest(BaseModel):
     )
     purpose: CleanText | None = Field(
         default=None, max_length=200, description="Why it was made (bulkport notes backups)."
-    )
-    notify_url: NotifyUrl | None = Field(
-        default=None,
-        description="An http(s) address that gets a signed POST of the job when it ends "
-        "(see docs/notifications.md); default: the store's.",
-    )
-    notify_email: Email | None = Field(
-        default=None,
-        description="An address to tell when the job ends (kept with the job; sending is not "
-        "yet done).",
     )
 
     @field_validator("columns")

@@ -219,12 +219,27 @@ NOTIFY_URL_PATTERN = (
 NotifyUrl = Annotated[str, Field(max_length=2000, pattern=NOTIFY_URL_PATTERN)]
 
 
+class JobNotice(BaseModel):
+    """Who is told when a job ends: the options every job-making request takes."""
+
+    notify_url: NotifyUrl | None = Field(
+        default=None,
+        description="An http(s) address that gets a signed POST of the job when it ends "
+        "(see docs/notifications.md); default: the store's.",
+    )
+    notify_email: Email | None = Field(
+        default=None,
+        description="An address to tell when the job ends (kept with the job; sending is not "
+        "yet done).",
+    )
+
+
 # Options bulkport sets itself, never a form's: the file's own name, the job a retry retries,
 # the job whose failed rows a fix imports.
 NOT_FORM_FIELDS = ("filename", "retry_of", "fix_of")
 
 
-class ImportOptions(BaseModel):
+class ImportOptions(JobNotice):
     """Options of an import job, recorded with it; all but the file have sensible defaults."""
 
     model_config = ConfigDict(extra="forbid")
@@ -275,16 +290,6 @@ class ImportOptions(BaseModel):
         pattern=RANGES_PATTERN,
         description="Import only these rows of the file, by their spreadsheet row numbers, as "
         "ranges (`2-5,17,40-`; `40-` runs to the end). Row numbers stay the file's.",
-    )
-    notify_url: NotifyUrl | None = Field(
-        default=None,
-        description="An http(s) address that gets a signed POST of the job when it ends "
-        "(see docs/notifications.md); default: the store's.",
-    )
-    notify_email: Email | None = Field(
-        default=None,
-        description="An address to tell when the job ends (kept with the job; sending is not "
-        "yet done).",
     )
     retry_of: str | None = Field(
         default=None,

@@ -10,9 +10,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from bulkport.schemas.customer_body import Email
 from bulkport.schemas.exports import RecordId
-from bulkport.schemas.jobs import FormBool, NotifyUrl
+from bulkport.schemas.jobs import FormBool, JobNotice
 from bulkport.schemas.timestamps import Timestamp
 
 
@@ -64,7 +63,7 @@ Confirmed = Annotated[
 ]
 
 
-class ListOptions(BaseModel):
+class ListOptions(JobNotice):
     """Options of an archive, un-archive, merge or delete job, recorded with it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -74,16 +73,6 @@ class ListOptions(BaseModel):
     filename: str = Field(default="upload.csv", max_length=255)
     # A committed dry run: the customers it resolved are the ones this job changes.
     preview_of: str | None = Field(default=None, max_length=32)
-    notify_url: NotifyUrl | None = Field(
-        default=None,
-        description="An http(s) address that gets a signed POST of the job when it ends "
-        "(see docs/notifications.md); default: the store's.",
-    )
-    notify_email: Email | None = Field(
-        default=None,
-        description="An address to tell when the job ends (kept with the job; sending is not "
-        "yet done).",
-    )
 
 
 class SaleIn(BaseModel):
