@@ -31,11 +31,12 @@ from bulkport.spreadsheets.spill import read_blocks, write_block
 from bulkport.storage import chunks as chunk_rows
 from bulkport.storage import job_rows
 from bulkport.storage.db import reading
-from bulkport.tasks.batches import BatchPlanner, SeenKeys
+from bulkport.tasks.batches import BatchPlanner
 from bulkport.tasks.context import Context
 from bulkport.tasks.job_lifecycle import gave_up_message, settled
 from bulkport.tasks.pipeline import BatchRun, batches, write_batches
 from bulkport.tasks.reports import write_report
+from bulkport.tasks.seen_keys import SeenKeys
 from bulkport.tasks.survey import SPILL_CHUNK, override_of
 
 log = logging.getLogger(__name__)

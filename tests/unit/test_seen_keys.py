@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkport.tasks import batches
-from bulkport.tasks.batches import SeenKeys
+from bulkport.tasks import seen_keys
+from bulkport.tasks.seen_keys import SeenKeys
 
 Row = tuple[int | None, str | None]
 
@@ -54,8 +54,8 @@ def test_the_compact_memory_answers_like_a_dict(
     batches_of_rows: list[list[Row]], replays: list[int]
 ) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(batches, "FREEZE_AT", 4)  # freeze and merge levels all the time
-        patch.setattr(batches, "LEVEL_CAP", 12)  # and leave some levels unmerged
+        patch.setattr(seen_keys, "FREEZE_AT", 4)  # freeze and merge levels all the time
+        patch.setattr(seen_keys, "LEVEL_CAP", 12)  # and leave some levels unmerged
         seen, reference = SeenKeys(), Reference()
         starts: list[int] = []  # the first row of each batch planned so far
         row, index = 2, 0
@@ -79,7 +79,7 @@ def test_the_compact_memory_answers_like_a_dict(
 
 
 def test_a_key_first_used_long_ago_names_its_first_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batches, "FREEZE_AT", 100)
+    monkeypatch.setattr(seen_keys, "FREEZE_AT", 100)
     seen = SeenKeys()
     emails = [f"person{i}@example.com" for i in range(1000)]
     _claim_all_once(seen, emails)
@@ -97,8 +97,8 @@ def test_a_key_first_used_long_ago_names_its_first_row(monkeypatch: pytest.Monke
 def test_frozen_levels_stay_under_the_cap_and_keys_are_still_found(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(batches, "FREEZE_AT", 100)
-    monkeypatch.setattr(batches, "LEVEL_CAP", 300)
+    monkeypatch.setattr(seen_keys, "FREEZE_AT", 100)
+    monkeypatch.setattr(seen_keys, "LEVEL_CAP", 300)
     seen = SeenKeys()
     emails = [f"person{i}@example.com" for i in range(3000)]
     _claim_all_once(seen, emails)
